@@ -1,6 +1,9 @@
 //! Shared helpers for hac's test suites.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use hac::cli::{Io, run};
+use hac::report::Style;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -8,4 +11,50 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()
+}
+
+/// What one in-process run of the CLI printed.
+#[derive(Debug)]
+pub struct Output {
+    pub status: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `hac ARGS…` in-process with plain (uncoloured) output, from the directory
+/// `cwd_relative_paths_base` (paths in `args` are given relative to it by the caller).
+pub fn hac(args: &[&str]) -> Output {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let mut io = Io {
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+        style: Style::plain(),
+    };
+    let argv = std::iter::once("hac").chain(args.iter().copied());
+    let status = run(argv, &hac_lang::FsLoader, &mut io);
+    Output {
+        status,
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Every file under `dir` (recursively) whose name ends with `suffix`, sorted.
+pub fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
 }

@@ -1,4 +1,7 @@
-//! The hac compiler: the command line, and (in time) the cluster model, the boot
-//! plan and the cloud-init emitter.
+//! The hac compiler: the command line, the analysis shared by every front end,
+//! and diagnostic rendering. The cluster model, boot plan and cloud-init emitter
+//! build on these.
 
+pub mod analysis;
 pub mod cli;
+pub mod report;
