@@ -27,7 +27,8 @@ fn every_code_is_tested_and_documented() {
         .iter()
         .map(|p| std::fs::read_to_string(p).expect("readable snapshot"))
         .collect();
-    let docs = std::fs::read_to_string(repo_root().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
+    let docs = std::fs::read_to_string(repo_root().join("docs/diagnostics.md"))
+        .expect("docs/diagnostics.md");
     let mut untested = BTreeSet::new();
     let mut undocumented = BTreeSet::new();
     for (code, _) in hac_lang::codes::ALL {
@@ -39,5 +40,8 @@ fn every_code_is_tested_and_documented() {
         }
     }
     assert!(untested.is_empty(), "codes without a UI test: {untested:?}");
-    assert!(undocumented.is_empty(), "codes missing from docs/diagnostics.md: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "codes missing from docs/diagnostics.md: {undocumented:?}"
+    );
 }

@@ -77,7 +77,8 @@ pub struct Io<'a> {
 
 /// The process entry point.
 pub fn main() -> ExitCode {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     let mut io = Io {
@@ -98,14 +99,22 @@ where
         Ok(cli) => cli,
         Err(err) => {
             let to_stdout = !err.use_stderr();
-            let text = if io.style.color { err.render().ansi().to_string() } else { err.render().to_string() };
+            let text = if io.style.color {
+                err.render().ansi().to_string()
+            } else {
+                err.render().to_string()
+            };
             let sink: &mut dyn Write = if to_stdout { io.stdout } else { io.stderr };
             let _ = sink.write_all(text.as_bytes());
             return if to_stdout { EXIT_OK } else { EXIT_USAGE };
         }
     };
     let status = match cli.command {
-        Command::Check { files, deny_warnings, output } => check(&files, deny_warnings, output.format, loader, io),
+        Command::Check {
+            files,
+            deny_warnings,
+            output,
+        } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
     };
     let _ = io.stdout.flush();
@@ -113,7 +122,13 @@ where
     status
 }
 
-fn check(files: &[PathBuf], deny_warnings: bool, format: Format, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
+fn check(
+    files: &[PathBuf],
+    deny_warnings: bool,
+    format: Format,
+    loader: &dyn Loader,
+    io: &mut Io<'_>,
+) -> u8 {
     let mut reports = Vec::new();
     for path in files {
         match analyze_readable(path, loader, io) {
@@ -131,7 +146,12 @@ fn check(files: &[PathBuf], deny_warnings: bool, format: Format, loader: &dyn Lo
             for (path, analysis) in files.iter().zip(&reports) {
                 print_human(analysis, io);
                 if files.len() > 1 || !analysis.diagnostics.is_empty() {
-                    let _ = writeln!(io.stderr, "{}: {}", path.display(), report::summary(&analysis.diagnostics));
+                    let _ = writeln!(
+                        io.stderr,
+                        "{}: {}",
+                        path.display(),
+                        report::summary(&analysis.diagnostics)
+                    );
                 }
             }
         }
@@ -160,17 +180,19 @@ fn eval(path: &Path, format: Format, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     match format {
         Format::Human => print_human(&analysis, io),
         Format::Json => {
-            let all: Vec<_> = analysis.diagnostics.iter().map(|d| report::to_json(d, &analysis.sources)).collect();
+            let all: Vec<_> = analysis
+                .diagnostics
+                .iter()
+                .map(|d| report::to_json(d, &analysis.sources))
+                .collect();
             if !all.is_empty() {
                 print_json(&all, io);
             }
         }
     }
     let status = status_of(&analysis.diagnostics, false);
-    if status == EXIT_OK {
-        if let Some(json) = printed {
-            let _ = writeln!(io.stdout, "{json}");
-        }
+    if let (EXIT_OK, Some(json)) = (status, printed) {
+        let _ = writeln!(io.stdout, "{json}");
     }
     status
 }
@@ -186,8 +208,14 @@ fn analyze_readable(path: &Path, loader: &dyn Loader, io: &mut Io<'_>) -> Option
 }
 
 fn status_of(diagnostics: &[Diagnostic], deny_warnings: bool) -> u8 {
-    let fails = |d: &Diagnostic| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning);
-    if diagnostics.iter().any(fails) { EXIT_ERRORS } else { EXIT_OK }
+    let fails = |d: &Diagnostic| {
+        d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning)
+    };
+    if diagnostics.iter().any(fails) {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    }
 }
 
 fn print_human(analysis: &Analysis, io: &mut Io<'_>) {

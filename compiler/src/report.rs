@@ -53,11 +53,20 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
 
 /// One-line summary such as `2 errors, 1 warning`.
 pub fn summary(diagnostics: &[Diagnostic]) -> String {
-    let count = |severity| diagnostics.iter().filter(|d| d.severity == severity).count();
+    let count = |severity| {
+        diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    };
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let errors = count(Severity::Error);
     let warnings = count(Severity::Warning);
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 /// A diagnostic shaped for miette: labels in the primary label's file are drawn on
@@ -99,7 +108,8 @@ impl MietteReport {
             code: diagnostic.code,
             message: diagnostic.message.clone(),
             help: diagnostic.help.clone(),
-            source: home.and_then(|file| named_source(sources, Origin::new(file, Default::default()))),
+            source: home
+                .and_then(|file| named_source(sources, Origin::new(file, Default::default()))),
             labels: here.into_iter().map(labeled_span).collect(),
             related,
         }
@@ -206,7 +216,9 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
         severity: diagnostic.severity.as_str(),
         code: diagnostic.code,
         message: diagnostic.message.clone(),
-        position: diagnostic.primary().and_then(|l| position(l.origin, sources)),
+        position: diagnostic
+            .primary()
+            .and_then(|l| position(l.origin, sources)),
         labels: diagnostic
             .labels
             .iter()

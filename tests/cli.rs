@@ -1,0 +1,90 @@
+//! The command line's contract: exit statuses, output streams and the JSON format.
+
+use hac_tests::hac;
+
+#[test]
+fn eval_prints_json_and_exits_zero() {
+    let out = hac(&["eval", "cli-inputs/clean.hac"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "{\"name\":\"demo\",\"sizes\":[2,4,6]}\n");
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn check_of_a_clean_file_is_silent() {
+    let out = hac(&["check", "cli-inputs/clean.hac"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+}
+
+#[test]
+fn check_reports_errors_with_exit_status_one() {
+    let out = hac(&["check", "cli-inputs/unicode-error.hac"]);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr.contains("hac::eval::type_mismatch"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("cli-inputs/unicode-error.hac:2:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "no colour when not on a terminal"
+    );
+}
+
+#[test]
+fn unreadable_files_and_bad_usage_exit_two() {
+    let out = hac(&["check", "cli-inputs/does-not-exist.hac"]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .contains("cannot read cli-inputs/does-not-exist.hac"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(hac(&["check"]).status, 2);
+    assert_eq!(hac(&["frobnicate"]).status, 2);
+    assert_eq!(hac(&["--help"]).status, 0);
+}
+
+#[test]
+fn json_format_gives_one_based_character_positions() {
+    let out = hac(&["check", "--format", "json", "cli-inputs/unicode-error.hac"]);
+    assert_eq!(out.status, 1);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("valid JSON");
+    let first = &json.as_array().expect("an array")[0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["code"], "hac::eval::type_mismatch");
+    assert_eq!(first["file"], "cli-inputs/unicode-error.hac");
+    assert_eq!(first["line"], 2);
+    // `{ greeting = "héllo wörld" + 1; }`: the error is on the string, the `+` or the `1`,
+    // and after the multi-byte `é` and `ö` a byte-counting column would be too large.
+    let source =
+        std::fs::read_to_string(hac_tests::repo_root().join("tests/cli-inputs/unicode-error.hac"))
+            .unwrap();
+    let line = source.lines().nth(1).unwrap();
+    let column_of = |needle: char| line.chars().position(|c| c == needle).unwrap() as u64 + 1;
+    let candidates = [column_of('"'), column_of('+'), column_of('1')];
+    let column = first["column"].as_u64().unwrap();
+    assert!(
+        candidates.contains(&column),
+        "column {column} not one of {candidates:?}: {first}"
+    );
+    assert!(
+        first["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["primary"] == true)
+    );
+    for field in ["message", "end_line", "end_column", "help"] {
+        assert!(first.get(field).is_some(), "missing {field}");
+    }
+}
