@@ -2,3 +2,6 @@
 //! plan and the cloud-init emitter.
 
 pub mod cli;
+pub mod lints;
+pub mod model;
+pub mod plan;
