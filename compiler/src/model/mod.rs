@@ -11,6 +11,8 @@ pub mod version;
 
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use decode::{DEFAULT_DOMAIN, DEFAULT_PODS, DEFAULT_SERVICES, DEFAULT_TOKEN_TTL};
 pub use types::*;

@@ -132,3 +132,13 @@ pub fn remove(json: &mut serde_json::Value, path: &str) {
     }
     target.as_object_mut().expect("a set").remove(name);
 }
+
+/// Where attribute `name` (which may contain dots) of the set at `parent` was written.
+pub fn name_in(value: &Value, parent: &str, name: &str) -> Origin {
+    at(value, parent)
+        .as_attrs()
+        .expect("a set")
+        .get(name)
+        .expect("the attribute")
+        .name_origin
+}
