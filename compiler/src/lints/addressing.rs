@@ -178,12 +178,11 @@ fn cluster_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         }
     }
     let hosts: Vec<_> = cluster.hosts();
-    match &cluster.loadbalancer {
-        LoadBalancer::External { vip: Some(vip), .. } => out.push(
-            error(codes::VIP_WITH_EXTERNAL_LB, vip.origin, "`vip` with an external load balancer".to_owned(), "hac does not run keepalived here")
-                .with_help("remove `vip` (point `endpoint` at the external load balancer), or let hac run the load balancer with `hosts` or `colocated = true`"),
-        ),
-        _ => {}
+    if let LoadBalancer::External { vip: Some(vip), .. } = &cluster.loadbalancer {
+        out.push(
+        error(codes::VIP_WITH_EXTERNAL_LB, vip.origin, "`vip` with an external load balancer".to_owned(), "hac does not run keepalived here")
+            .with_help("remove `vip` (point `endpoint` at the external load balancer), or let hac run the load balancer with `hosts` or `colocated = true`"),
+        );
     }
     if let Some(vip) = cluster.loadbalancer.vip() {
         for (host, _) in &hosts {

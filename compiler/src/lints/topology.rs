@@ -53,7 +53,7 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             )
             .with_help("if it fails the API is gone; use three control planes"),
         );
-    } else if cps % 2 == 0 {
+    } else if cps.is_multiple_of(2) {
         let what = if stacked {
             "control planes (each runs a stacked etcd member)"
         } else {
@@ -96,7 +96,7 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                     "if it fails the cluster's state is unavailable; use three etcd members",
                 ),
             );
-        } else if n % 2 == 0 {
+        } else if n.is_multiple_of(2) {
             out.push(
                 warning(
                     codes::EVEN_ETCD_MEMBERS,
@@ -219,18 +219,18 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         }
         _ => {}
     }
-    if let Some(port) = lb_port {
-        if port.value != endpoint.value.port {
-            not_balanced(
-                out,
-                cluster,
-                format!(
-                    "the endpoint port {} differs from the load balancer's port {}",
-                    endpoint.value.port, port.value
-                ),
-                Some(port.origin),
-            );
-        }
+    if let Some(port) = lb_port
+        && port.value != endpoint.value.port
+    {
+        not_balanced(
+            out,
+            cluster,
+            format!(
+                "the endpoint port {} differs from the load balancer's port {}",
+                endpoint.value.port, port.value
+            ),
+            Some(port.origin),
+        );
     }
 }
 

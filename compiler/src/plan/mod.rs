@@ -408,15 +408,13 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                     waits_for: vec![etcd_quorum()],
                 },
             ];
-            hosts.push((
-                frame(
-                    member,
-                    PlanRole::EtcdMember,
-                    kubernetes_packages.clone(),
-                    steps,
-                ),
-                member,
-            ));
+            // kubeadm runs etcd as a static pod under the kubelet; kubectl is not needed.
+            let packages = kubernetes_packages
+                .iter()
+                .filter(|p| !p.starts_with("kubectl"))
+                .cloned()
+                .collect();
+            hosts.push((frame(member, PlanRole::EtcdMember, packages, steps), member));
         }
     }
 
@@ -597,11 +595,11 @@ fn assign_stages(hosts: &mut [HostPlan], edges: &[Edge]) {
                 .iter()
                 .find(|h| h.name == edge.from)
                 .map_or(0, |h| h.stage);
-            if let Some(to) = hosts.iter_mut().find(|h| h.name == edge.to) {
-                if to.stage < from + 1 {
-                    to.stage = from + 1;
-                    changed = true;
-                }
+            if let Some(to) = hosts.iter_mut().find(|h| h.name == edge.to)
+                && to.stage < from + 1
+            {
+                to.stage = from + 1;
+                changed = true;
             }
         }
         if !changed {
