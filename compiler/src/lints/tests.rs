@@ -444,3 +444,50 @@ fn lints_report_together_and_sorted() {
     sorted.sort();
     assert_eq!(keys, sorted);
 }
+
+#[test]
+fn every_reported_code_is_in_the_table_and_messages_are_one_line() {
+    let broken = [
+        with(&[
+            ("workers.1.name", json!("cp1")),
+            ("workers.0.address", json!("10.0.0.11")),
+        ]),
+        with(&[
+            ("network.pods", json!("10.96.0.0/16")),
+            ("loadbalancer.vip", json!("10.0.0.5")),
+        ]),
+        with(&[
+            ("loadbalancer", json!({ "colocated": true })),
+            ("endpoint", json!("10.0.0.11:6443")),
+        ]),
+        with(&[
+            ("controlplanes", json!([])),
+            ("bootstrap.tokenTTL", json!("0")),
+            ("kubernetes", json!("1.25.0")),
+        ]),
+        with(&[
+            ("nmae", json!("x")),
+            ("endpoint", json!(1)),
+            ("os", json!("arch")),
+        ]),
+    ];
+    let known: Vec<&str> = codes::ALL.iter().map(|(code, _)| *code).collect();
+    let mut seen = 0;
+    for json in broken {
+        for d in run(json).1 {
+            seen += 1;
+            assert!(
+                known.contains(&d.code),
+                "{} is not in the code table",
+                d.code
+            );
+            assert!(
+                !d.message.contains('\n') && !d.message.ends_with('.'),
+                "{}",
+                d.message
+            );
+            assert!(d.primary().is_some_and(|l| l.primary), "{d:?}");
+        }
+    }
+    assert!(seen >= 12, "{seen}");
+}

@@ -554,3 +554,29 @@ fn dot_output_renders_with_graphviz() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("<svg"));
     }
 }
+
+/// The same cluster as `examples/stacked.hac`, whose graph `docs/plan.md` shows.
+fn stacked_example() -> serde_json::Value {
+    let mut json = base();
+    let worker = |i: u32| json!({ "name": format!("worker{i}"), "address": format!("10.0.0.2{i}"), "labels": { "node.kubernetes.io/pool": "general" } });
+    set(
+        &mut json,
+        "workers",
+        json!([worker(1), worker(2), worker(3)]),
+    );
+    json
+}
+
+#[test]
+fn docs_show_the_current_mermaid_graph() {
+    let docs = include_str!("../../../docs/plan.md");
+    let start = docs
+        .find("```mermaid\n")
+        .expect("a mermaid block in docs/plan.md")
+        + "```mermaid\n".len();
+    let end = start + docs[start..].find("```").expect("the block's end");
+    assert_eq!(
+        &docs[start..end],
+        render::mermaid(&plan_of(stacked_example()))
+    );
+}
