@@ -10,6 +10,8 @@ mod types;
 pub mod version;
 
 #[cfg(test)]
+mod examples_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
