@@ -289,11 +289,9 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             ev.force(&args[1])
         }
         Prim::Elem => {
-            let needle = ev.force(&args[0])?;
             let list = ev.list_arg(&args[1], site)?;
             for item in list.iter() {
-                let val = ev.force(item)?;
-                if ev.equal(&needle, &val, site)? {
+                if ev.thunks_equal(&args[0], item, site)? {
                     return Ok(bool_val(true));
                 }
             }
@@ -710,7 +708,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                 Diagnostic::new(
                     crate::diagnostic::Severity::Advice,
                     codes::TRACE,
-                    format!("trace: {text}"),
+                    text,
                 )
                 .with_primary(site.file, site.span, "traced here"),
             );

@@ -239,7 +239,7 @@ impl Evaluator<'_> {
         })
     }
 
-    fn thunks_equal(&mut self, p: &Thunk, q: &Thunk, at: Origin) -> R<bool> {
+    pub(crate) fn thunks_equal(&mut self, p: &Thunk, q: &Thunk, at: Origin) -> R<bool> {
         if Rc::ptr_eq(p, q) {
             return Ok(true);
         }

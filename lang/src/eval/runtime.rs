@@ -90,6 +90,49 @@ pub(crate) enum ThunkState {
     Done(Val),
 }
 
+thread_local! {
+    /// States of dropped thunks still to be freed, and whether a drop loop runs.
+    static DROP_QUEUE: RefCell<(bool, Vec<ThunkState>)> = const { RefCell::new((false, Vec::new())) };
+}
+
+/// Frees nested values iteratively: a chain of a million nested sets would
+/// otherwise be freed by a million nested `drop` calls and overflow the stack.
+impl Drop for ThunkCell {
+    fn drop(&mut self) {
+        let state = std::mem::replace(
+            self.state.get_mut(),
+            ThunkState::Blackhole {
+                origin: Origin::default(),
+            },
+        );
+        let owns_more = match &state {
+            ThunkState::Blackhole { .. } => false,
+            ThunkState::Done(val) => !matches!(val.kind, Kind::Null | Kind::Bool(_) | Kind::Int(_)),
+            _ => true,
+        };
+        if !owns_more {
+            return;
+        }
+        let _ = DROP_QUEUE.try_with(move |queue| {
+            let mut guard = queue.borrow_mut();
+            guard.1.push(state);
+            if guard.0 {
+                return;
+            }
+            guard.0 = true;
+            drop(guard);
+            loop {
+                let next = queue.borrow_mut().1.pop();
+                match next {
+                    Some(state) => drop(state),
+                    None => break,
+                }
+            }
+            queue.borrow_mut().0 = false;
+        });
+    }
+}
+
 pub(crate) fn done(val: Val) -> Thunk {
     Rc::new(ThunkCell {
         state: RefCell::new(ThunkState::Done(val)),

@@ -459,7 +459,7 @@ fn thunks_are_evaluated_once() {
         .collect();
     assert_eq!(traces.len(), 1);
     assert_eq!(traces[0].severity, Severity::Advice);
-    assert_eq!(traces[0].message, "trace: once");
+    assert_eq!(traces[0].message, "once");
     assert_eq!(analysis.value.unwrap().kind, ValueKind::Int(3));
 }
 
