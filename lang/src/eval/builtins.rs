@@ -455,7 +455,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::Import => {
             let target = ev.force(&args[0])?;
             let path = ev.path_of(&target, site)?;
-            ev.import(&path, site)
+            ev.import(&path, target.origin, site)
         }
         Prim::ReadFile => {
             let target = ev.force(&args[0])?;
@@ -686,7 +686,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         }
         Prim::ToJson => {
             let val = ev.force(&args[0])?;
-            let public = ev.to_public(&val, &mut Vec::new())?;
+            let public = ev.deep_value(&val, &mut Vec::new())?;
             let text = crate::json::to_json(&public).map_err(Box::new)?;
             ev.charge(text.len(), site)?;
             Ok(string_val(text, site))
@@ -705,12 +705,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                 _ => ev.show(&message),
             };
             ev.diagnostics.push(
-                Diagnostic::new(
-                    crate::diagnostic::Severity::Advice,
-                    codes::TRACE,
-                    text,
-                )
-                .with_primary(site.file, site.span, "traced here"),
+                Diagnostic::new(crate::diagnostic::Severity::Advice, codes::TRACE, text)
+                    .with_primary(site.file, site.span, "traced here"),
             );
             ev.force(&args[1])
         }

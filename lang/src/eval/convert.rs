@@ -16,7 +16,7 @@ const ATTRIBUTE_CONTEXT: &str = "while evaluating the attribute";
 impl Evaluator<'_> {
     /// Forces `val` completely and copies it out. `path` is the attribute path from
     /// the root, for the "while evaluating the attribute" label.
-    pub(crate) fn to_public(&mut self, val: &Val, path: &mut Vec<Rc<str>>) -> R<Value> {
+    pub(crate) fn deep_value(&mut self, val: &Val, path: &mut Vec<Rc<str>>) -> R<Value> {
         self.charge(std::mem::size_of::<Value>(), val.origin)?;
         let kind = match &val.kind {
             Kind::Null => ValueKind::Null,
@@ -34,7 +34,7 @@ impl Evaluator<'_> {
                 for item in items.iter() {
                     let result = self
                         .force(item)
-                        .and_then(|item| self.to_public(&item, path));
+                        .and_then(|item| self.deep_value(&item, path));
                     match result {
                         Ok(item) => out.push(item),
                         Err(err) => {
@@ -53,7 +53,7 @@ impl Evaluator<'_> {
                     path.push(name.clone());
                     let result = self
                         .force(&slot.thunk)
-                        .and_then(|item| self.to_public(&item, path));
+                        .and_then(|item| self.deep_value(&item, path));
                     match result {
                         Ok(value) => {
                             out.insert(

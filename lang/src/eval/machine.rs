@@ -314,8 +314,9 @@ impl<'l> Evaluator<'l> {
         Box::new(diag.with_help("break the cycle: move what both files need into a third file"))
     }
 
-    pub fn import(&mut self, path: &str, site: Origin) -> R<Val> {
-        let index = self.load(Path::new(path), Some(site))?;
+    /// `import`: `path_origin` is where the path was written, `site` the call.
+    pub fn import(&mut self, path: &str, path_origin: Origin, site: Origin) -> R<Val> {
+        let index = self.load(Path::new(path), Some(path_origin))?;
         self.file_value(index, Some(site)).map_err(|mut err| {
             add_context(&mut err, site, CONTEXT_IMPORT);
             err

@@ -124,7 +124,7 @@ fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
     let mut evaluator = machine::Evaluator::new(loader, limits.clone());
     let result = evaluator.load(path, None).and_then(|index| {
         let root = evaluator.file_value(index, None)?;
-        evaluator.to_public(&root, &mut Vec::new())
+        evaluator.deep_value(&root, &mut Vec::new())
     });
     let mut diagnostics = std::mem::take(&mut evaluator.diagnostics);
     let value = match result {

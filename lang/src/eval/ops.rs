@@ -60,7 +60,7 @@ impl Evaluator<'_> {
             BinaryOp::Concat => {
                 let x = self.expect_list(&a, la)?;
                 let y = self.expect_list(&b, lb)?;
-                return Ok(self.concat_lists(&[x, y], origin)?);
+                return self.concat_lists(&[x, y], origin);
             }
             BinaryOp::Update => {
                 let x = self.expect_attrs(&a, la)?;
