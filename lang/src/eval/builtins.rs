@@ -126,6 +126,9 @@ fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
     AttrSlot { thunk, name_origin }
 }
 
+/// Memory a deferred call (one element of `map`, `genList`…) takes, roughly.
+const DEFERRED_CALL_BYTES: usize = 160;
+
 fn deferred_call(func: &Val, args: Vec<Thunk>, site: Origin) -> Thunk {
     pending(ThunkState::Apply {
         func: func.clone(),
@@ -161,7 +164,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let msg = ev.coerce_arg(&args[0], site)?;
             Err(error(
                 codes::ABORT,
-                format!("evaluation aborted with the following error message: '{msg}'"),
+                format!("evaluation aborted: {msg}"),
                 site,
                 "aborted here",
             ))
@@ -322,7 +325,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let list = ev.list_arg(&args[0], site)?;
             if list.is_empty() {
                 return Err(out_of_bounds(
-                    "'tail' called on an empty list".to_owned(),
+                    "`tail` called on an empty list".to_owned(),
                     site,
                 ));
             }
@@ -377,7 +380,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                     "negative length",
                 ));
             };
-            ev.charge(len.saturating_mul(64), site)?;
+            ev.charge(len.saturating_mul(DEFERRED_CALL_BYTES), site)?;
             let items = (0..len)
                 .map(|i| {
                     let index = done(Val::new(Kind::Int(i as i64), site));
@@ -559,7 +562,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::Map => {
             let func = ev.function_arg(&args[0], site)?;
             let list = ev.list_arg(&args[1], site)?;
-            ev.charge(list.len() * 64, site)?;
+            ev.charge(list.len() * DEFERRED_CALL_BYTES, site)?;
             let items = list
                 .iter()
                 .map(|item| deferred_call(&func, vec![item.clone()], site))
@@ -569,7 +572,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::MapAttrs => {
             let func = ev.function_arg(&args[0], site)?;
             let set = ev.attrs_arg(&args[1], site)?;
-            ev.charge(set.len() * 96, site)?;
+            ev.charge(set.len() * (DEFERRED_CALL_BYTES + 40), site)?;
             let entries = set
                 .entries
                 .iter()
@@ -623,7 +626,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let text = ev.str_arg(&args[2], site)?;
             if from.len() != to.len() {
                 return Err(invalid(
-                    "'from' and 'to' arguments to 'replaceStrings' have different lengths",
+                    "the `from` and `to` arguments of `replaceStrings` have different lengths",
                     site,
                     "lists of different lengths",
                 ));
@@ -667,7 +670,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let text = ev.string_like_arg(&args[2], site)?;
             if start < 0 {
                 return Err(invalid(
-                    "negative start position in 'substring'",
+                    "negative start position in `substring`",
                     site,
                     "negative start",
                 ));

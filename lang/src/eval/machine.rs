@@ -453,9 +453,18 @@ impl<'l> Evaluator<'l> {
                 NodeKind::Assert { cond, body } => {
                     let cond_val = self.eval(cond, &env)?;
                     if !self.expect_bool(&cond_val, cond.origin)? {
+                        let condition = self
+                            .sources
+                            .try_get(cond.origin.file)
+                            .map(|f| f.slice(cond.origin.span).to_owned())
+                            .filter(|text| text.len() <= 80 && !text.contains('\n'));
+                        let message = match condition {
+                            Some(text) => format!("assertion `{text}` failed"),
+                            None => "assertion failed".to_owned(),
+                        };
                         return Err(error(
                             codes::ASSERTION_FAILED,
-                            "assertion failed",
+                            message,
                             cond.origin,
                             "this condition is false",
                         ));

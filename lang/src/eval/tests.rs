@@ -840,3 +840,61 @@ fn timing_probe() {
         );
     }
 }
+
+/// Runs the programs listed in `$HAC_PROBE` (one JSON string per line) and prints
+/// `ok <json>` or `err <code> <message>` for each; used to compare with Nix by hand.
+#[test]
+#[ignore]
+fn probe() {
+    let Ok(file) = std::env::var("HAC_PROBE") else {
+        return;
+    };
+    let text = std::fs::read_to_string(file).unwrap();
+    for line in text.lines() {
+        let src: String = serde_json::from_str(line).unwrap();
+        match json_of(&src) {
+            Ok(json) => println!("PROBE ok {json}"),
+            Err(err) => println!("PROBE err {} {}", err.code, err.message),
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn timing_big() {
+    let Ok(file) = std::env::var("HAC_BIG") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = std::time::Instant::now();
+    let analysis = run_files(&[(MAIN, &text)], &Limits::default());
+    let json = crate::json::to_json(analysis.value.as_ref().unwrap()).unwrap();
+    eprintln!(
+        "{:?} {} bytes {:?}",
+        start.elapsed(),
+        json.len(),
+        analysis.diagnostics.first()
+    );
+}
+
+#[test]
+#[ignore]
+fn timing_big_parse() {
+    let Ok(file) = std::env::var("HAC_BIG") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = std::time::Instant::now();
+    let parse = crate::syntax::parse(crate::span::FileId(0), &text);
+    eprintln!("parse {:?}", start.elapsed());
+    let start = std::time::Instant::now();
+    let diags = crate::check::check(crate::span::FileId(0), &parse.expr);
+    eprintln!("check {:?} {}", start.elapsed(), diags.len());
+    let start = std::time::Instant::now();
+    let lowered = super::ir::lower(crate::span::FileId(0), Path::new("/"), &parse.expr);
+    eprintln!("lower {:?}", start.elapsed());
+    let start = std::time::Instant::now();
+    drop(lowered);
+    drop(parse);
+    eprintln!("drop {:?}", start.elapsed());
+}
