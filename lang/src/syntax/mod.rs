@@ -17,6 +17,7 @@ use crate::ast::{Comment, Expr};
 use crate::diagnostic::Diagnostic;
 use crate::span::FileId;
 
+pub(crate) use lexical::{is_ident_char, is_ident_start};
 pub use parser::MAX_DEPTH;
 pub use stack::with_parser_stack;
 
