@@ -371,7 +371,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             from_json(ev, &json, site)
         }
         Prim::GenList => {
-            let func = ev.function_arg(&args[0], site)?;
+            // Like Nix, the function is only checked when an element is used.
+            let func = ev.force(&args[0])?;
             let len = ev.int_arg(&args[1], site)?;
             let Ok(len) = usize::try_from(len) else {
                 return Err(invalid(
@@ -560,7 +561,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(set_val(AttrSet::from_unsorted(entries), site))
         }
         Prim::Map => {
-            let func = ev.function_arg(&args[0], site)?;
+            // Like Nix, the function is only checked when an element is used.
+            let func = ev.force(&args[0])?;
             let list = ev.list_arg(&args[1], site)?;
             ev.charge(list.len() * DEFERRED_CALL_BYTES, site)?;
             let items = list
@@ -570,7 +572,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(list_val(items, site))
         }
         Prim::MapAttrs => {
-            let func = ev.function_arg(&args[0], site)?;
+            // Like Nix, the function is only checked when an element is used.
+            let func = ev.force(&args[0])?;
             let set = ev.attrs_arg(&args[1], site)?;
             ev.charge(set.len() * (DEFERRED_CALL_BYTES + 40), site)?;
             let entries = set

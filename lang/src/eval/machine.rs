@@ -433,7 +433,22 @@ impl<'l> Evaluator<'l> {
                 }
                 NodeKind::HasAttr { expr, path } => {
                     let base = self.eval(expr, &env)?;
-                    let found = self.select(base, expr.origin, path, &env, true)?.is_some();
+                    let found = match path.split_last() {
+                        None => true,
+                        Some((last, init)) => {
+                            match self.select(base, expr.origin, init, &env, true)? {
+                                Some(Val {
+                                    kind: Kind::Attrs(set),
+                                    ..
+                                }) => {
+                                    // The attribute itself is not evaluated.
+                                    let (name, _) = self.key_name(last, &env)?;
+                                    set.get(&name).is_some()
+                                }
+                                _ => false,
+                            }
+                        }
+                    };
                     return Ok(Val::new(Kind::Bool(found), origin));
                 }
                 NodeKind::Apply { func, arg } => {

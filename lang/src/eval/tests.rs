@@ -604,7 +604,10 @@ fn builtin_argument_errors() {
         codes::INVALID_ARGUMENT,
     );
     fails_with(r#"builtins.toJSON (x: x)"#, codes::NOT_REPRESENTABLE);
-    fails_with(r#"map 1 [ 1 ]"#, codes::TYPE_MISMATCH);
+    fails_with(r#"map 1 [ 1 ]"#, codes::NOT_A_FUNCTION);
+    fails_with(r#"builtins.filter 1 [ ]"#, codes::TYPE_MISMATCH);
+    assert_eq!(ok(r#"map 1 [ ]"#), "[]");
+    assert_eq!(ok(r#"{ a = throw "lazy"; } ? a"#), "true");
 }
 
 #[test]
