@@ -1,7 +1,9 @@
 //! The hac compiler: the command line, the analysis shared by every front end,
-//! and diagnostic rendering. The cluster model, boot plan and cloud-init emitter
-//! build on these.
+//! the cluster model and its lints, the boot plan, and diagnostic rendering.
 
 pub mod analysis;
 pub mod cli;
+pub mod lints;
+pub mod model;
+pub mod plan;
 pub mod report;

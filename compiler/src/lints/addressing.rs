@@ -1,0 +1,223 @@
+//! Names, addresses and networks: duplicates, overlaps, and addresses in the wrong range.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use hac_lang::{Diagnostic, Origin};
+
+use super::error;
+use crate::model::cidr::Cidr;
+use crate::model::{Address, Cluster, Cni, LoadBalancer, Located, Role, codes};
+
+pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    duplicates(cluster, out);
+    missing_addresses(cluster, out);
+    cidrs(cluster, out);
+    cluster_addresses(cluster, out);
+    cni(cluster, out);
+}
+
+fn duplicates(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let mut names: HashMap<&str, (Origin, Role)> = HashMap::new();
+    let mut addresses: HashMap<&Address, (Origin, &str)> = HashMap::new();
+    for (host, role) in cluster.hosts() {
+        let name = host.name.value.as_str();
+        if let Some(&(first, first_role)) = names.get(name) {
+            out.push(
+                error(codes::DUPLICATE_HOST_NAME, host.name.origin, format!("host name `{name}` is used twice"), format!("this {} is also named `{name}`", role.as_str()))
+                    .with_label(first, format!("`{name}` first defined here ({})", first_role.as_str()))
+                    .with_help("every host needs its own name: it is the node name and the cloud-init file name"),
+            );
+        } else {
+            names.insert(name, (host.name.origin, role));
+        }
+        if let Some(address) = &host.address {
+            if let Some(&(first, first_name)) = addresses.get(&address.value) {
+                out.push(
+                    error(
+                        codes::DUPLICATE_ADDRESS,
+                        address.origin,
+                        format!(
+                            "address `{}` is used by `{first_name}` and `{name}`",
+                            address.value
+                        ),
+                        format!("`{name}` has the same address"),
+                    )
+                    .with_label(first, format!("`{first_name}` has it first"))
+                    .with_help("give every host its own address"),
+                );
+            } else {
+                addresses.insert(&address.value, (address.origin, name));
+            }
+        }
+    }
+}
+
+fn missing_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    for (host, role) in cluster.hosts() {
+        if host.address.is_none() && role != Role::Worker {
+            let why = match role {
+                Role::ControlPlane => {
+                    "the load balancer, the other control planes and the API server certificate need it"
+                }
+                Role::Etcd => "the control planes and the other etcd members reach it there",
+                _ => "the VIP and the health checks need it",
+            };
+            out.push(
+                error(
+                    codes::MISSING_ADDRESS,
+                    host.origin,
+                    format!("{} `{}` has no `address`", role.as_str(), host.name.value),
+                    "add `address = \"…\";` to this host",
+                )
+                .with_help(format!("a {} needs an address: {why}", role.as_str())),
+            );
+        }
+    }
+}
+
+fn cidrs(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let pods = &cluster.network.pods;
+    let services = &cluster.network.services;
+    if pods.value.is_ipv4() != services.value.is_ipv4() {
+        out.push(
+            error(
+                codes::INVALID_CIDR,
+                services.origin,
+                format!(
+                    "`network.services` `{}` and `network.pods` `{}` are of different IP families",
+                    services.value, pods.value
+                ),
+                "services here",
+            )
+            .with_label(pods.origin, "pods here")
+            .with_help("hac builds single-stack clusters: use IPv4 (or IPv6) for both"),
+        );
+    } else if pods.value.overlaps(services.value) {
+        out.push(
+            error(codes::CIDR_OVERLAP, pods.origin, format!("`network.pods` `{}` overlaps `network.services` `{}`", pods.value, services.value), "pods range")
+                .with_label(services.origin, "services range")
+                .with_help("pod and service addresses must be distinct; e.g. pods `10.244.0.0/16` and services `10.96.0.0/12`"),
+        );
+    }
+    // kube-apiserver refuses service ranges with more than 20 host bits.
+    if services.value.host_bits() > 20 {
+        let smallest = if services.value.is_ipv4() { 12 } else { 108 };
+        out.push(
+            error(
+                codes::INVALID_CIDR,
+                services.origin,
+                format!(
+                    "`network.services` `{}` is larger than kube-apiserver accepts",
+                    services.value
+                ),
+                "too many addresses",
+            )
+            .with_help(format!("use a prefix of /{smallest} or longer")),
+        );
+    }
+    let node_prefix: u8 = if pods.value.is_ipv4() { 24 } else { 64 };
+    let nodes = cluster.node_count();
+    let subnets = if pods.value.prefix() > node_prefix {
+        0
+    } else {
+        1u128
+            .checked_shl(u32::from(node_prefix - pods.value.prefix()))
+            .unwrap_or(u128::MAX)
+    };
+    if subnets < nodes as u128 {
+        out.push(
+            error(
+                codes::POD_CIDR_TOO_SMALL,
+                pods.origin,
+                format!("`network.pods` `{}` holds {subnets} node subnets (/{node_prefix} each) for {nodes} nodes", pods.value),
+                "too small for the cluster",
+            )
+            .with_help(format!("each node takes a /{node_prefix} of the pods range; use a shorter prefix, e.g. /16")),
+        );
+    }
+}
+
+/// Host addresses, the VIP and the endpoint must not fall into a cluster-internal range.
+fn cluster_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let mut ips: Vec<(String, Located<IpAddr>)> = Vec::new();
+    for (host, _) in cluster.hosts() {
+        if let Some(Located {
+            value: Address::Ip(ip),
+            origin,
+        }) = &host.address
+        {
+            ips.push((
+                format!("address `{ip}` of `{}`", host.name.value),
+                Located::new(*ip, *origin),
+            ));
+        }
+    }
+    if let Some(vip) = cluster.loadbalancer.vip() {
+        ips.push((format!("VIP `{}`", vip.value), vip.clone()));
+    }
+    if let Address::Ip(ip) = cluster.endpoint.value.host {
+        ips.push((
+            format!("endpoint address `{ip}`"),
+            Located::new(ip, cluster.endpoint.origin),
+        ));
+    }
+    let ranges: [(&str, &Located<Cidr>); 2] = [
+        ("pods", &cluster.network.pods),
+        ("services", &cluster.network.services),
+    ];
+    for (what, ip) in &ips {
+        for (range, cidr) in ranges {
+            if cidr.value.contains(ip.value) {
+                out.push(
+                    error(codes::ADDRESS_IN_CLUSTER_CIDR, ip.origin, format!("{what} is inside the {range} CIDR `{}`", cidr.value), format!("inside `network.{range}`"))
+                        .with_label(cidr.origin, format!("the {range} range"))
+                        .with_help(format!("traffic to it would be routed into the cluster network; move `network.{range}` away from the host network")),
+                );
+            }
+        }
+    }
+    let hosts: Vec<_> = cluster.hosts();
+    if let LoadBalancer::External { vip: Some(vip), .. } = &cluster.loadbalancer {
+        out.push(
+        error(codes::VIP_WITH_EXTERNAL_LB, vip.origin, "`vip` with an external load balancer".to_owned(), "hac does not run keepalived here")
+            .with_help("remove `vip` (point `endpoint` at the external load balancer), or let hac run the load balancer with `hosts` or `colocated = true`"),
+        );
+    }
+    if let Some(vip) = cluster.loadbalancer.vip() {
+        for (host, _) in &hosts {
+            if let Some(address) = host
+                .address
+                .as_ref()
+                .filter(|a| a.value == Address::Ip(vip.value))
+            {
+                out.push(
+                    error(codes::VIP_IS_HOST_ADDRESS, vip.origin, format!("VIP `{}` is the address of `{}`", vip.value, host.name.value), "the VIP must be a free address")
+                        .with_label(address.origin, format!("`{}` uses it", host.name.value))
+                        .with_help("keepalived moves the VIP between hosts; choose an unused address in the same subnet"),
+                );
+            }
+        }
+    }
+}
+
+fn cni(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let cni = &cluster.network.cni;
+    let pods = &cluster.network.pods;
+    if cni.value == Cni::Flannel && !pods.value.is_ipv4() {
+        out.push(
+            error(codes::CNI_POD_CIDR, pods.origin, format!("flannel with the IPv6 pods CIDR `{}`", pods.value), "IPv6 range")
+                .with_label(cni.origin, "flannel chosen here")
+                .with_help("hac configures flannel for IPv4 only; use an IPv4 pods CIDR, or `cni = \"calico\"` or `\"cilium\"`"),
+        );
+    }
+}
+
+/// Whether `address` is one of the control planes' addresses; returns that host's name.
+pub(super) fn control_plane_at<'c>(cluster: &'c Cluster, address: &Address) -> Option<&'c str> {
+    cluster
+        .controlplanes
+        .iter()
+        .find(|h| h.address.as_ref().is_some_and(|a| &a.value == address))
+        .map(|h| h.name.value.as_str())
+}

@@ -1,0 +1,493 @@
+//! Every lint, firing (at the right place) and not firing.
+
+use hac_lang::{Diagnostic, Origin, Severity};
+use serde_json::json;
+
+use crate::model::testing::{at, base, remove, set, value};
+use crate::model::{check_cluster, codes};
+
+fn run(json: serde_json::Value) -> (hac_lang::Value, Vec<Diagnostic>) {
+    let root = value(json);
+    let (_, diagnostics) = check_cluster(&root);
+    (root, diagnostics)
+}
+
+fn with(changes: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let mut json = base();
+    for (path, new) in changes {
+        set(&mut json, path, new.clone());
+    }
+    json
+}
+
+fn one(diagnostics: &[Diagnostic], code: &str) -> Diagnostic {
+    let found: Vec<_> = diagnostics.iter().filter(|d| d.code == code).collect();
+    assert_eq!(found.len(), 1, "expected one {code}, got {diagnostics:#?}");
+    found[0].clone()
+}
+
+fn none(diagnostics: &[Diagnostic], code: &str) {
+    assert!(
+        diagnostics.iter().all(|d| d.code != code),
+        "unexpected {code}: {diagnostics:#?}"
+    );
+}
+
+fn primary(diagnostic: &Diagnostic) -> Origin {
+    diagnostic.primary().expect("a primary label").origin
+}
+
+fn secondary(diagnostic: &Diagnostic) -> Vec<Origin> {
+    diagnostic
+        .labels
+        .iter()
+        .filter(|l| !l.primary)
+        .map(|l| l.origin)
+        .collect()
+}
+
+/// A cluster whose only problem is the lint under test must still be rejected (errors)
+/// or accepted (warnings).
+fn accepted(json: serde_json::Value) -> bool {
+    check_cluster(&value(json)).0.is_some()
+}
+
+#[test]
+fn duplicate_host_name_labels_both_occurrences() {
+    let json = with(&[("workers.1.name", json!("cp2"))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::DUPLICATE_HOST_NAME);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(d.message, "host name `cp2` is used twice");
+    assert_eq!(primary(&d), at(&root, "workers.1.name").origin);
+    assert_eq!(
+        secondary(&d),
+        vec![at(&root, "controlplanes.1.name").origin]
+    );
+    assert!(!accepted(json));
+    let (root, diagnostics) = run(with(&[("loadbalancer.hosts.1.name", json!("lb1"))]));
+    let d = one(&diagnostics, codes::DUPLICATE_HOST_NAME);
+    assert_eq!(
+        secondary(&d),
+        vec![at(&root, "loadbalancer.hosts.0.name").origin]
+    );
+    none(&run(base()).1, codes::DUPLICATE_HOST_NAME);
+}
+
+#[test]
+fn duplicate_address() {
+    let (root, diagnostics) = run(with(&[("workers.0.address", json!("10.0.0.12"))]));
+    let d = one(&diagnostics, codes::DUPLICATE_ADDRESS);
+    assert_eq!(primary(&d), at(&root, "workers.0.address").origin);
+    assert_eq!(
+        secondary(&d),
+        vec![at(&root, "controlplanes.1.address").origin]
+    );
+    assert_eq!(d.message, "address `10.0.0.12` is used by `cp2` and `w1`");
+    let (_, diagnostics) = run(with(&[
+        ("workers.0.address", json!("w1.example.com")),
+        ("workers.1.address", json!("w1.example.com")),
+    ]));
+    one(&diagnostics, codes::DUPLICATE_ADDRESS);
+    none(&run(base()).1, codes::DUPLICATE_ADDRESS);
+}
+
+#[test]
+fn no_control_planes() {
+    let json = with(&[("controlplanes", json!([]))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::NO_CONTROL_PLANES);
+    assert_eq!(primary(&d), at(&root, "controlplanes").origin);
+    assert!(!accepted(json));
+    let (_, diagnostics) = run(with(&[("etcd", json!({ "external": [] }))]));
+    one(&diagnostics, codes::NO_CONTROL_PLANES);
+}
+
+#[test]
+fn missing_address_for_hosts_others_must_reach() {
+    let mut json = base();
+    remove(&mut json, "controlplanes.2.address");
+    remove(&mut json, "loadbalancer.hosts.0.address");
+    let (root, diagnostics) = run(json);
+    let found: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.code == codes::MISSING_ADDRESS)
+        .collect();
+    assert_eq!(found.len(), 2, "{diagnostics:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|d| primary(d) == at(&root, "controlplanes.2").origin
+                && d.message == "control plane `cp3` has no `address`")
+    );
+    assert!(
+        found
+            .iter()
+            .any(|d| primary(d) == at(&root, "loadbalancer.hosts.0").origin)
+    );
+    let (_, diagnostics) = run(with(&[(
+        "etcd",
+        json!({ "external": [{ "name": "etcd1" }, { "name": "etcd2", "address": "10.0.0.32" }, { "name": "etcd3", "address": "10.0.0.33" }] }),
+    )]));
+    one(&diagnostics, codes::MISSING_ADDRESS);
+    let mut json = base();
+    remove(&mut json, "workers.0.address");
+    none(&run(json).1, codes::MISSING_ADDRESS);
+}
+
+#[test]
+fn cidr_overlap_and_family_and_size() {
+    let (root, diagnostics) = run(with(&[("network.pods", json!("10.96.0.0/16"))]));
+    let d = one(&diagnostics, codes::CIDR_OVERLAP);
+    assert_eq!(primary(&d), at(&root, "network.pods").origin);
+    // `services` is the default: the label falls on the set it would be written in.
+    assert_eq!(secondary(&d), vec![at(&root, "network").origin]);
+    let (_, diagnostics) = run(with(&[
+        ("network.pods", json!("fd00:10:244::/56")),
+        ("network.cni", json!("calico")),
+    ]));
+    assert!(
+        one(&diagnostics, codes::INVALID_CIDR)
+            .message
+            .contains("different IP families")
+    );
+    none(&diagnostics, codes::CIDR_OVERLAP);
+    let (root, diagnostics) = run(with(&[("network.services", json!("10.96.0.0/11"))]));
+    let d = one(&diagnostics, codes::INVALID_CIDR);
+    assert_eq!(primary(&d), at(&root, "network.services").origin);
+    none(
+        &run(with(&[("network.services", json!("10.96.0.0/12"))])).1,
+        codes::INVALID_CIDR,
+    );
+    let (_, diagnostics) = run(with(&[("network.pods", json!("10.244.0.0/23"))]));
+    assert_eq!(
+        one(&diagnostics, codes::POD_CIDR_TOO_SMALL).message,
+        "`network.pods` `10.244.0.0/23` holds 2 node subnets (/24 each) for 5 nodes"
+    );
+    none(
+        &run(with(&[("network.pods", json!("10.244.0.0/21"))])).1,
+        codes::POD_CIDR_TOO_SMALL,
+    );
+    let (_, diagnostics) = run(with(&[("network.pods", json!("10.244.0.0/25"))]));
+    one(&diagnostics, codes::POD_CIDR_TOO_SMALL);
+}
+
+#[test]
+fn addresses_inside_cluster_ranges() {
+    let (root, diagnostics) = run(with(&[("workers.1.address", json!("10.244.3.7"))]));
+    let d = one(&diagnostics, codes::ADDRESS_IN_CLUSTER_CIDR);
+    assert_eq!(
+        d.message,
+        "address `10.244.3.7` of `w2` is inside the pods CIDR `10.244.0.0/16`"
+    );
+    assert_eq!(primary(&d), at(&root, "workers.1.address").origin);
+    // No `network` set: the default range is labelled at the cluster set.
+    assert_eq!(secondary(&d), vec![root.origin]);
+    let (root, diagnostics) = run(with(&[("loadbalancer.vip", json!("10.100.0.1"))]));
+    let d = one(&diagnostics, codes::ADDRESS_IN_CLUSTER_CIDR);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.vip").origin);
+    assert!(d.message.contains("services CIDR"));
+    none(&run(base()).1, codes::ADDRESS_IN_CLUSTER_CIDR);
+}
+
+#[test]
+fn endpoint_forms() {
+    let (root, diagnostics) = run(with(&[("endpoint", json!("10.0.0.100:6443"))]));
+    let d = one(&diagnostics, codes::ENDPOINT_IS_IP);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(primary(&d), at(&root, "endpoint").origin);
+    none(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED);
+    none(&run(base()).1, codes::ENDPOINT_IS_IP);
+    let (_, diagnostics) = run(with(&[("endpoint", json!("10.0.0.5:6443"))]));
+    assert_eq!(
+        one(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED).message,
+        "the endpoint `10.0.0.5:6443` is not the VIP `10.0.0.100`"
+    );
+    let (root, diagnostics) = run(with(&[("loadbalancer.port", json!(8443))]));
+    let d = one(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED);
+    assert_eq!(secondary(&d), vec![at(&root, "loadbalancer.port").origin]);
+    let mut json = with(&[("endpoint", json!("10.0.0.6:6443"))]);
+    remove(&mut json, "loadbalancer.vip");
+    none(&run(json).1, codes::ENDPOINT_NOT_LOAD_BALANCED);
+}
+
+#[test]
+fn endpoint_single_point_without_load_balancer() {
+    let mut json = with(&[("endpoint", json!("10.0.0.11:6443"))]);
+    remove(&mut json, "loadbalancer");
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::ENDPOINT_SINGLE_POINT);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        d.message,
+        "the endpoint `10.0.0.11:6443` is control plane `cp1`'s address"
+    );
+    assert_eq!(primary(&d), at(&root, "endpoint").origin);
+    assert!(accepted(json));
+    let mut json = with(&[("endpoint", json!("api.prod.example.com:6443"))]);
+    remove(&mut json, "loadbalancer");
+    none(&run(json).1, codes::ENDPOINT_SINGLE_POINT);
+    let mut json = with(&[
+        ("endpoint", json!("10.0.0.12:8443")),
+        ("loadbalancer", json!({ "colocated": true, "port": 8443 })),
+    ]);
+    let (_, diagnostics) = run(json.clone());
+    one(&diagnostics, codes::ENDPOINT_SINGLE_POINT);
+    set(&mut json, "endpoint", json!("api.prod.example.com:8443"));
+    none(&run(json).1, codes::ENDPOINT_SINGLE_POINT);
+}
+
+#[test]
+fn colocated_load_balancer_on_6443() {
+    let json = with(&[(
+        "loadbalancer",
+        json!({ "colocated": true, "vip": "10.0.0.100" }),
+    )]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::COLOCATED_PORT_6443);
+    // The port defaulted from the endpoint: the label is on the load-balancer set.
+    assert_eq!(primary(&d), at(&root, "loadbalancer").origin);
+    assert!(!accepted(json));
+    let (root, diagnostics) = run(with(&[(
+        "loadbalancer",
+        json!({ "colocated": true, "port": 6443 }),
+    )]));
+    assert_eq!(
+        primary(&one(&diagnostics, codes::COLOCATED_PORT_6443)),
+        at(&root, "loadbalancer.port").origin
+    );
+    let json = with(&[
+        (
+            "loadbalancer",
+            json!({ "colocated": true, "vip": "10.0.0.100", "port": 8443 }),
+        ),
+        ("endpoint", json!("api.prod.example.com:8443")),
+    ]);
+    none(&run(json).1, codes::COLOCATED_PORT_6443);
+}
+
+#[test]
+fn vip_mistakes() {
+    let (root, diagnostics) = run(with(&[("loadbalancer.vip", json!("10.0.0.21"))]));
+    let d = one(&diagnostics, codes::VIP_IS_HOST_ADDRESS);
+    assert_eq!(d.message, "VIP `10.0.0.21` is the address of `w1`");
+    assert_eq!(primary(&d), at(&root, "loadbalancer.vip").origin);
+    assert_eq!(secondary(&d), vec![at(&root, "workers.0.address").origin]);
+    none(&run(base()).1, codes::VIP_IS_HOST_ADDRESS);
+    let json = with(&[(
+        "loadbalancer",
+        json!({ "external": true, "vip": "10.0.0.100" }),
+    )]);
+    let (root, diagnostics) = run(json.clone());
+    assert_eq!(
+        primary(&one(&diagnostics, codes::VIP_WITH_EXTERNAL_LB)),
+        at(&root, "loadbalancer.vip").origin
+    );
+    assert!(!accepted(json));
+    none(
+        &run(with(&[("loadbalancer", json!("external"))])).1,
+        codes::VIP_WITH_EXTERNAL_LB,
+    );
+}
+
+#[test]
+fn vip_without_failover() {
+    let json = with(&[(
+        "loadbalancer.hosts",
+        json!([{ "name": "lb1", "address": "10.0.0.5" }]),
+    )]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::VIP_WITHOUT_FAILOVER);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.vip").origin);
+    assert!(accepted(json));
+    none(&run(base()).1, codes::VIP_WITHOUT_FAILOVER);
+}
+
+#[test]
+fn flannel_needs_ipv4_pods() {
+    let json = with(&[(
+        "network",
+        json!({ "pods": "fd00:10:244::/56", "services": "fd00:10:96::/108" }),
+    )]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::CNI_POD_CIDR);
+    assert_eq!(primary(&d), at(&root, "network.pods").origin);
+    assert!(!accepted(json));
+    let json = with(&[(
+        "network",
+        json!({ "cni": "cilium", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/108" }),
+    )]);
+    none(&run(json).1, codes::CNI_POD_CIDR);
+    // A custom IPv4 range is fine: hac rewrites flannel's network to it.
+    none(
+        &run(with(&[("network.pods", json!("172.16.0.0/16"))])).1,
+        codes::CNI_POD_CIDR,
+    );
+}
+
+#[test]
+fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
+    let four = json!([
+        { "name": "cp1", "address": "10.0.0.11" }, { "name": "cp2", "address": "10.0.0.12" },
+        { "name": "cp3", "address": "10.0.0.13" }, { "name": "cp4", "address": "10.0.0.14" }
+    ]);
+    let json = with(&[("controlplanes", four)]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::EVEN_CONTROL_PLANES);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        d.message,
+        "an even number of control planes (each runs a stacked etcd member): with 4 members quorum is ⌊4/2⌋+1 = 3 and the cluster tolerates ⌊(4-1)/2⌋ = 1 failure, no more than with 3"
+    );
+    assert_eq!(primary(&d), at(&root, "controlplanes").origin);
+    assert!(accepted(json));
+    let two = json!([{ "name": "cp1", "address": "10.0.0.11" }, { "name": "cp2", "address": "10.0.0.12" }]);
+    let (_, diagnostics) = run(with(&[("controlplanes", two)]));
+    assert!(one(&diagnostics, codes::EVEN_CONTROL_PLANES).message.contains("with 2 members quorum is ⌊2/2⌋+1 = 2 and the cluster tolerates ⌊(2-1)/2⌋ = 0 failures, no more than with 1"));
+    let (_, diagnostics) = run(with(&[(
+        "controlplanes",
+        json!([{ "name": "cp1", "address": "10.0.0.11" }]),
+    )]));
+    one(&diagnostics, codes::SINGLE_CONTROL_PLANE);
+    none(&diagnostics, codes::EVEN_CONTROL_PLANES);
+    let base_diagnostics = run(base()).1;
+    none(&base_diagnostics, codes::EVEN_CONTROL_PLANES);
+    none(&base_diagnostics, codes::SINGLE_CONTROL_PLANE);
+
+    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
+    let (root, diagnostics) = run(with(&[(
+        "etcd",
+        json!({ "external": [member(1), member(2)] }),
+    )]));
+    let d = one(&diagnostics, codes::EVEN_ETCD_MEMBERS);
+    assert!(d.message.contains("quorum is ⌊2/2⌋+1 = 2"));
+    assert_eq!(primary(&d), at(&root, "etcd").origin);
+    let (_, diagnostics) = run(with(&[("etcd", json!({ "external": [member(1)] }))]));
+    one(&diagnostics, codes::SINGLE_ETCD_MEMBER);
+    let (_, diagnostics) = run(with(&[(
+        "etcd",
+        json!({ "external": [member(1), member(2), member(3)] }),
+    )]));
+    none(&diagnostics, codes::EVEN_ETCD_MEMBERS);
+    none(&diagnostics, codes::SINGLE_ETCD_MEMBER);
+}
+
+#[test]
+fn unknown_kubernetes_minor() {
+    let (root, diagnostics) = run(with(&[("kubernetes", json!("1.30.4"))]));
+    let d = one(&diagnostics, codes::UNKNOWN_KUBERNETES_MINOR);
+    assert_eq!(
+        d.message,
+        "Kubernetes 1.30 is not one of the minors hac knows (1.35, 1.36 and 1.37)"
+    );
+    assert_eq!(primary(&d), at(&root, "kubernetes").origin);
+    for known in ["1.35.2", "1.36.1", "1.37.0"] {
+        none(
+            &run(with(&[("kubernetes", json!(known))])).1,
+            codes::UNKNOWN_KUBERNETES_MINOR,
+        );
+    }
+}
+
+#[test]
+fn token_that_never_expires() {
+    for never in [json!("0"), json!(0), json!("0s")] {
+        let (root, diagnostics) = run(with(&[("bootstrap.tokenTTL", never)]));
+        let d = one(&diagnostics, codes::TOKEN_NEVER_EXPIRES);
+        assert_eq!(primary(&d), at(&root, "bootstrap.tokenTTL").origin);
+    }
+    none(
+        &run(with(&[("bootstrap.tokenTTL", json!("48h"))])).1,
+        codes::TOKEN_NEVER_EXPIRES,
+    );
+}
+
+#[test]
+fn no_workers() {
+    let (root, diagnostics) = run(with(&[("workers", json!([]))]));
+    let d = one(&diagnostics, codes::NO_WORKERS);
+    assert_eq!(primary(&d), at(&root, "workers").origin);
+    let mut json = base();
+    remove(&mut json, "workers");
+    let (root, diagnostics) = run(json.clone());
+    assert_eq!(primary(&one(&diagnostics, codes::NO_WORKERS)), root.origin);
+    // Untainted control planes run workloads themselves.
+    for i in 0..3 {
+        set(&mut json, &format!("controlplanes.{i}.taints"), json!([]));
+    }
+    none(&run(json).1, codes::NO_WORKERS);
+}
+
+#[test]
+fn lints_report_together_and_sorted() {
+    let json = with(&[
+        ("workers.1.name", json!("cp1")),
+        ("network.pods", json!("10.96.0.0/16")),
+        ("bootstrap.tokenTTL", json!("0")),
+        ("kubernetes", json!("1.29.0")),
+    ]);
+    let (_, diagnostics) = run(json);
+    let mut codes_found: Vec<_> = diagnostics.iter().map(|d| d.code).collect();
+    codes_found.sort_unstable();
+    assert_eq!(
+        codes_found,
+        vec![
+            codes::CIDR_OVERLAP,
+            codes::DUPLICATE_HOST_NAME,
+            codes::TOKEN_NEVER_EXPIRES,
+            codes::UNKNOWN_KUBERNETES_MINOR
+        ]
+    );
+    let keys: Vec<_> = diagnostics.iter().map(Diagnostic::sort_key).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+}
+
+#[test]
+fn every_reported_code_is_in_the_table_and_messages_are_one_line() {
+    let broken = [
+        with(&[
+            ("workers.1.name", json!("cp1")),
+            ("workers.0.address", json!("10.0.0.11")),
+        ]),
+        with(&[
+            ("network.pods", json!("10.96.0.0/16")),
+            ("loadbalancer.vip", json!("10.0.0.5")),
+        ]),
+        with(&[
+            ("loadbalancer", json!({ "colocated": true })),
+            ("endpoint", json!("10.0.0.11:6443")),
+        ]),
+        with(&[
+            ("controlplanes", json!([])),
+            ("bootstrap.tokenTTL", json!("0")),
+            ("kubernetes", json!("1.25.0")),
+        ]),
+        with(&[
+            ("nmae", json!("x")),
+            ("endpoint", json!(1)),
+            ("os", json!("arch")),
+        ]),
+    ];
+    let known: Vec<&str> = codes::ALL.iter().map(|(code, _)| *code).collect();
+    let mut seen = 0;
+    for json in broken {
+        for d in run(json).1 {
+            seen += 1;
+            assert!(
+                known.contains(&d.code),
+                "{} is not in the code table",
+                d.code
+            );
+            assert!(
+                !d.message.contains('\n') && !d.message.ends_with('.'),
+                "{}",
+                d.message
+            );
+            assert!(d.primary().is_some_and(|l| l.primary), "{d:?}");
+        }
+    }
+    assert!(seen >= 12, "{seen}");
+}

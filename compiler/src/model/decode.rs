@@ -1,0 +1,1010 @@
+//! Reads an evaluated [`Value`] into the typed [`Cluster`], reporting every shape and
+//! format problem at the span of the value (or attribute name) the user wrote.
+//!
+//! Each reader returns `None` after reporting; the cluster is built only when nothing
+//! failed, but every field is still read so one run reports every mistake.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use hac_lang::diagnostic::did_you_mean;
+use hac_lang::{Attr, Attrs, Diagnostic, Origin, Value, ValueKind};
+
+use super::cidr::{Cidr, CidrError};
+use super::codes;
+use super::formats;
+use super::schema;
+use super::types::*;
+use super::version::{KubernetesVersion, VersionError};
+
+/// Reads `value` into a cluster; `None` when any diagnostic was an error.
+pub fn decode(value: &Value) -> (Option<Cluster>, Vec<Diagnostic>) {
+    let mut reader = Reader::default();
+    let cluster = reader.cluster(value);
+    let failed = reader.diagnostics.iter().any(Diagnostic::is_error);
+    (cluster.filter(|_| !failed), reader.diagnostics)
+}
+
+#[derive(Default)]
+struct Reader {
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// An attribute set being read, with its schema set and its path for messages.
+struct SetView<'v> {
+    schema: &'static str,
+    attrs: &'v Attrs,
+    origin: Origin,
+    /// `network`, `controlplanes[0]`, or empty for the cluster itself.
+    path: String,
+}
+
+impl<'v> SetView<'v> {
+    fn get(&self, name: &'static str) -> Option<&'v Attr> {
+        debug_assert!(
+            schema::lookup(self.schema, name).is_some(),
+            "`{name}` is not in schema set `{}`",
+            self.schema
+        );
+        self.attrs
+            .get(name)
+            .filter(|attr| !matches!(attr.value.kind, ValueKind::Null))
+    }
+
+    fn path_of(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+}
+
+fn described_type(value: &Value) -> &'static str {
+    match value.kind {
+        ValueKind::Null => "null",
+        ValueKind::Bool(_) => "a boolean",
+        ValueKind::Int(_) => "an integer",
+        ValueKind::String(_) => "a string",
+        ValueKind::Path(_) => "a path",
+        ValueKind::List(_) => "a list",
+        ValueKind::Attrs(_) => "an attribute set",
+        ValueKind::Function => "a function",
+    }
+}
+
+fn primary(diagnostic: Diagnostic, origin: Origin, label: impl Into<String>) -> Diagnostic {
+    diagnostic.with_primary(origin.file, origin.span, label)
+}
+
+impl Reader {
+    fn error(
+        &mut self,
+        code: &'static str,
+        origin: Origin,
+        message: String,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) {
+        let mut diagnostic = primary(Diagnostic::error(code, message), origin, label);
+        diagnostic.help = help;
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn wrong_type(&mut self, value: &Value, path: &str, expected: &str) {
+        self.error(
+            codes::WRONG_TYPE,
+            value.origin,
+            format!(
+                "expected {expected} for `{path}`, found {}",
+                described_type(value)
+            ),
+            format!("expected {expected}"),
+            None,
+        );
+    }
+
+    fn invalid(
+        &mut self,
+        code: &'static str,
+        origin: Origin,
+        path: &str,
+        reason: String,
+        help: Option<String>,
+    ) {
+        self.error(
+            code,
+            origin,
+            format!("invalid `{path}`: {reason}"),
+            "invalid value",
+            help,
+        );
+    }
+
+    /// Opens an attribute set and reports the attributes the schema does not define.
+    fn open<'v>(
+        &mut self,
+        value: &'v Value,
+        schema: &'static str,
+        path: String,
+    ) -> Option<SetView<'v>> {
+        let Some(attrs) = value.as_attrs() else {
+            let what = if path.is_empty() {
+                "the cluster".to_owned()
+            } else {
+                format!("`{path}`")
+            };
+            self.error(
+                codes::WRONG_TYPE,
+                value.origin,
+                format!(
+                    "expected an attribute set for {what}, found {}",
+                    described_type(value)
+                ),
+                "expected an attribute set",
+                (path.is_empty()).then(|| {
+                    "a `.hac` file must evaluate to `{ name = …; kubernetes = …; … }`".to_owned()
+                }),
+            );
+            return None;
+        };
+        let known: Vec<&'static str> = schema::attributes(schema).map(|a| a.name).collect();
+        for (name, attr) in attrs.iter() {
+            if known.contains(&name) {
+                continue;
+            }
+            let help = match did_you_mean(name, known.iter().copied()) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!(
+                    "{} has: {}",
+                    schema::set(schema).title,
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let within = if path.is_empty() {
+                "the cluster".to_owned()
+            } else {
+                format!("`{path}`")
+            };
+            self.error(
+                codes::UNKNOWN_ATTRIBUTE,
+                attr.name_origin,
+                format!("unknown attribute `{name}` in {within}"),
+                "not in the cluster schema",
+                Some(help),
+            );
+        }
+        Some(SetView {
+            schema,
+            attrs,
+            origin: value.origin,
+            path,
+        })
+    }
+
+    /// Reads a required attribute, reporting it missing on the set that lacks it.
+    fn required<T>(
+        &mut self,
+        view: &SetView,
+        name: &'static str,
+        read: impl FnOnce(&mut Self, &Value, &str) -> Option<T>,
+    ) -> Option<T> {
+        let path = view.path_of(name);
+        match view.get(name) {
+            Some(attr) => read(self, &attr.value, &path),
+            None => {
+                let doc = schema::lookup(view.schema, name).map_or("", |a| a.doc);
+                let within = if view.path.is_empty() {
+                    "the cluster".to_owned()
+                } else {
+                    format!("`{}`", view.path)
+                };
+                let message = if view.attrs.contains(name) {
+                    format!("`{path}` is null but required")
+                } else {
+                    format!("missing attribute `{name}` in {within}")
+                };
+                self.error(
+                    codes::MISSING_ATTRIBUTE,
+                    view.origin,
+                    message,
+                    format!("this set needs `{name}`"),
+                    Some(format!("add `{name} = …;`: {doc}")),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads an optional attribute (absent or `null` means the default).
+    fn optional<T>(
+        &mut self,
+        view: &SetView,
+        name: &'static str,
+        read: impl FnOnce(&mut Self, &Value, &str) -> Option<T>,
+        default: impl FnOnce() -> T,
+    ) -> Option<T> {
+        match view.get(name) {
+            Some(attr) => read(self, &attr.value, &view.path_of(name)),
+            None => Some(default()),
+        }
+    }
+
+    fn string(&mut self, value: &Value, path: &str) -> Option<Located<String>> {
+        match value.as_str() {
+            Some(text) => Some(Located::new(text.to_owned(), value.origin)),
+            None => {
+                self.wrong_type(value, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string checked (and converted) by `parse`; failures are reported with `code`.
+    fn formatted<T>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        code: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Located<T>> {
+        let text = self.string(value, path)?;
+        match parse(&text.value) {
+            Ok(parsed) => Some(Located::new(parsed, value.origin)),
+            Err(reason) => {
+                self.invalid(code, value.origin, path, reason, None);
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, value: &Value, path: &str) -> Option<bool> {
+        let read = value.as_bool();
+        if read.is_none() {
+            self.wrong_type(value, path, "a boolean");
+        }
+        read
+    }
+
+    fn list<'v>(&mut self, value: &'v Value, path: &str, expected: &str) -> Option<&'v [Value]> {
+        let read = value.as_list();
+        if read.is_none() {
+            self.wrong_type(value, path, expected);
+        }
+        read
+    }
+
+    /// Reads every element, reporting each bad one; `None` if any failed.
+    fn each<T>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        expected: &str,
+        mut read: impl FnMut(&mut Self, &Value, String) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let items = self.list(value, path, expected)?;
+        let results: Vec<Option<T>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| read(self, item, format!("{path}[{i}]")))
+            .collect();
+        results.into_iter().collect()
+    }
+
+    fn strings(
+        &mut self,
+        value: &Value,
+        path: &str,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Option<Vec<String>> {
+        self.each(value, path, "a list of strings", |reader, item, path| {
+            reader
+                .formatted(item, &path, codes::INVALID_VALUE, |s| {
+                    check(s).map(|()| s.to_owned())
+                })
+                .map(|l| l.value)
+        })
+    }
+
+    fn cluster(&mut self, value: &Value) -> Option<Cluster> {
+        let view = self.open(value, "cluster", String::new())?;
+        let name = self.required(&view, "name", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_NAME, |s| {
+                formats::dns_label(s).map(|()| s.to_owned())
+            })
+        });
+        let kubernetes = self.required(&view, "kubernetes", |r, v, p| r.kubernetes(v, p));
+        let os = self.optional(
+            &view,
+            "os",
+            |r, v, p| r.os(v, p),
+            || Located::new(Os::DEFAULT, view.origin),
+        );
+        let endpoint = self.required(&view, "endpoint", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_ENDPOINT, formats::endpoint)
+        });
+        let network = self.network(
+            view.get("network").map(|attr| &attr.value),
+            "network",
+            view.origin,
+        );
+        let etcd = self.optional(&view, "etcd", |r, v, p| r.etcd(v, p), || Etcd::Stacked);
+        let endpoint_port = endpoint.as_ref().map(|e| e.value.port);
+        let loadbalancer = self.optional(
+            &view,
+            "loadbalancer",
+            |r, v, p| r.loadbalancer(v, p, endpoint_port),
+            || LoadBalancer::None,
+        );
+        let controlplanes = self.required(&view, "controlplanes", |r, v, p| {
+            r.hosts(v, p).map(|hosts| (hosts, v.origin))
+        });
+        let workers = self.optional(
+            &view,
+            "workers",
+            |r, v, p| r.hosts(v, p).map(|hosts| (hosts, v.origin)),
+            || (Vec::new(), view.origin),
+        );
+        let ssh = self.optional(&view, "ssh", |r, v, p| r.ssh(v, p), Ssh::default);
+        let files = self.optional(&view, "files", |r, v, p| r.files(v, p), Vec::new);
+        let commands = self.optional(
+            &view,
+            "commands",
+            |r, v, p| r.commands(v, p),
+            Commands::default,
+        );
+        let bootstrap = self.optional(
+            &view,
+            "bootstrap",
+            |r, v, p| r.bootstrap(v, p),
+            || Bootstrap {
+                token_ttl: Located::new(DEFAULT_TOKEN_TTL, view.origin),
+            },
+        );
+        let containerd = self.optional(
+            &view,
+            "containerd",
+            |r, v, p| r.containerd(v, p),
+            default_containerd,
+        );
+        let packages = self.optional(
+            &view,
+            "packages",
+            |r, v, p| r.packages(v, p),
+            || Packages {
+                mirror: DEFAULT_PACKAGE_MIRROR.to_owned(),
+            },
+        );
+        let kubelet = self.optional(
+            &view,
+            "kubelet",
+            |r, v, p| r.kubelet(v, p),
+            Kubelet::default,
+        );
+        let (controlplanes, controlplanes_origin) = controlplanes?;
+        let (workers, workers_origin) = workers?;
+        Some(Cluster {
+            origin: view.origin,
+            name: name?,
+            kubernetes: kubernetes?,
+            os: os?,
+            endpoint: endpoint?,
+            network: network?,
+            etcd: etcd?,
+            loadbalancer: loadbalancer?,
+            controlplanes_origin,
+            controlplanes,
+            workers_origin,
+            workers,
+            ssh: ssh?,
+            files: files?,
+            commands: commands?,
+            bootstrap: bootstrap?,
+            containerd: containerd?,
+            packages: packages?,
+            kubelet: kubelet?,
+        })
+    }
+
+    fn kubernetes(&mut self, value: &Value, path: &str) -> Option<Located<KubernetesVersion>> {
+        let text = self.string(value, path)?;
+        match KubernetesVersion::parse(&text.value) {
+            Ok(version) => Some(Located::new(version, value.origin)),
+            Err(error) => {
+                let (reason, help) = match error {
+                    VersionError::Syntax => (
+                        format!("`{}` is not a release `X.Y.Z`", text.value.escape_debug()),
+                        "write the full release, e.g. `\"1.36.1\"`: every host installs exactly that patch".to_owned(),
+                    ),
+                    VersionError::UnknownMajor(major) => (format!("Kubernetes {major}.x does not exist"), "write a 1.x release such as `\"1.36.1\"`".to_owned()),
+                    VersionError::TooOld(version) => (
+                        format!("Kubernetes {version} is older than pkgs.k8s.io serves"),
+                        format!("pkgs.k8s.io has packages from 1.{} on; use a supported release such as `\"1.36.1\"`", super::version::OLDEST_PACKAGED_MINOR),
+                    ),
+                };
+                self.invalid(
+                    codes::INVALID_VERSION,
+                    value.origin,
+                    path,
+                    reason,
+                    Some(help),
+                );
+                None
+            }
+        }
+    }
+
+    fn os(&mut self, value: &Value, path: &str) -> Option<Located<Os>> {
+        let text = self.string(value, path)?;
+        if let Some(os) = Os::parse(&text.value) {
+            return Some(Located::new(os, value.origin));
+        }
+        let names = Os::ALL.map(Os::as_str);
+        let help = match did_you_mean(&text.value, names) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!(
+                "hac supports {}",
+                names.map(|n| format!("`{n}`")).join(", ")
+            ),
+        };
+        self.error(
+            codes::UNSUPPORTED_OS,
+            value.origin,
+            format!("unsupported `os` `{}`", text.value.escape_debug()),
+            "hac has no setup for this system",
+            Some(help),
+        );
+        None
+    }
+
+    /// `value` is `None` when `network` is absent: every default applies.
+    fn network(
+        &mut self,
+        value: Option<&Value>,
+        path: &str,
+        cluster_origin: Origin,
+    ) -> Option<Network> {
+        let view = match value {
+            Some(value) => Some(self.open(value, "network", path.to_owned())?),
+            None => None,
+        };
+        let origin = view.as_ref().map_or(cluster_origin, |v| v.origin);
+        let default_cidr =
+            |text: &str| Located::new(text.parse::<Cidr>().expect("default CIDR"), origin);
+        let Some(view) = view else {
+            return Some(Network {
+                cni: Located::new(Cni::Flannel, origin),
+                pods: default_cidr(DEFAULT_PODS),
+                services: default_cidr(DEFAULT_SERVICES),
+                domain: Located::new(DEFAULT_DOMAIN.to_owned(), origin),
+            });
+        };
+        let cni = self.optional(
+            &view,
+            "cni",
+            |r, v, p| r.cni(v, p),
+            || Located::new(Cni::Flannel, origin),
+        );
+        let pods = self.optional(
+            &view,
+            "pods",
+            |r, v, p| r.cidr(v, p),
+            || default_cidr(DEFAULT_PODS),
+        );
+        let services = self.optional(
+            &view,
+            "services",
+            |r, v, p| r.cidr(v, p),
+            || default_cidr(DEFAULT_SERVICES),
+        );
+        let domain = self.optional(
+            &view,
+            "domain",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    formats::dns_name(s).map(|()| s.to_owned())
+                })
+            },
+            || Located::new(DEFAULT_DOMAIN.to_owned(), origin),
+        );
+        Some(Network {
+            cni: cni?,
+            pods: pods?,
+            services: services?,
+            domain: domain?,
+        })
+    }
+
+    fn cni(&mut self, value: &Value, path: &str) -> Option<Located<Cni>> {
+        let text = self.string(value, path)?;
+        if let Some(cni) = Cni::parse(&text.value) {
+            return Some(Located::new(cni, value.origin));
+        }
+        let names = Cni::ALL.map(Cni::as_str);
+        let help = match did_you_mean(&text.value, names) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!(
+                "choose one of {}",
+                names.map(|n| format!("`{n}`")).join(", ")
+            ),
+        };
+        self.invalid(
+            codes::INVALID_VALUE,
+            value.origin,
+            path,
+            format!("hac does not know the CNI `{}`", text.value.escape_debug()),
+            Some(help),
+        );
+        None
+    }
+
+    fn cidr(&mut self, value: &Value, path: &str) -> Option<Located<Cidr>> {
+        let text = self.string(value, path)?;
+        match text.value.parse::<Cidr>() {
+            Ok(cidr) => Some(Located::new(cidr, value.origin)),
+            Err(error) => {
+                let help = match &error {
+                    CidrError::HostBitsSet { network } => {
+                        Some(format!("did you mean `\"{network}\"`?"))
+                    }
+                    _ => None,
+                };
+                self.invalid(
+                    codes::INVALID_CIDR,
+                    value.origin,
+                    path,
+                    format!("`{}`: {error}", text.value.escape_debug()),
+                    help,
+                );
+                None
+            }
+        }
+    }
+
+    fn etcd(&mut self, value: &Value, path: &str) -> Option<Etcd> {
+        if let Some(text) = value.as_str() {
+            if text == "stacked" {
+                return Some(Etcd::Stacked);
+            }
+            self.invalid(
+                codes::INVALID_VALUE,
+                value.origin,
+                path,
+                format!("`{}` is not an etcd topology", text.escape_debug()),
+                Some(
+                    "write `etcd = \"stacked\";` or `etcd = { external = [ host… ]; };`".to_owned(),
+                ),
+            );
+            return None;
+        }
+        if value.as_attrs().is_none() {
+            self.wrong_type(value, path, "`\"stacked\"` or an attribute set");
+            return None;
+        }
+        let view = self.open(value, "etcd", path.to_owned())?;
+        let members = self.required(&view, "external", |r, v, p| r.hosts(v, p))?;
+        Some(Etcd::External {
+            members,
+            origin: view.origin,
+        })
+    }
+
+    fn loadbalancer(
+        &mut self,
+        value: &Value,
+        path: &str,
+        endpoint_port: Option<u16>,
+    ) -> Option<LoadBalancer> {
+        if let Some(text) = value.as_str() {
+            return match text {
+                "external" => Some(LoadBalancer::External {
+                    origin: value.origin,
+                    vip: None,
+                }),
+                "none" => Some(LoadBalancer::None),
+                _ => {
+                    self.invalid(
+                        codes::INVALID_VALUE,
+                        value.origin,
+                        path,
+                        format!("`{}` is not a load-balancer kind", text.escape_debug()),
+                        Some("write `\"external\"`, `\"none\"`, `{ hosts = [ host… ]; }` or `{ colocated = true; }`".to_owned()),
+                    );
+                    None
+                }
+            };
+        }
+        if value.as_attrs().is_none() {
+            self.wrong_type(
+                value,
+                path,
+                "`\"external\"`, `\"none\"` or an attribute set",
+            );
+            return None;
+        }
+        let view = self.open(value, "loadbalancer", path.to_owned())?;
+        let colocated = self.optional(&view, "colocated", |r, v, p| r.bool(v, p), || false);
+        let external = self.optional(&view, "external", |r, v, p| r.bool(v, p), || false);
+        let vip = self.optional(&view, "vip", |r, v, p| r.vip(v, p).map(Some), || None);
+        let port = self.optional(&view, "port", |r, v, p| r.port(v, p).map(Some), || None);
+        let (colocated, external, vip, port) = (colocated?, external?, vip?, port?);
+        let port = port.or_else(|| endpoint_port.map(|p| Located::new(p, view.origin)));
+        let hosts_attr = view.get("hosts");
+        let conflict = |reader: &mut Self, what: &str| {
+            let origin = hosts_attr.map_or(view.origin, |a| a.name_origin);
+            reader.invalid(
+                codes::INVALID_VALUE,
+                origin,
+                path,
+                format!("a {what} load balancer has no `hosts`"),
+                Some(format!(
+                    "remove `hosts`, or remove `{what} = true;` to run haproxy on the listed hosts"
+                )),
+            );
+        };
+        if external {
+            if colocated {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    view.origin,
+                    path,
+                    "`external` and `colocated` exclude each other".to_owned(),
+                    Some("keep one of them".to_owned()),
+                );
+                return None;
+            }
+            if hosts_attr.is_some() {
+                conflict(self, "external");
+                return None;
+            }
+            return Some(LoadBalancer::External {
+                origin: view.origin,
+                vip,
+            });
+        }
+        if colocated {
+            if hosts_attr.is_some() {
+                conflict(self, "colocated");
+                return None;
+            }
+            return Some(LoadBalancer::Colocated {
+                origin: view.origin,
+                vip,
+                port: port?,
+            });
+        }
+        let hosts = self.required(&view, "hosts", |r, v, p| r.hosts(v, p))?;
+        Some(LoadBalancer::Dedicated {
+            origin: view.origin,
+            hosts,
+            vip,
+            port: port?,
+        })
+    }
+
+    fn vip(&mut self, value: &Value, path: &str) -> Option<Located<IpAddr>> {
+        self.formatted(value, path, codes::INVALID_VALUE, |text| {
+            text.parse::<IpAddr>().map_err(|_| {
+                format!(
+                    "`{}` is not an IP address (keepalived moves an IP, not a name)",
+                    text.escape_debug()
+                )
+            })
+        })
+    }
+
+    fn port(&mut self, value: &Value, path: &str) -> Option<Located<u16>> {
+        let Some(number) = value.as_int() else {
+            self.wrong_type(value, path, "an integer");
+            return None;
+        };
+        match formats::port(number) {
+            Ok(port) => Some(Located::new(port, value.origin)),
+            Err(reason) => {
+                self.invalid(codes::INVALID_VALUE, value.origin, path, reason, None);
+                None
+            }
+        }
+    }
+
+    fn hosts(&mut self, value: &Value, path: &str) -> Option<Vec<Host>> {
+        self.each(value, path, "a list of hosts", |reader, item, path| {
+            reader.host(item, path)
+        })
+    }
+
+    fn host(&mut self, value: &Value, path: String) -> Option<Host> {
+        let view = self.open(value, "host", path)?;
+        let name = self.required(&view, "name", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_NAME, |s| {
+                formats::dns_label(s).map(|()| s.to_owned())
+            })
+        });
+        let address = self.optional(
+            &view,
+            "address",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, formats::address)
+                    .map(Some)
+            },
+            || None,
+        );
+        let labels = self.optional(&view, "labels", |r, v, p| r.labels(v, p), BTreeMap::new);
+        let taints = self.optional(
+            &view,
+            "taints",
+            |r, v, p| {
+                r.each(v, p, "a list of strings", |r, item, p| {
+                    r.formatted(item, &p, codes::INVALID_VALUE, formats::taint)
+                        .map(|t| t.value)
+                })
+                .map(Some)
+            },
+            || None,
+        );
+        let files = self.optional(&view, "files", |r, v, p| r.files(v, p), Vec::new);
+        let commands = self.optional(
+            &view,
+            "commands",
+            |r, v, p| r.commands(v, p),
+            Commands::default,
+        );
+        let kubelet = self.optional(
+            &view,
+            "kubelet",
+            |r, v, p| r.kubelet(v, p),
+            Kubelet::default,
+        );
+        Some(Host {
+            origin: view.origin,
+            name: name?,
+            address: address?,
+            labels: labels?,
+            taints: taints?,
+            files: files?,
+            commands: commands?,
+            kubelet: kubelet?,
+        })
+    }
+
+    /// An attribute set whose names are checked by `check_name` and whose values are
+    /// read by `read`.
+    fn map<T>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        expected: &str,
+        check_name: fn(&str) -> Result<(), String>,
+        mut read: impl FnMut(&mut Self, &Value, String) -> Option<T>,
+    ) -> Option<BTreeMap<String, T>> {
+        let Some(attrs) = value.as_attrs() else {
+            self.wrong_type(value, path, expected);
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        let mut failed = false;
+        for (name, attr) in attrs.iter() {
+            let entry_path = format!("{path}.\"{name}\"");
+            if let Err(reason) = check_name(name) {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    attr.name_origin,
+                    &entry_path,
+                    reason,
+                    None,
+                );
+                failed = true;
+            }
+            match read(self, &attr.value, entry_path) {
+                Some(item) => {
+                    out.insert(name.to_owned(), item);
+                }
+                None => failed = true,
+            }
+        }
+        (!failed).then_some(out)
+    }
+
+    fn labels(&mut self, value: &Value, path: &str) -> Option<BTreeMap<String, String>> {
+        self.map(
+            value,
+            path,
+            "an attribute set of strings",
+            formats::node_label_key,
+            |r, v, p| {
+                r.formatted(v, &p, codes::INVALID_VALUE, |s| {
+                    formats::label_value(s).map(|()| s.to_owned())
+                })
+                .map(|l| l.value)
+            },
+        )
+    }
+
+    fn kubelet(&mut self, value: &Value, path: &str) -> Option<Kubelet> {
+        let view = self.open(value, "kubelet", path.to_owned())?;
+        let extra_args = self.optional(
+            &view,
+            "extraArgs",
+            |r, v, p| {
+                r.map(
+                    v,
+                    p,
+                    "an attribute set of strings",
+                    formats::kubelet_flag,
+                    |r, v, p| {
+                        // Flags are text on the command line; numbers and booleans read naturally.
+                        let text = match &v.kind {
+                            ValueKind::Int(i) => i.to_string(),
+                            ValueKind::Bool(b) => b.to_string(),
+                            _ => r.string(v, &p)?.value,
+                        };
+                        match formats::single_line(&text) {
+                            Ok(()) => Some(text),
+                            Err(reason) => {
+                                r.invalid(codes::INVALID_VALUE, v.origin, &p, reason, None);
+                                None
+                            }
+                        }
+                    },
+                )
+            },
+            BTreeMap::new,
+        );
+        Some(Kubelet {
+            extra_args: extra_args?,
+        })
+    }
+
+    fn files(&mut self, value: &Value, path: &str) -> Option<Vec<FileSpec>> {
+        self.each(value, path, "a list of files", |reader, item, path| {
+            reader.file(item, path)
+        })
+    }
+
+    fn file(&mut self, value: &Value, path: String) -> Option<FileSpec> {
+        let view = self.open(value, "file", path)?;
+        let file_path = self.required(&view, "path", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                formats::file_path(s).map(|()| s.to_owned())
+            })
+        });
+        let content = self.required(&view, "content", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                formats::text(s).map(|()| s.to_owned())
+            })
+        });
+        let permissions = self.optional(
+            &view,
+            "permissions",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, formats::permissions)
+                    .map(|l| l.value)
+            },
+            || 0o644,
+        );
+        let owner = self.optional(
+            &view,
+            "owner",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    formats::owner(s).map(|()| s.to_owned())
+                })
+                .map(|l| l.value)
+            },
+            || "root:root".to_owned(),
+        );
+        Some(FileSpec {
+            path: file_path?.value,
+            content: content?.value,
+            permissions: permissions?,
+            owner: owner?,
+        })
+    }
+
+    fn commands(&mut self, value: &Value, path: &str) -> Option<Commands> {
+        let view = self.open(value, "commands", path.to_owned())?;
+        let before = self.optional(
+            &view,
+            "before",
+            |r, v, p| r.strings(v, p, formats::text),
+            Vec::new,
+        );
+        let after = self.optional(
+            &view,
+            "after",
+            |r, v, p| r.strings(v, p, formats::text),
+            Vec::new,
+        );
+        Some(Commands {
+            before: before?,
+            after: after?,
+        })
+    }
+
+    fn ssh(&mut self, value: &Value, path: &str) -> Option<Ssh> {
+        let view = self.open(value, "ssh", path.to_owned())?;
+        let keys = self.optional(
+            &view,
+            "authorizedKeys",
+            |r, v, p| r.strings(v, p, formats::ssh_public_key),
+            Vec::new,
+        );
+        Some(Ssh {
+            authorized_keys: keys?,
+        })
+    }
+
+    fn bootstrap(&mut self, value: &Value, path: &str) -> Option<Bootstrap> {
+        let view = self.open(value, "bootstrap", path.to_owned())?;
+        let ttl = self.optional(
+            &view,
+            "tokenTTL",
+            |r, v, p| match v.kind {
+                ValueKind::Int(0) => Some(Located::new(0, v.origin)),
+                ValueKind::Int(_) => {
+                    r.invalid(codes::INVALID_VALUE, v.origin, p, "a number has no unit".to_owned(), Some("write a duration string such as `\"24h\"`, or `0` for a token that never expires".to_owned()));
+                    None
+                }
+                _ => r.formatted(v, p, codes::INVALID_VALUE, formats::duration),
+            },
+            || Located::new(DEFAULT_TOKEN_TTL, view.origin),
+        );
+        Some(Bootstrap { token_ttl: ttl? })
+    }
+
+    fn containerd(&mut self, value: &Value, path: &str) -> Option<Containerd> {
+        let view = self.open(value, "containerd", path.to_owned())?;
+        let systemd_cgroup = self.optional(&view, "systemdCgroup", |r, v, p| r.bool(v, p), || true);
+        let mirrors = self.optional(
+            &view,
+            "registryMirrors",
+            |r, v, p| {
+                r.map(
+                    v,
+                    p,
+                    "an attribute set of lists of URLs",
+                    formats::registry_host,
+                    |r, v, p| r.strings(v, &p, formats::url),
+                )
+            },
+            BTreeMap::new,
+        );
+        Some(Containerd {
+            systemd_cgroup: systemd_cgroup?,
+            registry_mirrors: mirrors?,
+        })
+    }
+
+    fn packages(&mut self, value: &Value, path: &str) -> Option<Packages> {
+        let view = self.open(value, "packages", path.to_owned())?;
+        let mirror = self.optional(
+            &view,
+            "mirror",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    formats::url(s).map(|()| s.trim_end_matches('/').to_owned())
+                })
+                .map(|l| l.value)
+            },
+            || DEFAULT_PACKAGE_MIRROR.to_owned(),
+        );
+        Some(Packages { mirror: mirror? })
+    }
+}
+
+pub const DEFAULT_PODS: &str = "10.244.0.0/16";
+pub const DEFAULT_SERVICES: &str = "10.96.0.0/12";
+pub const DEFAULT_DOMAIN: &str = "cluster.local";
+/// kubeadm's default join-token lifetime.
+pub const DEFAULT_TOKEN_TTL: u64 = 24 * 3600;
+
+fn default_containerd() -> Containerd {
+    Containerd {
+        systemd_cgroup: true,
+        registry_mirrors: BTreeMap::new(),
+    }
+}

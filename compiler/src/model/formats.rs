@@ -1,0 +1,596 @@
+//! Validators for the strings the model accepts. Every string that later reaches a
+//! shell script or configuration file is restricted here to a safe character set
+//! where its meaning allows; each error is a reason phrased to follow "expected …".
+
+use std::net::IpAddr;
+
+use super::types::{Address, Endpoint, Taint, TaintEffect};
+
+/// A lowercase RFC 1123 label: what Kubernetes requires of node names and kubeadm of
+/// `clusterName`.
+pub fn dns_label(text: &str) -> Result<(), String> {
+    let ok = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a DNS-1123 label: 1 to 63 characters from `a-z`, `0-9` and `-`, starting and ending with a letter or digit",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// A lowercase RFC 1123 subdomain (dot-separated labels, at most 253 characters).
+pub fn dns_name(text: &str) -> Result<(), String> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| dns_label(label).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a DNS name: lowercase labels of `a-z`, `0-9` and `-` separated by dots",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// An IPv4 or IPv6 address, or a DNS name.
+pub fn address(text: &str) -> Result<Address, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(Address::Ip(ip));
+    }
+    // A dotted quad that did not parse is a typo, not a DNS name.
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') || text.contains(':') {
+        return Err(format!(
+            "`{}` is not a valid IP address",
+            text.escape_debug()
+        ));
+    }
+    dns_name(text)
+        .map(|()| Address::Dns(text.to_owned()))
+        .map_err(|_| {
+            format!(
+                "`{}` is neither an IP address nor a lowercase DNS name",
+                text.escape_debug()
+            )
+        })
+}
+
+/// `host:port`, with IPv6 hosts in brackets.
+pub fn endpoint(text: &str) -> Result<Endpoint, String> {
+    let form = || {
+        format!(
+            "`{}` is not `host:port` (e.g. `api.example.com:6443`, `10.0.0.100:6443`, `[fd00::100]:6443`)",
+            text.escape_debug()
+        )
+    };
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (host, port) = rest.split_once("]:").ok_or_else(form)?;
+        let ip: std::net::Ipv6Addr = host.parse().map_err(|_| form())?;
+        (Address::Ip(IpAddr::V6(ip)), port)
+    } else {
+        let (host, port) = text.rsplit_once(':').ok_or_else(form)?;
+        if host.contains(':') {
+            return Err(format!("{}; put an IPv6 address in brackets", form()));
+        }
+        (
+            address(host).map_err(|reason| format!("{}: {reason}", form()))?,
+            port,
+        )
+    };
+    Ok(Endpoint {
+        host,
+        port: port_number(port).map_err(|_| form())?,
+    })
+}
+
+/// A TCP port 1–65535 written in decimal.
+pub fn port_number(text: &str) -> Result<u16, String> {
+    let canonical = !text.is_empty()
+        && text.len() <= 5
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && !text.starts_with('0');
+    match text.parse::<u16>() {
+        Ok(port) if canonical && port > 0 => Ok(port),
+        _ => Err(format!(
+            "`{}` is not a port number from 1 to 65535",
+            text.escape_debug()
+        )),
+    }
+}
+
+/// A port given as an integer.
+pub fn port(value: i64) -> Result<u16, String> {
+    u16::try_from(value)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{value} is not a port number from 1 to 65535"))
+}
+
+fn is_label_name(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !text.is_empty()
+        && text.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A Kubernetes label (or taint) key: `[prefix/]name`, the prefix a DNS subdomain.
+pub fn label_key(text: &str) -> Result<(), String> {
+    let (prefix, name) = match text.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, text),
+    };
+    if !is_label_name(name) || prefix.is_some_and(|p| dns_name(p).is_err()) {
+        return Err(format!(
+            "`{}` is not a label key: an optional DNS-name prefix and `/`, then 1 to 63 characters from `A-Z a-z 0-9 - _ .` starting and ending with a letter or digit",
+            text.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// A label key the kubelet accepts in `--node-labels`: it refuses keys in the
+/// `kubernetes.io` and `k8s.io` namespaces except a few it owns.
+pub fn node_label_key(text: &str) -> Result<(), String> {
+    label_key(text)?;
+    let Some((prefix, _)) = text.split_once('/') else {
+        return Ok(());
+    };
+    let reserved = |domain: &str| prefix == domain || prefix.ends_with(&format!(".{domain}"));
+    let allowed_prefix = ["kubelet.kubernetes.io", "node.kubernetes.io"]
+        .iter()
+        .any(|allowed| prefix == *allowed || prefix.ends_with(&format!(".{allowed}")));
+    if (reserved("kubernetes.io") || reserved("k8s.io")) && !allowed_prefix {
+        return Err(format!(
+            "the kubelet refuses to set `{text}`: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/` and `kubelet.kubernetes.io/`) can only be applied through the API"
+        ));
+    }
+    Ok(())
+}
+
+/// A Kubernetes label value: empty, or up to 63 characters like a label name.
+pub fn label_value(text: &str) -> Result<(), String> {
+    if text.is_empty() || is_label_name(text) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a label value: up to 63 characters from `A-Z a-z 0-9 - _ .` starting and ending with a letter or digit",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// `key[=value]:Effect`.
+pub fn taint(text: &str) -> Result<Taint, String> {
+    let form = format!(
+        "`{}` is not a taint: `key=value:Effect` or `key:Effect` with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
+        text.escape_debug()
+    );
+    let (key_value, effect) = text.rsplit_once(':').ok_or_else(|| form.clone())?;
+    let effect = match effect {
+        "NoSchedule" => TaintEffect::NoSchedule,
+        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+        "NoExecute" => TaintEffect::NoExecute,
+        _ => return Err(form),
+    };
+    let (key, value) = match key_value.split_once('=') {
+        Some((key, value)) => (key, Some(value)),
+        None => (key_value, None),
+    };
+    label_key(key).map_err(|reason| format!("{form}: {reason}"))?;
+    if let Some(value) = value {
+        label_value(value).map_err(|reason| format!("{form}: {reason}"))?;
+    }
+    Ok(Taint {
+        key: key.to_owned(),
+        value: value.map(str::to_owned),
+        effect,
+    })
+}
+
+/// An absolute file path without `.`/`..` components, from `A-Z a-z 0-9 . _ - + @ /`.
+pub fn file_path(text: &str) -> Result<(), String> {
+    let safe = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'@' | b'/'));
+    let components_ok = text.strip_prefix('/').is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+    });
+    if safe && components_ok && text.len() <= 4096 {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an absolute file path of `A-Z a-z 0-9 . _ - + @` components without `.`, `..` or empty parts",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// Octal permissions written as four digits, e.g. `0644`.
+pub fn permissions(text: &str) -> Result<u32, String> {
+    let ok = text.len() == 4
+        && text.starts_with('0')
+        && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    if ok {
+        Ok(u32::from_str_radix(text, 8).expect("octal digits"))
+    } else {
+        Err(format!(
+            "`{}` is not octal permissions like `0644` or `0600`",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// `user` or `user:group`, POSIX-portable names.
+pub fn owner(text: &str) -> Result<(), String> {
+    let name = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 32
+            && n.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    let ok = match text.split_once(':') {
+        Some((user, group)) => name(user) && name(group),
+        None => name(text),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not `user` or `user:group`",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// A duration like `24h`, `1h30m`, `90s`, or `0`; returns seconds.
+pub fn duration(text: &str) -> Result<u64, String> {
+    let form = || {
+        format!(
+            "`{}` is not a duration like `24h`, `1h30m` or `0`",
+            text.escape_debug()
+        )
+    };
+    if text == "0" {
+        return Ok(0);
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut last_unit = u64::MAX;
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        let unit = match ch {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(form()),
+        };
+        // Units must be given once each, largest first, each with a number.
+        if digits.is_empty() || unit >= last_unit || digits.len() > 9 {
+            return Err(form());
+        }
+        last_unit = unit;
+        total = total
+            .checked_add(digits.parse::<u64>().map_err(|_| form())? * unit)
+            .ok_or_else(form)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(form());
+    }
+    Ok(total)
+}
+
+/// Go-style duration for kubeadm, e.g. `24h0m0s`.
+pub fn format_duration(seconds: u64) -> String {
+    format!("{}h{}m{}s", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// An `http`/`https` URL from a conservative character set.
+pub fn url(text: &str) -> Result<(), String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    let ok = rest.is_some_and(|rest| {
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        !host.is_empty()
+            && rest.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'.' | b'_' | b'-' | b'~' | b'/' | b':' | b'%' | b'+' | b'[' | b']'
+                    )
+            })
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an `http://` or `https://` URL of `A-Z a-z 0-9 . _ - ~ / : % +` characters",
+            text.escape_debug()
+        ))
+    }
+}
+
+/// A container registry host, optionally with a port (`docker.io`, `registry.local:5000`).
+pub fn registry_host(text: &str) -> Result<(), String> {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (text, None),
+    };
+    let host_ok = dns_name(host).is_ok() || host.parse::<IpAddr>().is_ok();
+    if host_ok && port.is_none_or(|p| port_number(p).is_ok()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a registry host like `docker.io` or `registry.local:5000`",
+            text.escape_debug()
+        ))
+    }
+}
+
+const SSH_KEY_TYPES: [&str; 7] = [
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/// One OpenSSH public key line: `type base64 [comment]`.
+pub fn ssh_public_key(text: &str) -> Result<(), String> {
+    let mut parts = text.splitn(3, ' ');
+    let kind = parts.next().unwrap_or("");
+    let key = parts.next().unwrap_or("");
+    let comment = parts.next().unwrap_or("");
+    let base64 = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    };
+    let printable = |s: &str| s.chars().all(|c| !c.is_control());
+    if SSH_KEY_TYPES.contains(&kind) && base64(key) && printable(comment) {
+        Ok(())
+    } else {
+        Err(format!(
+            "not an OpenSSH public key line (`{} AAAA… comment`); the type must be one of {}",
+            SSH_KEY_TYPES[0],
+            SSH_KEY_TYPES.map(|t| format!("`{t}`")).join(", ")
+        ))
+    }
+}
+
+/// Flags hac sets itself from the model; overriding them would break the cluster.
+pub const KUBELET_FLAGS_SET_BY_HAC: [&str; 3] = ["node-ip", "node-labels", "register-with-taints"];
+
+/// A kubelet flag name without the leading `--`.
+pub fn kubelet_flag(text: &str) -> Result<(), String> {
+    let ok = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        return Err(format!(
+            "`{}` is not a kubelet flag name like `max-pods` (no leading `--`)",
+            text.escape_debug()
+        ));
+    }
+    if KUBELET_FLAGS_SET_BY_HAC.contains(&text) {
+        return Err(format!(
+            "hac sets `--{text}` itself (from the host's `address`, `labels` and `taints`)"
+        ));
+    }
+    Ok(())
+}
+
+/// A single-line printable string (kubelet flag values, commands): the emitter quotes it.
+pub fn single_line(text: &str) -> Result<(), String> {
+    if text.chars().any(|c| c.is_control()) {
+        Err("the value must be one line without control characters".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Free text for a file or a script: anything but NUL, which no file system or shell keeps.
+pub fn text(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        Err("the text must not contain NUL characters".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels_and_names() {
+        for good in ["cp1", "a", "worker-10", &"a".repeat(63)] {
+            assert!(dns_label(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "Cp1",
+            "cp_1",
+            "cp.1",
+            &"a".repeat(64),
+            "cp1\n",
+        ] {
+            assert!(dns_label(bad).is_err(), "{bad:?}");
+        }
+        assert!(dns_name("api.prod.example.com").is_ok());
+        assert!(dns_name("api..example.com").is_err());
+        assert!(dns_name("api.example.com.").is_err());
+    }
+
+    #[test]
+    fn addresses_and_endpoints() {
+        assert_eq!(
+            address("10.0.0.1"),
+            Ok(Address::Ip("10.0.0.1".parse().unwrap()))
+        );
+        assert_eq!(
+            address("fd00::1"),
+            Ok(Address::Ip("fd00::1".parse().unwrap()))
+        );
+        assert_eq!(
+            address("cp1.example.com"),
+            Ok(Address::Dns("cp1.example.com".into()))
+        );
+        for bad in ["10.0.0.256", "10.0.0", "cp1;reboot", "CP1", "fd00::g", ""] {
+            assert!(address(bad).is_err(), "{bad}");
+        }
+        let e = endpoint("api.example.com:6443").unwrap();
+        assert_eq!(
+            (e.host.to_string(), e.port),
+            ("api.example.com".into(), 6443)
+        );
+        assert_eq!(
+            endpoint("[fd00::100]:8443").unwrap().to_string(),
+            "[fd00::100]:8443"
+        );
+        for bad in [
+            "api.example.com",
+            "api:0",
+            "api:65536",
+            "api:06443",
+            "fd00::1:6443",
+            ":6443",
+            "a b:1",
+            "[fd00::1]6443",
+        ] {
+            assert!(endpoint(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn labels_and_taints() {
+        for good in [
+            "zone",
+            "topology.kubernetes.io/zone",
+            "example.com/tier",
+            "a_b.c-d",
+            "node.kubernetes.io/exclude-from-external-load-balancers",
+        ] {
+            assert!(label_key(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a/",
+            "/a",
+            "Example.com/a",
+            "a/b/c",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            assert!(label_key(bad).is_err(), "{bad}");
+        }
+        assert!(node_label_key("node-role.kubernetes.io/infra").is_err());
+        assert!(node_label_key("kubernetes.io/arch").is_err());
+        assert!(node_label_key("node.kubernetes.io/pool").is_ok());
+        assert!(node_label_key("example.com/pool").is_ok());
+        assert!(label_value("").is_ok());
+        assert!(label_value("a b").is_err());
+        let t = taint("dedicated=infra:NoSchedule").unwrap();
+        assert_eq!(
+            (t.key.as_str(), t.value.as_deref(), t.effect),
+            ("dedicated", Some("infra"), TaintEffect::NoSchedule)
+        );
+        assert_eq!(taint("gpu:NoExecute").unwrap().to_string(), "gpu:NoExecute");
+        for bad in [
+            "dedicated=infra",
+            "dedicated=infra:Never",
+            "=x:NoSchedule",
+            "a=b c:NoSchedule",
+            "a;rm:NoSchedule",
+        ] {
+            assert!(taint(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_permissions_owners() {
+        assert!(file_path("/etc/sysctl.d/90-hac.conf").is_ok());
+        for bad in [
+            "etc/x",
+            "/",
+            "/etc/../x",
+            "/etc/./x",
+            "/etc//x",
+            "/etc/x y",
+            "/etc/$(x)",
+            "/etc/'x",
+        ] {
+            assert!(file_path(bad).is_err(), "{bad}");
+        }
+        assert_eq!(permissions("0644"), Ok(0o644));
+        assert_eq!(permissions("0600"), Ok(0o600));
+        for bad in ["644", "0x644", "0648", "00644", "rw-r--r--"] {
+            assert!(permissions(bad).is_err(), "{bad}");
+        }
+        assert!(owner("root:root").is_ok());
+        assert!(owner("root;x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("24h"), Ok(86_400));
+        assert_eq!(duration("1h30m"), Ok(5_400));
+        assert_eq!(duration("90s"), Ok(90));
+        assert_eq!(duration("0"), Ok(0));
+        assert_eq!(duration("0s"), Ok(0));
+        for bad in ["", "h", "24", "30m1h", "1h1h", "1d", "-1h", "1.5h"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_duration(86_400), "24h0m0s");
+        assert_eq!(format_duration(5_430), "1h30m30s");
+    }
+
+    #[test]
+    fn urls_registries_keys_flags() {
+        assert!(url("https://mirror.example.com/k8s").is_ok());
+        assert!(url("http://10.0.0.5:8080/").is_ok());
+        for bad in ["ftp://x", "https://", "https://x/$(id)", "https://x/'a'"] {
+            assert!(url(bad).is_err(), "{bad}");
+        }
+        assert!(registry_host("docker.io").is_ok());
+        assert!(registry_host("registry.local:5000").is_ok());
+        assert!(registry_host("docker.io/library").is_err());
+        assert!(ssh_public_key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMb admin@example").is_ok());
+        assert!(ssh_public_key("ssh-ed25519 AAAAC3Nza").is_ok());
+        assert!(ssh_public_key("ssh-dss AAAA").is_err());
+        assert!(ssh_public_key("ssh-ed25519 AAAA x\nssh-rsa AAAA").is_err());
+        assert!(kubelet_flag("max-pods").is_ok());
+        assert!(kubelet_flag("--max-pods").is_err());
+        assert!(kubelet_flag("node-ip").is_err());
+        assert!(single_line("a\nb").is_err());
+        assert!(text("a\nb").is_ok());
+    }
+}

@@ -1,0 +1,575 @@
+//! The cluster schema as data: every attribute with its type, default and
+//! documentation. The model reader takes the allowed names from here, `docs/cluster.md`
+//! embeds [`markdown_reference`], and the editor's hover text comes from [`lookup`], so
+//! the three cannot drift apart.
+
+/// One attribute set of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetDoc {
+    /// Identifier used by [`Attribute::set`].
+    pub id: &'static str,
+    /// How messages and the docs refer to it ("the cluster", "a host"…).
+    pub title: &'static str,
+    /// Where it appears in a `.hac` file.
+    pub path: &'static str,
+    pub doc: &'static str,
+}
+
+/// One attribute of a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribute {
+    pub set: &'static str,
+    pub name: &'static str,
+    pub ty: &'static str,
+    /// `required`, or the default as it would be written.
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+pub const SETS: &[SetDoc] = &[
+    SetDoc {
+        id: "cluster",
+        title: "the cluster",
+        path: "the file's value",
+        doc: "The attribute set a `.hac` file evaluates to.",
+    },
+    SetDoc {
+        id: "host",
+        title: "a host",
+        path: "elements of `controlplanes`, `workers`, `etcd.external`, `loadbalancer.hosts`",
+        doc: "One machine. Every host gets its own cloud-init user-data.",
+    },
+    SetDoc {
+        id: "network",
+        title: "`network`",
+        path: "`network`",
+        doc: "Cluster networking. Every attribute is optional.",
+    },
+    SetDoc {
+        id: "etcd",
+        title: "`etcd`",
+        path: "`etcd` (the set form)",
+        doc: "`etcd = \"stacked\";` (the default) runs one etcd member on every control plane. The set form `{ external = [ host… ]; }` runs etcd on its own hosts.",
+    },
+    SetDoc {
+        id: "loadbalancer",
+        title: "`loadbalancer`",
+        path: "`loadbalancer` (the set form)",
+        doc: "The load balancer in front of the API servers. Three forms: `{ hosts = [ host… ]; }` runs haproxy on dedicated hosts; `{ colocated = true; }` runs haproxy on every control plane; `\"external\"` (or `{ external = true; }`) means a load balancer outside hac already serves `endpoint`. Without `loadbalancer`, hac generates none and the endpoint is used as written. With `vip`, keepalived moves that address between the haproxy hosts.",
+    },
+    SetDoc {
+        id: "file",
+        title: "a file",
+        path: "elements of `files` (cluster or host)",
+        doc: "A file written before anything else runs on the host.",
+    },
+    SetDoc {
+        id: "commands",
+        title: "`commands`",
+        path: "`commands` (cluster or host)",
+        doc: "Shell commands run as root, each as one line of a script; a failing command stops the boot. The cluster's commands run on every host, before the host's own.",
+    },
+    SetDoc {
+        id: "ssh",
+        title: "`ssh`",
+        path: "`ssh`",
+        doc: "Remote access for people. The cluster assembles itself without it.",
+    },
+    SetDoc {
+        id: "bootstrap",
+        title: "`bootstrap`",
+        path: "`bootstrap`",
+        doc: "How hosts authenticate when they join.",
+    },
+    SetDoc {
+        id: "containerd",
+        title: "`containerd`",
+        path: "`containerd`",
+        doc: "The container runtime on every Kubernetes node.",
+    },
+    SetDoc {
+        id: "packages",
+        title: "`packages`",
+        path: "`packages`",
+        doc: "Where Kubernetes packages come from.",
+    },
+    SetDoc {
+        id: "kubelet",
+        title: "`kubelet`",
+        path: "`kubelet` (cluster or host)",
+        doc: "Extra kubelet settings. A host's entries override the cluster's.",
+    },
+];
+
+pub const ATTRIBUTES: &[Attribute] = &[
+    // cluster
+    Attribute {
+        set: "cluster",
+        name: "name",
+        ty: "string",
+        default: "required",
+        doc: "The cluster's name, a lowercase DNS-1123 label; becomes kubeadm's `clusterName`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "kubernetes",
+        ty: "string",
+        default: "required",
+        doc: "The Kubernetes release, `X.Y.Z` (1.24 or newer): the minor picks the pkgs.k8s.io repository, the patch is pinned on every host.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "os",
+        ty: "string",
+        default: "\"ubuntu-24.04\"",
+        doc: "The hosts' operating system: `ubuntu-22.04`, `ubuntu-24.04`, `debian-12` or `debian-13`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "endpoint",
+        ty: "string",
+        default: "required",
+        doc: "kubeadm's `controlPlaneEndpoint`, `host:port`: the address every node and client reaches the API through (the VIP, the load balancer's DNS name, or a DNS name for it). IPv6 hosts go in brackets.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "network",
+        ty: "set",
+        default: "{ }",
+        doc: "Pod and service networking; see `network`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "etcd",
+        ty: "\"stacked\" or set",
+        default: "\"stacked\"",
+        doc: "Where etcd runs: `\"stacked\"` (on the control planes) or `{ external = [ host… ]; }`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "loadbalancer",
+        ty: "\"external\", \"none\" or set",
+        default: "\"none\"",
+        doc: "The API load balancer; see `loadbalancer`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "controlplanes",
+        ty: "list of hosts",
+        default: "required",
+        doc: "The control-plane hosts; the first one runs `kubeadm init`, the others join one at a time. Use an odd number, three for high availability.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "workers",
+        ty: "list of hosts",
+        default: "[ ]",
+        doc: "The worker hosts; they join in parallel once the API answers.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "ssh",
+        ty: "set",
+        default: "{ }",
+        doc: "SSH access for people; see `ssh`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "files",
+        ty: "list of files",
+        default: "[ ]",
+        doc: "Extra files written on every host.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "commands",
+        ty: "set",
+        default: "{ }",
+        doc: "Extra shell commands run on every host; see `commands`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "bootstrap",
+        ty: "set",
+        default: "{ }",
+        doc: "Join-token settings; see `bootstrap`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "containerd",
+        ty: "set",
+        default: "{ }",
+        doc: "Container runtime settings; see `containerd`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "packages",
+        ty: "set",
+        default: "{ }",
+        doc: "Package source settings; see `packages`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "kubelet",
+        ty: "set",
+        default: "{ }",
+        doc: "Kubelet settings for every node; see `kubelet`.",
+    },
+    // host
+    Attribute {
+        set: "host",
+        name: "name",
+        ty: "string",
+        default: "required",
+        doc: "The host name and Kubernetes node name, a lowercase DNS-1123 label, unique in the cluster.",
+    },
+    Attribute {
+        set: "host",
+        name: "address",
+        ty: "string",
+        default: "none",
+        doc: "The IPv4/IPv6 address or DNS name other hosts reach this one at; also the node IP and the API server's advertise address. Required for control planes, etcd members and load-balancer hosts.",
+    },
+    Attribute {
+        set: "host",
+        name: "labels",
+        ty: "set of strings",
+        default: "{ }",
+        doc: "Kubernetes node labels, applied by the kubelet when the node registers. Keys in the `kubernetes.io` and `k8s.io` namespaces are refused by the kubelet, except `node.kubernetes.io/` and `kubelet.kubernetes.io/`.",
+    },
+    Attribute {
+        set: "host",
+        name: "taints",
+        ty: "list of strings",
+        default: "[ ]",
+        doc: "Node taints, each `key=value:Effect` or `key:Effect` (Effect `NoSchedule`, `PreferNoSchedule`, `NoExecute`). On a control plane they replace kubeadm's default `node-role.kubernetes.io/control-plane:NoSchedule`.",
+    },
+    Attribute {
+        set: "host",
+        name: "files",
+        ty: "list of files",
+        default: "[ ]",
+        doc: "Extra files written on this host, after the cluster's.",
+    },
+    Attribute {
+        set: "host",
+        name: "commands",
+        ty: "set",
+        default: "{ }",
+        doc: "Extra shell commands run on this host, after the cluster's; see `commands`.",
+    },
+    Attribute {
+        set: "host",
+        name: "kubelet",
+        ty: "set",
+        default: "{ }",
+        doc: "Kubelet settings for this node, merged over the cluster's; see `kubelet`.",
+    },
+    // network
+    Attribute {
+        set: "network",
+        name: "cni",
+        ty: "string",
+        default: "\"flannel\"",
+        doc: "The pod network plugin: `flannel`, `calico`, `cilium`, or `none` (install your own after boot). hac configures each to use `pods`: flannel's `net-conf.json` network is rewritten to it, calico's default IP pool is set to it, cilium runs with `ipam.mode=kubernetes` so it uses the per-node ranges kubeadm allocates from it.",
+    },
+    Attribute {
+        set: "network",
+        name: "pods",
+        ty: "string",
+        default: "\"10.244.0.0/16\"",
+        doc: "The pod CIDR (kubeadm `podSubnet`); each node gets a /24 (IPv4) or /64 (IPv6) of it. Must not overlap `services` or contain a host address.",
+    },
+    Attribute {
+        set: "network",
+        name: "services",
+        ty: "string",
+        default: "\"10.96.0.0/12\"",
+        doc: "The service CIDR (kubeadm `serviceSubnet`); at most 20 host bits (/12 for IPv4, /108 for IPv6). Cluster DNS gets its 10th address.",
+    },
+    Attribute {
+        set: "network",
+        name: "domain",
+        ty: "string",
+        default: "\"cluster.local\"",
+        doc: "The cluster DNS domain (kubeadm `dnsDomain`).",
+    },
+    // etcd
+    Attribute {
+        set: "etcd",
+        name: "external",
+        ty: "list of hosts",
+        default: "required",
+        doc: "The etcd members. They start together and form quorum before the first control plane initialises. Use an odd number, three or five.",
+    },
+    // loadbalancer
+    Attribute {
+        set: "loadbalancer",
+        name: "hosts",
+        ty: "list of hosts",
+        default: "required for dedicated",
+        doc: "Dedicated haproxy hosts; they balance TCP across the control planes' API servers, checking `/healthz`.",
+    },
+    Attribute {
+        set: "loadbalancer",
+        name: "colocated",
+        ty: "bool",
+        default: "false",
+        doc: "Run haproxy (and keepalived, with `vip`) on every control plane instead of dedicated hosts. Its port must not be 6443, which kube-apiserver binds.",
+    },
+    Attribute {
+        set: "loadbalancer",
+        name: "external",
+        ty: "bool",
+        default: "false",
+        doc: "A load balancer outside hac serves `endpoint`; the same as `loadbalancer = \"external\";`.",
+    },
+    Attribute {
+        set: "loadbalancer",
+        name: "vip",
+        ty: "string",
+        default: "none",
+        doc: "A virtual IP that keepalived (VRRP) keeps on one healthy haproxy host. Needs two or more haproxy hosts to fail over.",
+    },
+    Attribute {
+        set: "loadbalancer",
+        name: "port",
+        ty: "int",
+        default: "the endpoint's port",
+        doc: "The port haproxy listens on.",
+    },
+    // file
+    Attribute {
+        set: "file",
+        name: "path",
+        ty: "string",
+        default: "required",
+        doc: "Absolute path of `A-Z a-z 0-9 . _ - + @` components, without `.` or `..`.",
+    },
+    Attribute {
+        set: "file",
+        name: "content",
+        ty: "string",
+        default: "required",
+        doc: "The file's text (use `builtins.readFile` to take it from a file).",
+    },
+    Attribute {
+        set: "file",
+        name: "permissions",
+        ty: "string",
+        default: "\"0644\"",
+        doc: "Octal mode, four digits.",
+    },
+    Attribute {
+        set: "file",
+        name: "owner",
+        ty: "string",
+        default: "\"root:root\"",
+        doc: "`user` or `user:group`.",
+    },
+    // commands
+    Attribute {
+        set: "commands",
+        name: "before",
+        ty: "list of strings",
+        default: "[ ]",
+        doc: "Run after packages are installed and before the host's main step (`kubeadm init`/`join`, starting haproxy or etcd).",
+    },
+    Attribute {
+        set: "commands",
+        name: "after",
+        ty: "list of strings",
+        default: "[ ]",
+        doc: "Run after the host's main step succeeded.",
+    },
+    // ssh
+    Attribute {
+        set: "ssh",
+        name: "authorizedKeys",
+        ty: "list of strings",
+        default: "[ ]",
+        doc: "OpenSSH public keys (`ssh-ed25519 AAAA… comment`) authorised for the default user on every host.",
+    },
+    // bootstrap
+    Attribute {
+        set: "bootstrap",
+        name: "tokenTTL",
+        ty: "string",
+        default: "\"24h\"",
+        doc: "Lifetime of the join token, like `24h` or `1h30m`, counted from `kubeadm init`; hosts that boot later cannot join. `\"0\"` means it never expires (a warning: delete the `bootstrap-token-…` secret in `kube-system` once every host has joined).",
+    },
+    // containerd
+    Attribute {
+        set: "containerd",
+        name: "systemdCgroup",
+        ty: "bool",
+        default: "true",
+        doc: "Use the systemd cgroup driver in containerd and the kubelet (recommended with cgroup v2). Both sides are always set to the same driver.",
+    },
+    Attribute {
+        set: "containerd",
+        name: "registryMirrors",
+        ty: "set of lists of strings",
+        default: "{ }",
+        doc: "Registry host (e.g. `\"docker.io\"`) → mirror URLs, tried in order before the registry itself.",
+    },
+    // packages
+    Attribute {
+        set: "packages",
+        name: "mirror",
+        ty: "string",
+        default: "\"https://pkgs.k8s.io\"",
+        doc: "Base URL that serves the pkgs.k8s.io layout (`/core:/stable:/v1.X/deb/`), for networks without internet access.",
+    },
+    // kubelet
+    Attribute {
+        set: "kubelet",
+        name: "extraArgs",
+        ty: "set of strings",
+        default: "{ }",
+        doc: "Extra kubelet flags, name (without `--`) → value, passed through kubeadm's `kubeletExtraArgs`. `node-ip`, `node-labels` and `register-with-taints` are set by hac.",
+    },
+];
+
+/// The attributes of one set, in table order.
+pub fn attributes(set: &str) -> impl Iterator<Item = &'static Attribute> + '_ {
+    ATTRIBUTES.iter().filter(move |a| a.set == set)
+}
+
+pub fn set(id: &str) -> &'static SetDoc {
+    SETS.iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("schema set `{id}` is not in SETS"))
+}
+
+/// The documentation of `name` in `set`, for hover text.
+pub fn lookup(set: &str, name: &str) -> Option<&'static Attribute> {
+    ATTRIBUTES.iter().find(|a| a.set == set && a.name == name)
+}
+
+/// The reference section of `docs/cluster.md`, generated from the tables above.
+pub fn markdown_reference() -> String {
+    let mut out = String::new();
+    for set in SETS {
+        out.push_str(&format!("### {}\n\n", capitalise(set.title)));
+        out.push_str(&format!("Where: {}.\n\n{}\n\n", set.path, set.doc));
+        out.push_str("| Attribute | Type | Default | Description |\n|---|---|---|---|\n");
+        for attribute in attributes(set.id) {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                attribute.name,
+                attribute.ty,
+                if attribute.default.starts_with(['"', '{', '['])
+                    || attribute.default == "true"
+                    || attribute.default == "false"
+                {
+                    format!("`{}`", attribute.default)
+                } else {
+                    attribute.default.to_owned()
+                },
+                attribute.doc.replace('|', "\\|"),
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The diagnostics section of `docs/cluster.md`, generated from the code table.
+pub fn markdown_codes() -> String {
+    let mut out = String::from("| Code | Meaning | Fix |\n|---|---|---|\n");
+    for ((code, summary), (_, fix)) in super::codes::ALL.iter().zip(super::codes::FIXES) {
+        out.push_str(&format!("| `{code}` | {summary} | {fix} |\n"));
+    }
+    out
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCS: &str = include_str!("../../../docs/cluster.md");
+
+    fn section_bounds(text: &str, marker: &str) -> (usize, usize) {
+        let begin = format!("<!-- BEGIN GENERATED {marker} -->\n");
+        let end = format!("<!-- END GENERATED {marker} -->");
+        let start = text
+            .find(&begin)
+            .unwrap_or_else(|| panic!("docs/cluster.md lacks `{begin}`"))
+            + begin.len();
+        let stop = text[start..]
+            .find(&end)
+            .unwrap_or_else(|| panic!("docs/cluster.md lacks `{end}`"));
+        (start, start + stop)
+    }
+
+    /// Compares a generated section of `docs/cluster.md`; with `HAC_BLESS=1` in the
+    /// environment, rewrites it instead.
+    fn check_section(marker: &str, expected: &str) {
+        if std::env::var_os("HAC_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cluster.md");
+            let mut text = std::fs::read_to_string(path).expect("docs/cluster.md");
+            let (start, stop) = section_bounds(&text, marker);
+            text.replace_range(start..stop, expected);
+            std::fs::write(path, text).expect("write docs/cluster.md");
+            return;
+        }
+        let (start, stop) = section_bounds(DOCS, marker);
+        assert!(
+            DOCS[start..stop] == *expected,
+            "the `{marker}` section of docs/cluster.md is out of date; run `HAC_BLESS=1 cargo test -p hac docs_embed` and review the diff"
+        );
+    }
+
+    #[test]
+    fn docs_embed_the_schema_table() {
+        check_section("schema", &markdown_reference());
+        for attribute in ATTRIBUTES {
+            assert!(
+                DOCS.contains(&attribute.doc.replace('|', "\\|")),
+                "{}.{}",
+                attribute.set,
+                attribute.name
+            );
+        }
+    }
+
+    #[test]
+    fn docs_embed_the_code_table() {
+        check_section("codes", &markdown_codes());
+    }
+
+    #[test]
+    fn every_attribute_belongs_to_a_set_once() {
+        let mut seen = std::collections::HashSet::new();
+        for attribute in ATTRIBUTES {
+            assert!(
+                SETS.iter().any(|s| s.id == attribute.set),
+                "{}",
+                attribute.set
+            );
+            assert!(
+                seen.insert((attribute.set, attribute.name)),
+                "{}.{} twice",
+                attribute.set,
+                attribute.name
+            );
+            assert!(
+                !attribute.doc.ends_with(' ') && attribute.doc.ends_with('.'),
+                "{}",
+                attribute.name
+            );
+        }
+        assert_eq!(
+            lookup("network", "pods").unwrap().default,
+            "\"10.244.0.0/16\""
+        );
+    }
+}

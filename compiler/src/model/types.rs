@@ -1,0 +1,368 @@
+//! The typed cluster model: what a valid `.hac` file describes.
+//!
+//! Fields that lints point at keep the [`Origin`] of the value the user wrote; a
+//! default takes the origin of the attribute set it would have been written in.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use hac_lang::Origin;
+
+use super::cidr::Cidr;
+use super::version::KubernetesVersion;
+
+/// A value with the place in the user's source that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Located<T> {
+    pub fn new(value: T, origin: Origin) -> Located<T> {
+        Located { value, origin }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// The whole cluster attribute set.
+    pub origin: Origin,
+    pub name: Located<String>,
+    pub kubernetes: Located<KubernetesVersion>,
+    pub os: Located<Os>,
+    pub endpoint: Located<Endpoint>,
+    pub network: Network,
+    pub etcd: Etcd,
+    pub loadbalancer: LoadBalancer,
+    /// The `controlplanes` list (for "no control planes").
+    pub controlplanes_origin: Origin,
+    /// The first one runs `kubeadm init`.
+    pub controlplanes: Vec<Host>,
+    /// The `workers` list, or the cluster set when there is none.
+    pub workers_origin: Origin,
+    pub workers: Vec<Host>,
+    pub ssh: Ssh,
+    pub files: Vec<FileSpec>,
+    pub commands: Commands,
+    pub bootstrap: Bootstrap,
+    pub containerd: Containerd,
+    pub packages: Packages,
+    pub kubelet: Kubelet,
+}
+
+impl Cluster {
+    /// Every host, each once, with its roles, in declaration order of the roles:
+    /// load balancers, etcd members, control planes, workers.
+    pub fn hosts(&self) -> Vec<(&Host, Role)> {
+        let mut hosts = Vec::new();
+        if let LoadBalancer::Dedicated { hosts: lbs, .. } = &self.loadbalancer {
+            hosts.extend(lbs.iter().map(|h| (h, Role::LoadBalancer)));
+        }
+        if let Etcd::External { members, .. } = &self.etcd {
+            hosts.extend(members.iter().map(|h| (h, Role::Etcd)));
+        }
+        hosts.extend(self.controlplanes.iter().map(|h| (h, Role::ControlPlane)));
+        hosts.extend(self.workers.iter().map(|h| (h, Role::Worker)));
+        hosts
+    }
+
+    /// The hosts that run haproxy, if hac generates a load balancer.
+    pub fn load_balancer_hosts(&self) -> &[Host] {
+        match &self.loadbalancer {
+            LoadBalancer::Dedicated { hosts, .. } => hosts,
+            LoadBalancer::Colocated { .. } => &self.controlplanes,
+            LoadBalancer::None | LoadBalancer::External { .. } => &[],
+        }
+    }
+
+    /// Kubernetes nodes: control planes and workers.
+    pub fn node_count(&self) -> usize {
+        self.controlplanes.len() + self.workers.len()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    LoadBalancer,
+    Etcd,
+    ControlPlane,
+    Worker,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::LoadBalancer => "load balancer",
+            Role::Etcd => "etcd member",
+            Role::ControlPlane => "control plane",
+            Role::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Os {
+    Ubuntu2204,
+    Ubuntu2404,
+    Debian12,
+    Debian13,
+}
+
+impl Os {
+    pub const ALL: [Os; 4] = [Os::Ubuntu2204, Os::Ubuntu2404, Os::Debian12, Os::Debian13];
+    pub const DEFAULT: Os = Os::Ubuntu2404;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Os::Ubuntu2204 => "ubuntu-22.04",
+            Os::Ubuntu2404 => "ubuntu-24.04",
+            Os::Debian12 => "debian-12",
+            Os::Debian13 => "debian-13",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Os> {
+        Os::ALL.into_iter().find(|os| os.as_str() == text)
+    }
+}
+
+/// A host address: an IP or a DNS name (lowercase, validated).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Address {
+    Ip(IpAddr),
+    Dns(String),
+}
+
+impl Address {
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Address::Ip(ip) => Some(*ip),
+            Address::Dns(_) => None,
+        }
+    }
+
+    /// The form for a URL or `host:port`: IPv6 in brackets.
+    pub fn url_host(&self) -> String {
+        match self {
+            Address::Ip(IpAddr::V6(v6)) => format!("[{v6}]"),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Ip(ip) => write!(f, "{ip}"),
+            Address::Dns(name) => f.write_str(name),
+        }
+    }
+}
+
+/// `controlPlaneEndpoint`: where every client reaches the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: Address,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host.url_host(), self.port)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub cni: Located<Cni>,
+    pub pods: Located<Cidr>,
+    pub services: Located<Cidr>,
+    pub domain: Located<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cni {
+    Flannel,
+    Calico,
+    Cilium,
+    /// The user installs a network plugin after boot.
+    None,
+}
+
+impl Cni {
+    pub const ALL: [Cni; 4] = [Cni::Flannel, Cni::Calico, Cni::Cilium, Cni::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cni::Flannel => "flannel",
+            Cni::Calico => "calico",
+            Cni::Cilium => "cilium",
+            Cni::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Cni> {
+        Cni::ALL.into_iter().find(|cni| cni.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Etcd {
+    /// One etcd member on every control plane (kubeadm's default).
+    Stacked,
+    External {
+        members: Vec<Host>,
+        origin: Origin,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadBalancer {
+    /// No load balancer: the endpoint is used as written.
+    None,
+    /// A load balancer outside hac's control already serves the endpoint.
+    External {
+        origin: Origin,
+        vip: Option<Located<IpAddr>>,
+    },
+    /// haproxy on dedicated hosts, with keepalived when there is a VIP.
+    Dedicated {
+        origin: Origin,
+        hosts: Vec<Host>,
+        vip: Option<Located<IpAddr>>,
+        port: Located<u16>,
+    },
+    /// haproxy (and keepalived when there is a VIP) on every control plane.
+    Colocated {
+        origin: Origin,
+        vip: Option<Located<IpAddr>>,
+        port: Located<u16>,
+    },
+}
+
+impl LoadBalancer {
+    pub fn vip(&self) -> Option<&Located<IpAddr>> {
+        match self {
+            LoadBalancer::None => None,
+            LoadBalancer::External { vip, .. }
+            | LoadBalancer::Dedicated { vip, .. }
+            | LoadBalancer::Colocated { vip, .. } => vip.as_ref(),
+        }
+    }
+
+    /// The port haproxy listens on, when hac generates the load balancer.
+    pub fn port(&self) -> Option<&Located<u16>> {
+        match self {
+            LoadBalancer::Dedicated { port, .. } | LoadBalancer::Colocated { port, .. } => {
+                Some(port)
+            }
+            LoadBalancer::None | LoadBalancer::External { .. } => None,
+        }
+    }
+
+    pub fn is_generated(&self) -> bool {
+        self.port().is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// The host's attribute set.
+    pub origin: Origin,
+    pub name: Located<String>,
+    pub address: Option<Located<Address>>,
+    pub labels: BTreeMap<String, String>,
+    /// `None`: kubeadm's default (control planes get the control-plane NoSchedule taint).
+    pub taints: Option<Vec<Taint>>,
+    pub files: Vec<FileSpec>,
+    pub commands: Commands,
+    pub kubelet: Kubelet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+impl TaintEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: Option<String>,
+    pub effect: TaintEffect,
+}
+
+impl fmt::Display for Taint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key)?;
+        if let Some(value) = &self.value {
+            write!(f, "={value}")?;
+        }
+        write!(f, ":{}", self.effect.as_str())
+    }
+}
+
+/// A file written before anything else runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// Absolute, without `..`, from a safe character set.
+    pub path: String,
+    pub content: String,
+    /// Mode bits, e.g. `0o644`.
+    pub permissions: u32,
+    /// `user` or `user:group`.
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Commands {
+    /// Run before the kubeadm (or load-balancer, or etcd) step.
+    pub before: Vec<String>,
+    /// Run after it.
+    pub after: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ssh {
+    pub authorized_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bootstrap {
+    /// Lifetime of the join token in seconds; 0 means it never expires.
+    pub token_ttl: Located<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Containerd {
+    pub systemd_cgroup: bool,
+    /// Registry host (e.g. `docker.io`) → mirror URLs, tried in order.
+    pub registry_mirrors: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packages {
+    /// Base URL that replaces `https://pkgs.k8s.io`.
+    pub mirror: String,
+}
+
+pub const DEFAULT_PACKAGE_MIRROR: &str = "https://pkgs.k8s.io";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Kubelet {
+    /// Flag name (without `--`) → value.
+    pub extra_args: BTreeMap<String, String>,
+}

@@ -1,0 +1,609 @@
+//! The boot plan: what every host does at boot, in which order, and what each step
+//! waits for. It is data (serialisable), independent of cloud-init: the emitter turns
+//! it into scripts, and `hac plan` shows it to people.
+//!
+//! Every wait is a condition a script can poll, with an interval and an upper bound;
+//! nothing waits for a fixed time.
+
+pub mod render;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Cluster, Cni, Etcd, Host, LoadBalancer};
+
+/// Port kube-apiserver binds on every control plane.
+pub const API_SERVER_PORT: u16 = 6443;
+/// Port etcd serves clients on.
+pub const ETCD_CLIENT_PORT: u16 = 2379;
+/// How often every condition is polled.
+pub const POLL_INTERVAL_SECONDS: u32 = 5;
+/// Bound for waits on hosts that boot at the same time (load balancers, etcd).
+pub const PEER_BOOT_TIMEOUT_SECONDS: u32 = 30 * 60;
+/// Bound for the first join's wait on the API; later control planes get
+/// [`CONTROL_PLANE_JOIN_SECONDS`] more for each control plane ahead of them.
+pub const API_READY_TIMEOUT_SECONDS: u32 = 30 * 60;
+/// Upper bound of one control-plane join (kubeadm's own phases stay well inside it).
+pub const CONTROL_PLANE_JOIN_SECONDS: u32 = 15 * 60;
+/// Bound for workers' wait on the API: the first control plane must boot and initialise.
+pub const WORKER_API_TIMEOUT_SECONDS: u32 = 45 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BootPlan {
+    pub cluster: String,
+    pub kubernetes: String,
+    pub endpoint: String,
+    /// Every host once, in boot order (by stage, then role, then declaration).
+    pub hosts: Vec<HostPlan>,
+    /// The boot-order graph: `to` waits for something `from` provides.
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostPlan {
+    pub name: String,
+    pub address: Option<String>,
+    pub roles: Vec<PlanRole>,
+    /// Length of the longest chain of hosts this one waits on (0: waits for no host).
+    pub stage: u32,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanRole {
+    LoadBalancer,
+    EtcdMember,
+    /// The first control plane: runs `kubeadm init`.
+    InitControlPlane,
+    /// A further control plane: joins after the one before it.
+    ControlPlane,
+    Worker,
+}
+
+impl PlanRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanRole::LoadBalancer => "load balancer",
+            PlanRole::EtcdMember => "etcd member",
+            PlanRole::InitControlPlane => "first control plane",
+            PlanRole::ControlPlane => "control plane",
+            PlanRole::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Stable within a host, e.g. `kubeadm-init`.
+    pub id: &'static str,
+    pub action: Action,
+    /// Polled in order before the action runs; all must hold.
+    pub waits_for: Vec<Wait>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    /// Write the cluster's and the host's extra files.
+    WriteFiles {
+        paths: Vec<String>,
+    },
+    /// Install packages (exact versions for Kubernetes), hold them, prepare the kernel.
+    InstallPackages {
+        packages: Vec<String>,
+    },
+    /// The user's `commands.before` or `commands.after`.
+    RunCommands {
+        commands: Vec<String>,
+    },
+    /// haproxy: TCP frontend on `port`, health-checked backends.
+    ConfigureHaproxy {
+        port: u16,
+        backends: Vec<Backend>,
+    },
+    /// keepalived: VRRP for the VIP; the highest priority holds it while healthy.
+    ConfigureKeepalived {
+        vip: String,
+        priority: u8,
+        peers: Vec<String>,
+    },
+    StartLoadBalancer {
+        keepalived: bool,
+    },
+    /// Start this member of the external etcd cluster with every member as initial peer.
+    StartEtcd {
+        member: String,
+        initial_cluster: Vec<String>,
+    },
+    /// Confirm the etcd cluster has formed (the waits are the point of this step).
+    ConfirmEtcdQuorum,
+    /// `kubeadm init --upload-certs` with the pre-seeded token and certificate key.
+    KubeadmInit {
+        upload_certs: bool,
+    },
+    InstallCni {
+        cni: String,
+        pods: String,
+    },
+    KubeadmJoin {
+        control_plane: bool,
+    },
+}
+
+/// A backend server of the generated haproxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backend {
+    pub name: String,
+    /// `host:port`.
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Wait {
+    pub condition: Condition,
+    pub interval_seconds: u32,
+    /// Give up (and fail the boot visibly) after this long.
+    pub timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Condition {
+    /// A TCP connection to `host:port` is accepted (the load balancer is listening).
+    TcpAccepts { address: String },
+    /// At least `quorum` of the etcd members answer `/health` with `"health":"true"`.
+    EtcdHealthy {
+        endpoints: Vec<String>,
+        quorum: usize,
+    },
+    /// `GET url` (an API server's `/readyz`, anonymous) answers 200.
+    ApiReady { url: String },
+    /// The control plane `host` has joined: its own API server answers `/readyz`, which
+    /// needs its etcd member to be serving (no longer a learner, for stacked etcd).
+    ControlPlaneJoined { host: String, url: String },
+}
+
+impl Condition {
+    /// The hosts that must act for the condition to hold (for the boot graph).
+    fn providers(&self, plan: &Context) -> Vec<String> {
+        match self {
+            Condition::TcpAccepts { .. } => plan.lb_providers.clone(),
+            Condition::EtcdHealthy { .. } => plan.etcd_members.clone(),
+            Condition::ApiReady { .. } => plan.first_control_plane.iter().cloned().collect(),
+            Condition::ControlPlaneJoined { host, .. } => vec![host.clone()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// What `to` waits for, e.g. `API ready`.
+    pub reason: String,
+}
+
+/// The hosts each kind of condition depends on.
+struct Context {
+    lb_providers: Vec<String>,
+    etcd_members: Vec<String>,
+    first_control_plane: Option<String>,
+}
+
+fn wait(condition: Condition, timeout_seconds: u32) -> Wait {
+    Wait {
+        condition,
+        interval_seconds: POLL_INTERVAL_SECONDS,
+        timeout_seconds,
+    }
+}
+
+fn url_host(host: &Host) -> String {
+    host.address
+        .as_ref()
+        .map_or_else(|| host.name.value.clone(), |a| a.value.url_host())
+}
+
+/// Computes the boot plan of a valid cluster (one [`crate::model::check_cluster`] returned).
+pub fn plan(cluster: &Cluster) -> BootPlan {
+    let endpoint = cluster.endpoint.value.to_string();
+    let readyz = format!("https://{endpoint}/readyz");
+    let version = cluster.kubernetes.value.to_string();
+    let kubernetes_packages = vec![
+        "containerd".to_owned(),
+        format!("kubelet={version}"),
+        format!("kubeadm={version}"),
+        format!("kubectl={version}"),
+    ];
+    let colocated = matches!(cluster.loadbalancer, LoadBalancer::Colocated { .. });
+    let context = Context {
+        lb_providers: match &cluster.loadbalancer {
+            LoadBalancer::Dedicated { hosts, .. } => {
+                hosts.iter().map(|h| h.name.value.clone()).collect()
+            }
+            _ => Vec::new(),
+        },
+        etcd_members: match &cluster.etcd {
+            Etcd::External { members, .. } => {
+                members.iter().map(|h| h.name.value.clone()).collect()
+            }
+            Etcd::Stacked => Vec::new(),
+        },
+        first_control_plane: cluster.controlplanes.first().map(|h| h.name.value.clone()),
+    };
+
+    let mut hosts: Vec<(HostPlan, &Host)> = Vec::new();
+    let frame = |host: &Host, role: PlanRole, packages: Vec<String>, main: Vec<Step>| {
+        let mut steps = Vec::new();
+        let paths: Vec<String> = cluster
+            .files
+            .iter()
+            .chain(&host.files)
+            .map(|f| f.path.clone())
+            .collect();
+        if !paths.is_empty() {
+            steps.push(Step {
+                id: "write-files",
+                action: Action::WriteFiles { paths },
+                waits_for: Vec::new(),
+            });
+        }
+        steps.push(Step {
+            id: "install-packages",
+            action: Action::InstallPackages { packages },
+            waits_for: Vec::new(),
+        });
+        let before: Vec<String> = cluster
+            .commands
+            .before
+            .iter()
+            .chain(&host.commands.before)
+            .cloned()
+            .collect();
+        if !before.is_empty() {
+            steps.push(Step {
+                id: "commands-before",
+                action: Action::RunCommands { commands: before },
+                waits_for: Vec::new(),
+            });
+        }
+        steps.extend(main);
+        let after: Vec<String> = cluster
+            .commands
+            .after
+            .iter()
+            .chain(&host.commands.after)
+            .cloned()
+            .collect();
+        if !after.is_empty() {
+            steps.push(Step {
+                id: "commands-after",
+                action: Action::RunCommands { commands: after },
+                waits_for: Vec::new(),
+            });
+        }
+        let mut roles = vec![role];
+        if colocated && matches!(role, PlanRole::InitControlPlane | PlanRole::ControlPlane) {
+            roles.push(PlanRole::LoadBalancer);
+        }
+        HostPlan {
+            name: host.name.value.clone(),
+            address: host.address.as_ref().map(|a| a.value.to_string()),
+            roles,
+            stage: 0,
+            steps,
+        }
+    };
+
+    let lb_steps = |index: usize, peers: &[Host]| -> Vec<Step> {
+        let Some(port) = cluster.loadbalancer.port() else {
+            return Vec::new();
+        };
+        let backends = cluster
+            .controlplanes
+            .iter()
+            .map(|cp| Backend {
+                name: cp.name.value.clone(),
+                address: format!("{}:{API_SERVER_PORT}", url_host(cp)),
+            })
+            .collect();
+        let mut steps = vec![Step {
+            id: "configure-haproxy",
+            action: Action::ConfigureHaproxy {
+                port: port.value,
+                backends,
+            },
+            waits_for: Vec::new(),
+        }];
+        let vip = cluster.loadbalancer.vip();
+        if let Some(vip) = vip {
+            steps.push(Step {
+                id: "configure-keepalived",
+                action: Action::ConfigureKeepalived {
+                    vip: vip.value.to_string(),
+                    priority: u8::try_from(200usize.saturating_sub(index).max(1)).unwrap_or(1),
+                    peers: peers
+                        .iter()
+                        .enumerate()
+                        .filter(|&(i, _)| i != index)
+                        .map(|(_, h)| url_host(h))
+                        .collect(),
+                },
+                waits_for: Vec::new(),
+            });
+        }
+        steps.push(Step {
+            id: "start-load-balancer",
+            action: Action::StartLoadBalancer {
+                keepalived: vip.is_some(),
+            },
+            waits_for: Vec::new(),
+        });
+        steps
+    };
+    let lb_packages = |vip: bool| -> Vec<String> {
+        let mut packages = vec!["haproxy".to_owned()];
+        if vip {
+            packages.push("keepalived".to_owned());
+        }
+        packages
+    };
+
+    if let LoadBalancer::Dedicated {
+        hosts: lbs, vip, ..
+    } = &cluster.loadbalancer
+    {
+        for (i, host) in lbs.iter().enumerate() {
+            hosts.push((
+                frame(
+                    host,
+                    PlanRole::LoadBalancer,
+                    lb_packages(vip.is_some()),
+                    lb_steps(i, lbs),
+                ),
+                host,
+            ));
+        }
+    }
+
+    let etcd_endpoints: Vec<String> = match &cluster.etcd {
+        Etcd::External { members, .. } => members
+            .iter()
+            .map(|m| format!("https://{}:{ETCD_CLIENT_PORT}", url_host(m)))
+            .collect(),
+        Etcd::Stacked => Vec::new(),
+    };
+    let etcd_quorum = || {
+        wait(
+            Condition::EtcdHealthy {
+                endpoints: etcd_endpoints.clone(),
+                quorum: etcd_endpoints.len() / 2 + 1,
+            },
+            PEER_BOOT_TIMEOUT_SECONDS,
+        )
+    };
+    if let Etcd::External { members, .. } = &cluster.etcd {
+        let initial_cluster: Vec<String> = members
+            .iter()
+            .map(|m| format!("{}=https://{}:2380", m.name.value, url_host(m)))
+            .collect();
+        for member in members {
+            let steps = vec![
+                Step {
+                    id: "start-etcd",
+                    action: Action::StartEtcd {
+                        member: member.name.value.clone(),
+                        initial_cluster: initial_cluster.clone(),
+                    },
+                    waits_for: Vec::new(),
+                },
+                Step {
+                    id: "etcd-quorum",
+                    action: Action::ConfirmEtcdQuorum,
+                    waits_for: vec![etcd_quorum()],
+                },
+            ];
+            // kubeadm runs etcd as a static pod under the kubelet; kubectl is not needed.
+            let packages = kubernetes_packages
+                .iter()
+                .filter(|p| !p.starts_with("kubectl"))
+                .cloned()
+                .collect();
+            hosts.push((frame(member, PlanRole::EtcdMember, packages, steps), member));
+        }
+    }
+
+    let mut control_plane_packages = kubernetes_packages.clone();
+    if colocated {
+        control_plane_packages.extend(lb_packages(cluster.loadbalancer.vip().is_some()));
+    }
+    for (index, cp) in cluster.controlplanes.iter().enumerate() {
+        let mut steps = if colocated {
+            lb_steps(index, &cluster.controlplanes)
+        } else {
+            Vec::new()
+        };
+        if index == 0 {
+            let mut waits = Vec::new();
+            if !etcd_endpoints.is_empty() {
+                waits.push(etcd_quorum());
+            }
+            if cluster.loadbalancer.is_generated() {
+                waits.push(wait(
+                    Condition::TcpAccepts {
+                        address: endpoint.clone(),
+                    },
+                    PEER_BOOT_TIMEOUT_SECONDS,
+                ));
+            }
+            steps.push(Step {
+                id: "kubeadm-init",
+                action: Action::KubeadmInit { upload_certs: true },
+                waits_for: waits,
+            });
+            if cluster.network.cni.value != Cni::None {
+                steps.push(Step {
+                    id: "install-cni",
+                    action: Action::InstallCni {
+                        cni: cluster.network.cni.value.as_str().to_owned(),
+                        pods: cluster.network.pods.value.to_string(),
+                    },
+                    waits_for: vec![wait(
+                        Condition::ApiReady {
+                            url: format!("https://{}:{API_SERVER_PORT}/readyz", url_host(cp)),
+                        },
+                        API_READY_TIMEOUT_SECONDS,
+                    )],
+                });
+            }
+            hosts.push((
+                frame(
+                    cp,
+                    PlanRole::InitControlPlane,
+                    control_plane_packages.clone(),
+                    steps,
+                ),
+                cp,
+            ));
+        } else {
+            let previous = &cluster.controlplanes[index - 1];
+            let ahead = u32::try_from(index - 1).unwrap_or(u32::MAX);
+            let bound = API_READY_TIMEOUT_SECONDS
+                .saturating_add(CONTROL_PLANE_JOIN_SECONDS.saturating_mul(ahead));
+            steps.push(Step {
+                id: "kubeadm-join",
+                action: Action::KubeadmJoin {
+                    control_plane: true,
+                },
+                waits_for: vec![
+                    wait(
+                        Condition::ApiReady {
+                            url: readyz.clone(),
+                        },
+                        bound,
+                    ),
+                    wait(
+                        Condition::ControlPlaneJoined {
+                            host: previous.name.value.clone(),
+                            url: format!("https://{}:{API_SERVER_PORT}/readyz", url_host(previous)),
+                        },
+                        bound,
+                    ),
+                ],
+            });
+            hosts.push((
+                frame(
+                    cp,
+                    PlanRole::ControlPlane,
+                    control_plane_packages.clone(),
+                    steps,
+                ),
+                cp,
+            ));
+        }
+    }
+    for worker in &cluster.workers {
+        let steps = vec![Step {
+            id: "kubeadm-join",
+            action: Action::KubeadmJoin {
+                control_plane: false,
+            },
+            waits_for: vec![wait(
+                Condition::ApiReady {
+                    url: readyz.clone(),
+                },
+                WORKER_API_TIMEOUT_SECONDS,
+            )],
+        }];
+        hosts.push((
+            frame(worker, PlanRole::Worker, kubernetes_packages.clone(), steps),
+            worker,
+        ));
+    }
+
+    let edges = edges(&hosts.iter().map(|(h, _)| h).collect::<Vec<_>>(), &context);
+    let mut hosts: Vec<HostPlan> = hosts.into_iter().map(|(h, _)| h).collect();
+    assign_stages(&mut hosts, &edges);
+    // Stable sort: within a stage, declaration order (load balancers, etcd, control planes, workers).
+    hosts.sort_by_key(|h| h.stage);
+    BootPlan {
+        cluster: cluster.name.value.clone(),
+        kubernetes: version,
+        endpoint,
+        hosts,
+        edges,
+    }
+}
+
+fn reason(condition: &Condition) -> &'static str {
+    match condition {
+        Condition::TcpAccepts { .. } => "endpoint accepts TCP",
+        Condition::EtcdHealthy { .. } => "etcd quorum",
+        Condition::ApiReady { .. } => "API ready",
+        Condition::ControlPlaneJoined { .. } => "control plane joined",
+    }
+}
+
+/// One edge per (provider, waiter) pair, reasons merged, in host order.
+fn edges(hosts: &[&HostPlan], context: &Context) -> Vec<Edge> {
+    let mut merged: BTreeMap<(usize, usize), Vec<&'static str>> = BTreeMap::new();
+    let index = |name: &str| hosts.iter().position(|h| h.name == name);
+    for (to, host) in hosts.iter().enumerate() {
+        for step in &host.steps {
+            for wait in &step.waits_for {
+                for provider in wait.condition.providers(context) {
+                    let Some(from) = index(&provider) else {
+                        continue;
+                    };
+                    // A host never waits on itself in the graph (colocated haproxy, local API).
+                    // Members that form quorum together start together: no order among them.
+                    let peers = hosts[from].roles.contains(&PlanRole::EtcdMember)
+                        && host.roles.contains(&PlanRole::EtcdMember);
+                    if from == to || peers {
+                        continue;
+                    }
+                    let reasons = merged.entry((from, to)).or_default();
+                    if !reasons.contains(&reason(&wait.condition)) {
+                        reasons.push(reason(&wait.condition));
+                    }
+                }
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((from, to), reasons)| Edge {
+            from: hosts[from].name.clone(),
+            to: hosts[to].name.clone(),
+            reason: reasons.join(", "),
+        })
+        .collect()
+}
+
+/// Longest-path depth of every host; the graph is acyclic by construction (edges go
+/// from load balancers and etcd to control planes in order, then to workers).
+fn assign_stages(hosts: &mut [HostPlan], edges: &[Edge]) {
+    for _ in 0..hosts.len() {
+        let mut changed = false;
+        for edge in edges {
+            let from = hosts
+                .iter()
+                .find(|h| h.name == edge.from)
+                .map_or(0, |h| h.stage);
+            if let Some(to) = hosts.iter_mut().find(|h| h.name == edge.to)
+                && to.stage < from + 1
+            {
+                to.stage = from + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}

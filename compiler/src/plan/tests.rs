@@ -1,0 +1,582 @@
+//! Plan order and waits for every example shape, and the four renderings.
+
+use serde_json::json;
+
+use super::render;
+use super::*;
+use crate::model::check_cluster;
+use crate::model::testing::{base, remove, set, value};
+
+fn plan_of(json: serde_json::Value) -> BootPlan {
+    let root = value(json);
+    let (cluster, diagnostics) = check_cluster(&root);
+    let cluster = cluster.unwrap_or_else(|| panic!("invalid test cluster: {diagnostics:#?}"));
+    plan(&cluster)
+}
+
+fn host<'p>(plan: &'p BootPlan, name: &str) -> &'p HostPlan {
+    plan.hosts
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+fn step<'p>(plan: &'p BootPlan, name: &str, id: &str) -> &'p Step {
+    host(plan, name)
+        .steps
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("{name} has no step {id}"))
+}
+
+fn order(plan: &BootPlan) -> Vec<(&str, u32)> {
+    plan.hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.stage))
+        .collect()
+}
+
+fn edges(plan: &BootPlan) -> Vec<(&str, &str, &str)> {
+    plan.edges
+        .iter()
+        .map(|e| (e.from.as_str(), e.to.as_str(), e.reason.as_str()))
+        .collect()
+}
+
+fn conditions(step: &Step) -> Vec<&Condition> {
+    step.waits_for.iter().map(|w| &w.condition).collect()
+}
+
+/// Every wait polls and is bounded; every edge goes to a later stage.
+fn assert_well_formed(plan: &BootPlan) {
+    for host in &plan.hosts {
+        for step in &host.steps {
+            for wait in &step.waits_for {
+                assert!(
+                    wait.interval_seconds > 0 && wait.timeout_seconds > wait.interval_seconds,
+                    "{wait:?}"
+                );
+            }
+        }
+    }
+    for edge in &plan.edges {
+        assert!(
+            host(plan, &edge.from).stage < host(plan, &edge.to).stage,
+            "{edge:?}"
+        );
+    }
+}
+
+fn stacked() -> serde_json::Value {
+    let mut json = base();
+    set(
+        &mut json,
+        "workers",
+        json!([
+            { "name": "w1", "address": "10.0.0.21" }, { "name": "w2", "address": "10.0.0.22" }, { "name": "w3" }
+        ]),
+    );
+    json
+}
+
+#[test]
+fn stacked_with_two_load_balancers() {
+    let plan = plan_of(stacked());
+    assert_well_formed(&plan);
+    assert_eq!(
+        order(&plan),
+        vec![
+            ("lb1", 0),
+            ("lb2", 0),
+            ("cp1", 1),
+            ("cp2", 2),
+            ("w1", 2),
+            ("w2", 2),
+            ("w3", 2),
+            ("cp3", 3)
+        ]
+    );
+    let lb = host(&plan, "lb1");
+    assert_eq!(lb.roles, vec![PlanRole::LoadBalancer]);
+    let ids: Vec<_> = lb.steps.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "install-packages",
+            "configure-haproxy",
+            "configure-keepalived",
+            "start-load-balancer"
+        ]
+    );
+    let Action::ConfigureHaproxy { port, backends } =
+        &step(&plan, "lb1", "configure-haproxy").action
+    else {
+        panic!()
+    };
+    assert_eq!(*port, 6443);
+    assert_eq!(
+        backends
+            .iter()
+            .map(|b| b.address.as_str())
+            .collect::<Vec<_>>(),
+        vec!["10.0.0.11:6443", "10.0.0.12:6443", "10.0.0.13:6443"]
+    );
+    let priority = |name| match &step(&plan, name, "configure-keepalived").action {
+        Action::ConfigureKeepalived {
+            priority,
+            peers,
+            vip,
+        } => {
+            assert_eq!(vip, "10.0.0.100");
+            assert_eq!(peers.len(), 1);
+            *priority
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(priority("lb1") > priority("lb2"));
+
+    let init = step(&plan, "cp1", "kubeadm-init");
+    assert_eq!(
+        conditions(init),
+        vec![&Condition::TcpAccepts {
+            address: "api.prod.example.com:6443".into()
+        }]
+    );
+    assert_eq!(init.action, Action::KubeadmInit { upload_certs: true });
+    assert_eq!(
+        step(&plan, "cp1", "install-cni").action,
+        Action::InstallCni {
+            cni: "flannel".into(),
+            pods: "10.244.0.0/16".into()
+        }
+    );
+
+    let readyz = Condition::ApiReady {
+        url: "https://api.prod.example.com:6443/readyz".into(),
+    };
+    let join2 = step(&plan, "cp2", "kubeadm-join");
+    assert_eq!(
+        join2.action,
+        Action::KubeadmJoin {
+            control_plane: true
+        }
+    );
+    assert_eq!(
+        conditions(join2),
+        vec![
+            &readyz,
+            &Condition::ControlPlaneJoined {
+                host: "cp1".into(),
+                url: "https://10.0.0.11:6443/readyz".into()
+            }
+        ]
+    );
+    let join3 = step(&plan, "cp3", "kubeadm-join");
+    assert_eq!(
+        conditions(join3)[1],
+        &Condition::ControlPlaneJoined {
+            host: "cp2".into(),
+            url: "https://10.0.0.12:6443/readyz".into()
+        }
+    );
+    assert!(
+        join3.waits_for[1].timeout_seconds > join2.waits_for[1].timeout_seconds,
+        "later joins wait longer"
+    );
+    let worker = step(&plan, "w3", "kubeadm-join");
+    assert_eq!(
+        worker.action,
+        Action::KubeadmJoin {
+            control_plane: false
+        }
+    );
+    assert_eq!(conditions(worker), vec![&readyz]);
+
+    assert_eq!(
+        edges(&plan),
+        vec![
+            ("lb1", "cp1", "endpoint accepts TCP"),
+            ("lb2", "cp1", "endpoint accepts TCP"),
+            ("cp1", "cp2", "API ready, control plane joined"),
+            ("cp1", "cp3", "API ready"),
+            ("cp1", "w1", "API ready"),
+            ("cp1", "w2", "API ready"),
+            ("cp1", "w3", "API ready"),
+            ("cp2", "cp3", "control plane joined"),
+        ]
+    );
+}
+
+#[test]
+fn external_etcd_forms_quorum_before_init() {
+    let mut json = base();
+    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
+    set(
+        &mut json,
+        "etcd",
+        json!({ "external": [member(1), member(2), member(3)] }),
+    );
+    set(
+        &mut json,
+        "loadbalancer",
+        json!({ "hosts": [{ "name": "lb1", "address": "10.0.0.5" }] }),
+    );
+    set(&mut json, "endpoint", json!("lb.prod.example.com:6443"));
+    let plan = plan_of(json);
+    assert_well_formed(&plan);
+    assert_eq!(
+        &order(&plan)[..5],
+        &[
+            ("lb1", 0),
+            ("etcd1", 0),
+            ("etcd2", 0),
+            ("etcd3", 0),
+            ("cp1", 1)
+        ]
+    );
+    let quorum = Condition::EtcdHealthy {
+        endpoints: vec![
+            "https://10.0.0.31:2379".into(),
+            "https://10.0.0.32:2379".into(),
+            "https://10.0.0.33:2379".into(),
+        ],
+        quorum: 2,
+    };
+    let Action::StartEtcd {
+        initial_cluster, ..
+    } = &step(&plan, "etcd2", "start-etcd").action
+    else {
+        panic!()
+    };
+    assert_eq!(initial_cluster[0], "etcd1=https://10.0.0.31:2380");
+    assert_eq!(
+        conditions(step(&plan, "etcd2", "etcd-quorum")),
+        vec![&quorum]
+    );
+    assert_eq!(
+        conditions(step(&plan, "cp1", "kubeadm-init")),
+        vec![
+            &quorum,
+            &Condition::TcpAccepts {
+                address: "lb.prod.example.com:6443".into()
+            }
+        ]
+    );
+    // No VIP: haproxy only.
+    assert_eq!(
+        step(&plan, "lb1", "install-packages").action,
+        Action::InstallPackages {
+            packages: vec!["haproxy".into()]
+        }
+    );
+    assert!(
+        host(&plan, "lb1")
+            .steps
+            .iter()
+            .all(|s| s.id != "configure-keepalived")
+    );
+    let into_cp1: Vec<_> = edges(&plan).into_iter().filter(|e| e.1 == "cp1").collect();
+    assert_eq!(
+        into_cp1,
+        vec![
+            ("lb1", "cp1", "endpoint accepts TCP"),
+            ("etcd1", "cp1", "etcd quorum"),
+            ("etcd2", "cp1", "etcd quorum"),
+            ("etcd3", "cp1", "etcd quorum")
+        ]
+    );
+    assert!(
+        plan.edges
+            .iter()
+            .all(|e| !(e.from.starts_with("etcd") && e.to.starts_with("etcd"))),
+        "members start together"
+    );
+}
+
+#[test]
+fn external_load_balancer_lets_the_first_control_plane_start_at_once() {
+    let plan = plan_of({
+        let mut json = base();
+        set(&mut json, "loadbalancer", json!("external"));
+        json
+    });
+    assert_well_formed(&plan);
+    assert_eq!(order(&plan)[0], ("cp1", 0));
+    assert!(step(&plan, "cp1", "kubeadm-init").waits_for.is_empty());
+    assert!(
+        plan.hosts
+            .iter()
+            .all(|h| !h.roles.contains(&PlanRole::LoadBalancer))
+    );
+}
+
+#[test]
+fn colocated_load_balancer_runs_on_every_control_plane() {
+    let mut json = base();
+    set(
+        &mut json,
+        "loadbalancer",
+        json!({ "colocated": true, "vip": "10.0.0.100", "port": 8443 }),
+    );
+    set(&mut json, "endpoint", json!("api.prod.example.com:8443"));
+    let plan = plan_of(json);
+    assert_well_formed(&plan);
+    let cp1 = host(&plan, "cp1");
+    assert_eq!(
+        cp1.roles,
+        vec![PlanRole::InitControlPlane, PlanRole::LoadBalancer]
+    );
+    assert_eq!(cp1.stage, 0);
+    let ids: Vec<_> = cp1.steps.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "install-packages",
+            "configure-haproxy",
+            "configure-keepalived",
+            "start-load-balancer",
+            "kubeadm-init",
+            "install-cni"
+        ]
+    );
+    assert_eq!(
+        conditions(step(&plan, "cp1", "kubeadm-init")),
+        vec![&Condition::TcpAccepts {
+            address: "api.prod.example.com:8443".into()
+        }]
+    );
+    assert_eq!(
+        host(&plan, "cp3").roles,
+        vec![PlanRole::ControlPlane, PlanRole::LoadBalancer]
+    );
+    let Action::ConfigureHaproxy { port, .. } = &step(&plan, "cp2", "configure-haproxy").action
+    else {
+        panic!()
+    };
+    assert_eq!(*port, 8443);
+    let Action::InstallPackages { packages } = &step(&plan, "cp2", "install-packages").action
+    else {
+        panic!()
+    };
+    assert!(
+        packages.contains(&"haproxy".to_owned()) && packages.contains(&"kubeadm=1.36.1".to_owned())
+    );
+}
+
+#[test]
+fn files_and_commands_frame_the_main_step() {
+    let mut json = base();
+    set(
+        &mut json,
+        "files",
+        json!([{ "path": "/etc/a", "content": "a" }]),
+    );
+    set(
+        &mut json,
+        "commands",
+        json!({ "before": ["echo cluster"], "after": ["echo done"] }),
+    );
+    set(
+        &mut json,
+        "workers.0.commands",
+        json!({ "before": ["echo host"] }),
+    );
+    set(
+        &mut json,
+        "workers.0.files",
+        json!([{ "path": "/etc/b", "content": "b" }]),
+    );
+    let plan = plan_of(json);
+    let w1 = host(&plan, "w1");
+    let ids: Vec<_> = w1.steps.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "write-files",
+            "install-packages",
+            "commands-before",
+            "kubeadm-join",
+            "commands-after"
+        ]
+    );
+    assert_eq!(
+        w1.steps[0].action,
+        Action::WriteFiles {
+            paths: vec!["/etc/a".into(), "/etc/b".into()]
+        }
+    );
+    assert_eq!(
+        w1.steps[2].action,
+        Action::RunCommands {
+            commands: vec!["echo cluster".into(), "echo host".into()]
+        }
+    );
+    assert_eq!(
+        host(&plan, "w2")
+            .steps
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        vec![
+            "write-files",
+            "install-packages",
+            "commands-before",
+            "kubeadm-join",
+            "commands-after"
+        ]
+    );
+}
+
+#[test]
+fn no_cni_step_for_cni_none() {
+    let mut json = base();
+    set(&mut json, "network", json!({ "cni": "none" }));
+    let plan = plan_of(json);
+    assert!(
+        host(&plan, "cp1")
+            .steps
+            .iter()
+            .all(|s| s.id != "install-cni")
+    );
+}
+
+#[test]
+fn text_lists_hosts_in_order_with_waits() {
+    let text = render::text(&plan_of(stacked()));
+    assert!(text.starts_with(
+        "Boot plan for cluster `prod`: Kubernetes 1.36.1, endpoint api.prod.example.com:6443\n"
+    ));
+    let position = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in\n{text}"))
+    };
+    assert!(
+        position("  lb1 (10.0.0.5): load balancer")
+            < position("  cp1 (10.0.0.11): first control plane")
+    );
+    assert!(position("  cp1 (10.0.0.11)") < position("  cp2 (10.0.0.12): control plane"));
+    assert!(position("  cp2 (10.0.0.12)") < position("  cp3 (10.0.0.13)"));
+    assert!(text.contains("  w3: worker\n"));
+    assert!(text.contains("    2. kubeadm init --upload-certs\n       waits until api.prod.example.com:6443 accepts TCP connections (every 5s, at most 30m)\n"));
+    assert!(text.contains(
+        "waits until control plane cp1 has joined (https://10.0.0.11:6443/readyz answers 200)"
+    ));
+    assert!(text.contains("  cp2 -> cp3: control plane joined\n"));
+}
+
+#[test]
+fn json_round_trips_through_serde() {
+    let plan = plan_of(stacked());
+    let parsed: serde_json::Value = serde_json::from_str(&render::json(&plan)).expect("valid JSON");
+    assert_eq!(parsed["cluster"], "prod");
+    assert_eq!(parsed["hosts"][0]["name"], "lb1");
+    assert_eq!(parsed["hosts"][2]["roles"], json!(["init-control-plane"]));
+    assert_eq!(
+        parsed["hosts"][2]["steps"][1]["waits_for"][0]["condition"]["kind"],
+        "tcp-accepts"
+    );
+    assert_eq!(
+        parsed["hosts"][3]["steps"][1]["waits_for"][1]["condition"],
+        json!({ "kind": "control-plane-joined", "host": "cp1", "url": "https://10.0.0.11:6443/readyz" })
+    );
+    assert_eq!(parsed["edges"].as_array().unwrap().len(), plan.edges.len());
+}
+
+#[test]
+fn dot_has_every_node_and_edge() {
+    let plan = plan_of(stacked());
+    let dot = render::dot(&plan);
+    assert!(dot.starts_with("digraph boot {\n") && dot.ends_with("}\n"));
+    assert!(dot.contains("  \"cp1\" [label=\"cp1\\nfirst control plane\"];\n"));
+    assert!(dot.contains("  \"lb1\" -> \"cp1\" [label=\"endpoint accepts TCP\"];\n"));
+    assert_eq!(dot.matches(" -> ").count(), plan.edges.len());
+    assert_eq!(
+        dot.matches("[label=").count(),
+        plan.edges.len() + plan.hosts.len()
+    );
+}
+
+#[test]
+fn mermaid_has_the_expected_edges() {
+    let mermaid = render::mermaid(&plan_of(stacked()));
+    assert!(mermaid.starts_with("flowchart LR\n"));
+    assert!(mermaid.contains("  h_lb1[\"lb1<br/>load balancer\"]\n"));
+    for edge in [
+        "h_lb1 -->|endpoint accepts TCP| h_cp1",
+        "h_cp1 -->|API ready, control plane joined| h_cp2",
+        "h_cp2 -->|control plane joined| h_cp3",
+        "h_cp1 -->|API ready| h_w3",
+    ] {
+        assert!(
+            mermaid.contains(&format!("  {edge}\n")),
+            "no `{edge}` in\n{mermaid}"
+        );
+    }
+    let mut json = stacked();
+    set(&mut json, "workers.0.name", json!("end"));
+    set(&mut json, "workers.1.name", json!("node-a"));
+    let mermaid = render::mermaid(&plan_of(json));
+    assert!(
+        mermaid.contains("h_cp1 -->|API ready| h_end") && mermaid.contains("h_node_a[\"node-a")
+    );
+}
+
+/// Needs Graphviz's `dot` (Debian package `graphviz`); fails when it is missing.
+#[test]
+fn dot_output_renders_with_graphviz() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut shapes = vec![stacked()];
+    let mut json = base();
+    remove(&mut json, "loadbalancer");
+    shapes.push(json);
+    for json in shapes {
+        let dot = render::dot(&plan_of(json));
+        let mut child = Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("Graphviz `dot` is not installed (Debian package `graphviz`)");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(dot.as_bytes())
+            .expect("write to dot");
+        let output = child.wait_with_output().expect("dot runs");
+        assert!(
+            output.status.success(),
+            "dot rejected:\n{dot}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("<svg"));
+    }
+}
+
+/// The same cluster as `examples/stacked.hac`, whose graph `docs/plan.md` shows.
+fn stacked_example() -> serde_json::Value {
+    let mut json = base();
+    let worker = |i: u32| json!({ "name": format!("worker{i}"), "address": format!("10.0.0.2{i}"), "labels": { "node.kubernetes.io/pool": "general" } });
+    set(
+        &mut json,
+        "workers",
+        json!([worker(1), worker(2), worker(3)]),
+    );
+    json
+}
+
+#[test]
+fn docs_show_the_current_mermaid_graph() {
+    let docs = include_str!("../../../docs/plan.md");
+    let start = docs
+        .find("```mermaid\n")
+        .expect("a mermaid block in docs/plan.md")
+        + "```mermaid\n".len();
+    let end = start + docs[start..].find("```").expect("the block's end");
+    assert_eq!(
+        &docs[start..end],
+        render::mermaid(&plan_of(stacked_example()))
+    );
+}
