@@ -1,9 +1,21 @@
-//! The one analysis every front end shares: `hac check`, `hac eval`, `hac build`
-//! and the language server all call [`analyze`], so they can never disagree.
+//! The one analysis every front end shares: `hac check`, `hac eval`, `hac plan`,
+//! `hac build` and the language server all call [`analyze`], so they can never
+//! disagree about a file.
 
 use std::path::Path;
 
 use hac_lang::{Diagnostic, Limits, Loader, SourceMap, Value};
+
+use crate::model::{self, Cluster};
+
+/// How far to take a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// The language only: parse, check and evaluate (`hac eval`).
+    Language,
+    /// The language, then the cluster model and its lints.
+    Cluster,
+}
 
 /// What is known about one `.hac` file after every phase that could run.
 #[derive(Debug, Clone, Default)]
@@ -11,6 +23,8 @@ pub struct Analysis {
     pub sources: SourceMap,
     /// The evaluated value, when the language phases succeeded.
     pub value: Option<Value>,
+    /// The cluster, when the value is a valid cluster description.
+    pub cluster: Option<Cluster>,
     /// Diagnostics from every phase, in source order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -21,12 +35,21 @@ impl Analysis {
     }
 }
 
-/// Parses, checks and evaluates `path`.
-pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
+/// Parses, checks and evaluates `path`, then (at [`Depth::Cluster`]) reads the value as a
+/// cluster description and lints it.
+pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits, depth: Depth) -> Analysis {
     let lang = hac_lang::analyze(loader, path, limits);
-    Analysis {
+    let mut analysis = Analysis {
         sources: lang.sources,
         value: lang.value,
+        cluster: None,
         diagnostics: lang.diagnostics,
+    };
+    if let (Depth::Cluster, Some(value)) = (depth, &analysis.value) {
+        let (cluster, diagnostics) = model::check_cluster(value);
+        analysis.cluster = cluster;
+        analysis.diagnostics.extend(diagnostics);
+        hac_lang::diagnostic::normalize(&mut analysis.diagnostics);
     }
+    analysis
 }
