@@ -1414,7 +1414,10 @@ impl<'a> Parser<'a> {
                     format!("unexpected {} in a list", show(token)),
                     "unexpected here",
                 );
-                if binary_op(token).is_some() || token.tok == Tok::Punct("?") {
+                if token.tok == Tok::Punct("-") {
+                    diagnostic = diagnostic
+                        .with_help("a negative number in a list needs parentheses: `[ (-1) ]`");
+                } else if binary_op(token).is_some() || token.tok == Tok::Punct("?") {
                     diagnostic = diagnostic.with_help(
                         "list elements are separated by spaces, so an operation in a list needs parentheses: `[ (a + b) ]`",
                     );

@@ -228,6 +228,26 @@ fn precedence_matches_nix() {
     assert_eq!(ok("!!a"), "(! (! a))");
     assert_eq!(ok("-a * b"), "(* (neg a) b)");
     assert_eq!(ok("a ++ -b"), "(++ a (neg b))");
+    assert_eq!(ok("a.b or c.d or e"), "(. a b or (. c d or e))");
+    assert_eq!(ok("!a && b"), "(&& (! a) b)");
+    assert_eq!(ok("-a - b"), "(- (neg a) b)");
+    assert_eq!(ok("a - b - c"), "(- (- a b) c)");
+    assert_eq!(ok("!a.b ? c"), "(! (? (. a b) c))");
+    assert_eq!(ok("f a ? b"), "(? (app f a) b)");
+    assert_eq!(ok("-f a.b"), "(neg (app f (. a b)))");
+    assert_eq!(ok("a // b ? c"), "(// a (? b c))");
+    assert_eq!(ok("!a -> b"), "(-> (! a) b)");
+    assert_eq!(ok("a -> !b || c"), "(-> a (|| (! b) c))");
+    assert_eq!(ok("a < b + c"), "(< a (+ b c))");
+    assert_eq!(ok("a == !b"), "(== a (! b))");
+    assert_eq!(ok("a ++ b * c"), "(* (++ a b) c)");
+    assert_eq!(ok("a * -b"), "(* a (neg b))");
+    assert_eq!(ok("-a ++ b"), "(++ (neg a) b)");
+    assert_eq!(ok("f a.b or c"), "(app f (. a b or c))");
+    assert_eq!(ok("{ a = 1; }.a or 2"), "(. (set a=1) a or 2)");
+    assert_eq!(ok("\"x\".y"), "(. (str \"x\") y)");
+    assert_eq!(ok("a//b"), "(// a b)");
+    assert_eq!(ok("a+b/c"), "(path a+b/c)");
 }
 
 #[test]
@@ -655,6 +675,7 @@ fn unexpected_tokens() {
     );
     assert_eq!(codes_of("{ a, ..., b }: a"), [codes::UNEXPECTED_TOKEN]);
     assert_eq!(codes_of("{ a = 1; } ; "), [codes::UNEXPECTED_TOKEN]);
+    assert_eq!(codes_of("[ -1 ]"), [codes::UNEXPECTED_TOKEN]);
     assert_eq!(codes_of("let ${a} = 1; in a"), [codes::UNSUPPORTED_SYNTAX]);
     assert_eq!(codes_of("{ inherit ${a}; }"), [codes::UNSUPPORTED_SYNTAX]);
     assert_eq!(
@@ -781,4 +802,95 @@ fn nesting_just_under_the_limit_is_accepted() {
     );
     let chain = format!("1{}", " + 1".repeat(MAX_DEPTH / 2));
     assert!(parse_text(&chain).diagnostics.is_empty());
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        "or",
+        "let",
+        "in",
+        "rec",
+        "inherit",
+        "if",
+        "then",
+        "else",
+        "assert",
+        "with",
+        "1",
+        "1.5",
+        "9999999999999999999",
+        "\"",
+        "\"s\"",
+        "''",
+        "''x''",
+        "${",
+        "}",
+        "{",
+        "[",
+        "]",
+        "(",
+        ")",
+        ";",
+        ":",
+        ",",
+        "=",
+        "@",
+        "?",
+        ".",
+        "...",
+        "+",
+        "-",
+        "*",
+        "/",
+        "//",
+        "++",
+        "==",
+        "!",
+        "->",
+        "&&",
+        "||",
+        "<",
+        ">=",
+        "./p",
+        "a/b",
+        "~/h",
+        "<n>",
+        "x:y",
+        "#c\n",
+        "/*",
+        "*/",
+        "\\",
+        "$",
+        "''$",
+        "'''",
+        "é",
+        "\n",
+        " ",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn token_soup_never_panics(indices in proptest::collection::vec(0..PIECES.len(), 0..40)) {
+            let text: String = indices.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join(" ");
+            let parsed = parse(FileId(0), &text);
+            check_spans_in_bounds(&text, &parsed);
+            crate::check::check(FileId(0), &parsed.expr);
+            let glued: String = indices.iter().map(|&i| PIECES[i]).collect();
+            let parsed = parse(FileId(0), &glued);
+            check_spans_in_bounds(&glued, &parsed);
+        }
+
+        #[test]
+        fn valid_programs_have_no_errors_after_a_round_trip(n in 0i64..1000, s in "[a-z ]{0,8}") {
+            let text = format!("{{ x = {n}; y = \"{s}\"; z = [ x y ]; }}");
+            let parsed = parse(FileId(0), &text);
+            prop_assert!(parsed.diagnostics.is_empty());
+        }
+    }
 }
