@@ -177,15 +177,14 @@ mod tests {
         let text = "a = 1;\nb = \"é𝄞\"; c";
         let index = LineIndex::new(text);
         let c = text.rfind('c').unwrap() as u32;
-        assert_eq!(
-            index.line_col(text, c),
-            LineCol {
-                line: 2,
-                column: 12
-            }
-        );
-        assert_eq!(index.line_utf16(text, c), (1, 12));
-        assert_eq!(index.offset_utf16(text, 1, 12), c);
+        // `b = "é𝄞"; c`: `c` is the 11th character, after 11 UTF-16 units (`𝄞` takes two).
+        let expected = LineCol {
+            line: 2,
+            column: 11,
+        };
+        assert_eq!(index.line_col(text, c), expected);
+        assert_eq!(index.line_utf16(text, c), (1, 11));
+        assert_eq!(index.offset_utf16(text, 1, 11), c);
         assert_eq!(index.line_col(text, 0), LineCol { line: 1, column: 1 });
         assert_eq!(index.line_col(text, 9999).line, 2);
     }
