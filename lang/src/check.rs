@@ -265,6 +265,16 @@ impl<'e> Checker<'e> {
                         }
                     }
                 }
+                // A value the parser could not read is already reported; a clash
+                // involving it is most likely a consequence of that error.
+                Binding::Attr {
+                    value:
+                        Expr {
+                            kind: ExprKind::Error,
+                            ..
+                        },
+                    ..
+                } => {}
                 Binding::Attr { path, value, .. } => {
                     self.add_attr(tree, path, value, report);
                 }

@@ -12,7 +12,7 @@ use nom::multi::{many0_count, many1_count};
 use nom::sequence::{pair, preceded};
 use nom::{IResult, Parser};
 
-/// The keywords of the language (all of Nix's except `with`, which is reported).
+/// Nix's keywords (`with` included: the grammar parses it to report it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keyword {
     If,

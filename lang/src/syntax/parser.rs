@@ -49,6 +49,8 @@ pub struct Parser<'a> {
     last_end: Cell<usize>,
     /// A range in which no path or URI token can start (see [`lexical::path_run`]).
     plain_run: Cell<(usize, usize)>,
+    /// The last token classified and its offset.
+    last_peek: Cell<Option<(usize, Token<'a>)>>,
 }
 
 /// An operator waiting for its right operand in [`Parser::operators`].
@@ -195,6 +197,7 @@ impl<'a> Parser<'a> {
             bailed: Cell::new(false),
             last_end: Cell::new(0),
             plain_run: Cell::new((0, 0)),
+            last_peek: Cell::new(None),
         }
     }
 
@@ -205,6 +208,16 @@ impl<'a> Parser<'a> {
     /// The whole file: one expression and nothing after it.
     pub fn file(&self) -> Expr {
         let i = self.trivia(self.text);
+        let token = self.peek(i);
+        if !starts_expr(token) && token.tok != Tok::Eof {
+            self.report(self.error(
+                codes::UNEXPECTED_TOKEN,
+                self.span_of(token),
+                format!("expected an expression, found {}", show(token)),
+                "unexpected here",
+            ));
+            return expr(ExprKind::Error, Span::new(self.offset(i), self.text.len()));
+        }
         let (i, root) = self.expr_or_missing(i, || "expected an expression".to_string());
         let token = self.peek(i);
         if token.tok != Tok::Eof {
@@ -240,6 +253,18 @@ impl<'a> Parser<'a> {
 
     fn peek(&self, i: In<'a>) -> Token<'a> {
         let start = self.offset(i);
+        // The grammar often looks at the same token several times before taking it.
+        if let Some((offset, token)) = self.last_peek.get()
+            && offset == start
+        {
+            return token;
+        }
+        let token = self.classify(i, start);
+        self.last_peek.set(Some((start, token)));
+        token
+    }
+
+    fn classify(&self, i: In<'a>, start: usize) -> Token<'a> {
         let (run_start, run_end) = self.plain_run.get();
         let plain = if run_start <= start && start < run_end {
             true
@@ -300,6 +325,9 @@ impl<'a> Parser<'a> {
                                 .with_help("add `*/` where the comment should end"),
                             );
                             self.record_comment(true, start, self.text.len(), true);
+                            // The comment swallowed the rest of the file; what is
+                            // missing after it is a consequence.
+                            self.bailed.set(true);
                         }
                         i = &i[i.len()..];
                     }
@@ -406,6 +434,9 @@ impl<'a> Parser<'a> {
                 "split the expression into named parts with `let … in`, or shorten long chains of operators and function applications",
             ),
         );
+        self.bailed.set(true);
+        // The string swallowed the rest of the file: whatever else is missing is a
+        // consequence, so nothing more is reported.
         self.bailed.set(true);
         let end = self.text.len();
         self.last_end.set(end);
@@ -1366,7 +1397,7 @@ impl<'a> Parser<'a> {
                 let (rest, item) = self.expr(i);
                 i = rest;
                 items.push(item);
-            } else if is_closer(token) {
+            } else if is_closer(token) && token.tok != Tok::Punct(",") {
                 self.report(self.with_context(
                     self.missing(
                         format!("expected `]`, found {}", show(token)),
@@ -1383,7 +1414,10 @@ impl<'a> Parser<'a> {
                     format!("unexpected {} in a list", show(token)),
                     "unexpected here",
                 );
-                if binary_op(token).is_some() || token.tok == Tok::Punct("?") {
+                if token.tok == Tok::Punct("-") {
+                    diagnostic = diagnostic
+                        .with_help("a negative number in a list needs parentheses: `[ (-1) ]`");
+                } else if binary_op(token).is_some() || token.tok == Tok::Punct("?") {
                     diagnostic = diagnostic.with_help(
                         "list elements are separated by spaces, so an operation in a list needs parentheses: `[ (a + b) ]`",
                     );
@@ -1429,6 +1463,7 @@ impl<'a> Parser<'a> {
                     i = rest;
                     bindings.push(binding);
                 }
+                Tok::Ident if is_let && self.is_let_body(i, token) => break,
                 _ if starts_attr(token) => {
                     let (rest, binding) = self.attr_binding(i, is_let);
                     i = rest;
@@ -1451,6 +1486,13 @@ impl<'a> Parser<'a> {
             }
         }
         (i, bindings)
+    }
+
+    /// In `let a = 1; a` the `in` is missing: a name followed by neither `=` nor `.`
+    /// is the body, not another binding.
+    fn is_let_body(&self, i: In<'a>, name: Token<'a>) -> bool {
+        let after = self.trivia(&i[name.text.len()..]);
+        !matches!(self.peek(after).tok, Tok::Punct("=" | "."))
     }
 
     /// Skips to just after the next `;`, or to the end of the bindings.
@@ -1806,6 +1848,9 @@ impl<'a> Parser<'a> {
                 "add a closing `{quote}` where the string should end"
             )),
         );
+        // The string swallowed the rest of the file: whatever else is missing is a
+        // consequence, so nothing more is reported.
+        self.bailed.set(true);
         let end = self.text.len();
         self.last_end.set(end);
         (self.at(end), expr(ExprKind::Error, Span::new(start, end)))

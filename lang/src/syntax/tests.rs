@@ -228,6 +228,26 @@ fn precedence_matches_nix() {
     assert_eq!(ok("!!a"), "(! (! a))");
     assert_eq!(ok("-a * b"), "(* (neg a) b)");
     assert_eq!(ok("a ++ -b"), "(++ a (neg b))");
+    assert_eq!(ok("a.b or c.d or e"), "(. a b or (. c d or e))");
+    assert_eq!(ok("!a && b"), "(&& (! a) b)");
+    assert_eq!(ok("-a - b"), "(- (neg a) b)");
+    assert_eq!(ok("a - b - c"), "(- (- a b) c)");
+    assert_eq!(ok("!a.b ? c"), "(! (? (. a b) c))");
+    assert_eq!(ok("f a ? b"), "(? (app f a) b)");
+    assert_eq!(ok("-f a.b"), "(neg (app f (. a b)))");
+    assert_eq!(ok("a // b ? c"), "(// a (? b c))");
+    assert_eq!(ok("!a -> b"), "(-> (! a) b)");
+    assert_eq!(ok("a -> !b || c"), "(-> a (|| (! b) c))");
+    assert_eq!(ok("a < b + c"), "(< a (+ b c))");
+    assert_eq!(ok("a == !b"), "(== a (! b))");
+    assert_eq!(ok("a ++ b * c"), "(* (++ a b) c)");
+    assert_eq!(ok("a * -b"), "(* a (neg b))");
+    assert_eq!(ok("-a ++ b"), "(++ (neg a) b)");
+    assert_eq!(ok("f a.b or c"), "(app f (. a b or c))");
+    assert_eq!(ok("{ a = 1; }.a or 2"), "(. (set a=1) a or 2)");
+    assert_eq!(ok("\"x\".y"), "(. (str \"x\") y)");
+    assert_eq!(ok("a//b"), "(// a b)");
+    assert_eq!(ok("a+b/c"), "(path a+b/c)");
 }
 
 #[test]
@@ -495,4 +515,382 @@ fn with_is_reported_and_becomes_an_error_node() {
         codes_of("with e; [ 1.5 ]"),
         vec![codes::WITH_UNSUPPORTED, codes::FLOAT_UNSUPPORTED]
     );
+}
+
+fn binding_names(e: &Expr) -> Vec<String> {
+    let (ExprKind::AttrSet { bindings, .. } | ExprKind::Let { bindings, .. }) = &e.kind else {
+        panic!("not a set: {}", sexp(e))
+    };
+    bindings
+        .iter()
+        .flat_map(|b| match b {
+            Binding::Attr { path, .. } => vec![render_path(path)],
+            Binding::Inherit { names, .. } => names.iter().map(|n| n.name.clone()).collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn recovery_reports_every_independent_error() {
+    let text = "{ a = ; b = 2 c = 3; }";
+    let parse = parse_text(text);
+    assert_eq!(
+        errors(text),
+        vec![
+            (codes::MISSING_TOKEN, String::new(), Span::at(5)),
+            (codes::MISSING_TOKEN, String::new(), Span::at(13)),
+        ]
+    );
+    assert_eq!(
+        parse.diagnostics[1].message,
+        "expected `;` after the value of `b`"
+    );
+    assert_eq!(binding_names(&parse.expr), ["a", "b", "c"]);
+    assert_eq!(sexp(&parse.expr), "(set a=<error> b=2 c=3)");
+
+    let text = "{\n  a = 1\n  b.c = 2;\n  \"d\" = 3\n  inherit e;\n  f = [ 1 2 3;\n  g = 4;\n}";
+    let parse = parse_text(text);
+    assert_eq!(
+        codes_of(text),
+        [
+            codes::MISSING_TOKEN,
+            codes::MISSING_TOKEN,
+            codes::MISSING_TOKEN
+        ]
+    );
+    assert_eq!(
+        binding_names(&parse.expr),
+        ["a", "b.c", "(str \"d\")", "e", "f", "g"]
+    );
+    // Each missing `;` is reported right after the value it follows.
+    let spans: Vec<Span> = errors(text).into_iter().map(|(_, _, s)| s).collect();
+    assert_eq!(spans[0], Span::at(text.find("1\n").unwrap() + 1));
+    assert_eq!(spans[1], Span::at(text.find("3\n").unwrap() + 1));
+    assert_eq!(spans[2], Span::at(text.find("3;").unwrap() + 1));
+
+    // A stray token in a binding list skips to the next `;` only.
+    let text = "{ a = 1; ) b = 2; c = 3; }";
+    assert_eq!(codes_of(text), [codes::UNEXPECTED_TOKEN]);
+    assert_eq!(binding_names(&parse_text(text).expr), ["a", "c"]);
+
+    // Independent errors in different places are all reported.
+    let text = "let a = 1.5; b = [ 1, 2 ]; c = \"\\q\"; in { x = ; }";
+    assert_eq!(
+        codes_of(text),
+        [
+            codes::FLOAT_UNSUPPORTED,
+            codes::UNEXPECTED_TOKEN,
+            codes::INVALID_ESCAPE,
+            codes::MISSING_TOKEN
+        ]
+    );
+}
+
+#[test]
+fn missing_tokens_are_reported_where_expected() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("{ a = 1 }", 7, "expected `;` after the value of `a`"),
+        ("[ 1 2", 5, "expected `]`, found end of file"),
+        ("(1 + 2", 6, "expected `)`"),
+        (
+            "let a = 1; a",
+            10,
+            "expected `in` after the bindings of `let`, found `a`",
+        ),
+        ("let a = 1 in a", 9, "expected `;` after the value of `a`"),
+        ("if a then b", 11, "expected `else`, found end of file"),
+        ("if a b else c", 6, "expected `then`, found `else`"),
+        ("{ a, b }", 8, "expected `:` after the argument pattern"),
+        ("(1 + )", 4, "expected an expression after `+`"),
+        ("x:", 2, "expected the function body after `:`"),
+        (
+            "assert a b",
+            10,
+            "expected `;` after the condition of `assert`",
+        ),
+        ("{ a.b. = 1; }", 6, "expected an attribute name after `.`"),
+        ("a.b or", 6, "expected a default value after `or`"),
+        ("{ x = 1;", 8, "expected `}`, found end of file"),
+        ("", 0, "expected an expression"),
+        ("# just a comment\n", 0, "expected an expression"),
+        ("\"${a;}\"", 4, "expected `}` to close `${`"),
+        (
+            "{ a, b ? }: a",
+            8,
+            "expected a default value for `b` after `?`",
+        ),
+        ("rec a", 3, "expected `{` after `rec`, found `a`"),
+    ];
+    for &(text, at, message) in cases {
+        let parse = parse_text(text);
+        let first = parse
+            .diagnostics
+            .first()
+            .unwrap_or_else(|| panic!("no diagnostic for {text:?}"));
+        assert_eq!(first.code, codes::MISSING_TOKEN, "{text:?}: {first:?}");
+        assert_eq!(first.message, message, "{text:?}");
+        assert_eq!(
+            first.primary().unwrap().origin.span,
+            Span::at(at),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn unexpected_tokens() {
+    assert_eq!(
+        errors("{ a = 1; } }"),
+        [(codes::UNEXPECTED_TOKEN, "}".into(), Span::new(11, 12))]
+    );
+    let parse = parse_text("1 2 )");
+    assert_eq!(
+        parse.diagnostics[0].message,
+        "expected end of file, found `)`"
+    );
+    assert_eq!(
+        errors("a == b == c"),
+        [(codes::UNEXPECTED_TOKEN, "==".into(), Span::new(7, 9))]
+    );
+    assert_eq!(codes_of("a < b > c"), [codes::UNEXPECTED_TOKEN]);
+    assert_eq!(
+        errors("[ 1 + 2 ]"),
+        [(codes::UNEXPECTED_TOKEN, "+".into(), Span::new(4, 5))]
+    );
+    assert_eq!(
+        errors("1 + let a = 1; in a"),
+        [(codes::UNEXPECTED_TOKEN, "let".into(), Span::new(4, 7))]
+    );
+    assert_eq!(
+        errors("[ if a then 1 else 2 ]"),
+        [(codes::UNEXPECTED_TOKEN, "if".into(), Span::new(2, 4))]
+    );
+    assert_eq!(
+        errors("a or b"),
+        [(codes::UNEXPECTED_TOKEN, "or".into(), Span::new(2, 4))]
+    );
+    assert_eq!(
+        errors("{ = 1; b = 2; }"),
+        [(codes::UNEXPECTED_TOKEN, "=".into(), Span::new(2, 3))]
+    );
+    assert_eq!(codes_of("{ a, ..., b }: a"), [codes::UNEXPECTED_TOKEN]);
+    assert_eq!(codes_of("{ a = 1; } ; "), [codes::UNEXPECTED_TOKEN]);
+    assert_eq!(codes_of("[ -1 ]"), [codes::UNEXPECTED_TOKEN]);
+    assert_eq!(codes_of("let ${a} = 1; in a"), [codes::UNSUPPORTED_SYNTAX]);
+    assert_eq!(codes_of("{ inherit ${a}; }"), [codes::UNSUPPORTED_SYNTAX]);
+    assert_eq!(
+        errors("\u{1F600} 1"),
+        [(codes::UNEXPECTED_TOKEN, "\u{1F600}".into(), Span::new(0, 4))]
+    );
+}
+
+/// A sample using every construct, for the prefix and performance tests.
+const SAMPLE: &str = r#"# A cluster description.
+{ lib ? import ./lib.hac, name ? "demo", ... }@args:
+let
+  /* block comment */
+  nodes = [ "a" "b" (lib.node { cpus = 2; }) ];
+  count = builtins.length nodes * 2 - -1;
+  text = ''
+    hello ${name}
+      ''${not} '''quoted''' ''\t
+  '';
+  merged = { a.b = 1; a.c = 2; } // { "x y" = 3; ${name} = 4; };
+  inherit (lib) map filter;
+  check = assert count > 0 && !(count == 3) || true -> false; count;
+  f = x: { y ? x, ... }: if x ? y.z then x.y.z or 0 else [ x y ];
+in rec {
+  inherit name text merged;
+  all = map (n: "${n}-${toString count}") nodes ++ [ check ];
+  paths = [ ./a/b.hac ../c /abs/d ];
+  nested = f 1 { } != null;
+}
+"#;
+
+#[test]
+fn sample_parses_cleanly() {
+    let parse = parse_text(SAMPLE);
+    assert!(parse.diagnostics.is_empty(), "{:#?}", parse.diagnostics);
+    assert_eq!(parse.comments.len(), 2);
+    assert!(crate::check::check(FileId(0), &parse.expr).is_empty());
+}
+
+#[test]
+fn no_panic_on_any_prefix_or_suffix() {
+    let boundaries = (0..=SAMPLE.len()).filter(|&i| SAMPLE.is_char_boundary(i));
+    for cut in boundaries {
+        for text in [&SAMPLE[..cut], &SAMPLE[cut..]] {
+            let parse = parse_text(text);
+            check_spans_in_bounds(text, &parse);
+            crate::check::check(FileId(0), &parse.expr);
+        }
+    }
+}
+
+fn check_spans_in_bounds(text: &str, parse: &Parse) {
+    assert!(parse.expr.span.end as usize <= text.len());
+    for d in &parse.diagnostics {
+        for label in &d.labels {
+            let span = label.origin.span;
+            assert!(span.start <= span.end && span.end as usize <= text.len());
+            assert!(
+                text.is_char_boundary(span.start as usize),
+                "{text:?}: {d:?}"
+            );
+            assert!(text.is_char_boundary(span.end as usize), "{text:?}: {d:?}");
+        }
+    }
+}
+
+#[test]
+fn long_flat_input_parses_in_linear_time() {
+    // About 1 MB each. A quadratic parser takes hours on these; this one takes a
+    // few seconds in a debug build, hence the generous bound.
+    let bindings: String = (0..40_000)
+        .map(|i| format!("  a{i} = [ {i} \"s\" ];\n"))
+        .collect();
+    let inputs = [
+        format!("{{\n{bindings}}}"),
+        format!("[ {} ]", "x ".repeat(500_000)),
+        format!("a{}", ".b".repeat(500_000)),
+        format!("\"{}\"", "a".repeat(1_000_000)),
+        format!("''\n{}''", "  line\n".repeat(150_000)),
+        "a.b.c.d.e.f.g.h.i.j ".repeat(50_000),
+        format!("# {}\n1", "c".repeat(1_000_000)),
+    ];
+    for text in &inputs {
+        let started = std::time::Instant::now();
+        let parse = parse_text(text);
+        crate::check::check(FileId(0), &parse.expr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "took {:?} for input starting {:?}",
+            started.elapsed(),
+            &text[..20]
+        );
+    }
+}
+
+#[test]
+fn depth_limit_fits_a_main_thread_stack_without_the_parser_thread() {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            for (name, text) in deep_inputs() {
+                let parse = super::parse_here(FileId(0), &text);
+                let deep = parse
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == codes::NESTING_TOO_DEEP);
+                assert_eq!(deep, name != "selects", "{name}");
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn nesting_just_under_the_limit_is_accepted() {
+    let depth = MAX_DEPTH / 3;
+    let text = format!("{}1{}", "[ (".repeat(depth), ") ]".repeat(depth));
+    let parse = parse_text(&text);
+    assert!(
+        parse.diagnostics.is_empty(),
+        "{:?}",
+        parse.diagnostics.first()
+    );
+    let chain = format!("1{}", " + 1".repeat(MAX_DEPTH / 2));
+    assert!(parse_text(&chain).diagnostics.is_empty());
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        "or",
+        "let",
+        "in",
+        "rec",
+        "inherit",
+        "if",
+        "then",
+        "else",
+        "assert",
+        "with",
+        "1",
+        "1.5",
+        "9999999999999999999",
+        "\"",
+        "\"s\"",
+        "''",
+        "''x''",
+        "${",
+        "}",
+        "{",
+        "[",
+        "]",
+        "(",
+        ")",
+        ";",
+        ":",
+        ",",
+        "=",
+        "@",
+        "?",
+        ".",
+        "...",
+        "+",
+        "-",
+        "*",
+        "/",
+        "//",
+        "++",
+        "==",
+        "!",
+        "->",
+        "&&",
+        "||",
+        "<",
+        ">=",
+        "./p",
+        "a/b",
+        "~/h",
+        "<n>",
+        "x:y",
+        "#c\n",
+        "/*",
+        "*/",
+        "\\",
+        "$",
+        "''$",
+        "'''",
+        "é",
+        "\n",
+        " ",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn token_soup_never_panics(indices in proptest::collection::vec(0..PIECES.len(), 0..40)) {
+            let text: String = indices.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join(" ");
+            let parsed = parse(FileId(0), &text);
+            check_spans_in_bounds(&text, &parsed);
+            crate::check::check(FileId(0), &parsed.expr);
+            let glued: String = indices.iter().map(|&i| PIECES[i]).collect();
+            let parsed = parse(FileId(0), &glued);
+            check_spans_in_bounds(&glued, &parsed);
+        }
+
+        #[test]
+        fn valid_programs_have_no_errors_after_a_round_trip(n in 0i64..1000, s in "[a-z ]{0,8}") {
+            let text = format!("{{ x = {n}; y = \"{s}\"; z = [ x y ]; }}");
+            let parsed = parse(FileId(0), &text);
+            prop_assert!(parsed.diagnostics.is_empty());
+        }
+    }
 }
