@@ -76,7 +76,7 @@ struct MietteReport {
     code: &'static str,
     message: String,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<NamedSource<CharColumns>>,
     labels: Vec<LabeledSpan>,
     related: Vec<MietteReport>,
 }
@@ -116,9 +116,44 @@ impl MietteReport {
     }
 }
 
-fn named_source(sources: &SourceMap, origin: Origin) -> Option<NamedSource<Arc<str>>> {
+fn named_source(sources: &SourceMap, origin: Origin) -> Option<NamedSource<CharColumns>> {
     let file = sources.try_get(origin.file)?;
-    Some(NamedSource::new(file.path.display().to_string(), file.text.clone()).with_language("nix"))
+    let name = file.path.display().to_string();
+    Some(NamedSource::new(name, CharColumns(file.text.clone())).with_language("nix"))
+}
+
+/// Source text whose reported columns count characters, as `--format json` and the
+/// rest of hac do; miette on its own counts bytes, which puts the `file:line:column`
+/// header off after any non-ASCII character.
+struct CharColumns(Arc<str>);
+
+impl miette::SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents = self
+            .0
+            .read_span(span, context_lines_before, context_lines_after)?;
+        if contents.column() == 0 {
+            return Ok(contents);
+        }
+        let text: &str = &self.0;
+        let offset = span.offset().min(text.len());
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let column = text
+            .get(line_start..offset)
+            .map_or(contents.column(), |s| s.chars().count());
+        Ok(Box::new(miette::MietteSpanContents::new(
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        )))
+    }
 }
 
 fn span_of(origin: Origin) -> miette::SourceSpan {

@@ -72,6 +72,15 @@ impl SourceMap {
         self.files.len()
     }
 
+    /// Shows the paths of files under `base` relative to it, as people typed them.
+    pub fn display_relative_to(&mut self, base: &Path) {
+        for file in &mut self.files {
+            if let Ok(relative) = file.path.strip_prefix(base) {
+                file.path = relative.to_path_buf();
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

@@ -68,6 +68,7 @@ impl Analysis {
 
 /// Parses, checks and strictly evaluates the file at `path`.
 pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
+    let given = path;
     // Paths in the language are absolute, like Nix's.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     // The loader need not be shareable between threads, so the evaluation thread
@@ -112,7 +113,13 @@ pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
         })
     });
     match result {
-        Ok(analysis) => analysis,
+        Ok(mut analysis) => {
+            // Report files the way the caller named them: relative paths stay relative.
+            if let (true, Ok(cwd)) = (given.is_relative(), std::env::current_dir()) {
+                analysis.sources.display_relative_to(&cwd);
+            }
+            analysis
+        }
         Err(message) => Analysis {
             diagnostics: vec![Diagnostic::error(codes::INVALID_ARGUMENT, message)],
             ..Analysis::default()
