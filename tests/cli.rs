@@ -11,12 +11,35 @@ fn eval_prints_json_and_exits_zero() {
 }
 
 #[test]
-fn check_of_a_clean_file_is_silent() {
-    let out = hac(&["check", "cli-inputs/clean.hac"]);
+fn check_of_a_clean_cluster_is_silent() {
+    let out = hac(&["check", "../examples/stacked.hac"]);
     assert_eq!(
         (out.status, out.stdout.as_str(), out.stderr.as_str()),
         (0, "", "")
     );
+}
+
+#[test]
+fn warnings_fail_only_with_deny_warnings() {
+    // Two control planes: not highly available, but it comes up.
+    let out = hac(&["check", "../examples/sandbox.hac"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::even_control_planes"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("0 errors, 1 warning"), "{}", out.stderr);
+    let denied = hac(&["check", "--deny-warnings", "../examples/sandbox.hac"]);
+    assert_eq!(denied.status, 1);
+}
+
+#[test]
+fn check_applies_the_cluster_schema() {
+    // A fine program, but not a cluster description.
+    let out = hac(&["check", "cli-inputs/clean.hac"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("hac::model::"), "{}", out.stderr);
 }
 
 #[test]
