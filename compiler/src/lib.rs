@@ -2,3 +2,4 @@
 //! plan and the cloud-init emitter.
 
 pub mod cli;
+pub mod secrets;
