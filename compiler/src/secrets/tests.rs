@@ -260,7 +260,7 @@ fn malformed_values_are_refused_without_quoting_them() {
         text.replace(token.expose(), &token.expose().to_uppercase()),
         text.replace(token.expose(), &format!("{}x", token.expose())),
         text.replace(key, &key[1..]),
-        text.replace(&format!("\"{}\"", token.expose()), &format!("{secret}")),
+        text.replace(&format!("\"{}\"", token.expose()), secret),
         text.replace(&format!("\"{}\"", token.expose()), &format!("\"{secret}")),
         text.replace("ECDSA-P256", "ECDSA-P384"),
     ];
