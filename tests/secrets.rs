@@ -62,7 +62,7 @@ fn member(name: &str, address: &str) -> EtcdMember {
 
 fn spec(algorithm: KeyAlgorithm, members: &[(&str, &str)]) -> SecretsSpec {
     SecretsSpec {
-        key_algorithm: algorithm,
+        key_algorithm: Some(algorithm),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
     }
 }

@@ -94,9 +94,10 @@ fn write_string(out: &mut String, key: &str, value: &str) {
 
 pub fn parse(path: &Path, text: &str) -> Result<Bundle, SecretsError> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let line = e.span().map(|span| {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            before.iter().filter(|&&b| b == b'\n').count() + 1
+        });
         SecretsError::Malformed {
             path: path.to_path_buf(),
             line,
@@ -207,7 +208,12 @@ impl Reader<'_> {
         let algorithm_name = self.string(root, "", "key-algorithm")?;
         let key_algorithm: KeyAlgorithm = algorithm_name
             .parse()
-            .map_err(|e: super::algorithm::UnknownKeyAlgorithm| self.error(e.to_string(), None))?;
+            .map_err(|e: super::algorithm::UnknownKeyAlgorithm| {
+                self.error(
+                    format!("`key-algorithm`: {e}"),
+                    Some("the key algorithm cannot change once the bundle exists; re-create it with `hac secrets init --force`".to_owned()),
+                )
+            })?;
         let bootstrap_token = self.bootstrap_token(self.string(root, "", "bootstrap-token")?)?;
         let certificate_key = self.certificate_key(self.string(root, "", "certificate-key")?)?;
         let cluster_ca = self.ca(

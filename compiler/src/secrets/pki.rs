@@ -28,7 +28,7 @@ pub const APISERVER_ETCD_CLIENT_COMMON_NAME: &str = "kube-apiserver-etcd-client"
 
 /// A certificate (PEM, public) and its private key (PKCS#8 PEM, secret), known to
 /// belong together.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CertificateAndKey {
     certificate_pem: String,
     private_key_pem: Secret,
@@ -83,6 +83,16 @@ impl CertificateAndKey {
     /// Facts read back from the certificate.
     pub fn info(&self) -> &CertificateInfo {
         &self.info
+    }
+}
+
+impl std::fmt::Debug for CertificateAndKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAndKey")
+            .field("subject", &self.info.subject)
+            .field("not_after", &self.info.not_after)
+            .field("private_key_pem", &self.private_key_pem)
+            .finish_non_exhaustive()
     }
 }
 

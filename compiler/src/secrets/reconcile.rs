@@ -110,7 +110,8 @@ impl fmt::Display for Change {
 /// Member certificates are issued when a member first appears and kept afterwards; a
 /// member whose address changed gets new certificates, and only that member; removed
 /// members are dropped. Leaf certificates within [`RENEW_BEFORE`] of their expiry are
-/// re-issued. The key algorithm of an existing bundle cannot change.
+/// re-issued. The key algorithm of an existing bundle cannot change: asking for another
+/// one is an error.
 pub fn reconcile(
     bundle: Option<Bundle>,
     spec: &SecretsSpec,
@@ -126,16 +127,18 @@ pub(crate) fn reconcile_at(
     spec.check()?;
     let mut changes = Vec::new();
     let mut bundle = match bundle {
-        Some(bundle) if bundle.key_algorithm != spec.key_algorithm => {
-            return Err(SecretsError::AlgorithmChange {
-                existing: bundle.key_algorithm,
-                requested: spec.key_algorithm,
-            });
-        }
-        Some(bundle) => bundle,
+        Some(bundle) => match spec.key_algorithm {
+            Some(requested) if requested != bundle.key_algorithm => {
+                return Err(SecretsError::AlgorithmChange {
+                    existing: bundle.key_algorithm,
+                    requested,
+                });
+            }
+            _ => bundle,
+        },
         None => {
             changes.push(Change::Created);
-            new_bundle(spec.key_algorithm, now)?
+            new_bundle(spec.key_algorithm.unwrap_or_default(), now)?
         }
     };
     let algorithm = bundle.key_algorithm;

@@ -9,7 +9,11 @@ use super::error::SecretsError;
 /// absent: adding or removing one never changes the bundle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecretsSpec {
-    pub key_algorithm: KeyAlgorithm,
+    /// The key algorithm the cluster description asks for. `None` accepts whatever an
+    /// existing bundle uses and gives a new bundle the default ([`KeyAlgorithm::EcdsaP256`]),
+    /// so that a bundle made with `hac secrets init --key-algorithm RSA-2048` keeps
+    /// working with a description that does not mention the algorithm.
+    pub key_algorithm: Option<KeyAlgorithm>,
     /// The members of an external etcd cluster; empty when etcd is stacked on the
     /// control planes (kubeadm then makes the etcd certificates itself).
     pub etcd_members: Vec<EtcdMember>,
@@ -122,7 +126,7 @@ mod tests {
         assert!(check_member(&member("etcd-1", "10.0.0.1:2379")).is_err());
         assert!(check_member(&member("etcd-1", "fd00::1")).is_ok());
         let twice = SecretsSpec {
-            key_algorithm: KeyAlgorithm::EcdsaP256,
+            key_algorithm: None,
             etcd_members: vec![member("a", "10.0.0.1"), member("a", "10.0.0.2")],
         };
         assert!(

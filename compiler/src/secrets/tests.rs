@@ -16,7 +16,7 @@ fn member(name: &str, address: &str) -> EtcdMember {
 
 fn spec(members: &[(&str, &str)]) -> SecretsSpec {
     SecretsSpec {
-        key_algorithm: KeyAlgorithm::EcdsaP256,
+        key_algorithm: Some(KeyAlgorithm::EcdsaP256),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
     }
 }
@@ -135,7 +135,7 @@ fn dropping_external_etcd_drops_its_pki() {
 fn the_key_algorithm_of_an_existing_bundle_cannot_change() {
     let before = fresh(&[]);
     let mut rsa = spec(&[]);
-    rsa.key_algorithm = KeyAlgorithm::Rsa2048;
+    rsa.key_algorithm = Some(KeyAlgorithm::Rsa2048);
     let err = reconcile(Some(before), &rsa).unwrap_err();
     assert!(matches!(err, SecretsError::AlgorithmChange { .. }));
     let message = err.to_string();
@@ -144,6 +144,19 @@ fn the_key_algorithm_of_an_existing_bundle_cannot_change() {
         "{message}"
     );
     assert!(err.help().unwrap().contains("init --force"));
+}
+
+#[test]
+fn an_unspecified_algorithm_keeps_the_bundles_and_defaults_to_ecdsa() {
+    let mut rsa = spec(&[]);
+    rsa.key_algorithm = Some(KeyAlgorithm::Rsa2048);
+    let (bundle, _) = reconcile(None, &rsa).unwrap();
+    let unspecified = SecretsSpec::default();
+    let (kept, changes) = reconcile(Some(bundle.clone()), &unspecified).unwrap();
+    assert!(changes.is_empty());
+    assert_eq!(kept, bundle);
+    let (new, _) = reconcile(None, &unspecified).unwrap();
+    assert_eq!(new.key_algorithm(), KeyAlgorithm::EcdsaP256);
 }
 
 #[test]
@@ -333,7 +346,7 @@ fn syntax_errors_give_a_line() {
 #[test]
 fn rsa_bundles_work_too() {
     let mut rsa = spec(&[("etcd-a", "10.0.0.1")]);
-    rsa.key_algorithm = KeyAlgorithm::Rsa2048;
+    rsa.key_algorithm = Some(KeyAlgorithm::Rsa2048);
     let (bundle, _) = reconcile(None, &rsa).unwrap();
     assert_eq!(bundle.key_algorithm(), KeyAlgorithm::Rsa2048);
     let text = format::serialize(&bundle);
