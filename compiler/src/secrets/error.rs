@@ -136,3 +136,10 @@ impl std::error::Error for SecretsError {
         }
     }
 }
+
+/// Lets the command line render the error with its fix through miette.
+impl miette::Diagnostic for SecretsError {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        SecretsError::help(self).map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+}

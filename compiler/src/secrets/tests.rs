@@ -353,3 +353,13 @@ fn rsa_bundles_work_too() {
     assert!(text.contains("key-algorithm = \"RSA-2048\""));
     assert_eq!(parse(&text).unwrap(), bundle);
 }
+
+#[test]
+fn errors_render_through_miette_with_their_help() {
+    let err = SecretsError::TooOpen {
+        path: "x.secrets".into(),
+        mode: 0o644,
+    };
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert_eq!(help, "run `chmod 600 x.secrets`");
+}
