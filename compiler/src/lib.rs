@@ -1,5 +1,6 @@
 //! The hac compiler: the command line, the analysis shared by every front end,
-//! the cluster model and its lints, the boot plan, and diagnostic rendering.
+//! the cluster model and its lints, the boot plan, secrets and PKI, and diagnostic
+//! rendering.
 
 pub mod analysis;
 pub mod cli;
@@ -7,3 +8,4 @@ pub mod lints;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod secrets;

@@ -1,0 +1,140 @@
+//! The contents of a secrets bundle.
+
+use super::algorithm::KeyAlgorithm;
+use super::pki::CertificateAndKey;
+use super::secret::Secret;
+
+/// Everything the hosts of one cluster must agree on before any of them boots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bundle {
+    pub(crate) key_algorithm: KeyAlgorithm,
+    pub(crate) bootstrap_token: BootstrapToken,
+    pub(crate) certificate_key: Secret,
+    pub(crate) cluster_ca: CertificateAndKey,
+    pub(crate) etcd: Option<EtcdPki>,
+}
+
+impl Bundle {
+    /// The algorithm of every key in the bundle; kubeadm's `encryptionAlgorithm` must be
+    /// set to [`KeyAlgorithm::kubeadm_name`] of it.
+    pub fn key_algorithm(&self) -> KeyAlgorithm {
+        self.key_algorithm
+    }
+
+    pub fn bootstrap_token(&self) -> &BootstrapToken {
+        &self.bootstrap_token
+    }
+
+    /// kubeadm's `certificateKey` (64 lowercase hex characters).
+    pub fn certificate_key(&self) -> &Secret {
+        &self.certificate_key
+    }
+
+    /// The cluster CA (`/etc/kubernetes/pki/ca.{crt,key}`).
+    pub fn cluster_ca(&self) -> &CertificateAndKey {
+        &self.cluster_ca
+    }
+
+    /// `discovery-token-ca-cert-hash`: `sha256:<64 hex>` over the cluster CA's DER
+    /// SubjectPublicKeyInfo.
+    pub fn discovery_hash(&self) -> String {
+        self.cluster_ca.info().public_key_pin()
+    }
+
+    /// The external etcd PKI, present when the cluster uses external etcd.
+    pub fn etcd(&self) -> Option<&EtcdPki> {
+        self.etcd.as_ref()
+    }
+}
+
+/// A kubeadm bootstrap token `<id>.<secret>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootstrapToken {
+    pub(crate) id: String,
+    pub(crate) secret: Secret,
+}
+
+impl BootstrapToken {
+    /// The public half (6 characters); it names the token's Secret in `kube-system`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The secret half (16 characters).
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// The whole token, `<id>.<secret>`, as kubeadm's `bootstrapTokens[].token` and
+    /// `discovery.bootstrapToken.token` take it.
+    pub fn token(&self) -> Secret {
+        Secret::new(format!("{}.{}", self.id, self.secret.expose()))
+    }
+}
+
+/// The PKI of an external etcd cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdPki {
+    pub(crate) ca: CertificateAndKey,
+    pub(crate) healthcheck_client: CertificateAndKey,
+    pub(crate) apiserver_etcd_client: CertificateAndKey,
+    /// Sorted by name, names unique.
+    pub(crate) members: Vec<EtcdMemberPki>,
+}
+
+impl EtcdPki {
+    /// `etcd/ca.{crt,key}`; only `ca.crt` needs to reach the hosts.
+    pub fn ca(&self) -> &CertificateAndKey {
+        &self.ca
+    }
+
+    /// `etcd/healthcheck-client.{crt,key}` (CN `kube-etcd-healthcheck-client`).
+    pub fn healthcheck_client(&self) -> &CertificateAndKey {
+        &self.healthcheck_client
+    }
+
+    /// `apiserver-etcd-client.{crt,key}` (CN `kube-apiserver-etcd-client`) for the
+    /// control planes.
+    pub fn apiserver_etcd_client(&self) -> &CertificateAndKey {
+        &self.apiserver_etcd_client
+    }
+
+    /// Every member, sorted by name.
+    pub fn members(&self) -> &[EtcdMemberPki] {
+        &self.members
+    }
+
+    pub fn member(&self, name: &str) -> Option<&EtcdMemberPki> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
+/// One etcd member's certificates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdMemberPki {
+    pub(crate) name: String,
+    pub(crate) address: String,
+    pub(crate) server: CertificateAndKey,
+    pub(crate) peer: CertificateAndKey,
+}
+
+impl EtcdMemberPki {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address the certificates were issued for (an IP address or a DNS name).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// `etcd/server.{crt,key}`.
+    pub fn server(&self) -> &CertificateAndKey {
+        &self.server
+    }
+
+    /// `etcd/peer.{crt,key}`.
+    pub fn peer(&self) -> &CertificateAndKey {
+        &self.peer
+    }
+}

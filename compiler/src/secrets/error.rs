@@ -1,0 +1,145 @@
+//! Errors of the secrets bundle. None of them ever carries secret material: messages
+//! name files, keys, members and line numbers, never values.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::algorithm::KeyAlgorithm;
+
+#[derive(Debug)]
+pub enum SecretsError {
+    /// Reading, writing or inspecting the file failed.
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: io::Error,
+    },
+    /// There is no bundle where one was expected.
+    Missing { path: PathBuf },
+    /// `init` would overwrite an existing bundle.
+    AlreadyExists { path: PathBuf },
+    /// The bundle can be read by other users.
+    TooOpen { path: PathBuf, mode: u32 },
+    /// The bundle is not a valid version-1 bundle.
+    Malformed {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+        help: Option<String>,
+    },
+    /// The bundle was written by a newer (or unknown) format version.
+    UnsupportedVersion { path: PathBuf, found: i64 },
+    /// The spec asks for a different key algorithm than the existing CA uses.
+    AlgorithmChange {
+        existing: KeyAlgorithm,
+        requested: KeyAlgorithm,
+    },
+    /// The cluster description gives something the PKI cannot be built from.
+    InvalidSpec { message: String },
+    /// Key generation or signing failed.
+    Crypto { context: String, detail: String },
+}
+
+impl SecretsError {
+    pub(crate) fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+
+    pub(crate) fn crypto(context: impl Into<String>, detail: impl fmt::Display) -> Self {
+        Self::Crypto {
+            context: context.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// How to fix the problem, when there is a clear fix.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::Io { .. } | Self::Crypto { .. } | Self::InvalidSpec { .. } => None,
+            Self::Missing { .. } => Some(
+                "create it with `hac secrets init`, or run `hac build`, which creates it".into(),
+            ),
+            Self::AlreadyExists { .. } => Some(
+                "pass `--force` to replace it; every node built with the old secrets must then be rebuilt"
+                    .into(),
+            ),
+            Self::TooOpen { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            Self::Malformed { help, .. } => help.clone(),
+            Self::UnsupportedVersion { .. } => {
+                Some("upgrade hac, or re-create the bundle with `hac secrets init --force`".into())
+            }
+            Self::AlgorithmChange { .. } => Some(
+                "keep the old algorithm, or re-create the bundle with `hac secrets init --force` and rebuild every node"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for SecretsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io {
+                path,
+                action,
+                source,
+            } => write!(f, "cannot {action} `{}`: {source}", path.display()),
+            Self::Missing { path } => {
+                write!(f, "secrets file `{}` does not exist", path.display())
+            }
+            Self::AlreadyExists { path } => {
+                write!(f, "secrets file `{}` already exists", path.display())
+            }
+            Self::TooOpen { path, mode } => write!(
+                f,
+                "secrets file `{}` is accessible by other users (mode {mode:04o}); it must be readable by its owner only",
+                path.display()
+            ),
+            Self::Malformed {
+                path,
+                line,
+                message,
+                ..
+            } => match line {
+                Some(line) => write!(f, "{}:{line}: {message}", path.display()),
+                None => write!(f, "{}: {message}", path.display()),
+            },
+            Self::UnsupportedVersion { path, found } => write!(
+                f,
+                "secrets file `{}` has format version {found}, but this hac reads version {}",
+                path.display(),
+                super::format::FORMAT_VERSION
+            ),
+            Self::AlgorithmChange {
+                existing,
+                requested,
+            } => write!(
+                f,
+                "the cluster CA uses `{existing}` but `{requested}` is requested; changing the key algorithm means a new CA, which invalidates every node"
+            ),
+            Self::InvalidSpec { message } => f.write_str(message),
+            Self::Crypto { context, detail } => write!(f, "{context}: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for SecretsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Lets the command line render the error with its fix through miette.
+impl miette::Diagnostic for SecretsError {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        SecretsError::help(self).map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+}

@@ -1,0 +1,119 @@
+//! The secrets bundle: bootstrap token, certificate key, cluster CA and, with external
+//! etcd, the etcd PKI. Generated once, kept in a private file beside the cluster
+//! description, so that a build is a pure function of (source, secrets).
+//!
+//! The file format, permissions and rotation are described in docs/secrets.md.
+
+mod algorithm;
+mod bundle;
+mod error;
+mod file;
+mod format;
+mod inspect;
+mod pki;
+mod random;
+mod reconcile;
+mod secret;
+mod show;
+mod spec;
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+pub use algorithm::{KeyAlgorithm, UnknownKeyAlgorithm};
+pub use bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+pub use error::SecretsError;
+pub use format::FORMAT_VERSION;
+pub use inspect::{CertificateInfo, format_time};
+pub use pki::{
+    APISERVER_ETCD_CLIENT_COMMON_NAME, CA_VALIDITY, CLUSTER_CA_COMMON_NAME, CertificateAndKey,
+    ETCD_CA_COMMON_NAME, HEALTHCHECK_CLIENT_COMMON_NAME, LEAF_VALIDITY,
+};
+pub use reconcile::{Change, Changes, RENEW_BEFORE, ReissueReason, reconcile};
+pub use secret::Secret;
+pub use spec::{EtcdMember, SecretsSpec};
+
+/// The extension of a secrets bundle.
+pub const EXTENSION: &str = "secrets";
+
+/// Where the bundle of `cluster.hac` lives by default: `cluster.secrets` beside it.
+pub fn default_path(source: &Path) -> PathBuf {
+    source.with_extension(EXTENSION)
+}
+
+/// Reads and checks a bundle. Refuses a file that group or others can access, and any
+/// content that is not a complete, consistent version-1 bundle.
+pub fn load(path: &Path) -> Result<Bundle, SecretsError> {
+    let text = file::read_private(path)?;
+    format::parse(path, &text)
+}
+
+/// Writes `bundle` atomically with mode 0600. The bytes depend only on the bundle.
+pub fn save(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
+    file::write_atomically(path, format::serialize(bundle).as_bytes())
+}
+
+/// The canonical file contents of `bundle`.
+pub fn to_file_contents(bundle: &Bundle) -> String {
+    format::serialize(bundle)
+}
+
+/// Creates a new bundle for `spec` at `path`. An existing file is an error unless
+/// `force`, which replaces it (a new CA: every node must be rebuilt).
+pub fn init(path: &Path, spec: &SecretsSpec, force: bool) -> Result<Bundle, SecretsError> {
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(SecretsError::AlreadyExists {
+            path: path.to_path_buf(),
+        });
+    }
+    let (bundle, _) = reconcile(None, spec)?;
+    save(path, &bundle)?;
+    Ok(bundle)
+}
+
+/// The bundle `hac build` uses: loads it (or creates it when the file does not exist),
+/// reconciles it with `spec`, and writes it back only when something changed, so an
+/// unchanged cluster never rewrites the file.
+pub fn ensure(path: &Path, spec: &SecretsSpec) -> Result<(Bundle, Changes), SecretsError> {
+    let existing = match load(path) {
+        Ok(bundle) => Some(bundle),
+        Err(SecretsError::Missing { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let (bundle, changes) = reconcile(existing, spec)?;
+    if !changes.is_empty() {
+        save(path, &bundle)?;
+    }
+    Ok((bundle, changes))
+}
+
+/// The summary `hac secrets show` prints. Secret values only with `reveal`.
+pub fn show(path: &Path, reveal: bool) -> Result<String, SecretsError> {
+    let bundle = load(path)?;
+    Ok(show::render(
+        path,
+        &bundle,
+        reveal,
+        OffsetDateTime::now_utc(),
+    ))
+}
+
+/// Replaces the bootstrap token, nothing else. Returns the new token id.
+pub fn rotate_token(path: &Path) -> Result<String, SecretsError> {
+    let mut bundle = load(path)?;
+    let (id, secret) = random::bootstrap_token_parts()?;
+    bundle.bootstrap_token = BootstrapToken { id, secret };
+    save(path, &bundle)?;
+    Ok(bundle.bootstrap_token.id)
+}
+
+/// Replaces the certificate key, nothing else.
+pub fn rotate_certificate_key(path: &Path) -> Result<(), SecretsError> {
+    let mut bundle = load(path)?;
+    bundle.certificate_key = random::certificate_key()?;
+    save(path, &bundle)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,323 @@
+//! Bringing a bundle in line with the cluster description while keeping everything that
+//! is still valid, so that hosts already built keep working.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use super::algorithm::KeyAlgorithm;
+use super::bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+use super::error::SecretsError;
+use super::pki::{self, CertificateAndKey, LeafRequest, LeafUsage};
+use super::random;
+use super::spec::{self, EtcdMember, SecretsSpec};
+
+/// Leaf certificates closer than this to their expiry are re-issued by `reconcile`.
+pub const RENEW_BEFORE: Duration = Duration::days(30);
+
+/// What `reconcile` changed; empty when the bundle was already right.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes(pub Vec<Change>);
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Change> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in &self.0 {
+            writeln!(f, "{change}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A new bundle: token, certificate key and cluster CA.
+    Created,
+    /// The etcd CA and the two etcd client certificates.
+    CreatedEtcdPki,
+    /// External etcd is no longer used.
+    RemovedEtcdPki,
+    AddedEtcdMember {
+        name: String,
+    },
+    ReissuedEtcdMember {
+        name: String,
+        reason: ReissueReason,
+    },
+    RemovedEtcdMember {
+        name: String,
+    },
+    /// A client certificate (`healthcheck-client`, `apiserver-etcd-client`) near expiry.
+    RenewedCertificate {
+        name: &'static str,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReissueReason {
+    AddressChanged { from: String, to: String },
+    Expiring { not_after: OffsetDateTime },
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Created => {
+                f.write_str("created a bootstrap token, a certificate key and the cluster CA")
+            }
+            Self::CreatedEtcdPki => {
+                f.write_str("created the etcd CA and the etcd client certificates")
+            }
+            Self::RemovedEtcdPki => f.write_str("removed the etcd PKI (no external etcd members)"),
+            Self::AddedEtcdMember { name } => {
+                write!(f, "issued certificates for etcd member `{name}`")
+            }
+            Self::ReissuedEtcdMember { name, reason } => match reason {
+                ReissueReason::AddressChanged { from, to } => write!(
+                    f,
+                    "re-issued certificates for etcd member `{name}` (address changed from `{from}` to `{to}`)"
+                ),
+                ReissueReason::Expiring { not_after } => write!(
+                    f,
+                    "re-issued certificates for etcd member `{name}` (they expire at {})",
+                    super::inspect::format_time(*not_after)
+                ),
+            },
+            Self::RemovedEtcdMember { name } => {
+                write!(f, "removed the certificates of etcd member `{name}`")
+            }
+            Self::RenewedCertificate { name } => {
+                write!(
+                    f,
+                    "renewed the `{name}` certificate, which was about to expire"
+                )
+            }
+        }
+    }
+}
+
+/// Makes `bundle` (or a new bundle when there is none) match `spec`.
+///
+/// Member certificates are issued when a member first appears and kept afterwards; a
+/// member whose address changed gets new certificates, and only that member; removed
+/// members are dropped. Leaf certificates within [`RENEW_BEFORE`] of their expiry are
+/// re-issued. The key algorithm of an existing bundle cannot change: asking for another
+/// one is an error.
+pub fn reconcile(
+    bundle: Option<Bundle>,
+    spec: &SecretsSpec,
+) -> Result<(Bundle, Changes), SecretsError> {
+    reconcile_at(bundle, spec, OffsetDateTime::now_utc())
+}
+
+pub(crate) fn reconcile_at(
+    bundle: Option<Bundle>,
+    spec: &SecretsSpec,
+    now: OffsetDateTime,
+) -> Result<(Bundle, Changes), SecretsError> {
+    spec.check()?;
+    let mut changes = Vec::new();
+    let mut bundle = match bundle {
+        Some(bundle) => match spec.key_algorithm {
+            Some(requested) if requested != bundle.key_algorithm => {
+                return Err(SecretsError::AlgorithmChange {
+                    existing: bundle.key_algorithm,
+                    requested,
+                });
+            }
+            _ => bundle,
+        },
+        None => {
+            changes.push(Change::Created);
+            new_bundle(spec.key_algorithm.unwrap_or_default(), now)?
+        }
+    };
+    let algorithm = bundle.key_algorithm;
+    if spec.etcd_members.is_empty() {
+        if bundle.etcd.take().is_some() {
+            changes.push(Change::RemovedEtcdPki);
+        }
+    } else {
+        let etcd = match bundle.etcd.take() {
+            Some(etcd) => etcd,
+            None => {
+                changes.push(Change::CreatedEtcdPki);
+                new_etcd_pki(algorithm, now)?
+            }
+        };
+        bundle.etcd = Some(reconcile_etcd(
+            etcd,
+            &spec.etcd_members,
+            algorithm,
+            now,
+            &mut changes,
+        )?);
+    }
+    Ok((bundle, Changes(changes)))
+}
+
+pub(crate) fn new_bundle(
+    algorithm: KeyAlgorithm,
+    now: OffsetDateTime,
+) -> Result<Bundle, SecretsError> {
+    let (id, secret) = random::bootstrap_token_parts()?;
+    Ok(Bundle {
+        key_algorithm: algorithm,
+        bootstrap_token: BootstrapToken { id, secret },
+        certificate_key: random::certificate_key()?,
+        cluster_ca: pki::new_ca(algorithm, pki::CLUSTER_CA_COMMON_NAME, now)?,
+        etcd: None,
+    })
+}
+
+fn client_request(common_name: &str) -> LeafRequest<'_> {
+    LeafRequest {
+        common_name,
+        dns_names: Vec::new(),
+        ip_addresses: Vec::new(),
+        usage: LeafUsage::Client,
+    }
+}
+
+fn new_etcd_pki(algorithm: KeyAlgorithm, now: OffsetDateTime) -> Result<EtcdPki, SecretsError> {
+    let ca = pki::new_ca(algorithm, pki::ETCD_CA_COMMON_NAME, now)?;
+    let healthcheck_client = pki::new_leaf(
+        &ca,
+        algorithm,
+        &client_request(pki::HEALTHCHECK_CLIENT_COMMON_NAME),
+        now,
+    )?;
+    let apiserver_etcd_client = pki::new_leaf(
+        &ca,
+        algorithm,
+        &client_request(pki::APISERVER_ETCD_CLIENT_COMMON_NAME),
+        now,
+    )?;
+    Ok(EtcdPki {
+        ca,
+        healthcheck_client,
+        apiserver_etcd_client,
+        members: Vec::new(),
+    })
+}
+
+fn new_member(
+    ca: &CertificateAndKey,
+    algorithm: KeyAlgorithm,
+    member: &EtcdMember,
+    now: OffsetDateTime,
+) -> Result<EtcdMemberPki, SecretsError> {
+    let (dns_names, ip_addresses) = spec::member_alt_names(member);
+    let request = LeafRequest {
+        common_name: &member.name,
+        dns_names,
+        ip_addresses,
+        usage: LeafUsage::ServerAndClient,
+    };
+    Ok(EtcdMemberPki {
+        name: member.name.clone(),
+        address: member.address.clone(),
+        server: pki::new_leaf(ca, algorithm, &request, now)?,
+        peer: pki::new_leaf(ca, algorithm, &request, now)?,
+    })
+}
+
+fn expiring(pair: &CertificateAndKey, now: OffsetDateTime) -> bool {
+    pair.info().not_after - now < RENEW_BEFORE
+}
+
+fn reconcile_etcd(
+    mut etcd: EtcdPki,
+    wanted: &[EtcdMember],
+    algorithm: KeyAlgorithm,
+    now: OffsetDateTime,
+    changes: &mut Vec<Change>,
+) -> Result<EtcdPki, SecretsError> {
+    if expiring(&etcd.healthcheck_client, now) {
+        etcd.healthcheck_client = pki::new_leaf(
+            &etcd.ca,
+            algorithm,
+            &client_request(pki::HEALTHCHECK_CLIENT_COMMON_NAME),
+            now,
+        )?;
+        changes.push(Change::RenewedCertificate {
+            name: "healthcheck-client",
+        });
+    }
+    if expiring(&etcd.apiserver_etcd_client, now) {
+        etcd.apiserver_etcd_client = pki::new_leaf(
+            &etcd.ca,
+            algorithm,
+            &client_request(pki::APISERVER_ETCD_CLIENT_COMMON_NAME),
+            now,
+        )?;
+        changes.push(Change::RenewedCertificate {
+            name: "apiserver-etcd-client",
+        });
+    }
+
+    let mut existing = std::mem::take(&mut etcd.members);
+    for gone in existing
+        .iter()
+        .filter(|m| !wanted.iter().any(|w| w.name == m.name))
+    {
+        changes.push(Change::RemovedEtcdMember {
+            name: gone.name.clone(),
+        });
+    }
+    let mut wanted: Vec<&EtcdMember> = wanted.iter().collect();
+    wanted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut members = Vec::with_capacity(wanted.len());
+    for member in wanted {
+        let previous = existing
+            .iter()
+            .position(|m| m.name == member.name)
+            .map(|i| existing.swap_remove(i));
+        let reissue = match &previous {
+            None => {
+                changes.push(Change::AddedEtcdMember {
+                    name: member.name.clone(),
+                });
+                true
+            }
+            Some(previous) if previous.address != member.address => {
+                changes.push(Change::ReissuedEtcdMember {
+                    name: member.name.clone(),
+                    reason: ReissueReason::AddressChanged {
+                        from: previous.address.clone(),
+                        to: member.address.clone(),
+                    },
+                });
+                true
+            }
+            Some(previous) if expiring(&previous.server, now) || expiring(&previous.peer, now) => {
+                let not_after = previous
+                    .server
+                    .info()
+                    .not_after
+                    .min(previous.peer.info().not_after);
+                changes.push(Change::ReissuedEtcdMember {
+                    name: member.name.clone(),
+                    reason: ReissueReason::Expiring { not_after },
+                });
+                true
+            }
+            Some(_) => false,
+        };
+        match previous {
+            Some(previous) if !reissue => members.push(previous),
+            _ => members.push(new_member(&etcd.ca, algorithm, member, now)?),
+        }
+    }
+    etcd.members = members;
+    Ok(etcd)
+}

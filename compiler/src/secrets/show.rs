@@ -1,0 +1,74 @@
+//! The human-readable summary printed by `hac secrets show`.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use super::bundle::Bundle;
+use super::inspect::format_time;
+use super::pki::CertificateAndKey;
+use super::reconcile::RENEW_BEFORE;
+
+/// The public facts of `bundle`; with `reveal`, also the bootstrap token and the
+/// certificate key. Private keys are never printed: they stay in the file.
+pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        let _ = writeln!(out, "{label:<22}{value}");
+    };
+    line("secrets file", &path.display().to_string());
+    line("key algorithm", bundle.key_algorithm().kubeadm_name());
+    line("bootstrap token id", bundle.bootstrap_token().id());
+    if reveal {
+        line("bootstrap token", bundle.bootstrap_token().token().expose());
+        line("certificate key", bundle.certificate_key().expose());
+    } else {
+        line("bootstrap token", "(hidden; --reveal shows it)");
+        line("certificate key", "(hidden; --reveal shows it)");
+    }
+    line("cluster CA", &certificate_summary(bundle.cluster_ca(), now));
+    line("discovery hash", &bundle.discovery_hash());
+    match bundle.etcd() {
+        None => line("external etcd", "none"),
+        Some(etcd) => {
+            line("etcd CA", &certificate_summary(etcd.ca(), now));
+            line(
+                "etcd healthcheck",
+                &certificate_summary(etcd.healthcheck_client(), now),
+            );
+            line(
+                "apiserver-etcd-client",
+                &certificate_summary(etcd.apiserver_etcd_client(), now),
+            );
+            for member in etcd.members() {
+                line(
+                    &format!("etcd member {}", member.name()),
+                    &format!(
+                        "address {}, server {}, peer {}",
+                        member.address(),
+                        expiry(member.server(), now),
+                        expiry(member.peer(), now)
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn certificate_summary(pair: &CertificateAndKey, now: OffsetDateTime) -> String {
+    format!("{}, {}", pair.info().subject, expiry(pair, now))
+}
+
+fn expiry(pair: &CertificateAndKey, now: OffsetDateTime) -> String {
+    let not_after = pair.info().not_after;
+    let when = format_time(not_after);
+    if not_after <= now {
+        format!("EXPIRED {when}")
+    } else if not_after - now < RENEW_BEFORE {
+        format!("expires {when} (soon)")
+    } else {
+        format!("expires {when}")
+    }
+}

@@ -1,0 +1,365 @@
+//! Behaviour of the bundle as a whole: reconciling, the file format, redaction.
+
+use std::path::Path;
+
+use time::{Duration, OffsetDateTime};
+
+use super::reconcile::reconcile_at;
+use super::*;
+
+fn member(name: &str, address: &str) -> EtcdMember {
+    EtcdMember {
+        name: name.into(),
+        address: address.into(),
+    }
+}
+
+fn spec(members: &[(&str, &str)]) -> SecretsSpec {
+    SecretsSpec {
+        key_algorithm: Some(KeyAlgorithm::EcdsaP256),
+        etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
+    }
+}
+
+fn fresh(members: &[(&str, &str)]) -> Bundle {
+    reconcile(None, &spec(members)).unwrap().0
+}
+
+fn parse(text: &str) -> Result<Bundle, SecretsError> {
+    format::parse(Path::new("test.secrets"), text)
+}
+
+#[test]
+fn a_new_bundle_has_token_key_and_ca() {
+    let (bundle, changes) = reconcile(None, &spec(&[])).unwrap();
+    assert_eq!(changes.0, [Change::Created]);
+    assert_eq!(bundle.bootstrap_token().id().len(), 6);
+    assert_eq!(bundle.certificate_key().expose().len(), 64);
+    let ca = bundle.cluster_ca().info();
+    assert!(ca.is_ca);
+    assert_eq!(ca.subject, "CN=kubernetes");
+    assert!(bundle.etcd().is_none());
+    let hash = bundle.discovery_hash();
+    assert!(
+        hash.starts_with("sha256:") && hash.len() == 7 + 64,
+        "{hash}"
+    );
+}
+
+#[test]
+fn reconciling_an_unchanged_spec_changes_nothing() {
+    let spec = spec(&[("etcd-a", "10.0.0.1"), ("etcd-b", "10.0.0.2")]);
+    let (bundle, _) = reconcile(None, &spec).unwrap();
+    let (again, changes) = reconcile(Some(bundle.clone()), &spec).unwrap();
+    assert!(changes.is_empty(), "{changes}");
+    assert_eq!(again, bundle);
+}
+
+#[test]
+fn members_are_added_kept_reissued_and_removed_individually() {
+    let before = fresh(&[("etcd-a", "10.0.0.1"), ("etcd-b", "10.0.0.2")]);
+    let etcd_before = before.etcd().unwrap().clone();
+
+    // add c, move b, drop a
+    let (after, changes) = reconcile(
+        Some(before.clone()),
+        &spec(&[("etcd-c", "10.0.0.3"), ("etcd-b", "10.0.0.22")]),
+    )
+    .unwrap();
+    let mut changes = changes.0;
+    changes.sort_by_key(|c| format!("{c}"));
+    assert_eq!(
+        changes,
+        [
+            Change::AddedEtcdMember {
+                name: "etcd-c".into()
+            },
+            Change::ReissuedEtcdMember {
+                name: "etcd-b".into(),
+                reason: ReissueReason::AddressChanged {
+                    from: "10.0.0.2".into(),
+                    to: "10.0.0.22".into()
+                }
+            },
+            Change::RemovedEtcdMember {
+                name: "etcd-a".into()
+            },
+        ]
+    );
+    let etcd = after.etcd().unwrap();
+    assert_eq!(etcd.ca(), etcd_before.ca());
+    assert_eq!(etcd.healthcheck_client(), etcd_before.healthcheck_client());
+    assert_eq!(
+        etcd.apiserver_etcd_client(),
+        etcd_before.apiserver_etcd_client()
+    );
+    let names: Vec<&str> = etcd.members().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["etcd-b", "etcd-c"]);
+    let b = etcd.member("etcd-b").unwrap();
+    assert_ne!(b.server(), etcd_before.member("etcd-b").unwrap().server());
+    assert!(
+        b.server()
+            .info()
+            .ip_addresses
+            .contains(&"10.0.0.22".parse().unwrap())
+    );
+    // the rest of the bundle is untouched
+    assert_eq!(after.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(after.certificate_key(), before.certificate_key());
+    assert_eq!(after.cluster_ca(), before.cluster_ca());
+}
+
+#[test]
+fn an_unchanged_member_keeps_its_certificates() {
+    let before = fresh(&[("etcd-a", "10.0.0.1")]);
+    let (after, _) = reconcile(
+        Some(before.clone()),
+        &spec(&[("etcd-a", "10.0.0.1"), ("etcd-b", "10.0.0.2")]),
+    )
+    .unwrap();
+    assert_eq!(
+        after.etcd().unwrap().member("etcd-a"),
+        before.etcd().unwrap().member("etcd-a")
+    );
+}
+
+#[test]
+fn dropping_external_etcd_drops_its_pki() {
+    let before = fresh(&[("etcd-a", "10.0.0.1")]);
+    let (after, changes) = reconcile(Some(before), &spec(&[])).unwrap();
+    assert_eq!(changes.0, [Change::RemovedEtcdPki]);
+    assert!(after.etcd().is_none());
+}
+
+#[test]
+fn the_key_algorithm_of_an_existing_bundle_cannot_change() {
+    let before = fresh(&[]);
+    let mut rsa = spec(&[]);
+    rsa.key_algorithm = Some(KeyAlgorithm::Rsa2048);
+    let err = reconcile(Some(before), &rsa).unwrap_err();
+    assert!(matches!(err, SecretsError::AlgorithmChange { .. }));
+    let message = err.to_string();
+    assert!(
+        message.contains("`ECDSA-P256`") && message.contains("`RSA-2048`"),
+        "{message}"
+    );
+    assert!(err.help().unwrap().contains("init --force"));
+}
+
+#[test]
+fn an_unspecified_algorithm_keeps_the_bundles_and_defaults_to_ecdsa() {
+    let mut rsa = spec(&[]);
+    rsa.key_algorithm = Some(KeyAlgorithm::Rsa2048);
+    let (bundle, _) = reconcile(None, &rsa).unwrap();
+    let unspecified = SecretsSpec::default();
+    let (kept, changes) = reconcile(Some(bundle.clone()), &unspecified).unwrap();
+    assert!(changes.is_empty());
+    assert_eq!(kept, bundle);
+    let (new, _) = reconcile(None, &unspecified).unwrap();
+    assert_eq!(new.key_algorithm(), KeyAlgorithm::EcdsaP256);
+}
+
+#[test]
+fn certificates_near_expiry_are_renewed_but_the_cas_are_kept() {
+    let before = fresh(&[("etcd-a", "10.0.0.1")]);
+    let later = OffsetDateTime::now_utc() + LEAF_VALIDITY - Duration::days(10);
+    let (after, changes) = reconcile_at(
+        Some(before.clone()),
+        &spec(&[("etcd-a", "10.0.0.1")]),
+        later,
+    )
+    .unwrap();
+    assert_eq!(changes.0.len(), 3, "{changes}");
+    let etcd = after.etcd().unwrap();
+    assert_eq!(etcd.ca(), before.etcd().unwrap().ca());
+    assert!(etcd.member("etcd-a").unwrap().server().info().not_after > later + Duration::days(300));
+    assert_eq!(after.cluster_ca(), before.cluster_ca());
+}
+
+#[test]
+fn leaf_certificates_never_outlive_their_ca() {
+    let now = OffsetDateTime::now_utc();
+    let ca = pki::new_ca(
+        KeyAlgorithm::EcdsaP256,
+        "etcd-ca",
+        now - CA_VALIDITY + Duration::days(20),
+    )
+    .unwrap();
+    let leaf = pki::new_leaf(
+        &ca,
+        KeyAlgorithm::EcdsaP256,
+        &pki::LeafRequest {
+            common_name: "x",
+            dns_names: vec![],
+            ip_addresses: vec![],
+            usage: pki::LeafUsage::Client,
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(leaf.info().not_after, ca.info().not_after);
+}
+
+#[test]
+fn serializing_a_parsed_bundle_gives_the_same_bytes() {
+    let bundle = fresh(&[("etcd-b", "etcd-b.example.org"), ("etcd-a", "fd00::1")]);
+    let text = format::serialize(&bundle);
+    let parsed = parse(&text).unwrap();
+    assert_eq!(parsed, bundle);
+    assert_eq!(format::serialize(&parsed), text);
+}
+
+#[test]
+fn the_file_starts_with_a_version_and_a_warning() {
+    let text = format::serialize(&fresh(&[]));
+    assert!(text.starts_with("# hac secrets bundle"));
+    assert!(text.contains("\nversion = 1\n"));
+    assert!(text.contains("out of version control"));
+}
+
+#[test]
+fn debug_output_never_contains_secrets() {
+    let bundle = fresh(&[("etcd-a", "10.0.0.1")]);
+    let debug = format!("{bundle:?}{bundle:#?}");
+    let secret = bundle.bootstrap_token().secret().expose();
+    assert!(!debug.contains(secret), "token secret in Debug output");
+    assert!(!debug.contains(bundle.certificate_key().expose()));
+    assert!(!debug.contains("PRIVATE KEY"));
+    assert!(debug.contains(bundle.bootstrap_token().id()));
+}
+
+#[test]
+fn unknown_keys_are_refused_with_a_suggestion() {
+    let text = format::serialize(&fresh(&[]));
+    let err = parse(&text.replace("certificate-key =", "certificate-kye =")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "test.secrets: unknown key `certificate-kye`"
+    );
+    assert_eq!(
+        err.help().as_deref(),
+        Some("did you mean `certificate-key`?")
+    );
+    let err = parse(&format!("{text}\n[extra]\nx = 1\n")).unwrap_err();
+    assert!(err.to_string().contains("unknown key `extra`"), "{err}");
+}
+
+#[test]
+fn other_versions_are_refused() {
+    let text = format::serialize(&fresh(&[]));
+    let err = parse(&text.replace("version = 1", "version = 2\nnew-thing = 1")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "secrets file `test.secrets` has format version 2, but this hac reads version 1"
+    );
+    let err = parse(&text.replace("version = 1\n", "")).unwrap_err();
+    assert_eq!(err.to_string(), "test.secrets: missing key `version`");
+    let err = parse(&text.replace("version = 1", "version = \"1\"")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "test.secrets: `version` must be an integer, not string"
+    );
+}
+
+#[test]
+fn malformed_values_are_refused_without_quoting_them() {
+    let bundle = fresh(&[("etcd-a", "10.0.0.1")]);
+    let text = format::serialize(&bundle);
+    let token = bundle.bootstrap_token().token();
+    let secret = bundle.bootstrap_token().secret().expose();
+    let key = bundle.certificate_key().expose();
+
+    let cases = [
+        text.replace(token.expose(), &token.expose().to_uppercase()),
+        text.replace(token.expose(), &format!("{}x", token.expose())),
+        text.replace(key, &key[1..]),
+        text.replace(&format!("\"{}\"", token.expose()), secret),
+        text.replace(&format!("\"{}\"", token.expose()), &format!("\"{secret}")),
+        text.replace("ECDSA-P256", "ECDSA-P384"),
+    ];
+    for case in cases {
+        let err = parse(&case).unwrap_err();
+        let message = format!("{err} {:?} {:?}", err.help(), err);
+        assert!(!message.contains(secret), "secret leaked: {message}");
+        assert!(
+            !message.contains(key) && !message.contains(&key[1..]),
+            "key leaked: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_key_that_does_not_match_its_certificate_is_refused() {
+    let one = fresh(&[]);
+    let other = fresh(&[]);
+    let text = format::serialize(&one).replace(
+        one.cluster_ca().private_key_pem().expose(),
+        other.cluster_ca().private_key_pem().expose(),
+    );
+    let err = parse(&text).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "test.secrets: `cluster-ca`: the private key does not belong to the certificate"
+    );
+}
+
+#[test]
+fn member_certificates_from_another_etcd_ca_are_refused() {
+    let one = fresh(&[("etcd-a", "10.0.0.1")]);
+    let other = fresh(&[("etcd-a", "10.0.0.1")]);
+    let theirs = other.etcd().unwrap().member("etcd-a").unwrap().server();
+    let ours = one.etcd().unwrap().member("etcd-a").unwrap().server();
+    let text = format::serialize(&one)
+        .replace(ours.certificate_pem(), theirs.certificate_pem())
+        .replace(
+            ours.private_key_pem().expose(),
+            theirs.private_key_pem().expose(),
+        );
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.to_string().contains("is not signed by the etcd CA"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_recorded_address_that_the_certificates_do_not_cover_is_refused() {
+    let bundle = fresh(&[("etcd-a", "10.0.0.1")]);
+    let text = format::serialize(&bundle).replace("\"10.0.0.1\"", "\"10.0.0.9\"");
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not cover its name and address `10.0.0.9`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn syntax_errors_give_a_line() {
+    let err = parse("version = 1\nkey-algorithm = \n").unwrap_err();
+    let SecretsError::Malformed { line, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*line, Some(2), "{err}");
+}
+
+#[test]
+fn rsa_bundles_work_too() {
+    let mut rsa = spec(&[("etcd-a", "10.0.0.1")]);
+    rsa.key_algorithm = Some(KeyAlgorithm::Rsa2048);
+    let (bundle, _) = reconcile(None, &rsa).unwrap();
+    assert_eq!(bundle.key_algorithm(), KeyAlgorithm::Rsa2048);
+    let text = format::serialize(&bundle);
+    assert!(text.contains("key-algorithm = \"RSA-2048\""));
+    assert_eq!(parse(&text).unwrap(), bundle);
+}
+
+#[test]
+fn errors_render_through_miette_with_their_help() {
+    let err = SecretsError::TooOpen {
+        path: "x.secrets".into(),
+        mode: 0o644,
+    };
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert_eq!(help, "run `chmod 600 x.secrets`");
+}
