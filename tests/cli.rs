@@ -111,3 +111,44 @@ fn json_format_gives_one_based_character_positions() {
         assert!(first.get(field).is_some(), "missing {field}");
     }
 }
+
+#[test]
+fn secrets_commands_never_print_secrets_unless_asked() {
+    let dir = std::env::temp_dir().join(format!("hac-cli-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("cluster.hac");
+    std::fs::copy(hac_tests::repo_root().join("examples/stacked.hac"), &source).unwrap();
+    let source = source.to_str().unwrap();
+
+    let init = hac(&["secrets", "init", source]);
+    assert_eq!(init.status, 0, "{}", init.stderr);
+    let bundle = hac::secrets::load(&dir.join("cluster.secrets")).expect("a valid bundle");
+    let token = bundle.bootstrap_token().token().expose().to_string();
+    let key = bundle.certificate_key().expose().to_string();
+
+    let shown = hac(&["secrets", "show", source]);
+    assert_eq!(shown.status, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains(&bundle.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    for secret in [&token, &key] {
+        assert!(!shown.stdout.contains(secret.as_str()) && !shown.stderr.contains(secret.as_str()));
+    }
+    let revealed = hac(&["secrets", "show", "--reveal", source]);
+    assert!(revealed.stdout.contains(&token) && revealed.stdout.contains(&key));
+
+    assert_eq!(
+        hac(&["secrets", "init", source]).status,
+        2,
+        "no silent overwrite"
+    );
+    let rotated = hac(&["secrets", "rotate", "token", source]);
+    assert_eq!(rotated.status, 0, "{}", rotated.stderr);
+    assert!(!rotated.stdout.contains(&token));
+    let after = hac::secrets::load(&dir.join("cluster.secrets")).unwrap();
+    assert_ne!(after.bootstrap_token().token().expose(), token.as_str());
+    assert_eq!(after.certificate_key().expose(), key.as_str());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

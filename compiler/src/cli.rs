@@ -10,8 +10,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
+use crate::model::{Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
+use crate::secrets::{self, EtcdMember, KeyAlgorithm, SecretsSpec};
 
 /// Exit status: clean (or only warnings).
 pub const EXIT_OK: u8 = 0;
@@ -56,6 +58,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         diagnostics: Format,
     },
+    /// Create, inspect and rotate the secrets bundle (token, certificate key, CAs)
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Evaluate a file and print its value as JSON
     Eval {
         #[arg(value_name = "FILE")]
@@ -63,6 +68,72 @@ enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Create the bundle for a cluster description (external etcd members included)
+    Init {
+        /// The cluster description
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        bundle: BundleArg,
+        /// Key algorithm of the CAs and certificates: ECDSA-P256 (default) or RSA-2048
+        #[arg(long, value_name = "ALG")]
+        key_algorithm: Option<KeyAlgorithm>,
+        /// Replace an existing bundle (every host must then be rebuilt)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the bundle's public facts: token id, CA subjects and expiry, discovery hash
+    Show {
+        /// A cluster description (its bundle is shown) or a bundle file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        bundle: BundleArg,
+        /// Also print the bootstrap token and the certificate key
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Replace one secret, leaving everything else in the bundle as it is
+    Rotate {
+        #[arg(value_enum)]
+        what: Rotatable,
+        /// A cluster description (its bundle is rotated) or a bundle file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        bundle: BundleArg,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct BundleArg {
+    /// The secrets bundle [default: FILE with the extension `.secrets`]
+    #[arg(long = "secrets", value_name = "PATH")]
+    path: Option<PathBuf>,
+}
+
+impl BundleArg {
+    /// The bundle for `file`: `--secrets`, `file` itself when it is not a `.hac`
+    /// description, or the description's default bundle beside it.
+    fn resolve(&self, file: &Path) -> PathBuf {
+        match &self.path {
+            Some(path) => path.clone(),
+            None if file.extension().is_some_and(|e| e == "hac") => secrets::default_path(file),
+            None => file.to_path_buf(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Rotatable {
+    /// The bootstrap token nodes join with
+    Token,
+    /// The key that encrypts the control-plane certificates kubeadm uploads
+    CertificateKey,
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,6 +211,7 @@ where
             output,
         } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
+        Command::Secrets(command) => secrets_command(command, loader, io),
         Command::Plan {
             file,
             plan_format,
@@ -237,6 +309,75 @@ fn eval(path: &Path, format: Format, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         let _ = writeln!(io.stdout, "{json}");
     }
     status
+}
+
+fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
+    let result = match command {
+        SecretsCommand::Init {
+            file,
+            bundle,
+            key_algorithm,
+            force,
+        } => {
+            let Some(analysis) = analyze_readable(&file, Depth::Cluster, loader, io) else {
+                return EXIT_USAGE;
+            };
+            print_human(&analysis, io);
+            let Some(cluster) = analysis.cluster.as_ref() else {
+                return EXIT_ERRORS;
+            };
+            let path = bundle.resolve(&file);
+            let spec = secrets_spec(cluster, key_algorithm);
+            secrets::init(&path, &spec, force).map(|_| format!("created {}\n", path.display()))
+        }
+        SecretsCommand::Show {
+            file,
+            bundle,
+            reveal,
+        } => secrets::show(&bundle.resolve(&file), reveal),
+        SecretsCommand::Rotate { what, file, bundle } => {
+            let path = bundle.resolve(&file);
+            match what {
+                Rotatable::Token => secrets::rotate_token(&path)
+                    .map(|id| format!("new bootstrap token {id}.… in {}\n", path.display())),
+                Rotatable::CertificateKey => secrets::rotate_certificate_key(&path)
+                    .map(|()| format!("new certificate key in {}\n", path.display())),
+            }
+        }
+    };
+    match result {
+        Ok(text) => {
+            let _ = io.stdout.write_all(text.as_bytes());
+            EXIT_OK
+        }
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: {err}");
+            if let Some(help) = err.help() {
+                let _ = writeln!(io.stderr, "  help: {help}");
+            }
+            EXIT_USAGE
+        }
+    }
+}
+
+/// What the secrets bundle depends on: the key algorithm and the external etcd members.
+pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> SecretsSpec {
+    let etcd_members = match &cluster.etcd {
+        Etcd::Stacked => Vec::new(),
+        Etcd::External { members, .. } => members
+            .iter()
+            .filter_map(|host| {
+                Some(EtcdMember {
+                    name: host.name.value.clone(),
+                    address: host.address.as_ref()?.value.to_string(),
+                })
+            })
+            .collect(),
+    };
+    SecretsSpec {
+        key_algorithm,
+        etcd_members,
+    }
 }
 
 /// Analyses `path`, or reports that it cannot be read (a usage problem, not a
