@@ -54,17 +54,22 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help("if it fails the API is gone; use three control planes"),
         );
     } else if cps.is_multiple_of(2) {
-        let what = if stacked {
-            "control planes (each runs a stacked etcd member)"
+        let advice = format!("use {} or {} control planes", cps - 1, cps + 1);
+        let (message, help) = if stacked {
+            (
+                format!(
+                    "{cps} control planes run {cps} stacked etcd members, which tolerate no more failures than {}",
+                    cps - 1
+                ),
+                format!("{}; {advice}", quorum_arithmetic(cps)),
+            )
         } else {
-            "control planes"
-        };
-        let message = if stacked {
-            format!("an even number of {what}: {}", quorum_arithmetic(cps))
-        } else {
-            format!(
-                "an even number of {what}: {cps} API servers add no more leader-election safety than {}",
-                cps - 1
+            (
+                format!(
+                    "an even number of control planes: {cps} API servers add no more leader-election safety than {}",
+                    cps - 1
+                ),
+                advice,
             )
         };
         out.push(
@@ -74,7 +79,7 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 message,
                 format!("{cps} control planes"),
             )
-            .with_help(format!("use {} or {} control planes", cps - 1, cps + 1)),
+            .with_help(help),
         );
     }
     if let Etcd::External { members, origin } = &cluster.etcd {
@@ -101,10 +106,15 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 warning(
                     codes::EVEN_ETCD_MEMBERS,
                     *origin,
-                    format!("an even number of etcd members: {}", quorum_arithmetic(n)),
+                    format!("{n} etcd members tolerate no more failures than {}", n - 1),
                     format!("{n} etcd members"),
                 )
-                .with_help(format!("use {} or {} etcd members", n - 1, n + 1)),
+                .with_help(format!(
+                    "{}; use {} or {} etcd members",
+                    quorum_arithmetic(n),
+                    n - 1,
+                    n + 1
+                )),
             );
         }
     }
@@ -142,12 +152,6 @@ fn load_balancer(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
 
 fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let endpoint = &cluster.endpoint;
-    if endpoint.value.host.ip().is_some() {
-        out.push(
-            warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
-                .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
-        );
-    }
     let single_point = |out: &mut Vec<Diagnostic>, cp: &str, why: &str| {
         out.push(
             warning(codes::ENDPOINT_SINGLE_POINT, endpoint.origin, format!("the endpoint `{}` is control plane `{cp}`'s address", endpoint.value), format!("only `{cp}` answers here"))
@@ -155,6 +159,7 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         );
     };
     let lb_port = cluster.loadbalancer.port();
+    let before_host_checks = out.len();
     match &cluster.loadbalancer {
         LoadBalancer::None | LoadBalancer::External { .. } => {
             if let Some(cp) = control_plane_at(cluster, &endpoint.value.host) {
@@ -218,6 +223,15 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             }
         }
         _ => {}
+    }
+    // A warning that the endpoint is the wrong address already says it is an address.
+    if out.len() == before_host_checks {
+        if endpoint.value.host.ip().is_some() {
+            out.push(
+            warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
+                .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
+        );
+        }
     }
     if let Some(port) = lb_port
         && port.value != endpoint.value.port

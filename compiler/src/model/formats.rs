@@ -67,7 +67,7 @@ pub fn address(text: &str) -> Result<Address, String> {
 pub fn endpoint(text: &str) -> Result<Endpoint, String> {
     let form = || {
         format!(
-            "`{}` is not `host:port` (e.g. `api.example.com:6443`, `10.0.0.100:6443`, `[fd00::100]:6443`)",
+            "`{}` is not `host:port`: write it like `api.example.com:6443`, `10.0.0.100:6443` or `[fd00::100]:6443`",
             text.escape_debug()
         )
     };
@@ -78,10 +78,15 @@ pub fn endpoint(text: &str) -> Result<Endpoint, String> {
     } else {
         let (host, port) = text.rsplit_once(':').ok_or_else(form)?;
         if host.contains(':') {
-            return Err(format!("{}; put an IPv6 address in brackets", form()));
+            return Err(format!(
+                "`{}` is not `host:port`: put an IPv6 address in brackets, like `[fd00::100]:6443`",
+                text.escape_debug()
+            ));
         }
         (
-            address(host).map_err(|reason| format!("{}: {reason}", form()))?,
+            address(host).map_err(|reason| {
+                format!("`{}` is not `host:port`: {reason}", text.escape_debug())
+            })?,
             port,
         )
     };

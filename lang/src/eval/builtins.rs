@@ -471,7 +471,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                 }
                 Err(err) => Err(error(
                     codes::FILE_NOT_FOUND,
-                    format!("cannot read `{path}`: {err}"),
+                    ev.unreadable(Path::new(&path), &err, Some(target.origin)),
                     target.origin,
                     "this file cannot be read",
                 )),
@@ -692,7 +692,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         }
         Prim::ToJson => {
             let val = ev.force(&args[0])?;
-            let public = ev.deep_value(&val, &mut Vec::new())?;
+            let public = ev.deep_value(&val, &mut Default::default())?;
             let text = crate::json::to_json(&public).map_err(Box::new)?;
             ev.charge(text.len(), site)?;
             Ok(string_val(text, site))
