@@ -15,6 +15,16 @@ pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     versions_and_tokens(cluster, out);
 }
 
+/// The odd counts around an even `n` worth suggesting: `3 or 5` for 4, but only `3`
+/// for 2 (one member is no better, and is warned about on its own).
+fn odd_counts(n: usize) -> String {
+    if n > 2 {
+        format!("{} or {}", n - 1, n + 1)
+    } else {
+        (n + 1).to_string()
+    }
+}
+
 /// `⌊n/2⌋+1` and `⌊(n-1)/2⌋`, spelled out for people.
 fn quorum_arithmetic(n: usize) -> String {
     let quorum = n / 2 + 1;
@@ -54,7 +64,7 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help("if it fails the API is gone; use three control planes"),
         );
     } else if cps.is_multiple_of(2) {
-        let advice = format!("use {} or {} control planes", cps - 1, cps + 1);
+        let advice = format!("use {} control planes", odd_counts(cps));
         let (message, help) = if stacked {
             (
                 format!(
@@ -110,10 +120,9 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                     format!("{n} etcd members"),
                 )
                 .with_help(format!(
-                    "{}; use {} or {} etcd members",
+                    "{}; use {} etcd members",
                     quorum_arithmetic(n),
-                    n - 1,
-                    n + 1
+                    odd_counts(n)
                 )),
             );
         }
@@ -225,13 +234,11 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         _ => {}
     }
     // A warning that the endpoint is the wrong address already says it is an address.
-    if out.len() == before_host_checks {
-        if endpoint.value.host.ip().is_some() {
-            out.push(
+    if out.len() == before_host_checks && endpoint.value.host.ip().is_some() {
+        out.push(
             warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
                 .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
         );
-        }
     }
     if let Some(port) = lb_port
         && port.value != endpoint.value.port

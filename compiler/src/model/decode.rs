@@ -601,7 +601,7 @@ impl Reader {
                     codes::INVALID_CIDR,
                     value.origin,
                     path,
-                    format!("`{}`: {error}", text.value.escape_debug()),
+                    format!("`{}` {error}", text.value.escape_debug()),
                     help,
                 );
                 None

@@ -157,9 +157,9 @@ pub fn node_label_key(text: &str) -> Result<(), String> {
         .iter()
         .any(|allowed| prefix == *allowed || prefix.ends_with(&format!(".{allowed}")));
     if (reserved("kubernetes.io") || reserved("k8s.io")) && !allowed_prefix {
-        return Err(format!(
-            "the kubelet refuses to set `{text}`: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/` and `kubelet.kubernetes.io/`) can only be applied through the API"
-        ));
+        return Err(
+            "the kubelet refuses this label: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/` and `kubelet.kubernetes.io/`) can only be applied through the API".to_owned(),
+        );
     }
     Ok(())
 }
@@ -179,7 +179,7 @@ pub fn label_value(text: &str) -> Result<(), String> {
 /// `key[=value]:Effect`.
 pub fn taint(text: &str) -> Result<Taint, String> {
     let form = format!(
-        "`{}` is not a taint: `key=value:Effect` or `key:Effect` with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
+        "`{}` is not a taint: write `key=value:Effect` or `key:Effect`, with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
         text.escape_debug()
     );
     let (key_value, effect) = text.rsplit_once(':').ok_or_else(|| form.clone())?;

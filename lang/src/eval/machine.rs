@@ -408,7 +408,18 @@ impl<'l> Evaluator<'l> {
                     };
                     return self.force(&thunk).map_err(|mut err| {
                         if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
-                            add_context(&mut err, origin, "needed again here");
+                            let value = err.labels[0].origin;
+                            let inside = value.file == origin.file
+                                && value.span.start <= origin.span.start
+                                && origin.span.end <= value.span.end;
+                            if inside {
+                                // `x = "${x}"`: the use inside the value is the one place
+                                // to show (one line cannot hold both labels).
+                                err.labels[0].origin = origin;
+                                err.labels[0].message = "this value needs itself here".to_owned();
+                            } else {
+                                add_context(&mut err, origin, "needed again here");
+                            }
                         }
                         err
                     });
@@ -775,10 +786,7 @@ impl<'l> Evaluator<'l> {
             _ => Err(with_value_origin(
                 error(
                     codes::NOT_A_FUNCTION,
-                    format!(
-                        "attempt to call something which is not a function but {}",
-                        func.describe()
-                    ),
+                    format!("cannot call {}: it is not a function", func.describe()),
                     site,
                     format!("{} is called here", func.describe()),
                 ),
@@ -821,7 +829,7 @@ impl<'l> Evaluator<'l> {
                 } else {
                     set.entries
                         .iter()
-                        .filter(|(name, _)| !entries.iter().any(|e| &*e.name == &**name))
+                        .filter(|(name, _)| !entries.iter().any(|e| *e.name == **name))
                         .map(|(name, slot)| (name, slot, did_you_mean(name, accepted())))
                         .collect()
                 };
@@ -1059,7 +1067,7 @@ fn shown_bytes(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     UNITS
         .iter()
-        .find(|(size, _)| bytes >= *size && bytes % size == 0)
+        .find(|(size, _)| bytes >= *size && bytes.is_multiple_of(*size))
         .map_or_else(
             || format!("{bytes} bytes"),
             |(size, unit)| format!("{} {unit}", bytes / size),

@@ -482,6 +482,14 @@ fn self_dependency_is_infinite_recursion() {
     let (err, _) = fails_with("let a = b + 1; b = a + 1; in a", codes::INFINITE_RECURSION);
     assert!(err.labels.len() >= 2, "{err:?}");
     fails_with("rec { a = a; }", codes::INFINITE_RECURSION);
+    // A value that uses itself inside: one label, on the use.
+    let (err, text) = fails_with(r#"rec { e = "${e}:6443"; }"#, codes::INFINITE_RECURSION);
+    assert_eq!(text, "e");
+    assert_eq!(err.primary().unwrap().origin.span.start, 13);
+    assert!(
+        !err.labels.iter().any(|l| l.message == "needed again here"),
+        "{err:?}"
+    );
 }
 
 // ---- errors at the right place ------------------------------------------------

@@ -880,7 +880,7 @@ impl<'a> Parser<'a> {
                 codes::WITH_UNSUPPORTED,
                 with_span,
                 "`with` is not supported".to_string(),
-                "`with` is not supported",
+                "not supported",
             )
             .with_help(
                 "`with` hides where names come from; name the attributes you need instead: `let inherit (e) a b; in …`",
