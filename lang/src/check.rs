@@ -219,7 +219,10 @@ impl<'e> Checker<'e> {
                     )
                     .with_primary(self.file, entry.span, "defined again here")
                     .with_label(Origin::new(self.file, first), "first defined here")
-                    .with_help("remove one of them"),
+                    .with_help(format!(
+                        "a function pattern takes each argument once: remove one `{}`",
+                        entry.name
+                    )),
                 );
             } else {
                 seen.insert(&entry.name, entry.span);

@@ -80,23 +80,31 @@ fn cidrs(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let pods = &cluster.network.pods;
     let services = &cluster.network.services;
     if pods.value.is_ipv4() != services.value.is_ipv4() {
+        let diagnostic = error(
+            codes::INVALID_CIDR,
+            pods.origin,
+            format!(
+                "`network.pods` `{}` and `network.services` `{}` are of different IP families",
+                pods.value, services.value
+            ),
+            "pods range",
+        );
         out.push(
-            error(
-                codes::INVALID_CIDR,
-                services.origin,
-                format!(
-                    "`network.services` `{}` and `network.pods` `{}` are of different IP families",
-                    services.value, pods.value
-                ),
-                "services here",
-            )
-            .with_label(pods.origin, "pods here")
-            .with_help("hac builds single-stack clusters: use IPv4 (or IPv6) for both"),
+            label_apart(diagnostic, services.origin, "services range")
+                .with_help("hac builds single-stack clusters: use IPv4 (or IPv6) for both"),
         );
     } else if pods.value.overlaps(services.value) {
+        let diagnostic = error(
+            codes::CIDR_OVERLAP,
+            pods.origin,
+            format!(
+                "`network.pods` `{}` overlaps `network.services` `{}`",
+                pods.value, services.value
+            ),
+            "pods range",
+        );
         out.push(
-            error(codes::CIDR_OVERLAP, pods.origin, format!("`network.pods` `{}` overlaps `network.services` `{}`", pods.value, services.value), "pods range")
-                .with_label(services.origin, "services range")
+            label_apart(diagnostic, services.origin, "services range")
                 .with_help("pod and service addresses must be distinct; e.g. pods `10.244.0.0/16` and services `10.96.0.0/12`"),
         );
     }
@@ -166,14 +174,46 @@ fn cluster_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         ("pods", &cluster.network.pods),
         ("services", &cluster.network.services),
     ];
-    for (what, ip) in &ips {
-        for (range, cidr) in ranges {
-            if cidr.value.contains(ip.value) {
+    // One report per range: a range over the host network contains every host.
+    const SHOWN: usize = 3;
+    for (range, cidr) in ranges {
+        let inside: Vec<_> = ips
+            .iter()
+            .filter(|(_, ip)| cidr.value.contains(ip.value))
+            .collect();
+        match inside.as_slice() {
+            [] => {}
+            [(what, ip)] => {
+                let diagnostic = error(
+                    codes::ADDRESS_IN_CLUSTER_CIDR,
+                    ip.origin,
+                    format!("{what} is inside the {range} CIDR `{}`", cidr.value),
+                    format!("inside `network.{range}`"),
+                );
                 out.push(
-                    error(codes::ADDRESS_IN_CLUSTER_CIDR, ip.origin, format!("{what} is inside the {range} CIDR `{}`", cidr.value), format!("inside `network.{range}`"))
-                        .with_label(cidr.origin, format!("the {range} range"))
+                    label_apart(diagnostic, cidr.origin, format!("the {range} range"))
                         .with_help(format!("traffic to it would be routed into the cluster network; move `network.{range}` away from the host network")),
                 );
+            }
+            [..] => {
+                let mut diagnostic = error(
+                    codes::ADDRESS_IN_CLUSTER_CIDR,
+                    cidr.origin,
+                    format!(
+                        "the {range} CIDR `{}` contains {} addresses of this cluster",
+                        cidr.value,
+                        inside.len()
+                    ),
+                    "overlaps the host network",
+                );
+                for (what, ip) in inside.iter().take(SHOWN) {
+                    diagnostic = diagnostic.with_label(ip.origin, what.clone());
+                }
+                let more = match inside.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!(" (and {n} more)"),
+                };
+                out.push(diagnostic.with_help(format!("traffic to these addresses{more} would be routed into the cluster network; move `network.{range}` away from the host network")));
             }
         }
     }
@@ -220,4 +260,18 @@ pub(super) fn control_plane_at<'c>(cluster: &'c Cluster, address: &Address) -> O
         .iter()
         .find(|h| h.address.as_ref().is_some_and(|a| &a.value == address))
         .map(|h| h.name.value.as_str())
+}
+
+/// Adds a secondary label unless it overlaps the primary one: a range left at its
+/// default has the origin of the set around it, which may enclose the primary.
+fn label_apart(diagnostic: Diagnostic, origin: Origin, message: impl Into<String>) -> Diagnostic {
+    let overlaps = diagnostic.primary().is_some_and(|primary| {
+        let p = primary.origin;
+        p.file == origin.file && p.span.start < origin.span.end && origin.span.start < p.span.end
+    });
+    if overlaps {
+        diagnostic
+    } else {
+        diagnostic.with_label(origin, message)
+    }
 }

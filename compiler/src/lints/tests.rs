@@ -338,13 +338,19 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(
         d.message,
-        "an even number of control planes (each runs a stacked etcd member): with 4 members quorum is ⌊4/2⌋+1 = 3 and the cluster tolerates ⌊(4-1)/2⌋ = 1 failure, no more than with 3"
+        "4 control planes run 4 stacked etcd members, which tolerate no more failures than 3"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some(
+            "with 4 members quorum is ⌊4/2⌋+1 = 3 and the cluster tolerates ⌊(4-1)/2⌋ = 1 failure, no more than with 3; use 3 or 5 control planes"
+        )
     );
     assert_eq!(primary(&d), at(&root, "controlplanes").origin);
     assert!(accepted(json));
     let two = json!([{ "name": "cp1", "address": "10.0.0.11" }, { "name": "cp2", "address": "10.0.0.12" }]);
     let (_, diagnostics) = run(with(&[("controlplanes", two)]));
-    assert!(one(&diagnostics, codes::EVEN_CONTROL_PLANES).message.contains("with 2 members quorum is ⌊2/2⌋+1 = 2 and the cluster tolerates ⌊(2-1)/2⌋ = 0 failures, no more than with 1"));
+    assert!(one(&diagnostics, codes::EVEN_CONTROL_PLANES).help.as_deref().unwrap_or_default().contains("with 2 members quorum is ⌊2/2⌋+1 = 2 and the cluster tolerates ⌊(2-1)/2⌋ = 0 failures, no more than with 1"));
     let (_, diagnostics) = run(with(&[(
         "controlplanes",
         json!([{ "name": "cp1", "address": "10.0.0.11" }]),
@@ -361,7 +367,12 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
         json!({ "external": [member(1), member(2)] }),
     )]));
     let d = one(&diagnostics, codes::EVEN_ETCD_MEMBERS);
-    assert!(d.message.contains("quorum is ⌊2/2⌋+1 = 2"));
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("quorum is ⌊2/2⌋+1 = 2")
+    );
     assert_eq!(primary(&d), at(&root, "etcd").origin);
     let (_, diagnostics) = run(with(&[("etcd", json!({ "external": [member(1)] }))]));
     one(&diagnostics, codes::SINGLE_ETCD_MEMBER);

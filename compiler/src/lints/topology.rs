@@ -15,6 +15,16 @@ pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     versions_and_tokens(cluster, out);
 }
 
+/// The odd counts around an even `n` worth suggesting: `3 or 5` for 4, but only `3`
+/// for 2 (one member is no better, and is warned about on its own).
+fn odd_counts(n: usize) -> String {
+    if n > 2 {
+        format!("{} or {}", n - 1, n + 1)
+    } else {
+        (n + 1).to_string()
+    }
+}
+
 /// `⌊n/2⌋+1` and `⌊(n-1)/2⌋`, spelled out for people.
 fn quorum_arithmetic(n: usize) -> String {
     let quorum = n / 2 + 1;
@@ -54,17 +64,22 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help("if it fails the API is gone; use three control planes"),
         );
     } else if cps.is_multiple_of(2) {
-        let what = if stacked {
-            "control planes (each runs a stacked etcd member)"
+        let advice = format!("use {} control planes", odd_counts(cps));
+        let (message, help) = if stacked {
+            (
+                format!(
+                    "{cps} control planes run {cps} stacked etcd members, which tolerate no more failures than {}",
+                    cps - 1
+                ),
+                format!("{}; {advice}", quorum_arithmetic(cps)),
+            )
         } else {
-            "control planes"
-        };
-        let message = if stacked {
-            format!("an even number of {what}: {}", quorum_arithmetic(cps))
-        } else {
-            format!(
-                "an even number of {what}: {cps} API servers add no more leader-election safety than {}",
-                cps - 1
+            (
+                format!(
+                    "an even number of control planes: {cps} API servers add no more leader-election safety than {}",
+                    cps - 1
+                ),
+                advice,
             )
         };
         out.push(
@@ -74,7 +89,7 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 message,
                 format!("{cps} control planes"),
             )
-            .with_help(format!("use {} or {} control planes", cps - 1, cps + 1)),
+            .with_help(help),
         );
     }
     if let Etcd::External { members, origin } = &cluster.etcd {
@@ -101,10 +116,14 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 warning(
                     codes::EVEN_ETCD_MEMBERS,
                     *origin,
-                    format!("an even number of etcd members: {}", quorum_arithmetic(n)),
+                    format!("{n} etcd members tolerate no more failures than {}", n - 1),
                     format!("{n} etcd members"),
                 )
-                .with_help(format!("use {} or {} etcd members", n - 1, n + 1)),
+                .with_help(format!(
+                    "{}; use {} etcd members",
+                    quorum_arithmetic(n),
+                    odd_counts(n)
+                )),
             );
         }
     }
@@ -142,12 +161,6 @@ fn load_balancer(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
 
 fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let endpoint = &cluster.endpoint;
-    if endpoint.value.host.ip().is_some() {
-        out.push(
-            warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
-                .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
-        );
-    }
     let single_point = |out: &mut Vec<Diagnostic>, cp: &str, why: &str| {
         out.push(
             warning(codes::ENDPOINT_SINGLE_POINT, endpoint.origin, format!("the endpoint `{}` is control plane `{cp}`'s address", endpoint.value), format!("only `{cp}` answers here"))
@@ -155,6 +168,7 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         );
     };
     let lb_port = cluster.loadbalancer.port();
+    let before_host_checks = out.len();
     match &cluster.loadbalancer {
         LoadBalancer::None | LoadBalancer::External { .. } => {
             if let Some(cp) = control_plane_at(cluster, &endpoint.value.host) {
@@ -218,6 +232,13 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             }
         }
         _ => {}
+    }
+    // A warning that the endpoint is the wrong address already says it is an address.
+    if out.len() == before_host_checks && endpoint.value.host.ip().is_some() {
+        out.push(
+            warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
+                .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
+        );
     }
     if let Some(port) = lb_port
         && port.value != endpoint.value.port

@@ -30,17 +30,12 @@ impl fmt::Display for CidrError {
         match self {
             CidrError::Syntax => write!(
                 f,
-                "expected an address and a prefix length, e.g. `10.244.0.0/16`"
+                "is not an address and a prefix length, such as `10.244.0.0/16`"
             ),
             CidrError::PrefixTooLong { max } => {
-                write!(f, "the prefix length must be at most {max}")
+                write!(f, "has a prefix length above {max}")
             }
-            CidrError::HostBitsSet { network } => {
-                write!(
-                    f,
-                    "bits below the prefix are set; the network is `{network}`"
-                )
-            }
+            CidrError::HostBitsSet { .. } => write!(f, "has bits set below the prefix"),
         }
     }
 }

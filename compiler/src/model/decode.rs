@@ -73,6 +73,34 @@ fn described_type(value: &Value) -> &'static str {
     }
 }
 
+/// Splits "VERDICT: EXPLANATION" at the first `: ` outside backticks, when the verdict
+/// says something on its own (not just "`value`").
+fn split_explanation(reason: &str) -> Option<(&str, &str)> {
+    let mut in_code = false;
+    for (at, c) in reason.char_indices() {
+        match c {
+            '`' => in_code = !in_code,
+            ':' if !in_code && reason[at..].starts_with(": ") => {
+                let verdict = &reason[..at];
+                let bare_value = verdict.starts_with('`')
+                    && verdict.ends_with('`')
+                    && verdict.matches('`').count() == 2;
+                return (!bare_value).then(|| (verdict, &reason[at + 2..]));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first character of `origin`: where a set that lacks something starts, so the
+/// report shows one line rather than the whole (possibly file-long) set.
+fn start_of(origin: Origin) -> Origin {
+    let start = origin.span.start as usize;
+    let end = (start + 1).min(origin.span.end as usize);
+    Origin::new(origin.file, hac_lang::Span::new(start, end))
+}
+
 fn primary(diagnostic: Diagnostic, origin: Origin, label: impl Into<String>) -> Diagnostic {
     diagnostic.with_primary(origin.file, origin.span, label)
 }
@@ -112,6 +140,14 @@ impl Reader {
         reason: String,
         help: Option<String>,
     ) {
+        // A long reason such as "`x` is not a taint: `key=value:Effect` or …" keeps its
+        // verdict in the message and moves the explanation to the help.
+        let (reason, help) = match (help, split_explanation(&reason)) {
+            (None, Some((verdict, explanation))) if reason.len() > 60 => {
+                (verdict.to_owned(), Some(explanation.to_owned()))
+            }
+            (help, _) => (reason, help),
+        };
         self.error(
             code,
             origin,
@@ -197,6 +233,14 @@ impl Reader {
         match view.get(name) {
             Some(attr) => read(self, &attr.value, &path),
             None => {
+                // `contolplanes` for `controlplanes` is reported once, as a misspelling.
+                let misspelt = view.attrs.iter().any(|(present, _)| {
+                    schema::lookup(view.schema, present).is_none()
+                        && did_you_mean(present, [name]).is_some()
+                });
+                if misspelt {
+                    return None;
+                }
                 let doc = schema::lookup(view.schema, name).map_or("", |a| a.doc);
                 let within = if view.path.is_empty() {
                     "the cluster".to_owned()
@@ -210,10 +254,10 @@ impl Reader {
                 };
                 self.error(
                     codes::MISSING_ATTRIBUTE,
-                    view.origin,
+                    start_of(view.origin),
                     message,
                     format!("this set needs `{name}`"),
-                    Some(format!("add `{name} = …;`: {doc}")),
+                    Some(format!("add `{name} = …;`: {}", lowercase_first(doc))),
                 );
                 None
             }
@@ -347,7 +391,7 @@ impl Reader {
             &view,
             "workers",
             |r, v, p| r.hosts(v, p).map(|hosts| (hosts, v.origin)),
-            || (Vec::new(), view.origin),
+            || (Vec::new(), start_of(view.origin)),
         );
         let ssh = self.optional(&view, "ssh", |r, v, p| r.ssh(v, p), Ssh::default);
         let files = self.optional(&view, "files", |r, v, p| r.files(v, p), Vec::new);
@@ -557,7 +601,7 @@ impl Reader {
                     codes::INVALID_CIDR,
                     value.origin,
                     path,
-                    format!("`{}`: {error}", text.value.escape_debug()),
+                    format!("`{}` {error}", text.value.escape_debug()),
                     help,
                 );
                 None
@@ -1006,5 +1050,15 @@ fn default_containerd() -> Containerd {
     Containerd {
         systemd_cgroup: true,
         registry_mirrors: BTreeMap::new(),
+    }
+}
+
+/// "The control-plane hosts." → "the control-plane hosts", to continue a sentence.
+fn lowercase_first(text: &str) -> String {
+    let text = text.trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

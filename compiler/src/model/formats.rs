@@ -67,7 +67,7 @@ pub fn address(text: &str) -> Result<Address, String> {
 pub fn endpoint(text: &str) -> Result<Endpoint, String> {
     let form = || {
         format!(
-            "`{}` is not `host:port` (e.g. `api.example.com:6443`, `10.0.0.100:6443`, `[fd00::100]:6443`)",
+            "`{}` is not `host:port`: write it like `api.example.com:6443`, `10.0.0.100:6443` or `[fd00::100]:6443`",
             text.escape_debug()
         )
     };
@@ -78,10 +78,15 @@ pub fn endpoint(text: &str) -> Result<Endpoint, String> {
     } else {
         let (host, port) = text.rsplit_once(':').ok_or_else(form)?;
         if host.contains(':') {
-            return Err(format!("{}; put an IPv6 address in brackets", form()));
+            return Err(format!(
+                "`{}` is not `host:port`: put an IPv6 address in brackets, like `[fd00::100]:6443`",
+                text.escape_debug()
+            ));
         }
         (
-            address(host).map_err(|reason| format!("{}: {reason}", form()))?,
+            address(host).map_err(|reason| {
+                format!("`{}` is not `host:port`: {reason}", text.escape_debug())
+            })?,
             port,
         )
     };
@@ -152,9 +157,9 @@ pub fn node_label_key(text: &str) -> Result<(), String> {
         .iter()
         .any(|allowed| prefix == *allowed || prefix.ends_with(&format!(".{allowed}")));
     if (reserved("kubernetes.io") || reserved("k8s.io")) && !allowed_prefix {
-        return Err(format!(
-            "the kubelet refuses to set `{text}`: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/` and `kubelet.kubernetes.io/`) can only be applied through the API"
-        ));
+        return Err(
+            "the kubelet refuses this label: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/` and `kubelet.kubernetes.io/`) can only be applied through the API".to_owned(),
+        );
     }
     Ok(())
 }
@@ -174,7 +179,7 @@ pub fn label_value(text: &str) -> Result<(), String> {
 /// `key[=value]:Effect`.
 pub fn taint(text: &str) -> Result<Taint, String> {
     let form = format!(
-        "`{}` is not a taint: `key=value:Effect` or `key:Effect` with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
+        "`{}` is not a taint: write `key=value:Effect` or `key:Effect`, with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
         text.escape_debug()
     );
     let (key_value, effect) = text.rsplit_once(':').ok_or_else(|| form.clone())?;

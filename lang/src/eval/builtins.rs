@@ -306,7 +306,10 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             match usize::try_from(index).ok().and_then(|i| list.get(i)) {
                 Some(item) => ev.force(&item.clone()),
                 None => Err(out_of_bounds(
-                    format!("list index {index} is out of bounds"),
+                    format!(
+                        "list index {index} is out of bounds for a list of length {}",
+                        list.len()
+                    ),
                     site,
                 )),
             }
@@ -316,7 +319,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             match list.first() {
                 Some(item) => ev.force(&item.clone()),
                 None => Err(out_of_bounds(
-                    "list index 0 is out of bounds".to_owned(),
+                    "`head` called on an empty list".to_owned(),
                     site,
                 )),
             }
@@ -376,7 +379,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let len = ev.int_arg(&args[1], site)?;
             let Ok(len) = usize::try_from(len) else {
                 return Err(invalid(
-                    format!("cannot create list of size {len}"),
+                    format!("`genList` cannot create a list of length {len}"),
                     site,
                     "negative length",
                 ));
@@ -471,7 +474,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                 }
                 Err(err) => Err(error(
                     codes::FILE_NOT_FOUND,
-                    format!("cannot read `{path}`: {err}"),
+                    ev.unreadable(Path::new(&path), &err, Some(target.origin)),
                     target.origin,
                     "this file cannot be read",
                 )),
@@ -692,7 +695,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         }
         Prim::ToJson => {
             let val = ev.force(&args[0])?;
-            let public = ev.deep_value(&val, &mut Vec::new())?;
+            let public = ev.deep_value(&val, &mut Default::default())?;
             let text = crate::json::to_json(&public).map_err(Box::new)?;
             ev.charge(text.len(), site)?;
             Ok(string_val(text, site))

@@ -13,12 +13,80 @@ use super::runtime::{Kind, Thunk, ThunkState, Val};
 
 const ATTRIBUTE_CONTEXT: &str = "while evaluating the attribute";
 
+/// Where [`Evaluator::deep_value`] is inside the value it converts.
+#[derive(Debug, Default)]
+pub(crate) struct ValuePath {
+    steps: Vec<Step>,
+    /// The lists and sets being converted, outermost first: meeting one again means
+    /// the value contains itself and would never end.
+    open: Vec<usize>,
+}
+
+#[derive(Debug)]
+enum Step {
+    Attr(Rc<str>),
+    Index(usize),
+}
+
+impl ValuePath {
+    /// `controlplanes[0].address`; long paths keep their ends: `a.b.c.….x.y.z`.
+    fn shown(&self) -> String {
+        const ENDS: usize = 3;
+        let show = |out: &mut String, step: &Step| match step {
+            Step::Attr(name) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        };
+        let mut out = String::new();
+        if self.steps.len() > 3 * ENDS {
+            self.steps[..ENDS]
+                .iter()
+                .for_each(|step| show(&mut out, step));
+            out.push_str(".…");
+            self.steps[self.steps.len() - ENDS..]
+                .iter()
+                .for_each(|step| show(&mut out, step));
+        } else {
+            self.steps.iter().for_each(|step| show(&mut out, step));
+        }
+        out
+    }
+}
+
 impl Evaluator<'_> {
-    /// Forces `val` completely and copies it out. `path` is the attribute path from
-    /// the root, for the "while evaluating the attribute" label.
-    pub(crate) fn deep_value(&mut self, val: &Val, path: &mut Vec<Rc<str>>) -> R<Value> {
+    /// Forces `val` completely and copies it out. `path` is where `val` sits in the
+    /// value being converted, for the "while evaluating the attribute" label.
+    pub(crate) fn deep_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
         self.charge(std::mem::size_of::<Value>(), val.origin)?;
-        let kind = match &val.kind {
+        let container = match &val.kind {
+            Kind::List(items) => Some(Rc::as_ptr(items) as *const () as usize),
+            Kind::Attrs(set) => Some(Rc::as_ptr(set) as *const () as usize),
+            _ => None,
+        };
+        if let Some(container) = container {
+            if path.open.contains(&container) {
+                return Err(contains_itself(val, path));
+            }
+            self.enter(val.origin)?;
+            path.open.push(container);
+        }
+        let result = self.deep_kind(val, path);
+        if container.is_some() {
+            path.open.pop();
+            self.leave();
+        }
+        Ok(Value {
+            kind: result?,
+            origin: val.origin,
+        })
+    }
+
+    fn deep_kind(&mut self, val: &Val, path: &mut ValuePath) -> R<ValueKind> {
+        Ok(match &val.kind {
             Kind::Null => ValueKind::Null,
             Kind::Bool(b) => ValueKind::Bool(*b),
             Kind::Int(i) => ValueKind::Int(*i),
@@ -29,67 +97,49 @@ impl Evaluator<'_> {
             Kind::Path(p) => ValueKind::Path(PathBuf::from(&**p)),
             Kind::Lambda(_) | Kind::Prim(_) => ValueKind::Function,
             Kind::List(items) => {
-                self.enter(val.origin)?;
                 let mut out = Vec::with_capacity(items.len());
-                for item in items.iter() {
-                    let result = self
+                for (index, item) in items.iter().enumerate() {
+                    path.steps.push(Step::Index(index));
+                    let item = self
                         .force(item)
-                        .and_then(|item| self.deep_value(&item, path));
-                    match result {
-                        Ok(item) => out.push(item),
-                        Err(err) => {
-                            self.leave();
-                            return Err(err);
-                        }
-                    }
+                        .and_then(|item| self.deep_value(&item, path))?;
+                    path.steps.pop();
+                    out.push(item);
                 }
-                self.leave();
                 ValueKind::List(out)
             }
             Kind::Attrs(set) => {
-                self.enter(val.origin)?;
                 let mut out = Attrs::new();
                 for (name, slot) in &set.entries {
-                    path.push(name.clone());
-                    let result = self
+                    path.steps.push(Step::Attr(name.clone()));
+                    let value = self
                         .force(&slot.thunk)
-                        .and_then(|item| self.deep_value(&item, path));
-                    match result {
-                        Ok(value) => {
-                            out.insert(
-                                name.to_string(),
-                                Attr {
-                                    name_origin: slot.name_origin,
-                                    value,
-                                },
-                            );
-                            path.pop();
-                        }
-                        Err(mut err) => {
+                        .and_then(|item| self.deep_value(&item, path))
+                        .map_err(|mut err| {
                             if !err
                                 .labels
                                 .iter()
                                 .any(|l| l.message.starts_with(ATTRIBUTE_CONTEXT))
                             {
-                                let dotted: Vec<&str> = path.iter().map(|n| &**n).collect();
                                 super::machine::add_context(
                                     &mut err,
                                     slot.name_origin,
-                                    &format!("{ATTRIBUTE_CONTEXT} `{}`", dotted.join(".")),
+                                    &format!("{ATTRIBUTE_CONTEXT} `{}`", path.shown()),
                                 );
                             }
-                            self.leave();
-                            return Err(err);
-                        }
-                    }
+                            err
+                        })?;
+                    path.steps.pop();
+                    out.insert(
+                        name.to_string(),
+                        Attr {
+                            name_origin: slot.name_origin,
+                            value,
+                        },
+                    );
                 }
-                self.leave();
                 ValueKind::Attrs(out)
             }
-        };
-        Ok(Value {
-            kind,
-            origin: val.origin,
         })
     }
 
@@ -184,4 +234,26 @@ fn show_into(out: &mut String, val: &Val, depth: usize) {
             out.push('}');
         }
     }
+}
+
+/// A list or set met again inside itself, such as `let a = { b = a; }; in a` or two
+/// files that import each other lazily: its plain form would never end.
+fn contains_itself(val: &Val, path: &ValuePath) -> Box<crate::diagnostic::Diagnostic> {
+    let what = if matches!(val.kind, Kind::List(_)) {
+        "list"
+    } else {
+        "set"
+    };
+    let message = if path.steps.is_empty() {
+        format!("the {what} contains itself")
+    } else {
+        format!("the {what} contains itself at `{}`", path.shown())
+    };
+    Box::new(
+        crate::diagnostic::Diagnostic::error(crate::codes::INFINITE_RECURSION, message)
+            .with_primary(val.origin.file, val.origin.span, format!("this {what} contains itself"))
+            .with_help(format!(
+                "a plain value must be finite: select the attributes you need from the {what} instead of including all of it"
+            )),
+    )
 }

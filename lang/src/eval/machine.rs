@@ -44,7 +44,14 @@ pub(crate) fn add_context(diag: &mut Diagnostic, origin: Origin, message: &str) 
         .labels
         .iter()
         .any(|l| l.origin == origin || l.message == message);
-    if !known && diag.labels.len() < 5 {
+    // Context around the primary label adds nothing the excerpt does not show, and
+    // overlapping labels on one line cannot be drawn apart.
+    let around_primary = diag.primary().is_some_and(|p| {
+        p.origin.file == origin.file
+            && origin.span.start <= p.origin.span.start
+            && p.origin.span.end <= origin.span.end
+    });
+    if !known && !around_primary && diag.labels.len() < 5 {
         diag.labels.push(crate::diagnostic::Label {
             origin,
             message: message.to_owned(),
@@ -188,8 +195,8 @@ impl<'l> Evaluator<'l> {
                 error(
                     codes::BUDGET_EXCEEDED,
                     format!(
-                        "evaluation allocated more than {} bytes",
-                        self.limits.max_bytes
+                        "evaluation allocated more than {}",
+                        shown_bytes(self.limits.max_bytes)
                     ),
                     at,
                     "allocating here",
@@ -215,10 +222,8 @@ impl<'l> Evaluator<'l> {
         let text = match self.loader.read(path) {
             Ok(text) => text,
             Err(err) => {
-                let mut diag = Diagnostic::error(
-                    codes::FILE_NOT_FOUND,
-                    format!("cannot read `{}`: {err}", path.display()),
-                );
+                let mut diag =
+                    Diagnostic::error(codes::FILE_NOT_FOUND, self.unreadable(path, &err, site));
                 if let Some(site) = site {
                     diag = diag.with_primary(site.file, site.span, "this file cannot be read");
                 }
@@ -264,6 +269,20 @@ impl<'l> Evaluator<'l> {
         });
         self.file_index.insert(key, index);
         Ok(index)
+    }
+
+    /// `cannot read `PATH`: REASON`, with `PATH` relative to the file that names it
+    /// (`site`), as its author wrote it: paths in the language are absolute, and an
+    /// absolute path in a message depends on where the project happens to live.
+    pub fn unreadable(&self, path: &Path, err: &std::io::Error, site: Option<Origin>) -> String {
+        let dir = site
+            .and_then(|site| self.sources.try_get(site.file))
+            .and_then(|file| file.path.parent());
+        let shown = match dir {
+            Some(dir) => relative_path(&normalize(dir), &normalize(path)),
+            None => path.display().to_string(),
+        };
+        format!("cannot read `{shown}`: {}", io_reason(err))
     }
 
     /// The value of a loaded file's top-level expression.
@@ -389,7 +408,18 @@ impl<'l> Evaluator<'l> {
                     };
                     return self.force(&thunk).map_err(|mut err| {
                         if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
-                            add_context(&mut err, origin, "needed again here");
+                            let value = err.labels[0].origin;
+                            let inside = value.file == origin.file
+                                && value.span.start <= origin.span.start
+                                && origin.span.end <= value.span.end;
+                            if inside {
+                                // `x = "${x}"`: the use inside the value is the one place
+                                // to show (one line cannot hold both labels).
+                                err.labels[0].origin = origin;
+                                err.labels[0].message = "this value needs itself here".to_owned();
+                            } else {
+                                add_context(&mut err, origin, "needed again here");
+                            }
                         }
                         err
                     });
@@ -756,10 +786,7 @@ impl<'l> Evaluator<'l> {
             _ => Err(with_value_origin(
                 error(
                     codes::NOT_A_FUNCTION,
-                    format!(
-                        "attempt to call something which is not a function but {}",
-                        func.describe()
-                    ),
+                    format!("cannot call {}: it is not a function", func.describe()),
                     site,
                     format!("{} is called here", func.describe()),
                 ),
@@ -795,6 +822,35 @@ impl<'l> Evaluator<'l> {
                         &arg_val,
                     ));
                 };
+                let accepted = || entries.iter().map(|e| &*e.name);
+                // Arguments the pattern does not name, with the one each may misspell.
+                let unexpected: Vec<_> = if *ellipsis {
+                    Vec::new()
+                } else {
+                    set.entries
+                        .iter()
+                        .filter(|(name, _)| !entries.iter().any(|e| *e.name == **name))
+                        .map(|(name, slot)| (name, slot, did_you_mean(name, accepted())))
+                        .collect()
+                };
+                let unexpected_argument = |name: &str, origin: Origin, close: Option<&str>| {
+                    let mut diag = Diagnostic::error(
+                        codes::UNEXPECTED_ARGUMENT,
+                        format!("function called with unexpected argument `{name}`"),
+                    )
+                    .with_primary(
+                        origin.file,
+                        origin.span,
+                        "not accepted by the function",
+                    );
+                    add_context(&mut diag, site, "in this call");
+                    add_context(&mut diag, *pattern, "the function accepts these arguments");
+                    let help = match close {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => "remove it, or add `...` to the function's pattern to accept any argument".to_owned(),
+                    };
+                    Box::new(diag.with_help(help))
+                };
                 let frame = Env::new(
                     Some(closure.env.clone()),
                     Vec::with_capacity(entries.len() + 1),
@@ -813,6 +869,18 @@ impl<'l> Evaluator<'l> {
                                 }));
                             }
                             (None, None) => {
+                                // `addr` passed where `address` is required is one
+                                // misspelling: report it, not the missing argument.
+                                if let Some((name, slot, close)) = unexpected
+                                    .iter()
+                                    .find(|(.., close)| *close == Some(&*entry.name))
+                                {
+                                    return Err(unexpected_argument(
+                                        name,
+                                        slot.name_origin,
+                                        *close,
+                                    ));
+                                }
                                 return Err(Box::new(
                                     Diagnostic::error(
                                         codes::MISSING_ARGUMENT,
@@ -832,29 +900,8 @@ impl<'l> Evaluator<'l> {
                         slots.push(arg.clone());
                     }
                 }
-                if !ellipsis {
-                    for (name, slot) in &set.entries {
-                        if entries.iter().any(|e| e.name == *name) {
-                            continue;
-                        }
-                        let accepted = entries.iter().map(|e| &*e.name);
-                        let mut diag = Diagnostic::error(
-                            codes::UNEXPECTED_ARGUMENT,
-                            format!("function called with unexpected argument `{name}`"),
-                        )
-                        .with_primary(
-                            slot.name_origin.file,
-                            slot.name_origin.span,
-                            "not accepted by the function",
-                        );
-                        add_context(&mut diag, site, "in this call");
-                        add_context(&mut diag, *pattern, "the function accepts these arguments");
-                        let help = match did_you_mean(name, accepted) {
-                            Some(close) => format!("did you mean `{close}`?"),
-                            None => "remove it, or add `...` to the function's pattern to accept any argument".to_owned(),
-                        };
-                        return Err(Box::new(diag.with_help(help)));
-                    }
+                if let Some((name, slot, close)) = unexpected.first() {
+                    return Err(unexpected_argument(name, slot.name_origin, *close));
                 }
                 if defaulted {
                     self.register_recursive(&frame);
@@ -979,4 +1026,50 @@ pub(crate) fn overflow(what: String, at: Origin) -> Box<Diagnostic> {
 pub(crate) fn help(mut diag: Box<Diagnostic>, text: &str) -> Box<Diagnostic> {
     diag.help = Some(text.to_owned());
     diag
+}
+
+/// `path` as seen from the directory `dir` (both absolute and normalised): `./a/b.hac`
+/// or `../a/b.hac`.
+fn relative_path(dir: &Path, path: &Path) -> String {
+    let dir: Vec<_> = dir.components().collect();
+    let target: Vec<_> = path.components().collect();
+    let common = dir.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let up = dir.len() - common;
+    let mut shown = if up == 0 {
+        String::from("./")
+    } else {
+        "../".repeat(up)
+    };
+    let rest: PathBuf = target[common..].iter().collect();
+    shown.push_str(&rest.display().to_string());
+    shown
+}
+
+/// Why a file cannot be read, in words that do not depend on the platform.
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_owned(),
+        _ => {
+            let text = err.to_string();
+            match text.find(" (os error") {
+                Some(end) => text[..end].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// `1 GiB`, `512 MiB` or `1000 bytes`: a limit as people set it.
+fn shown_bytes(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        .find(|(size, _)| bytes >= *size && bytes.is_multiple_of(*size))
+        .map_or_else(
+            || format!("{bytes} bytes"),
+            |(size, unit)| format!("{} {unit}", bytes / size),
+        )
 }

@@ -131,7 +131,7 @@ fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
     let mut evaluator = machine::Evaluator::new(loader, limits.clone());
     let result = evaluator.load(path, None).and_then(|index| {
         let root = evaluator.file_value(index, None)?;
-        evaluator.deep_value(&root, &mut Vec::new())
+        evaluator.deep_value(&root, &mut Default::default())
     });
     let mut diagnostics = std::mem::take(&mut evaluator.diagnostics);
     let value = match result {

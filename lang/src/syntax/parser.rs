@@ -51,6 +51,9 @@ pub struct Parser<'a> {
     plain_run: Cell<(usize, usize)>,
     /// The last token classified and its offset.
     last_peek: Cell<Option<(usize, Token<'a>)>>,
+    /// The last `"…"` string that spans a line break: when a later string never
+    /// closes, this one most likely lost its closing quote.
+    last_multiline_string: Cell<Option<Span>>,
 }
 
 /// An operator waiting for its right operand in [`Parser::operators`].
@@ -198,6 +201,7 @@ impl<'a> Parser<'a> {
             last_end: Cell::new(0),
             plain_run: Cell::new((0, 0)),
             last_peek: Cell::new(None),
+            last_multiline_string: Cell::new(None),
         }
     }
 
@@ -354,10 +358,21 @@ impl<'a> Parser<'a> {
 
     // ----- diagnostics ------------------------------------------------------------
 
+    /// Records a syntax error, unless one was already reported at the same place: the
+    /// second is a consequence of the first (`a = = 1;` lacks a value, not also a `;`).
     fn report(&self, diagnostic: Diagnostic) {
-        if !self.bailed.get() {
-            self.diagnostics.borrow_mut().push(diagnostic);
+        if self.bailed.get() {
+            return;
         }
+        let start_of = |d: &Diagnostic| d.primary().map(|label| label.origin.span.start);
+        let mut diagnostics = self.diagnostics.borrow_mut();
+        if diagnostics
+            .last()
+            .is_some_and(|last| start_of(last) == start_of(&diagnostic))
+        {
+            return;
+        }
+        diagnostics.push(diagnostic);
     }
 
     fn error(&self, code: &'static str, span: Span, message: String, label: &str) -> Diagnostic {
@@ -865,7 +880,7 @@ impl<'a> Parser<'a> {
                 codes::WITH_UNSUPPORTED,
                 with_span,
                 "`with` is not supported".to_string(),
-                "`with` is not supported",
+                "not supported",
             )
             .with_help(
                 "`with` hides where names come from; name the attributes you need instead: `let inherit (e) a b; in …`",
@@ -1260,9 +1275,21 @@ impl<'a> Parser<'a> {
 
     /// Tokens that look like literals but are outside the language.
     fn bad_literal(&self, i: In<'a>, token: Token<'a>) -> (In<'a>, Expr) {
-        let span = self.span_of(token);
-        let text = token.text;
+        let mut span = self.span_of(token);
+        let mut text = token.text;
         let diagnostic = match token.tok {
+            Tok::Float if dotted_run_len(i) > text.len() => {
+                // `10.0.0.21` or `1.36.1` lexes as several floats; one error covers it.
+                text = &i[..dotted_run_len(i)];
+                span = Span::new(span.start as usize, span.start as usize + text.len());
+                self.error(
+                    codes::FLOAT_UNSUPPORTED,
+                    span,
+                    format!("unquoted `{text}` is not a number"),
+                    "an address or version must be a string",
+                )
+                .with_help(format!("write it as a string: `\"{text}\"`"))
+            }
             Tok::Float => self
                 .error(
                     codes::FLOAT_UNSUPPORTED,
@@ -1270,7 +1297,9 @@ impl<'a> Parser<'a> {
                     format!("floating-point number `{text}` is not supported"),
                     "a floating-point number",
                 )
-                .with_help("hac has integers only; use an integer or a string"),
+                .with_help(format!(
+                    "hac has integers only; use an integer, or a string such as `\"{text}\"`"
+                )),
             Tok::PathTrailingSlash => self
                 .error(
                     codes::UNEXPECTED_TOKEN,
@@ -1749,6 +1778,9 @@ impl<'a> Parser<'a> {
                     super::indent::push_literal(&mut parts, literal);
                     let i = self.bump(rest, 1);
                     let span = Span::new(start, self.last_end.get());
+                    if self.text[span.range()].contains('\n') {
+                        self.last_multiline_string.set(Some(span));
+                    }
                     return (
                         i,
                         expr(
@@ -1837,17 +1869,33 @@ impl<'a> Parser<'a> {
     }
 
     fn unterminated(&self, start: usize, quote_len: usize, quote: &str) -> (In<'a>, Expr) {
-        self.report(
-            self.error(
-                codes::UNTERMINATED_STRING,
-                Span::new(start, start + quote_len),
-                "unterminated string".to_string(),
-                "this string is never closed",
-            )
-            .with_help(format!(
+        let diagnostic = self.error(
+            codes::UNTERMINATED_STRING,
+            Span::new(start, start + quote_len),
+            "unterminated string".to_string(),
+            "this string is never closed",
+        );
+        let diagnostic = match self.last_multiline_string.get() {
+            // `a = "x;⏎ b = "y";` pairs the quotes wrongly: the `"` at `y` opens the
+            // string that never closes, but the fix is after `x`.
+            Some(earlier) if quote == "\"" => {
+                let first_line = self.text[earlier.range()].find('\n').unwrap_or(0);
+                let first_line =
+                    Span::new(earlier.start as usize, earlier.start as usize + first_line);
+                self.with_context(
+                    diagnostic,
+                    first_line,
+                    "this string runs on to the next line: is its closing `\"` missing?",
+                )
+                .with_help(
+                    "add the missing `\"`; strings may span lines, so the one that lost its closing quote can be an earlier one",
+                )
+            }
+            _ => diagnostic.with_help(format!(
                 "add a closing `{quote}` where the string should end"
             )),
-        );
+        };
+        self.report(diagnostic);
         // The string swallowed the rest of the file: whatever else is missing is a
         // consequence, so nothing more is reported.
         self.bailed.set(true);
@@ -1970,6 +2018,32 @@ fn dynamic_attr_name(inner: Expr) -> AttrName {
         return AttrName::Str(unwrapped.clone());
     }
     AttrName::Dynamic(inner)
+}
+
+/// The length of a run of digits with two or more dots at the start of `i`, such as
+/// `10.0.0.21` or `1.36.1`, or 0 when `i` does not start with one.
+fn dotted_run_len(i: &str) -> usize {
+    let bytes = i.as_bytes();
+    let digits_from = |at: usize| {
+        bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut end = digits_from(0);
+    if end == 0 {
+        return 0;
+    }
+    let mut dots = 0;
+    while end < bytes.len() && bytes[end] == b'.' {
+        let more = digits_from(end + 1);
+        if more == 0 {
+            break;
+        }
+        end += 1 + more;
+        dots += 1;
+    }
+    if dots >= 2 { end } else { 0 }
 }
 
 /// An expression that, followed by `=`, was really the next binding's name.

@@ -429,6 +429,18 @@ fn literal_diagnostics() {
         vec![(codes::FLOAT_UNSUPPORTED, "1.5".into(), Span::new(0, 3))]
     );
     assert_eq!(codes_of(".5"), vec![codes::FLOAT_UNSUPPORTED]);
+    // An unquoted address or version is one mistake, not several floats.
+    assert_eq!(
+        errors("{ address = 10.0.0.21; v = 1.36.1; }"),
+        vec![
+            (
+                codes::FLOAT_UNSUPPORTED,
+                "10.0.0.21".into(),
+                Span::new(12, 21)
+            ),
+            (codes::FLOAT_UNSUPPORTED, "1.36.1".into(), Span::new(27, 33)),
+        ]
+    );
     assert_eq!(codes_of("1e3"), vec![codes::FLOAT_UNSUPPORTED]);
     assert_eq!(
         errors("9223372036854775808"),
@@ -455,6 +467,15 @@ fn literal_diagnostics() {
         errors("\"abc"),
         vec![(codes::UNTERMINATED_STRING, "\"".into(), Span::new(0, 1))]
     );
+    // When an earlier string ran on past its line, that one likely lost its quote.
+    let text = "{ a = \"x;\n  b = \"y\"; }";
+    let parse = parse_text(text);
+    assert_eq!(
+        errors(text),
+        vec![(codes::UNTERMINATED_STRING, "\"".into(), Span::new(18, 19))]
+    );
+    let hint = &parse.diagnostics[0].labels[1];
+    assert_eq!(&text[hint.origin.span.range()], "\"x;");
     assert_eq!(
         errors("x ''abc"),
         vec![(codes::UNTERMINATED_STRING, "''".into(), Span::new(2, 4))]
@@ -567,6 +588,17 @@ fn recovery_reports_every_independent_error() {
     assert_eq!(spans[0], Span::at(text.find("1\n").unwrap() + 1));
     assert_eq!(spans[1], Span::at(text.find("3\n").unwrap() + 1));
     assert_eq!(spans[2], Span::at(text.find("3;").unwrap() + 1));
+
+    // One syntax error per place: a missing value does not also lack a `;`.
+    let text = "{ a = = 1; b = [ { c = 1; }} ]; }";
+    assert_eq!(
+        errors(text),
+        vec![
+            (codes::MISSING_TOKEN, String::new(), Span::at(5)),
+            (codes::MISSING_TOKEN, String::new(), Span::at(27)),
+            (codes::UNEXPECTED_TOKEN, "]".into(), Span::new(29, 30)),
+        ]
+    );
 
     // A stray token in a binding list skips to the next `;` only.
     let text = "{ a = 1; ) b = 2; c = 3; }";
