@@ -1,12 +1,31 @@
 //! The lazy evaluator and `analyze`, the one entry point every front end shares.
+//!
+//! Evaluation follows Nix: lazy, memoised thunks, recursive `let` and `rec`, the
+//! first error stops everything. It runs on a dedicated thread with a large stack;
+//! a stack-usage guard and the [`Limits`] turn runaway programs into diagnostics.
 
-use std::path::Path;
+mod builtins;
+mod convert;
+mod ir;
+mod machine;
+mod ops;
+mod runtime;
+#[cfg(test)]
+mod tests;
 
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::loader::Loader;
 use crate::source::SourceMap;
 use crate::span::FileId;
 use crate::value::Value;
+
+/// Native stack of the evaluation thread.
+pub(crate) const STACK_SIZE: usize = 256 * 1024 * 1024;
 
 /// Bounds that keep a runaway program from hanging or exhausting the machine.
 #[derive(Debug, Clone)]
@@ -49,6 +68,113 @@ impl Analysis {
 
 /// Parses, checks and strictly evaluates the file at `path`.
 pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
-    let _ = (loader, path, limits);
-    Analysis::default()
+    // Paths in the language are absolute, like Nix's.
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // The loader need not be shareable between threads, so the evaluation thread
+    // asks this one to read files for it.
+    let (request_tx, request_rx) = mpsc::channel::<Request>();
+    let (response_tx, response_rx) = mpsc::channel::<Response>();
+    let result = std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("hac-eval".into())
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(scope, {
+                let path = path.clone();
+                let limits = limits.clone();
+                move || {
+                    let proxy = ProxyLoader {
+                        requests: request_tx,
+                        responses: response_rx,
+                    };
+                    evaluate(&proxy, &path, &limits)
+                }
+            });
+        let worker = match worker {
+            Ok(worker) => worker,
+            Err(err) => return Err(format!("cannot start the evaluation thread: {err}")),
+        };
+        for request in request_rx {
+            let response = match request {
+                Request::Read(path) => Response::Read(loader.read(&path)),
+                Request::Exists(path) => Response::Exists(loader.exists(&path)),
+            };
+            if response_tx.send(response).is_err() {
+                break;
+            }
+        }
+        worker.join().map_err(|panic| {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("internal evaluator error: {detail}")
+        })
+    });
+    match result {
+        Ok(analysis) => analysis,
+        Err(message) => Analysis {
+            diagnostics: vec![Diagnostic::error(codes::INVALID_ARGUMENT, message)],
+            ..Analysis::default()
+        },
+    }
+}
+
+fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
+    let mut evaluator = machine::Evaluator::new(loader, limits.clone());
+    let result = evaluator.load(path, None).and_then(|index| {
+        let root = evaluator.file_value(index, None)?;
+        evaluator.deep_value(&root, &mut Vec::new())
+    });
+    let mut diagnostics = std::mem::take(&mut evaluator.diagnostics);
+    let value = match result {
+        Ok(value) => Some(value),
+        Err(err) => {
+            diagnostics.push(*err);
+            None
+        }
+    };
+    crate::diagnostic::normalize(&mut diagnostics);
+    let sources = std::mem::take(&mut evaluator.sources);
+    drop(evaluator);
+    Analysis {
+        root: (!sources.is_empty()).then_some(FileId(0)),
+        sources,
+        value,
+        diagnostics,
+    }
+}
+
+enum Request {
+    Read(PathBuf),
+    Exists(PathBuf),
+}
+
+enum Response {
+    Read(io::Result<String>),
+    Exists(bool),
+}
+
+/// The evaluation thread's view of the caller's [`Loader`].
+struct ProxyLoader {
+    requests: mpsc::Sender<Request>,
+    responses: mpsc::Receiver<Response>,
+}
+
+impl Loader for ProxyLoader {
+    fn read(&self, path: &Path) -> io::Result<String> {
+        let sent = self.requests.send(Request::Read(path.to_path_buf()));
+        match (sent, self.responses.recv()) {
+            (Ok(()), Ok(Response::Read(result))) => result,
+            _ => Err(io::Error::other("the loader is gone")),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        let sent = self.requests.send(Request::Exists(path.to_path_buf()));
+        matches!(
+            (sent, self.responses.recv()),
+            (Ok(()), Ok(Response::Exists(true)))
+        )
+    }
 }

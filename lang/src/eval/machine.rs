@@ -1,0 +1,982 @@
+//! The evaluator proper: environments, thunk forcing, calls, selection, imports and
+//! the limits that keep evaluation bounded.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::{Rc, Weak};
+
+use crate::codes;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::loader::{Loader, normalize};
+use crate::source::SourceMap;
+use crate::span::Origin;
+
+use super::Limits;
+use super::ir::{self, AttrsIr, Key, NodeKind, NodeRef, ParamIr, StrPiece};
+use super::runtime::{
+    AttrSet, AttrSlot, Closure, Env, EnvRef, Kind, PrimApp, Thunk, ThunkState, Val, done, pending,
+};
+
+/// Evaluation errors carry the diagnostic to report; the first one stops evaluation.
+pub(crate) type R<T> = Result<T, Box<Diagnostic>>;
+
+/// Stack the evaluator may use before it reports `RECURSION_TOO_DEEP`; the thread it
+/// runs on is given [`super::STACK_SIZE`], comfortably more.
+const STACK_BUDGET: usize = super::STACK_SIZE - 32 * 1024 * 1024;
+
+/// Messages of context labels, so a diagnostic gets at most one of each kind.
+pub(crate) const CONTEXT_CALL: &str = "while calling this function";
+pub(crate) const CONTEXT_IMPORT: &str = "while importing this file";
+
+pub(crate) fn error(
+    code: &'static str,
+    message: impl Into<String>,
+    at: Origin,
+    label: impl Into<String>,
+) -> Box<Diagnostic> {
+    Box::new(Diagnostic::error(code, message).with_primary(at.file, at.span, label))
+}
+
+/// Adds a secondary label unless the place is already labelled or the diagnostic
+/// already has a label with the same message.
+pub(crate) fn add_context(diag: &mut Diagnostic, origin: Origin, message: &str) {
+    let known = diag
+        .labels
+        .iter()
+        .any(|l| l.origin == origin || l.message == message);
+    if !known && diag.labels.len() < 5 {
+        diag.labels.push(crate::diagnostic::Label {
+            origin,
+            message: message.to_owned(),
+            primary: false,
+        });
+    }
+}
+
+/// Adds "the value comes from here" pointing at where a wrongly typed value was made.
+pub(crate) fn with_value_origin(mut diag: Box<Diagnostic>, value: &Val) -> Box<Diagnostic> {
+    let primary = diag.labels.first().map(|l| l.origin);
+    let inside = primary.is_some_and(|p| {
+        p.file == value.origin.file
+            && p.span.start <= value.origin.span.start
+            && value.origin.span.end <= p.span.end
+    });
+    if !inside {
+        add_context(&mut diag, value.origin, "the value comes from here");
+    }
+    diag
+}
+
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+struct LoadedFile {
+    path: PathBuf,
+    root: Thunk,
+}
+
+pub(crate) struct Evaluator<'l> {
+    pub loader: &'l dyn Loader,
+    pub limits: Limits,
+    pub sources: SourceMap,
+    /// Traces and diagnostics of imported files.
+    pub diagnostics: Vec<Diagnostic>,
+    files: Vec<LoadedFile>,
+    file_index: HashMap<PathBuf, usize>,
+    /// Files whose top-level expression is being evaluated, with the import site.
+    import_stack: Vec<(usize, Option<Origin>)>,
+    depth: usize,
+    steps: u64,
+    bytes: u64,
+    stack_base: usize,
+    /// Frames that may refer to themselves; emptied at the end to free the cycles.
+    recursive_envs: Vec<Weak<Env>>,
+    builtins: Option<Val>,
+}
+
+impl Drop for Evaluator<'_> {
+    fn drop(&mut self) {
+        for env in self.recursive_envs.drain(..) {
+            if let Some(env) = env.upgrade() {
+                let slots = std::mem::take(&mut *env.slots.borrow_mut());
+                drop(slots);
+            }
+        }
+    }
+}
+
+impl<'l> Evaluator<'l> {
+    pub fn new(loader: &'l dyn Loader, limits: Limits) -> Evaluator<'l> {
+        Evaluator {
+            loader,
+            limits,
+            sources: SourceMap::new(),
+            diagnostics: Vec::new(),
+            files: Vec::new(),
+            file_index: HashMap::new(),
+            import_stack: Vec::new(),
+            depth: 0,
+            steps: 0,
+            bytes: 0,
+            stack_base: stack_address(),
+            recursive_envs: Vec::new(),
+            builtins: None,
+        }
+    }
+
+    // ---- limits -------------------------------------------------------------
+
+    /// Counts one evaluation step and checks the native stack.
+    fn tick(&mut self, at: Origin) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(help(
+                error(
+                    codes::BUDGET_EXCEEDED,
+                    format!("evaluation took more than {} steps", self.limits.max_steps),
+                    at,
+                    "still evaluating here",
+                ),
+                "look for a function that recurses without end, or raise the step limit",
+            ));
+        }
+        self.check_stack(at)
+    }
+
+    pub fn check_stack(&self, at: Origin) -> R<()> {
+        if self.stack_base.abs_diff(stack_address()) > STACK_BUDGET {
+            return Err(self.too_deep(at));
+        }
+        Ok(())
+    }
+
+    fn too_deep(&self, at: Origin) -> Box<Diagnostic> {
+        Box::new(
+            Diagnostic::error(
+                codes::RECURSION_TOO_DEEP,
+                format!(
+                    "evaluation nested deeper than {} levels",
+                    self.limits.max_depth
+                ),
+            )
+            .with_primary(at.file, at.span, "too deep here")
+            .with_help("look for a function that calls itself without end, or a value that contains itself"),
+        )
+    }
+
+    /// Enters one level of calls or forcing.
+    pub fn enter(&mut self, at: Origin) -> R<()> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            self.depth -= 1;
+            return Err(self.too_deep(at));
+        }
+        self.check_stack(at)
+    }
+
+    pub fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Accounts for `bytes` of newly allocated strings, lists or sets.
+    pub fn charge(&mut self, bytes: usize, at: Origin) -> R<()> {
+        self.bytes = self.bytes.saturating_add(bytes as u64);
+        if self.bytes > self.limits.max_bytes {
+            return Err(help(
+                error(
+                    codes::BUDGET_EXCEEDED,
+                    format!(
+                        "evaluation allocated more than {} bytes",
+                        self.limits.max_bytes
+                    ),
+                    at,
+                    "allocating here",
+                ),
+                "look for strings or lists that grow without end, or raise the memory limit",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn register_recursive(&mut self, env: &EnvRef) {
+        self.recursive_envs.push(Rc::downgrade(env));
+    }
+
+    // ---- files --------------------------------------------------------------
+
+    /// Reads, parses, checks and lowers a file (once per normalised path).
+    pub fn load(&mut self, path: &Path, site: Option<Origin>) -> R<usize> {
+        let key = normalize(path);
+        if let Some(&index) = self.file_index.get(&key) {
+            return Ok(index);
+        }
+        let text = match self.loader.read(path) {
+            Ok(text) => text,
+            Err(err) => {
+                let mut diag = Diagnostic::error(
+                    codes::FILE_NOT_FOUND,
+                    format!("cannot read `{}`: {err}", path.display()),
+                );
+                if let Some(site) = site {
+                    diag = diag.with_primary(site.file, site.span, "this file cannot be read");
+                }
+                return Err(Box::new(
+                    diag.with_help("check the path and that the file exists"),
+                ));
+            }
+        };
+        let file = self.sources.add(path.to_path_buf(), text.as_str());
+        let parse = crate::syntax::parse(file, &text);
+        let mut diagnostics = parse.diagnostics;
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            diagnostics.extend(crate::check::check(file, &parse.expr));
+        }
+        let root = if diagnostics.iter().any(Diagnostic::is_error) {
+            None
+        } else {
+            let dir = key.parent().map(Path::to_path_buf).unwrap_or_default();
+            let (node, lowered) = ir::lower(file, &dir, &parse.expr);
+            diagnostics.extend(lowered);
+            Some(node)
+        };
+        crate::diagnostic::normalize(&mut diagnostics);
+        if let Some(first) = diagnostics.iter().position(Diagnostic::is_error) {
+            let mut first_error = diagnostics.remove(first);
+            self.diagnostics.append(&mut diagnostics);
+            if let Some(site) = site {
+                add_context(&mut first_error, site, CONTEXT_IMPORT);
+            }
+            return Err(Box::new(first_error));
+        }
+        self.diagnostics.append(&mut diagnostics);
+        let Some(root) = root else {
+            unreachable!("a file without errors is always lowered")
+        };
+        let index = self.files.len();
+        self.files.push(LoadedFile {
+            path: key.clone(),
+            root: pending(ThunkState::Expr {
+                node: root,
+                env: Env::new(None, Vec::new()),
+            }),
+        });
+        self.file_index.insert(key, index);
+        Ok(index)
+    }
+
+    /// The value of a loaded file's top-level expression.
+    pub fn file_value(&mut self, index: usize, site: Option<Origin>) -> R<Val> {
+        let root = self.files[index].root.clone();
+        if let ThunkState::Done(val) = &*root.state.borrow() {
+            return Ok(val.clone());
+        }
+        if let Some(start) = self.import_stack.iter().position(|(i, _)| *i == index) {
+            return Err(self.import_cycle(start, index, site));
+        }
+        self.import_stack.push((index, site));
+        let result = self.force(&root);
+        self.import_stack.pop();
+        result
+    }
+
+    fn import_cycle(&self, start: usize, index: usize, site: Option<Origin>) -> Box<Diagnostic> {
+        let name = |i: usize| {
+            let path = &self.files[i].path;
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        let chain: Vec<String> = self.import_stack[start..]
+            .iter()
+            .map(|(i, _)| name(*i))
+            .chain(std::iter::once(name(index)))
+            .collect();
+        let mut diag = Diagnostic::error(
+            codes::IMPORT_CYCLE,
+            format!("import cycle: {}", chain.join(" → ")),
+        );
+        if let Some(site) = site {
+            diag = diag.with_primary(
+                site.file,
+                site.span,
+                format!("imports `{}` again", name(index)),
+            );
+        }
+        for (i, (file, at)) in self.import_stack[start..].iter().enumerate().skip(1) {
+            if let Some(at) = at {
+                let _ = i;
+                diag = diag.with_label(*at, format!("imports `{}`", name(*file)));
+            }
+        }
+        Box::new(diag.with_help("break the cycle: move what both files need into a third file"))
+    }
+
+    /// `import`: `path_origin` is where the path was written, `site` the call.
+    pub fn import(&mut self, path: &str, path_origin: Origin, site: Origin) -> R<Val> {
+        let index = self.load(Path::new(path), Some(path_origin))?;
+        self.file_value(index, Some(site)).map_err(|mut err| {
+            add_context(&mut err, site, CONTEXT_IMPORT);
+            err
+        })
+    }
+
+    // ---- forcing and evaluation --------------------------------------------
+
+    pub fn force(&mut self, thunk: &Thunk) -> R<Val> {
+        let origin = match &*thunk.state.borrow() {
+            ThunkState::Done(val) => return Ok(val.clone()),
+            ThunkState::Blackhole { origin } => return Err(infinite_recursion(*origin)),
+            ThunkState::Expr { node, .. } => node.origin,
+            ThunkState::Apply { site, .. } => *site,
+        };
+        let state = thunk.state.replace(ThunkState::Blackhole { origin });
+        self.enter(origin)?;
+        let result = match state {
+            ThunkState::Expr { node, env } => self.eval(&node, &env),
+            ThunkState::Apply { func, args, site } => self.call_all(func, args, site),
+            ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
+        };
+        self.leave();
+        let val = result?;
+        *thunk.state.borrow_mut() = ThunkState::Done(val.clone());
+        Ok(val)
+    }
+
+    /// A thunk for `node` in `env`, skipping the thunk for variables and literals.
+    pub fn thunk(&mut self, node: &NodeRef, env: &EnvRef) -> Thunk {
+        match &node.kind {
+            NodeKind::Var { depth, index } => {
+                if let Some(thunk) = env.lookup(*depth, *index) {
+                    return thunk;
+                }
+            }
+            NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) | NodeKind::Lambda(_) => {
+                if let Some(val) = literal(node, env) {
+                    return done(val);
+                }
+            }
+            _ => {}
+        }
+        pending(ThunkState::Expr {
+            node: node.clone(),
+            env: env.clone(),
+        })
+    }
+
+    pub fn eval(&mut self, node: &NodeRef, env: &EnvRef) -> R<Val> {
+        let mut node = node.clone();
+        let mut env = env.clone();
+        // Tail positions (`let` bodies, `if` branches, `assert` bodies) loop here
+        // instead of recursing, to keep the native stack shallow.
+        loop {
+            self.tick(node.origin)?;
+            let origin = node.origin;
+            match &node.kind {
+                NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) | NodeKind::Lambda(_) => {
+                    return Ok(literal(&node, &env).expect("a literal"));
+                }
+                NodeKind::Var { depth, index } => {
+                    let Some(thunk) = env.lookup(*depth, *index) else {
+                        return Err(error(
+                            codes::INFINITE_RECURSION,
+                            "variable used before it is defined",
+                            origin,
+                            "used here",
+                        ));
+                    };
+                    return self.force(&thunk).map_err(|mut err| {
+                        if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
+                            add_context(&mut err, origin, "needed again here");
+                        }
+                        err
+                    });
+                }
+                NodeKind::Global(global) => return Ok(self.global(*global, origin)),
+                NodeKind::Interpolated(pieces) => return self.interpolate(pieces, &env, origin),
+                NodeKind::List(items) => {
+                    self.charge(items.len() * 16, origin)?;
+                    let thunks = items.iter().map(|item| self.thunk(item, &env)).collect();
+                    return Ok(Val::new(Kind::List(Rc::new(thunks)), origin));
+                }
+                NodeKind::Attrs(attrs) => return self.eval_attrs(attrs, &env, origin),
+                NodeKind::Let { slots, body } => {
+                    let frame = Env::new(Some(env.clone()), Vec::with_capacity(slots.len()));
+                    {
+                        let mut filled = frame.slots.borrow_mut();
+                        for slot in slots {
+                            filled.push(pending(ThunkState::Expr {
+                                node: slot.clone(),
+                                env: frame.clone(),
+                            }));
+                        }
+                    }
+                    self.register_recursive(&frame);
+                    let body = body.clone();
+                    node = body;
+                    env = frame;
+                }
+                NodeKind::Select {
+                    expr,
+                    path,
+                    default,
+                } => {
+                    let base = self.eval(expr, &env)?;
+                    match self.select(base, expr.origin, path, &env, default.is_some())? {
+                        Some(val) => return Ok(val),
+                        None => {
+                            node = default.clone().expect("a default");
+                        }
+                    }
+                }
+                NodeKind::HasAttr { expr, path } => {
+                    let base = self.eval(expr, &env)?;
+                    let found = match path.split_last() {
+                        None => true,
+                        Some((last, init)) => {
+                            match self.select(base, expr.origin, init, &env, true)? {
+                                Some(Val {
+                                    kind: Kind::Attrs(set),
+                                    ..
+                                }) => {
+                                    // The attribute itself is not evaluated.
+                                    let (name, _) = self.key_name(last, &env)?;
+                                    set.get(&name).is_some()
+                                }
+                                _ => false,
+                            }
+                        }
+                    };
+                    return Ok(Val::new(Kind::Bool(found), origin));
+                }
+                NodeKind::Apply { func, arg } => {
+                    let func_val = self.eval(func, &env)?;
+                    let arg = self.thunk(arg, &env);
+                    return self.call(func_val, arg, origin);
+                }
+                NodeKind::If { cond, then, else_ } => {
+                    let cond_val = self.eval(cond, &env)?;
+                    let branch = if self.expect_bool(&cond_val, cond.origin)? {
+                        then
+                    } else {
+                        else_
+                    };
+                    node = branch.clone();
+                }
+                NodeKind::Assert { cond, body } => {
+                    let cond_val = self.eval(cond, &env)?;
+                    if !self.expect_bool(&cond_val, cond.origin)? {
+                        let condition = self
+                            .sources
+                            .try_get(cond.origin.file)
+                            .map(|f| f.slice(cond.origin.span).to_owned())
+                            .filter(|text| text.len() <= 80 && !text.contains('\n'));
+                        let message = match condition {
+                            Some(text) => format!("assertion `{text}` failed"),
+                            None => "assertion failed".to_owned(),
+                        };
+                        return Err(error(
+                            codes::ASSERTION_FAILED,
+                            message,
+                            cond.origin,
+                            "this condition is false",
+                        ));
+                    }
+                    node = body.clone();
+                }
+                NodeKind::Neg(inner) => {
+                    let val = self.eval(inner, &env)?;
+                    let n = self.expect_int(&val, inner.origin)?;
+                    let Some(negated) = n.checked_neg() else {
+                        return Err(overflow(format!("-({n})"), origin));
+                    };
+                    return Ok(Val::new(Kind::Int(negated), origin));
+                }
+                NodeKind::Not(inner) => {
+                    let val = self.eval(inner, &env)?;
+                    let b = self.expect_bool(&val, inner.origin)?;
+                    return Ok(Val::new(Kind::Bool(!b), origin));
+                }
+                NodeKind::Binary { op, lhs, rhs } => {
+                    return self.binary(*op, lhs, rhs, &env, origin);
+                }
+                NodeKind::Undefined(name) => {
+                    return Err(error(
+                        codes::UNDEFINED_VARIABLE,
+                        format!("undefined variable `{name}`"),
+                        origin,
+                        "not defined",
+                    ));
+                }
+                NodeKind::Error => {
+                    return Err(error(
+                        codes::UNEXPECTED_TOKEN,
+                        "cannot evaluate an expression that failed to parse",
+                        origin,
+                        "syntax error here",
+                    ));
+                }
+            }
+        }
+    }
+
+    fn global(&mut self, global: ir::Global, origin: Origin) -> Val {
+        match global {
+            ir::Global::True => Val::new(Kind::Bool(true), origin),
+            ir::Global::False => Val::new(Kind::Bool(false), origin),
+            ir::Global::Null => Val::new(Kind::Null, origin),
+            ir::Global::Prim(prim) => prim_value(prim, origin),
+            ir::Global::Builtins => {
+                let set = self
+                    .builtins
+                    .get_or_insert_with(|| super::builtins::builtins_set(origin))
+                    .clone();
+                Val::new(set.kind, origin)
+            }
+        }
+    }
+
+    fn eval_attrs(&mut self, attrs: &Rc<AttrsIr>, env: &EnvRef, origin: Origin) -> R<Val> {
+        self.charge((attrs.statics.len() + attrs.dynamics.len()) * 40, origin)?;
+        let scope = if attrs.recursive {
+            let frame = Env::new(Some(env.clone()), Vec::with_capacity(attrs.statics.len()));
+            {
+                let mut slots = frame.slots.borrow_mut();
+                for attr in &attrs.statics {
+                    slots.push(pending(ThunkState::Expr {
+                        node: attr.value.clone(),
+                        env: frame.clone(),
+                    }));
+                }
+            }
+            self.register_recursive(&frame);
+            frame
+        } else {
+            env.clone()
+        };
+        let mut entries = Vec::with_capacity(attrs.statics.len() + attrs.dynamics.len());
+        for (i, attr) in attrs.statics.iter().enumerate() {
+            let thunk = if attrs.recursive {
+                scope.slots.borrow()[i].clone()
+            } else {
+                self.thunk(&attr.value, env)
+            };
+            entries.push((
+                attr.name.clone(),
+                AttrSlot {
+                    thunk,
+                    name_origin: attr.name_origin,
+                },
+            ));
+        }
+        let mut set = AttrSet::from_unsorted(entries);
+        if !attrs.dynamics.is_empty() {
+            let mut extra = Vec::new();
+            for dynamic in &attrs.dynamics {
+                let name = self.eval(&dynamic.name, &scope)?;
+                let name: Rc<str> = match &name.kind {
+                    Kind::Null => continue,
+                    Kind::Str(s) => s.clone(),
+                    _ => {
+                        return Err(with_value_origin(
+                            error(
+                                codes::TYPE_MISMATCH,
+                                format!("value is {} while a string was expected", name.describe()),
+                                dynamic.name.origin,
+                                "attribute names must be strings",
+                            ),
+                            &name,
+                        ));
+                    }
+                };
+                if set.get(&name).is_some()
+                    || extra.iter().any(|(n, _): &(Rc<str>, AttrSlot)| *n == name)
+                {
+                    return Err(error(
+                        codes::DUPLICATE_ATTRIBUTE,
+                        format!("dynamic attribute `{name}` already defined"),
+                        dynamic.name.origin,
+                        "defined again here",
+                    ));
+                }
+                let thunk = self.thunk(&dynamic.value, &scope);
+                extra.push((
+                    name,
+                    AttrSlot {
+                        thunk,
+                        name_origin: dynamic.name.origin,
+                    },
+                ));
+            }
+            if !extra.is_empty() {
+                set = set.update(&AttrSet::from_unsorted(extra));
+            }
+        }
+        Ok(Val::new(Kind::Attrs(Rc::new(set)), origin))
+    }
+
+    fn key_name(&mut self, key: &Key, env: &EnvRef) -> R<(Rc<str>, Origin)> {
+        match key {
+            Key::Static(name, origin) => Ok((name.clone(), *origin)),
+            Key::Dynamic(node) => {
+                let val = self.eval(node, env)?;
+                match &val.kind {
+                    Kind::Str(s) => Ok((s.clone(), node.origin)),
+                    _ => Err(with_value_origin(
+                        error(
+                            codes::TYPE_MISMATCH,
+                            format!("value is {} while a string was expected", val.describe()),
+                            node.origin,
+                            "attribute names must be strings",
+                        ),
+                        &val,
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Follows `path` from `base`. With `lenient` (an `or` default or `?`), a missing
+    /// attribute or a non-set gives `None` instead of an error.
+    fn select(
+        &mut self,
+        mut base: Val,
+        base_origin: Origin,
+        path: &[Key],
+        env: &EnvRef,
+        lenient: bool,
+    ) -> R<Option<Val>> {
+        let mut prefix = base_origin;
+        for key in path {
+            let (name, key_origin) = self.key_name(key, env)?;
+            let Kind::Attrs(set) = &base.kind else {
+                if lenient {
+                    return Ok(None);
+                }
+                return Err(with_value_origin(
+                    error(
+                        codes::TYPE_MISMATCH,
+                        format!("value is {} while a set was expected", base.describe()),
+                        prefix,
+                        format!(
+                            "this is {}, so `{name}` cannot be selected",
+                            base.describe()
+                        ),
+                    ),
+                    &base,
+                ));
+            };
+            let Some(slot) = set.get(&name) else {
+                if lenient {
+                    return Ok(None);
+                }
+                let mut diag = Diagnostic::error(
+                    codes::MISSING_ATTRIBUTE,
+                    format!("attribute `{name}` missing"),
+                )
+                .with_primary(
+                    key_origin.file,
+                    key_origin.span,
+                    "no such attribute",
+                );
+                if base.origin != key_origin {
+                    diag = diag.with_label(base.origin, "the set is defined here");
+                }
+                diag = match did_you_mean(&name, set.names()) {
+                    Some(close) => diag.with_help(format!("did you mean `{close}`?")),
+                    None if set.len() <= 8 && set.len() > 0 => diag.with_help(format!(
+                        "the set has {}",
+                        set.names()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    None => diag,
+                };
+                return Err(Box::new(diag));
+            };
+            let thunk = slot.thunk.clone();
+            base = self.force(&thunk)?;
+            prefix = Origin::new(prefix.file, prefix.span.to(key_origin.span));
+        }
+        Ok(Some(base))
+    }
+
+    fn interpolate(&mut self, pieces: &[StrPiece], env: &EnvRef, origin: Origin) -> R<Val> {
+        let mut out = String::new();
+        for piece in pieces {
+            match piece {
+                StrPiece::Literal(text) => out.push_str(text),
+                StrPiece::Expr(node) => {
+                    let val = self.eval(node, env)?;
+                    self.coerce_into(&mut out, &val, node.origin, false)?;
+                }
+            }
+        }
+        self.charge(out.len(), origin)?;
+        Ok(Val::new(Kind::Str(out.into()), origin))
+    }
+
+    // ---- calls --------------------------------------------------------------
+
+    /// Calls `func` with each argument in turn (a deferred call made by a builtin).
+    fn call_all(&mut self, mut func: Val, args: Vec<Thunk>, site: Origin) -> R<Val> {
+        for arg in args {
+            func = self.call(func, arg, site)?;
+        }
+        Ok(func)
+    }
+
+    pub fn call(&mut self, func: Val, arg: Thunk, site: Origin) -> R<Val> {
+        match &func.kind {
+            Kind::Lambda(closure) => {
+                let closure = closure.clone();
+                self.call_closure(&closure, arg, site)
+            }
+            Kind::Prim(app) => {
+                let prim = app.prim;
+                let mut args = app.args.clone();
+                args.push(arg);
+                if args.len() < prim.arity() {
+                    return Ok(Val::new(Kind::Prim(Rc::new(PrimApp { prim, args })), site));
+                }
+                self.enter(site)?;
+                let result = super::builtins::call(self, prim, &args, site);
+                self.leave();
+                result
+            }
+            Kind::Attrs(set) if set.get("__functor").is_some() => {
+                let functor = set.get("__functor").expect("checked").thunk.clone();
+                let functor = self.force(&functor)?;
+                let partial = self.call(functor, done(func.clone()), site)?;
+                self.call(partial, arg, site)
+            }
+            _ => Err(with_value_origin(
+                error(
+                    codes::NOT_A_FUNCTION,
+                    format!(
+                        "attempt to call something which is not a function but {}",
+                        func.describe()
+                    ),
+                    site,
+                    format!("{} is called here", func.describe()),
+                ),
+                &func,
+            )),
+        }
+    }
+
+    fn call_closure(&mut self, closure: &Rc<Closure>, arg: Thunk, site: Origin) -> R<Val> {
+        let frame = match &closure.lambda.param {
+            ParamIr::Ident => Env::new(Some(closure.env.clone()), vec![arg]),
+            ParamIr::Pattern {
+                entries,
+                ellipsis,
+                bind,
+                origin: pattern,
+            } => {
+                let arg_val = self.force(&arg)?;
+                let Kind::Attrs(set) = &arg_val.kind else {
+                    return Err(with_value_origin(
+                        Box::new(
+                            Diagnostic::error(
+                                codes::TYPE_MISMATCH,
+                                format!("value is {} while a set was expected", arg_val.describe()),
+                            )
+                            .with_primary(
+                                site.file,
+                                site.span,
+                                format!("called with {}", arg_val.describe()),
+                            )
+                            .with_label(*pattern, "this function takes a set"),
+                        ),
+                        &arg_val,
+                    ));
+                };
+                let frame = Env::new(
+                    Some(closure.env.clone()),
+                    Vec::with_capacity(entries.len() + 1),
+                );
+                let mut defaulted = false;
+                {
+                    let mut slots = frame.slots.borrow_mut();
+                    for entry in entries {
+                        match (set.get(&entry.name), &entry.default) {
+                            (Some(slot), _) => slots.push(slot.thunk.clone()),
+                            (None, Some(default)) => {
+                                defaulted = true;
+                                slots.push(pending(ThunkState::Expr {
+                                    node: default.clone(),
+                                    env: frame.clone(),
+                                }));
+                            }
+                            (None, None) => {
+                                return Err(Box::new(
+                                    Diagnostic::error(
+                                        codes::MISSING_ARGUMENT,
+                                        format!("function called without required argument `{}`", entry.name),
+                                    )
+                                    .with_primary(site.file, site.span, format!("`{}` is not passed here", entry.name))
+                                    .with_label(entry.origin, "required by this function")
+                                    .with_help(format!(
+                                        "pass `{0}`, or give it a default in the pattern: `{0} ? …`",
+                                        entry.name
+                                    )),
+                                ));
+                            }
+                        }
+                    }
+                    if *bind {
+                        slots.push(arg.clone());
+                    }
+                }
+                if !ellipsis {
+                    for (name, slot) in &set.entries {
+                        if entries.iter().any(|e| e.name == *name) {
+                            continue;
+                        }
+                        let accepted = entries.iter().map(|e| &*e.name);
+                        let mut diag = Diagnostic::error(
+                            codes::UNEXPECTED_ARGUMENT,
+                            format!("function called with unexpected argument `{name}`"),
+                        )
+                        .with_primary(
+                            slot.name_origin.file,
+                            slot.name_origin.span,
+                            "not accepted by the function",
+                        );
+                        add_context(&mut diag, site, "in this call");
+                        add_context(&mut diag, *pattern, "the function accepts these arguments");
+                        let help = match did_you_mean(name, accepted) {
+                            Some(close) => format!("did you mean `{close}`?"),
+                            None => "remove it, or add `...` to the function's pattern to accept any argument".to_owned(),
+                        };
+                        return Err(Box::new(diag.with_help(help)));
+                    }
+                }
+                if defaulted {
+                    self.register_recursive(&frame);
+                }
+                frame
+            }
+        };
+        self.enter(site)?;
+        let result = self.eval(&closure.lambda.body, &frame);
+        self.leave();
+        result.map_err(|mut err| {
+            add_context(&mut err, site, CONTEXT_CALL);
+            err
+        })
+    }
+
+    // ---- type expectations -------------------------------------------------
+
+    pub fn type_error(&self, val: &Val, expected: &str, at: Origin) -> Box<Diagnostic> {
+        with_value_origin(
+            error(
+                codes::TYPE_MISMATCH,
+                format!("value is {} while {expected} was expected", val.describe()),
+                at,
+                format!("expected {expected}, found {}", val.describe()),
+            ),
+            val,
+        )
+    }
+
+    pub fn expect_bool(&self, val: &Val, at: Origin) -> R<bool> {
+        match val.kind {
+            Kind::Bool(b) => Ok(b),
+            _ => Err(self.type_error(val, "a Boolean", at)),
+        }
+    }
+
+    pub fn expect_int(&self, val: &Val, at: Origin) -> R<i64> {
+        match val.kind {
+            Kind::Int(i) => Ok(i),
+            _ => Err(self.type_error(val, "an integer", at)),
+        }
+    }
+
+    pub fn expect_str(&self, val: &Val, at: Origin) -> R<Rc<str>> {
+        match &val.kind {
+            Kind::Str(s) => Ok(s.clone()),
+            _ => Err(self.type_error(val, "a string", at)),
+        }
+    }
+
+    pub fn expect_list(&self, val: &Val, at: Origin) -> R<Rc<Vec<Thunk>>> {
+        match &val.kind {
+            Kind::List(l) => Ok(l.clone()),
+            _ => Err(self.type_error(val, "a list", at)),
+        }
+    }
+
+    pub fn expect_attrs(&self, val: &Val, at: Origin) -> R<Rc<AttrSet>> {
+        match &val.kind {
+            Kind::Attrs(a) => Ok(a.clone()),
+            _ => Err(self.type_error(val, "a set", at)),
+        }
+    }
+
+    pub fn expect_function(&self, val: &Val, at: Origin) -> R<()> {
+        match &val.kind {
+            Kind::Lambda(_) | Kind::Prim(_) => Ok(()),
+            Kind::Attrs(set) if set.get("__functor").is_some() => Ok(()),
+            _ => Err(self.type_error(val, "a function", at)),
+        }
+    }
+}
+
+/// The value of a literal node (numbers, strings, paths, functions).
+fn literal(node: &NodeRef, env: &EnvRef) -> Option<Val> {
+    let kind = match &node.kind {
+        NodeKind::Int(i) => Kind::Int(*i),
+        NodeKind::Str(s) => Kind::Str(s.clone()),
+        NodeKind::Path(p) => Kind::Path(p.clone()),
+        NodeKind::Lambda(lambda) => Kind::Lambda(Rc::new(Closure {
+            lambda: lambda.clone(),
+            env: env.clone(),
+        })),
+        _ => return None,
+    };
+    Some(Val::new(kind, node.origin))
+}
+
+pub(crate) fn prim_value(prim: super::builtins::Prim, origin: Origin) -> Val {
+    Val::new(
+        Kind::Prim(Rc::new(PrimApp {
+            prim,
+            args: Vec::new(),
+        })),
+        origin,
+    )
+}
+
+pub(crate) fn infinite_recursion(origin: Origin) -> Box<Diagnostic> {
+    help(
+        error(
+            codes::INFINITE_RECURSION,
+            "infinite recursion encountered",
+            origin,
+            "this value depends on itself",
+        ),
+        "a value cannot be defined in terms of itself; check which bindings refer to each other",
+    )
+}
+
+pub(crate) fn overflow(what: String, at: Origin) -> Box<Diagnostic> {
+    error(
+        codes::INTEGER_OVERFLOW,
+        format!("integer overflow in `{what}`"),
+        at,
+        "the result does not fit in 64 bits",
+    )
+}
+
+/// Sets the help of a boxed diagnostic.
+pub(crate) fn help(mut diag: Box<Diagnostic>, text: &str) -> Box<Diagnostic> {
+    diag.help = Some(text.to_owned());
+    diag
+}

@@ -1,0 +1,244 @@
+//! Values during evaluation: weak head normal forms whose parts are thunks.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::span::Origin;
+
+use super::builtins::Prim;
+use super::ir::{LambdaIr, NodeRef};
+
+/// A value in weak head normal form, with the expression that produced it.
+#[derive(Clone)]
+pub(crate) struct Val {
+    pub kind: Kind,
+    pub origin: Origin,
+}
+
+#[derive(Clone)]
+pub(crate) enum Kind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(Rc<str>),
+    /// Absolute and lexically normalised.
+    Path(Rc<str>),
+    List(Rc<Vec<Thunk>>),
+    Attrs(Rc<AttrSet>),
+    Lambda(Rc<Closure>),
+    /// A builtin with the arguments it has been given so far.
+    Prim(Rc<PrimApp>),
+}
+
+pub(crate) struct Closure {
+    pub lambda: Rc<LambdaIr>,
+    pub env: EnvRef,
+}
+
+pub(crate) struct PrimApp {
+    pub prim: Prim,
+    pub args: Vec<Thunk>,
+}
+
+/// A frame of variables. Recursive frames (`let`, `rec`, patterns with defaults)
+/// are filled after creation because their thunks refer to the frame itself.
+pub(crate) struct Env {
+    pub slots: RefCell<Vec<Thunk>>,
+    pub parent: Option<EnvRef>,
+}
+
+pub(crate) type EnvRef = Rc<Env>;
+
+impl Env {
+    pub fn new(parent: Option<EnvRef>, slots: Vec<Thunk>) -> EnvRef {
+        Rc::new(Env {
+            slots: RefCell::new(slots),
+            parent,
+        })
+    }
+
+    pub fn lookup(self: &EnvRef, depth: u32, index: u32) -> Option<Thunk> {
+        let mut env = self;
+        for _ in 0..depth {
+            env = env.parent.as_ref()?;
+        }
+        env.slots.borrow().get(index as usize).cloned()
+    }
+}
+
+pub(crate) type Thunk = Rc<ThunkCell>;
+
+pub(crate) struct ThunkCell {
+    pub state: RefCell<ThunkState>,
+}
+
+pub(crate) enum ThunkState {
+    Expr {
+        node: NodeRef,
+        env: EnvRef,
+    },
+    /// A call a builtin left for later (`map f xs` makes one per element).
+    Apply {
+        func: Val,
+        args: Vec<Thunk>,
+        site: Origin,
+    },
+    /// Being evaluated right now; forcing it again is infinite recursion.
+    Blackhole {
+        origin: Origin,
+    },
+    Done(Val),
+}
+
+thread_local! {
+    /// States of dropped thunks still to be freed, and whether a drop loop runs.
+    static DROP_QUEUE: RefCell<(bool, Vec<ThunkState>)> = const { RefCell::new((false, Vec::new())) };
+}
+
+/// Frees nested values iteratively: a chain of a million nested sets would
+/// otherwise be freed by a million nested `drop` calls and overflow the stack.
+impl Drop for ThunkCell {
+    fn drop(&mut self) {
+        let state = std::mem::replace(
+            self.state.get_mut(),
+            ThunkState::Blackhole {
+                origin: Origin::default(),
+            },
+        );
+        let owns_more = match &state {
+            ThunkState::Blackhole { .. } => false,
+            ThunkState::Done(val) => !matches!(val.kind, Kind::Null | Kind::Bool(_) | Kind::Int(_)),
+            _ => true,
+        };
+        if !owns_more {
+            return;
+        }
+        let _ = DROP_QUEUE.try_with(move |queue| {
+            let mut guard = queue.borrow_mut();
+            guard.1.push(state);
+            if guard.0 {
+                return;
+            }
+            guard.0 = true;
+            drop(guard);
+            loop {
+                let next = queue.borrow_mut().1.pop();
+                match next {
+                    Some(state) => drop(state),
+                    None => break,
+                }
+            }
+            queue.borrow_mut().0 = false;
+        });
+    }
+}
+
+pub(crate) fn done(val: Val) -> Thunk {
+    Rc::new(ThunkCell {
+        state: RefCell::new(ThunkState::Done(val)),
+    })
+}
+
+pub(crate) fn pending(state: ThunkState) -> Thunk {
+    Rc::new(ThunkCell {
+        state: RefCell::new(state),
+    })
+}
+
+/// An attribute set during evaluation, sorted by name (byte-wise, as Nix sorts).
+#[derive(Default)]
+pub(crate) struct AttrSet {
+    pub entries: Vec<(Rc<str>, AttrSlot)>,
+}
+
+#[derive(Clone)]
+pub(crate) struct AttrSlot {
+    pub thunk: Thunk,
+    pub name_origin: Origin,
+}
+
+impl AttrSet {
+    /// Builds a set from unsorted entries; the first of equal names wins.
+    pub fn from_unsorted(mut entries: Vec<(Rc<str>, AttrSlot)>) -> AttrSet {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, earlier| later.0 == earlier.0);
+        AttrSet { entries }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&AttrSlot> {
+        self.entries
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| &**n)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `self // other`: a merge of two sorted lists, right side winning.
+    pub fn update(&self, other: &AttrSet) -> AttrSet {
+        let mut entries = Vec::with_capacity(self.entries.len() + other.entries.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.entries.len() && j < other.entries.len() {
+            match self.entries[i].0.cmp(&other.entries[j].0) {
+                std::cmp::Ordering::Less => {
+                    entries.push(self.entries[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    entries.push(other.entries[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    entries.push(other.entries[j].clone());
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        entries.extend_from_slice(&self.entries[i..]);
+        entries.extend_from_slice(&other.entries[j..]);
+        AttrSet { entries }
+    }
+}
+
+impl Val {
+    pub fn new(kind: Kind, origin: Origin) -> Val {
+        Val { kind, origin }
+    }
+
+    /// Nix's `showType`, used in messages: "an integer", "a set"…
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "a Boolean",
+            Kind::Int(_) => "an integer",
+            Kind::Str(_) => "a string",
+            Kind::Path(_) => "a path",
+            Kind::List(_) => "a list",
+            Kind::Attrs(_) => "a set",
+            Kind::Lambda(_) => "a function",
+            Kind::Prim(app) if app.args.is_empty() => "a built-in function",
+            Kind::Prim(_) => "a partially applied built-in function",
+        }
+    }
+
+    /// The name `builtins.typeOf` gives.
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "bool",
+            Kind::Int(_) => "int",
+            Kind::Str(_) => "string",
+            Kind::Path(_) => "path",
+            Kind::List(_) => "list",
+            Kind::Attrs(_) => "set",
+            Kind::Lambda(_) | Kind::Prim(_) => "lambda",
+        }
+    }
+}

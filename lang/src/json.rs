@@ -1,0 +1,135 @@
+//! Values as JSON, exactly as `nix-instantiate --eval --strict --json` and
+//! `builtins.toJSON` print them: compact, keys sorted byte-wise, Nix's escaping.
+
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::value::{Value, ValueKind};
+
+/// The JSON text of `value`. Functions have no JSON form.
+///
+/// A path prints as its absolute path. Nix would first copy the file into its store
+/// and print the store path; hac never copies files, so it prints the real path.
+pub fn to_json(value: &Value) -> Result<String, Diagnostic> {
+    let mut out = String::new();
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+fn write_value(out: &mut String, value: &Value) -> Result<(), Diagnostic> {
+    match &value.kind {
+        ValueKind::Null => out.push_str("null"),
+        ValueKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        ValueKind::Int(i) => out.push_str(&i.to_string()),
+        ValueKind::String(s) => write_string(out, s),
+        ValueKind::Path(p) => write_string(out, &p.to_string_lossy()),
+        ValueKind::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(']');
+        }
+        ValueKind::Attrs(attrs) => {
+            // Like Nix, a set with `outPath` stands for that path.
+            if let Some(out_path) = attrs.get("outPath") {
+                return write_value(out, &out_path.value);
+            }
+            out.push('{');
+            for (i, (name, attr)) in attrs.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, name);
+                out.push(':');
+                write_value(out, &attr.value)?;
+            }
+            out.push('}');
+        }
+        ValueKind::Function => {
+            let origin = value.origin;
+            return Err(Diagnostic::error(
+                codes::NOT_REPRESENTABLE,
+                "cannot convert a function to JSON",
+            )
+            .with_primary(origin.file, origin.span, "this function has no JSON form")
+            .with_help("call the function, or remove it from the value"));
+        }
+    }
+    Ok(())
+}
+
+/// Nix escapes `"`, `\`, newline, carriage return and tab by name and every other
+/// control character as `\u00XX`; everything else, including non-ASCII, is literal.
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Origin;
+    use crate::value::{Attr, Attrs};
+
+    fn v(kind: ValueKind) -> Value {
+        Value {
+            kind,
+            origin: Origin::default(),
+        }
+    }
+
+    #[test]
+    fn escapes_like_nix() {
+        // From `nix-instantiate --eval --strict --json` on a string holding these bytes.
+        let s = v(ValueKind::String("a\u{1}b\u{7f}c\u{1f}\"\\\n\r\té/".into()));
+        assert_eq!(
+            to_json(&s).unwrap(),
+            "\"a\\u0001b\u{7f}c\\u001f\\\"\\\\\\n\\r\\té/\""
+        );
+    }
+
+    #[test]
+    fn sorts_keys_and_is_compact() {
+        let mut attrs = Attrs::new();
+        for (name, n) in [("b", 1), ("a", 2), ("B", 3)] {
+            attrs.insert(
+                name.into(),
+                Attr {
+                    name_origin: Origin::default(),
+                    value: v(ValueKind::Int(n)),
+                },
+            );
+        }
+        let list = v(ValueKind::List(vec![
+            v(ValueKind::Attrs(attrs)),
+            v(ValueKind::Null),
+            v(ValueKind::Bool(false)),
+            v(ValueKind::Int(-5)),
+            v(ValueKind::Path("/a/b".into())),
+        ]));
+        assert_eq!(
+            to_json(&list).unwrap(),
+            r#"[{"B":3,"a":2,"b":1},null,false,-5,"/a/b"]"#
+        );
+    }
+
+    #[test]
+    fn functions_are_not_representable() {
+        let err = to_json(&v(ValueKind::List(vec![v(ValueKind::Function)]))).unwrap_err();
+        assert_eq!(err.code, codes::NOT_REPRESENTABLE);
+    }
+}
