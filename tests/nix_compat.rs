@@ -117,8 +117,12 @@ impl NixSandbox {
                 None => std::thread::sleep(Duration::from_millis(5)),
             }
         };
-        let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-        let mut stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        // Nix prints whatever bytes its strings hold; show invalid UTF-8 rather than lose it.
+        let read = |path: &Path| {
+            String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+        };
+        let stdout = read(&stdout_path);
+        let mut stderr = read(&stderr_path);
         let _ = std::fs::remove_file(stdout_path);
         let _ = std::fs::remove_file(stderr_path);
         if status.is_none() {
