@@ -1,0 +1,550 @@
+//! Robustness: whatever the input, parsing and analysis end in a tree, a value or a
+//! diagnostic — never a panic, a hang or a stack overflow — and every diagnostic points
+//! inside the text it is about.
+//!
+//! These tests deliberately run on the default 2 MiB test threads: that is the
+//! situation an editor or a test harness puts the library in.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use hac_lang::{Analysis, Diagnostic, FileId, FsLoader, Limits, Loader, analyze, syntax};
+use hac_tests::repo_root;
+use proptest::prelude::*;
+
+/// Small enough that even a runaway program stops quickly.
+fn small_limits() -> Limits {
+    Limits {
+        max_depth: 1_000,
+        max_steps: 200_000,
+        max_bytes: 64 << 20,
+    }
+}
+
+/// A single call that takes longer than this is treated as a hang.
+const CALL_BUDGET: Duration = Duration::from_secs(5);
+
+// ---------------------------------------------------------------------------------
+// Panics and hangs
+
+/// Panics anywhere in the process, including inside the library's own worker
+/// threads (which may turn them into diagnostics, hiding them from the caller).
+static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn record_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Ok(mut panics) = PANICS.lock() {
+                panics.push(info.to_string());
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn assert_no_panics(context: &dyn Fn() -> String) {
+    let panics = PANICS.lock().map(|p| p.clone()).unwrap_or_default();
+    assert!(
+        panics.is_empty(),
+        "panicked on {}:\n{}",
+        context(),
+        panics.join("\n")
+    );
+}
+
+/// Ends the process if one call runs far past its budget: a hung call never
+/// returns, so no assertion after it could report it.
+struct Watchdog {
+    /// Milliseconds since `epoch` when the current call started; 0 when idle.
+    started: Arc<AtomicU64>,
+    epoch: Instant,
+}
+
+impl Watchdog {
+    fn new(what: &'static str) -> Watchdog {
+        let started = Arc::new(AtomicU64::new(0));
+        let epoch = Instant::now();
+        let watched = Arc::clone(&started);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                if Arc::strong_count(&watched) == 1 {
+                    return;
+                }
+                let since = watched.load(Ordering::Relaxed);
+                let now = epoch.elapsed().as_millis() as u64;
+                if since != 0 && now.saturating_sub(since) > 6 * CALL_BUDGET.as_millis() as u64 {
+                    eprintln!(
+                        "{what}: a call has not returned after {} s; giving up",
+                        6 * CALL_BUDGET.as_secs()
+                    );
+                    std::process::exit(101);
+                }
+            }
+        });
+        Watchdog { started, epoch }
+    }
+
+    /// Runs `call`, asserting it returns within [`CALL_BUDGET`].
+    fn time<T>(&self, describe: &dyn Fn() -> String, call: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        self.started.store(
+            self.epoch.elapsed().as_millis().max(1) as u64,
+            Ordering::Relaxed,
+        );
+        let result = call();
+        self.started.store(0, Ordering::Relaxed);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed <= CALL_BUDGET,
+            "took {elapsed:?} (budget {CALL_BUDGET:?}) on {}",
+            describe()
+        );
+        result
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Serving text from memory
+
+const ROOT: &str = "/robustness/main.hac";
+
+/// Serves the root file from memory and everything else from disk, so prefixes of
+/// corpus files still reach the files they import.
+struct MemoryLoader {
+    files: HashMap<PathBuf, String>,
+}
+
+impl MemoryLoader {
+    fn with_root(root: &Path, text: &str) -> MemoryLoader {
+        MemoryLoader {
+            files: HashMap::from([(root.to_path_buf(), text.to_string())]),
+        }
+    }
+}
+
+impl Loader for MemoryLoader {
+    fn read(&self, path: &Path) -> io::Result<String> {
+        match self.files.get(path) {
+            Some(text) => Ok(text.clone()),
+            None => FsLoader.read(path),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.files.contains_key(path) || FsLoader.exists(path)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Checking results
+
+/// Every label lies within its file's text and on character boundaries.
+fn check_spans(
+    diagnostics: &[Diagnostic],
+    text_of: &dyn Fn(FileId) -> Option<Arc<str>>,
+) -> Result<(), String> {
+    for diagnostic in diagnostics {
+        if diagnostic.message.is_empty() {
+            return Err(format!("`{}` has an empty message", diagnostic.code));
+        }
+        for label in &diagnostic.labels {
+            let Some(text) = text_of(label.origin.file) else {
+                return Err(format!(
+                    "`{}` points into unknown file {:?}",
+                    diagnostic.code, label.origin.file
+                ));
+            };
+            let span = label.origin.span;
+            let (start, end) = (span.start as usize, span.end as usize);
+            if start > end || end > text.len() {
+                return Err(format!(
+                    "`{}` ({}) has span {span:?} outside the {}-byte text",
+                    diagnostic.code,
+                    diagnostic.message,
+                    text.len()
+                ));
+            }
+            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                return Err(format!(
+                    "`{}` ({}) has span {span:?} inside a character",
+                    diagnostic.code, diagnostic.message
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_parse(text: &str) -> Result<(), String> {
+    let parse = syntax::parse(FileId(0), text);
+    let shared: Arc<str> = Arc::from(text);
+    check_spans(&parse.diagnostics, &|file| {
+        (file == FileId(0)).then(|| Arc::clone(&shared))
+    })?;
+    let span = parse.expr.span;
+    if span.end as usize > text.len() {
+        return Err(format!("root expression span {span:?} past the end"));
+    }
+    Ok(())
+}
+
+fn check_analysis(analysis: &Analysis) -> Result<(), String> {
+    if analysis.value.is_none() && !analysis.has_errors() {
+        return Err("neither a value nor an error".to_string());
+    }
+    if analysis.value.is_some() && analysis.has_errors() {
+        return Err("both a value and an error".to_string());
+    }
+    check_spans(&analysis.diagnostics, &|file| {
+        analysis.sources.try_get(file).map(|f| Arc::clone(&f.text))
+    })
+}
+
+fn describe_input(text: &str) -> String {
+    const SHOWN: usize = 300;
+    if text.len() <= SHOWN {
+        return format!("{text:?}");
+    }
+    let mut cut = SHOWN;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{:?}… ({} bytes)", &text[..cut], text.len())
+}
+
+/// Parses and analyses `text` as the root file `root`, checking every result.
+fn survive(watchdog: &Watchdog, root: &Path, text: &str) {
+    let describe = || format!("{} = {}", root.display(), describe_input(text));
+    let parsed = watchdog.time(&describe, || check_parse(text));
+    assert_no_panics(&describe);
+    if let Err(problem) = parsed {
+        panic!("parse: {problem} on {}", describe());
+    }
+    let loader = MemoryLoader::with_root(root, text);
+    let analysis = watchdog.time(&describe, || analyze(&loader, root, &small_limits()));
+    assert_no_panics(&describe);
+    if let Err(problem) = check_analysis(&analysis) {
+        panic!("analyze: {problem} on {}", describe());
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Prefixes of every program in the repository
+
+fn hac_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            hac_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "hac") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every character boundary up to `FULL_PREFIXES` bytes, then every `STRIDE`-th.
+const FULL_PREFIXES: usize = 4096;
+const STRIDE: usize = 257;
+
+fn prefix_ends(text: &str) -> Vec<usize> {
+    let mut ends: Vec<usize> = (0..=text.len())
+        .filter(|&end| end <= FULL_PREFIXES || end % STRIDE == 0 || end == text.len())
+        .map(|mut end| {
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            end
+        })
+        .collect();
+    ends.dedup();
+    ends
+}
+
+#[test]
+fn every_prefix_of_every_repository_program_survives() {
+    record_panics();
+    let root = repo_root();
+    let mut files = Vec::new();
+    hac_files(&root.join("tests"), &mut files);
+    hac_files(&root.join("examples"), &mut files);
+    files.sort();
+    assert!(
+        files.len() >= 100,
+        "expected the corpus under tests/ (found only {} .hac files)",
+        files.len()
+    );
+    let jobs: Vec<(&PathBuf, String)> = files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            (file, text)
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let checked = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let watchdog = Watchdog::new("prefixes");
+                while let Some((file, text)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    for end in prefix_ends(text) {
+                        // Served under the real path, so relative imports still resolve.
+                        survive(&watchdog, file, &text[..end]);
+                        checked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let checked = checked.into_inner();
+    assert!(checked > files.len());
+}
+
+// ---------------------------------------------------------------------------------
+// Random token soups
+
+const VOCABULARY: &[&str] = &[
+    // keywords
+    "let",
+    "in",
+    "rec",
+    "if",
+    "then",
+    "else",
+    "assert",
+    "inherit",
+    "or",
+    "with",
+    // identifiers and globals
+    "a",
+    "b",
+    "x",
+    "foo-bar",
+    "x'",
+    "_",
+    "true",
+    "false",
+    "null",
+    "builtins",
+    "map",
+    "import",
+    "throw",
+    "abort",
+    "toString",
+    "builtins.genList",
+    "builtins.length",
+    // operators and punctuation
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "++",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "&&",
+    "||",
+    "->",
+    "!",
+    "?",
+    "@",
+    ":",
+    ";",
+    ",",
+    ".",
+    "...",
+    "=",
+    "${",
+    "}",
+    // brackets
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    // strings
+    "\"",
+    "\"s\"",
+    "\"a${",
+    "\"${x}\"",
+    "\"\\n\\t\\\\\"",
+    "\"é🌍\"",
+    "''",
+    "''\n  x\n''",
+    "''${",
+    "'''",
+    "''$",
+    "$",
+    "\\",
+    // paths and URIs
+    "./x",
+    "../lib/helper.hac",
+    "/abs/path",
+    "./lib/data.txt",
+    "<nixpkgs>",
+    "~/x",
+    "http://e.x",
+    // numbers
+    "0",
+    "1",
+    "42",
+    "-1",
+    "9223372036854775807",
+    "99999999999999999999",
+    "1.5",
+    "007",
+    // comments and whitespace
+    "# c\n",
+    "/* c */",
+    "/*",
+    "*/",
+    " ",
+    "\n",
+    "\t",
+    "\r\n",
+    // odd characters
+    "é",
+    "\u{0}",
+    "\u{7f}",
+    "𝄞",
+    "`",
+    "%",
+    "&",
+    "|",
+];
+
+fn token_soup() -> impl Strategy<Value = String> {
+    let separator = prop::sample::select(vec!["", " ", " ", "\n"]);
+    prop::collection::vec((prop::sample::select(VOCABULARY), separator), 0..48).prop_map(|tokens| {
+        tokens
+            .into_iter()
+            .flat_map(|(token, separator)| [token, separator])
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn token_soups_never_panic_and_spans_stay_inside(text in token_soup()) {
+        record_panics();
+        let watchdog = Watchdog::new("token soup");
+        survive(&watchdog, Path::new(ROOT), &text);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Pathological inputs
+
+fn survive_big(name: &str, text: &str) {
+    record_panics();
+    let watchdog = Watchdog::new("pathological input");
+    let root = PathBuf::from(format!("/robustness/{name}.hac"));
+    survive(&watchdog, &root, text);
+}
+
+const DEEP: usize = 100_000;
+
+#[test]
+fn deeply_nested_lists() {
+    survive_big("open_lists", &"[".repeat(DEEP));
+    survive_big(
+        "closed_lists",
+        &format!("{}{}", "[".repeat(DEEP), "]".repeat(DEEP)),
+    );
+}
+
+#[test]
+fn deeply_nested_parentheses() {
+    survive_big("open_parens", &"(".repeat(DEEP));
+    survive_big(
+        "closed_parens",
+        &format!("{}1{}", "(".repeat(DEEP), ")".repeat(DEEP)),
+    );
+}
+
+#[test]
+fn deeply_nested_attribute_sets() {
+    survive_big("open_sets", &"{ a = ".repeat(DEEP));
+    survive_big(
+        "closed_sets",
+        &format!("{}1{}", "{ a = ".repeat(DEEP), "; }".repeat(DEEP)),
+    );
+}
+
+#[test]
+fn deeply_nested_lets() {
+    survive_big("open_lets", &"let a = ".repeat(DEEP));
+    survive_big(
+        "closed_lets",
+        &format!("{}1{}", "let a = ".repeat(DEEP), "; in a".repeat(DEEP)),
+    );
+}
+
+#[test]
+fn deeply_nested_lambdas_and_negations() {
+    survive_big("lambdas", &format!("{}1", "x: ".repeat(DEEP)));
+    survive_big("negations", &format!("{}1", "-".repeat(DEEP)));
+    survive_big("nots", &format!("{}true", "!".repeat(DEEP)));
+    survive_big("strings", &"\"${".repeat(DEEP));
+}
+
+#[test]
+fn long_operator_chains() {
+    survive_big("additions", &format!("1{}", " + 1".repeat(200_000)));
+    survive_big(
+        "concatenations",
+        &format!("[ ]{}", " ++ [ 1 ]".repeat(200_000)),
+    );
+    survive_big(
+        "updates",
+        &format!("{{ }}{}", " // { a = 1; }".repeat(100_000)),
+    );
+    survive_big("applications", &format!("(x: x){}", " 1".repeat(100_000)));
+    survive_big("selections", &format!("{{ }}{}", ".a".repeat(100_000)));
+}
+
+#[test]
+fn megabyte_string_literal() {
+    let body = "abcdefghij".repeat(100_000);
+    survive_big("string", &format!("\"{body}\""));
+    survive_big("indented_string", &format!("''\n  {body}\n''"));
+    survive_big("unterminated_string", &format!("\"{body}"));
+}
+
+#[test]
+fn hundred_thousand_element_list() {
+    let elements: String = (0..100_000).map(|i| format!("{i} ")).collect();
+    survive_big("list", &format!("[ {elements}]"));
+    let attrs: String = (0..100_000).map(|i| format!("a{i} = {i}; ")).collect();
+    survive_big("attrs", &format!("{{ {attrs}}}"));
+}
+
+#[test]
+fn deep_runtime_recursion_is_bounded() {
+    survive_big("recursion", "let f = n: 1 + f (n + 1); in f 0");
+    survive_big("deep_value", "let f = n: [ (f (n + 1)) ]; in f 0");
+    survive_big(
+        "wide_value",
+        "builtins.genList (i: builtins.genList (j: i * j) 1000) 1000",
+    );
+    survive_big("string_doubling", "let f = s: f (s + s); in f \"x\"");
+}
