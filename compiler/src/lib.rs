@@ -4,4 +4,5 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod emit;
 pub mod report;
