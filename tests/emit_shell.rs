@@ -53,10 +53,14 @@ fn plain_words_stay_readable_and_others_are_single_quoted() {
     assert_eq!(quote("10.0.0.1:6443").unwrap(), "10.0.0.1:6443");
     assert_eq!(quote("").unwrap(), "''");
     assert_eq!(quote("a b").unwrap(), "'a b'");
-    assert_eq!(quote("it's").unwrap(), "'it'\\''s'");
+    assert_eq!(quote("it's").unwrap(), "it\\'s");
+    assert_eq!(quote("it's a test").unwrap(), r"it\''s a test'");
+    assert_eq!(quote("pa$$ word").unwrap(), "pa\\$\\$' word'");
+    assert_eq!(quote("C:\\dir\\").unwrap(), "C:\\\\dir\\\\");
     assert_eq!(quote("a=b").unwrap(), "'a=b'", "would be an assignment as the first word");
     assert_eq!(quote("~").unwrap(), "'~'", "would expand to a home directory");
-    assert_eq!(quote("$x").unwrap(), "'$x'");
+    assert_eq!(quote("$x").unwrap(), "\\$x");
+    assert_eq!(quote("`id`").unwrap(), "\\`id\\`");
 }
 
 #[test]
@@ -87,12 +91,53 @@ fn the_script_builder_renders_lines() {
     script.append(&tail);
     assert_eq!(
         script.render(),
-        "set -euo pipefail\n# install\n# the key\n\nprintf '%s\\n' 'a'\\''b'\necho one\necho two\nexit 0\n"
+        "set -euo pipefail\n# install\n# the key\n\nprintf '%s'\\\\n a\\'b\necho one\necho two\nexit 0\n"
     );
     assert_eq!(script.lines().len(), 8);
     assert!(!script.is_empty());
     let output = run_with_input(&require("bash", "bash"), &[], script.render().as_bytes());
     assert_eq!(text(&output.stdout), "a'b\none\ntwo\n");
+}
+
+/// shellcheck's findings for a script.
+fn shellcheck(script: &str) -> (bool, String) {
+    let output = run_with_input(
+        &require("shellcheck", "shellcheck"),
+        &["--shell=bash", "--severity=style", "--format=gcc", "-"],
+        script.as_bytes(),
+    );
+    (output.status.success(), format!("{}{}", text(&output.stdout), text(&output.stderr)))
+}
+
+#[test]
+fn quoted_hostile_strings_raise_no_shellcheck_findings() {
+    let quoted: Vec<String> = hostile().iter().map(|word| quote(word).unwrap()).collect();
+    let script = format!("#!/bin/bash\nprintf '%s\\0' {}\n", quoted.join(" "));
+    let (clean, findings) = shellcheck(&script);
+    assert!(clean, "{findings}\n{script}");
+    // and the check can fail: the same words quoted naively are flagged
+    let (clean, findings) = shellcheck("#!/bin/bash\nprintf '%s' '$HOME'\n");
+    assert!(!clean && findings.contains("SC2016"), "{findings}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn quoted_random_strings_raise_no_shellcheck_findings(
+        words in prop::collection::vec(
+            prop::collection::vec(prop::sample::select(vec![
+                "'", "\"", "$", "$x", "${x}", "$(id)", "(", ")", "`", "`id`", "\\", "\n", " ", ";", "&", "|",
+                "<", ">", "*", "?", "[", "]", "{", "}", "~", "!", "#", "=", "%", "a", "-", "é", "\t",
+            ]), 0..12).prop_map(|parts| parts.concat()),
+            1..12,
+        )
+    ) {
+        let quoted: Vec<String> = words.iter().map(|word| quote(word).unwrap()).collect();
+        let script = format!("#!/bin/bash\nprintf '%s\\0' {}\n", quoted.join(" "));
+        let (clean, findings) = shellcheck(&script);
+        prop_assert!(clean, "{}\n{}", findings, script);
+    }
 }
 
 proptest! {

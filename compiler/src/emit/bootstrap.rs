@@ -110,6 +110,9 @@ const PREAMBLE: &str = r#"#!/bin/bash
 # Safe to run again: finished steps are recorded in $HAC_STATE_DIR/steps and
 # skipped. Progress is logged to $HAC_LOG_FILE; the outcome is
 # $HAC_STATE_DIR/done, or $HAC_STATE_DIR/failed naming the failing step.
+# Steps, probes and retried commands are functions called through `step`,
+# `wait_until` and `retry`, which shellcheck cannot follow.
+# shellcheck disable=SC2317
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
@@ -129,13 +132,23 @@ log() {
   printf '%s\n' "$line" >&3
 }
 
+# hac_on_error STATUS LINE COMMAND: remembers the failing command for `failed`.
+# When a function call fails, bash reports the function's last command (its
+# `return`), so the line of the call is read back from this script instead.
 hac_on_error() {
-  hac_failed_line=$1
-  hac_failed_command=${2//$'\n'/ }
+  if [[ -n $hac_failed_command ]]; then
+    return 0
+  fi
+  local status=$1 command=$3 call
+  hac_failed_line=$2
+  if [[ $command == return* ]] && call=$(sed -n "${2}p" "$0" 2>/dev/null) && [[ -n $call ]]; then
+    command="${call#"${call%%[![:space:]]*}"} (returned $status)"
+  fi
+  hac_failed_command=${command//$'\n'/ }
 }
 
 hac_trap_errors() {
-  trap 'hac_on_error "$LINENO" "$BASH_COMMAND"' ERR
+  trap 'hac_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 }
 
 hac_on_exit() {

@@ -12,8 +12,11 @@ use super::SpecError;
 ///
 /// Words made only of characters that are never special to the shell are left
 /// bare, so generated scripts stay readable (`apt-get`, `/etc/hosts`,
-/// `10.0.0.1:6443`); everything else is single-quoted, with each `'` written
-/// as `'\''`. The empty string becomes `''`.
+/// `10.0.0.1:6443`). Everything else is single-quoted, except that `'`, `$`,
+/// `` ` `` and `\` are written outside the quotes with a backslash (`it'\''s`,
+/// `'pa'\$'s'`): the same word for the shell, and shellcheck does not take a
+/// quoted `$` for a forgotten expansion (SC2016) or a quoted trailing backslash
+/// for a botched escape (SC1003). The empty string becomes `''`.
 pub fn quote(word: &str) -> Result<String, SpecError> {
     if word.contains('\0') {
         return Err(SpecError::new(format!(
@@ -22,20 +25,37 @@ pub fn quote(word: &str) -> Result<String, SpecError> {
         ))
         .with_help("remove the NUL byte; to ship binary data use a file in `write_files` with base64 encoding"));
     }
-    if !word.is_empty() && word.bytes().all(is_bare) {
-        return Ok(word.to_string());
+    if word.is_empty() {
+        return Ok("''".to_string());
     }
     let mut quoted = String::with_capacity(word.len() + 2);
-    quoted.push('\'');
+    let mut run = String::new();
     for c in word.chars() {
-        if c == '\'' {
-            quoted.push_str("'\\''");
-        } else {
+        if matches!(c, '\'' | '$' | '`' | '\\') {
+            flush_run(&mut quoted, &mut run);
+            quoted.push('\\');
             quoted.push(c);
+        } else {
+            run.push(c);
         }
     }
-    quoted.push('\'');
+    flush_run(&mut quoted, &mut run);
     Ok(quoted)
+}
+
+/// Appends `run` to `out`, single-quoted unless every character is bare.
+fn flush_run(out: &mut String, run: &mut String) {
+    if run.is_empty() {
+        return;
+    }
+    if run.bytes().all(is_bare) {
+        out.push_str(run);
+    } else {
+        out.push('\'');
+        out.push_str(run);
+        out.push('\'');
+    }
+    run.clear();
 }
 
 /// A command line: every word quoted by [`quote`], joined by single spaces.
