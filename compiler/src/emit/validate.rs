@@ -167,11 +167,8 @@ impl Compiled {
     fn new(text: &str, draft: Draft) -> Result<Self, String> {
         let schema: Value =
             serde_json::from_str(text).map_err(|error| format!("-: bundled schema is not JSON: {error}"))?;
-        let top_level_keys = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|properties| properties.keys().cloned().collect())
-            .unwrap_or_default();
+        let mut top_level_keys = BTreeSet::new();
+        collect_property_names(&schema, &schema, &mut top_level_keys, 0);
         let validator = jsonschema::options()
             .with_draft(draft)
             .build(&schema)
@@ -180,6 +177,29 @@ impl Compiled {
             validator,
             top_level_keys,
         })
+    }
+}
+
+/// The property names `node` allows: its own `properties` and those of every
+/// `allOf` member, following local `#/$defs/...` references (the cloud-config
+/// schemas list each module's keys in a `$defs` entry joined by `allOf`).
+fn collect_property_names(root: &Value, node: &Value, names: &mut BTreeSet<String>, depth: usize) {
+    const MAX_REFERENCE_DEPTH: usize = 16;
+    if depth > MAX_REFERENCE_DEPTH {
+        return;
+    }
+    let node = match node.get("$ref").and_then(Value::as_str) {
+        Some(reference) => match reference.strip_prefix("#/$defs/").and_then(|name| root["$defs"].get(name)) {
+            Some(target) => target,
+            None => return,
+        },
+        None => node,
+    };
+    if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+        names.extend(properties.keys().cloned());
+    }
+    for member in node.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        collect_property_names(root, member, names, depth + 1);
     }
 }
 
