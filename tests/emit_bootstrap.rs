@@ -63,7 +63,10 @@ impl Sandbox {
 }
 
 fn step(name: &str, body: &[&str]) -> Step {
-    Step::new(name, body.iter().map(|line| line.to_string()).collect::<Vec<_>>())
+    Step::new(
+        name,
+        body.iter().map(|line| line.to_string()).collect::<Vec<_>>(),
+    )
 }
 
 /// Appends the step's name to `$SANDBOX/ran`, so tests see which steps ran how often.
@@ -82,13 +85,19 @@ fn shellcheck(script_text: &str) -> (bool, String) {
         .arg(&file)
         .output()
         .expect("run shellcheck");
-    (output.status.success(), format!("{}{}", text(&output.stdout), text(&output.stderr)))
+    (
+        output.status.success(),
+        format!("{}{}", text(&output.stdout), text(&output.stderr)),
+    )
 }
 
 fn realistic_steps() -> Vec<Step> {
     let endpoint = "https://10.0.0.10:6443/readyz";
     vec![
-        step("swap-off", &["swapoff -a", "sed -i '/\\sswap\\s/d' /etc/fstab"]),
+        step(
+            "swap-off",
+            &["swapoff -a", "sed -i '/\\sswap\\s/d' /etc/fstab"],
+        ),
         step(
             "wait-for-api",
             &[&format!(
@@ -105,7 +114,13 @@ fn realistic_steps() -> Vec<Step> {
                 "retry 5 10 join_once",
             ],
         ),
-        step("user-command", &[&format!("printf '%s\\n' {}", quote("it's $(not run) `either`").unwrap())]),
+        step(
+            "user-command",
+            &[&format!(
+                "printf '%s\\n' {}",
+                quote("it's $(not run) `either`").unwrap()
+            )],
+        ),
         step("empty", &[]),
         step("only-comments", &["# nothing to do here"]),
         step(
@@ -119,18 +134,26 @@ fn realistic_steps() -> Vec<Step> {
 fn the_script_passes_shellcheck_and_bash_n() {
     let script_text = script(&realistic_steps()).expect("valid steps");
     let (clean, findings) = shellcheck(&script_text);
-    assert!(clean, "shellcheck findings:\n{findings}\n--- script ---\n{script_text}");
+    assert!(
+        clean,
+        "shellcheck findings:\n{findings}\n--- script ---\n{script_text}"
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("script");
     std::fs::write(&file, &script_text).expect("write");
-    let output = Command::new(require("bash", "bash")).arg("-n").arg(&file).output().expect("bash -n");
+    let output = Command::new(require("bash", "bash"))
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .expect("bash -n");
     assert!(output.status.success(), "bash -n: {}", text(&output.stderr));
 }
 
 #[test]
 fn shellcheck_would_notice_a_broken_script() {
     // The lint above can fail: an unquoted expansion in a step is reported.
-    let (clean, findings) = shellcheck(&script(&[step("bad", &["rm -rf $SANDBOX/x"])]).expect("valid"));
+    let (clean, findings) =
+        shellcheck(&script(&[step("bad", &["rm -rf $SANDBOX/x"])]).expect("valid"));
     assert!(!clean && findings.contains("SC2086"), "{findings}");
 }
 
@@ -142,22 +165,40 @@ fn the_script_has_the_documented_shape() {
     assert!(script_text.contains("HAC_STATE_DIR=${HAC_STATE_DIR:-/var/lib/hac}"));
     assert!(script_text.contains("HAC_LOG_FILE=${HAC_LOG_FILE:-/var/log/hac-bootstrap.log}"));
     assert!(script_text.contains("  step wait-for-api hac_step_wait_for_api\n"));
-    assert!(script_text.contains("\nkept at column zero\nEOF\n"), "heredoc bodies are not indented");
-    assert!(!script_text.contains("sleep 60"), "no fixed sleeps as waits");
+    assert!(
+        script_text.contains("\nkept at column zero\nEOF\n"),
+        "heredoc bodies are not indented"
+    );
+    assert!(
+        !script_text.contains("sleep 60"),
+        "no fixed sleeps as waits"
+    );
     assert_eq!(step_function("wait-for-api"), "hac_step_wait_for_api");
 }
 
 #[test]
 fn all_steps_run_in_order_and_done_is_written() {
-    let sandbox = Sandbox::new(&[recording("first", &[]), recording("second", &["echo output of second"])]);
+    let sandbox = Sandbox::new(&[
+        recording("first", &[]),
+        recording("second", &["echo output of second"]),
+    ]);
     let run = sandbox.run();
-    assert_eq!(run.status, 0, "stderr:\n{}\nlog:\n{}", run.stderr, sandbox.log());
+    assert_eq!(
+        run.status,
+        0,
+        "stderr:\n{}\nlog:\n{}",
+        run.stderr,
+        sandbox.log()
+    );
     assert_eq!(sandbox.read("ran").as_deref(), Some("first\nsecond\n"));
     assert!(sandbox.exists("state/done"));
     assert!(!sandbox.exists("state/failed"));
     assert!(sandbox.exists("state/steps/first") && sandbox.exists("state/steps/second"));
     let log = sandbox.log();
-    assert!(log.contains("output of second"), "step output goes to the log:\n{log}");
+    assert!(
+        log.contains("output of second"),
+        "step output goes to the log:\n{log}"
+    );
     for line in log.lines().filter(|line| line.contains("step ")) {
         let stamp = line.split(' ').next().unwrap_or("");
         assert!(
@@ -165,10 +206,19 @@ fn all_steps_run_in_order_and_done_is_written() {
             "log line without a UTC timestamp: {line}"
         );
     }
-    assert!(log.contains("step first: started") && log.contains("step first: done in"), "{log}");
-    assert!(run.stderr.contains("hac-bootstrap finished"), "progress also on stderr: {}", run.stderr);
+    assert!(
+        log.contains("step first: started") && log.contains("step first: done in"),
+        "{log}"
+    );
+    assert!(
+        run.stderr.contains("hac-bootstrap finished"),
+        "progress also on stderr: {}",
+        run.stderr
+    );
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(sandbox.path("log/hac-bootstrap.log")).expect("log").permissions(),
+        &std::fs::metadata(sandbox.path("log/hac-bootstrap.log"))
+            .expect("log")
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "the log is private");
 }
@@ -177,11 +227,17 @@ fn all_steps_run_in_order_and_done_is_written() {
 fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
     let sandbox = Sandbox::new(&[
         recording("prepare", &[]),
-        recording("flaky", &["test -e \"$SANDBOX/fixed\" || exit 7", "echo fixed"]),
+        recording(
+            "flaky",
+            &["test -e \"$SANDBOX/fixed\" || exit 7", "echo fixed"],
+        ),
         recording("after", &[]),
     ]);
     let first = sandbox.run();
-    assert_eq!(first.status, 7, "the script exits with the failing step's status");
+    assert_eq!(
+        first.status, 7,
+        "the script exits with the failing step's status"
+    );
     let failed = sandbox.read("state/failed").expect("failed is written");
     assert!(failed.contains("step=flaky\n"), "{failed}");
     assert!(failed.contains("exit_code=7\n"), "{failed}");
@@ -189,9 +245,23 @@ fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
     assert!(!sandbox.exists("state/done"));
     assert!(sandbox.exists("state/steps/prepare"));
     assert!(!sandbox.exists("state/steps/flaky"));
-    assert_eq!(sandbox.read("ran").as_deref(), Some("prepare\nflaky\n"), "`after` did not run");
-    assert!(sandbox.log().contains("FAILED: step flaky exited with status 7"), "{}", sandbox.log());
-    assert!(first.stderr.contains("FAILED: step flaky"), "{}", first.stderr);
+    assert_eq!(
+        sandbox.read("ran").as_deref(),
+        Some("prepare\nflaky\n"),
+        "`after` did not run"
+    );
+    assert!(
+        sandbox
+            .log()
+            .contains("FAILED: step flaky exited with status 7"),
+        "{}",
+        sandbox.log()
+    );
+    assert!(
+        first.stderr.contains("FAILED: step flaky"),
+        "{}",
+        first.stderr
+    );
 
     std::fs::write(sandbox.path("fixed"), "").expect("fix the cause");
     let second = sandbox.run();
@@ -201,19 +271,32 @@ fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
         Some("prepare\nflaky\nflaky\nafter\n"),
         "`prepare` was skipped, `flaky` and `after` ran"
     );
-    assert!(sandbox.log().contains("step prepare: already done, skipped"));
-    assert!(!sandbox.exists("state/failed"), "a successful run clears `failed`");
+    assert!(
+        sandbox
+            .log()
+            .contains("step prepare: already done, skipped")
+    );
+    assert!(
+        !sandbox.exists("state/failed"),
+        "a successful run clears `failed`"
+    );
     assert!(sandbox.exists("state/done"));
 
     let third = sandbox.run();
     assert_eq!(third.status, 0);
     assert!(third.stderr.contains("nothing to do"), "{}", third.stderr);
-    assert_eq!(sandbox.read("ran").as_deref(), Some("prepare\nflaky\nflaky\nafter\n"));
+    assert_eq!(
+        sandbox.read("ran").as_deref(),
+        Some("prepare\nflaky\nflaky\nafter\n")
+    );
 }
 
 #[test]
 fn a_failing_command_in_the_middle_of_a_step_stops_the_step() {
-    let sandbox = Sandbox::new(&[recording("multi", &["false", "echo not reached >>\"$SANDBOX/ran\""])]);
+    let sandbox = Sandbox::new(&[recording(
+        "multi",
+        &["false", "echo not reached >>\"$SANDBOX/ran\""],
+    )]);
     let run = sandbox.run();
     assert_eq!(run.status, 1);
     assert_eq!(sandbox.read("ran").as_deref(), Some("multi\n"));
@@ -234,19 +317,28 @@ fn wait_until_succeeds_when_the_condition_comes_true() {
     let run = sandbox.run();
     assert_eq!(run.status, 0, "log:\n{}", sandbox.log());
     let log = sandbox.log();
-    assert!(log.contains("waiting for the ready file (at most 20s, polling every 1s)"), "{log}");
+    assert!(
+        log.contains("waiting for the ready file (at most 20s, polling every 1s)"),
+        "{log}"
+    );
     assert!(log.contains("ready: the ready file after"), "{log}");
 }
 
 #[test]
 fn wait_until_times_out_with_a_clear_log_line() {
-    let sandbox = Sandbox::new(&[step("wait", &["wait_until \"the never file\" 2 1 test -e \"$SANDBOX/never\""])]);
+    let sandbox = Sandbox::new(&[step(
+        "wait",
+        &["wait_until \"the never file\" 2 1 test -e \"$SANDBOX/never\""],
+    )]);
     let started = std::time::Instant::now();
     let run = sandbox.run();
     let elapsed = started.elapsed();
     assert_eq!(run.status, 1);
     let log = sandbox.log();
-    assert!(log.contains("timed out after 2s waiting for the never file"), "{log}");
+    assert!(
+        log.contains("timed out after 2s waiting for the never file"),
+        "{log}"
+    );
     assert!(log.contains("last exit status 1"), "{log}");
     assert!(elapsed.as_secs() < 10, "the wait is bounded: {elapsed:?}");
     let failed = sandbox.read("state/failed").expect("failed");
@@ -257,16 +349,26 @@ fn wait_until_times_out_with_a_clear_log_line() {
         .position(|line| line.starts_with("wait_until \"the never file\""))
         .expect("the call")
         + 1;
-    assert!(failed.contains(&format!("line={call_line}\n")), "line of the call {call_line}: {failed}");
+    assert!(
+        failed.contains(&format!("line={call_line}\n")),
+        "line of the call {call_line}: {failed}"
+    );
 }
 
 #[test]
 fn wait_until_bounds_a_hanging_probe() {
-    let sandbox = Sandbox::new(&[step("wait", &["wait_until \"a hanging probe\" 2 1 sleep 600"])]);
+    let sandbox = Sandbox::new(&[step(
+        "wait",
+        &["wait_until \"a hanging probe\" 2 1 sleep 600"],
+    )]);
     let started = std::time::Instant::now();
     let run = sandbox.run();
     assert_eq!(run.status, 1);
-    assert!(started.elapsed().as_secs() < 15, "the probe was not killed: {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 15,
+        "the probe was not killed: {:?}",
+        started.elapsed()
+    );
     assert!(sandbox.log().contains("timed out"), "{}", sandbox.log());
 }
 
@@ -286,8 +388,14 @@ fn retry_retries_until_success() {
     assert_eq!(run.status, 0, "log:\n{}", sandbox.log());
     assert_eq!(sandbox.read("tries").as_deref(), Some("try\ntry\ntry\n"));
     let log = sandbox.log();
-    assert!(log.contains("attempt 1 of 5 of attempt failed with status 1; next in 1s"), "{log}");
-    assert!(log.contains("attempt 2 of 5 of attempt failed with status 1; next in 2s"), "{log}");
+    assert!(
+        log.contains("attempt 1 of 5 of attempt failed with status 1; next in 1s"),
+        "{log}"
+    );
+    assert!(
+        log.contains("attempt 2 of 5 of attempt failed with status 1; next in 2s"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -310,9 +418,17 @@ fn retry_gives_up_with_the_last_status_and_fails_attempts_on_any_failing_line() 
         Some("try\ntry\n"),
         "the line after `false` never ran inside an attempt"
     );
-    assert!(sandbox.log().contains("giving up on attempt after 2 attempts (last exit status 1)"));
+    assert!(
+        sandbox
+            .log()
+            .contains("giving up on attempt after 2 attempts (last exit status 1)")
+    );
     let failed = sandbox.read("state/failed").expect("failed");
-    assert!(failed.contains("step=hopeless\n") && failed.contains("command=retry 2 0 attempt (returned 1)\n"), "{failed}");
+    assert!(
+        failed.contains("step=hopeless\n")
+            && failed.contains("command=retry 2 0 attempt (returned 1)\n"),
+        "{failed}"
+    );
 }
 
 #[test]
@@ -320,7 +436,10 @@ fn quoted_hostile_values_reach_a_step_verbatim() {
     let hostile = "it's $(touch \"$SANDBOX/pwned\") `id` ; rm -rf / \n\"x\"";
     let sandbox = Sandbox::new(&[step(
         "echo",
-        &[&format!("printf '%s' {} >\"$SANDBOX/value\"", quote(hostile).unwrap())],
+        &[&format!(
+            "printf '%s' {} >\"$SANDBOX/value\"",
+            quote(hostile).unwrap()
+        )],
     )]);
     assert_eq!(sandbox.run().status, 0, "{}", sandbox.log());
     assert_eq!(sandbox.read("value").as_deref(), Some(hostile));
@@ -333,7 +452,10 @@ fn bad_step_lists_are_refused() {
         (&["Upper"], "invalid bootstrap step name `Upper`"),
         (&["has space"], "invalid bootstrap step name `has space`"),
         (&["-leading"], "invalid bootstrap step name `-leading`"),
-        (&["under_score"], "invalid bootstrap step name `under_score`"),
+        (
+            &["under_score"],
+            "invalid bootstrap step name `under_score`",
+        ),
         (&["../escape"], "invalid bootstrap step name `../escape`"),
         (&[""], "invalid bootstrap step name ``"),
         (&["same", "same"], "bootstrap step `same` appears twice"),

@@ -12,15 +12,22 @@ use std::process::Command;
 
 use emit_common::{require, run_with_input, text};
 use hac::emit::keepalived::{
-    CHECK_SCRIPT_PATH, KeepalivedSpec, check_script, config, config_with_interface_file, interface_discovery,
-    priority_for,
+    CHECK_SCRIPT_PATH, KeepalivedSpec, check_script, config, config_with_interface_file,
+    interface_discovery, priority_for,
 };
 
 /// An interface of this machine with an address of the given family, and that
 /// address: `keepalived -t` insists that the configured interface exists.
 fn local_interface(ipv4: bool) -> Option<(String, IpAddr)> {
     let output = Command::new(require("ip", "iproute2"))
-        .args([if ipv4 { "-4" } else { "-6" }, "-o", "addr", "show", "scope", "global"])
+        .args([
+            if ipv4 { "-4" } else { "-6" },
+            "-o",
+            "addr",
+            "show",
+            "scope",
+            "global",
+        ])
         .output()
         .expect("run ip");
     text(&output.stdout).lines().find_map(|line| {
@@ -55,7 +62,12 @@ fn keepalived_check(config_text: &str, dir: &Path) -> (bool, String) {
         .expect("run keepalived");
     (
         output.status.success(),
-        format!("status {:?}\n{}{}", output.status.code(), text(&output.stdout), text(&output.stderr)),
+        format!(
+            "status {:?}\n{}{}",
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr)
+        ),
     )
 }
 
@@ -68,7 +80,11 @@ fn temp() -> tempfile::TempDir {
 fn install_check_script(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("hac-check-haproxy.sh");
-    std::fs::write(&path, check_script("http://127.0.0.1:8404/healthz").expect("valid")).expect("write");
+    std::fs::write(
+        &path,
+        check_script("http://127.0.0.1:8404/healthz").expect("valid"),
+    )
+    .expect("write");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path.to_str().expect("UTF-8 path").to_string()
 }
@@ -83,7 +99,10 @@ fn keepalived_accepts_a_two_host_ipv4_configuration() {
         spec.priority = priority_for(rank, 2).unwrap();
         let config_text = config(&spec).expect("valid");
         let (valid, output) = keepalived_check(&config_text, dir.path());
-        assert!(valid, "keepalived -t rejected it:\n{output}\n--- config ---\n{config_text}");
+        assert!(
+            valid,
+            "keepalived -t rejected it:\n{output}\n--- config ---\n{config_text}"
+        );
     }
 }
 
@@ -110,7 +129,10 @@ fn keepalived_accepts_three_peers_and_ipv6() {
         ..ipv4_spec(Some(interface))
     };
     let config_text = config(&ipv6).expect("valid");
-    assert!(!config_text.contains("authentication"), "VRRP v3 has no authentication:\n{config_text}");
+    assert!(
+        !config_text.contains("authentication"),
+        "VRRP v3 has no authentication:\n{config_text}"
+    );
     let (valid, output) = keepalived_check(&config_text, dir.path());
     assert!(valid, "{output}\n{config_text}");
 }
@@ -121,7 +143,10 @@ fn the_check_fails_on_a_broken_configuration() {
     let mut missing_interface = ipv4_spec(Some("hacnope0".to_string()));
     missing_interface.check_script = install_check_script(dir.path());
     let (valid, output) = keepalived_check(&config(&missing_interface).unwrap(), dir.path());
-    assert!(!valid && output.contains("hacnope0"), "a missing interface is an error: {output}");
+    assert!(
+        !valid && output.contains("hacnope0"),
+        "a missing interface is an error: {output}"
+    );
     let (interface, _) = local_interface(true).expect("an IPv4 interface");
     let mut spec = ipv4_spec(Some(interface));
     spec.check_script = install_check_script(dir.path());
@@ -142,14 +167,24 @@ fn the_interface_found_at_boot_feeds_the_configuration() {
     let lines = interface_discovery(address, &include).expect("valid");
     let script = format!("set -euo pipefail\n{}\n", lines.join("\n"));
     let output = run_with_input(&require("bash", "bash"), &[], script.as_bytes());
-    assert!(output.status.success(), "discovery failed: {}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "discovery failed: {}",
+        text(&output.stderr)
+    );
     assert_eq!(
         std::fs::read_to_string(&include).expect("written"),
         format!("$HAC_VRRP_INTERFACE={interface}\n")
     );
     let config_text = config_with_interface_file(&spec, &include).expect("valid");
-    assert!(config_text.contains(&format!("include {include}\n")), "{config_text}");
-    assert!(config_text.contains("  interface ${HAC_VRRP_INTERFACE}\n"), "{config_text}");
+    assert!(
+        config_text.contains(&format!("include {include}\n")),
+        "{config_text}"
+    );
+    assert!(
+        config_text.contains("  interface ${HAC_VRRP_INTERFACE}\n"),
+        "{config_text}"
+    );
     let (valid, output) = keepalived_check(&config_text, dir.path());
     assert!(valid, "{output}\n{config_text}");
 
@@ -168,8 +203,13 @@ fn the_interface_found_at_boot_feeds_the_configuration() {
 fn discovery_fails_clearly_when_no_interface_has_the_address() {
     let dir = temp();
     let include = dir.path().join("hac-interface.conf");
-    let lines = interface_discovery("203.0.113.254".parse().unwrap(), include.to_str().unwrap()).expect("valid");
-    let output = run_with_input(&require("bash", "bash"), &[], format!("set -euo pipefail\n{}\n", lines.join("\n")).as_bytes());
+    let lines = interface_discovery("203.0.113.254".parse().unwrap(), include.to_str().unwrap())
+        .expect("valid");
+    let output = run_with_input(
+        &require("bash", "bash"),
+        &[],
+        format!("set -euo pipefail\n{}\n", lines.join("\n")).as_bytes(),
+    );
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("no network interface has the address 203.0.113.254"));
     assert!(!include.exists());
@@ -183,20 +223,28 @@ fn priorities_and_weight_move_the_address_away_from_a_failing_host() {
     assert_eq!(priority_for(0, 1), Some(100));
     for count in 1..=20 {
         let weight = i32::try_from(count).unwrap();
-        let priorities: Vec<i32> = (0..count).map(|rank| i32::from(priority_for(rank, count).unwrap())).collect();
+        let priorities: Vec<i32> = (0..count)
+            .map(|rank| i32::from(priority_for(rank, count).unwrap()))
+            .collect();
         let mut unique = priorities.clone();
         unique.dedup();
         assert_eq!(unique.len(), count, "distinct priorities");
         for failing in &priorities {
             for healthy in &priorities {
                 if failing != healthy {
-                    assert!(failing - weight < *healthy, "{count} peers: {failing} failing vs {healthy}");
+                    assert!(
+                        failing - weight < *healthy,
+                        "{count} peers: {failing} failing vs {healthy}"
+                    );
                 }
             }
         }
     }
     let config_text = config(&ipv4_spec(Some("eth0".to_string()))).unwrap();
-    assert!(config_text.contains("  weight -2\n") && config_text.contains("  priority 101\n"), "{config_text}");
+    assert!(
+        config_text.contains("  weight -2\n") && config_text.contains("  priority 101\n"),
+        "{config_text}"
+    );
 }
 
 #[test]
@@ -214,7 +262,10 @@ fn the_configuration_has_one_instance_with_shared_settings() {
         "  track_script {\n    chk_haproxy\n  }\n",
         "  enable_script_security\n",
     ] {
-        assert!(config_text.contains(line), "`{line}` missing:\n{config_text}");
+        assert!(
+            config_text.contains(line),
+            "`{line}` missing:\n{config_text}"
+        );
     }
 }
 
@@ -240,7 +291,10 @@ fn the_check_script_asks_the_health_endpoint() {
         let dir = temp();
         let file = dir.path().join("check.sh");
         std::fs::write(&file, &script).expect("write");
-        let output = Command::new(require("sh", "dash")).arg(&file).output().expect("run");
+        let output = Command::new(require("sh", "dash"))
+            .arg(&file)
+            .output()
+            .expect("run");
         (output.status.success(), script)
     };
     require("curl", "curl");
@@ -248,9 +302,19 @@ fn the_check_script_asks_the_health_endpoint() {
     let (ok, script) = run(&format!("http://127.0.0.1:{healthy}/healthz"));
     assert!(ok, "a 200 passes:\n{script}");
     let unhealthy = http_server("503 Service Unavailable");
-    assert!(!run(&format!("http://127.0.0.1:{unhealthy}/healthz")).0, "a 503 fails");
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    assert!(!run(&format!("http://127.0.0.1:{closed}/healthz")).0, "nothing listening fails");
+    assert!(
+        !run(&format!("http://127.0.0.1:{unhealthy}/healthz")).0,
+        "a 503 fails"
+    );
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(
+        !run(&format!("http://127.0.0.1:{closed}/healthz")).0,
+        "nothing listening fails"
+    );
 
     let output = run_with_input(
         &require("shellcheck", "shellcheck"),
@@ -269,19 +333,46 @@ fn bad_specs_are_refused() {
         change(&mut spec);
         config(&spec).expect_err("refused").message
     };
-    assert_eq!(with(&|s| s.auth_pass = "toolongpass".to_string()), "the VRRP password must be 1 to 8 ASCII letters and digits");
-    assert_eq!(with(&|s| s.auth_pass = "a b".to_string()), "the VRRP password must be 1 to 8 ASCII letters and digits");
-    assert_eq!(with(&|s| s.auth_pass = String::new()), "the VRRP password must be 1 to 8 ASCII letters and digits");
-    assert_eq!(with(&|s| s.virtual_router_id = 0), "VRRP `virtual_router_id` 0 is invalid");
-    assert_eq!(with(&|s| s.priority = 150), "VRRP priority 150 is outside 100..=101 for 2 load balancers");
-    assert_eq!(with(&|s| s.vip_prefix = 33), "virtual IP prefix length /33 is out of range for `10.0.0.100`");
+    assert_eq!(
+        with(&|s| s.auth_pass = "toolongpass".to_string()),
+        "the VRRP password must be 1 to 8 ASCII letters and digits"
+    );
+    assert_eq!(
+        with(&|s| s.auth_pass = "a b".to_string()),
+        "the VRRP password must be 1 to 8 ASCII letters and digits"
+    );
+    assert_eq!(
+        with(&|s| s.auth_pass = String::new()),
+        "the VRRP password must be 1 to 8 ASCII letters and digits"
+    );
+    assert_eq!(
+        with(&|s| s.virtual_router_id = 0),
+        "VRRP `virtual_router_id` 0 is invalid"
+    );
+    assert_eq!(
+        with(&|s| s.priority = 150),
+        "VRRP priority 150 is outside 100..=101 for 2 load balancers"
+    );
+    assert_eq!(
+        with(&|s| s.vip_prefix = 33),
+        "virtual IP prefix length /33 is out of range for `10.0.0.100`"
+    );
     assert_eq!(
         with(&|s| s.peers = vec!["fd00::1".parse().unwrap()]),
         "VRRP peer `fd00::1` and the virtual IP `10.0.0.100` are of different IP families"
     );
-    assert_eq!(with(&|s| s.peers = vec![s.source]), "VRRP peer `10.0.0.11` is listed twice");
-    assert_eq!(with(&|s| s.peers = vec![s.vip]), "the virtual IP `10.0.0.100` is also a load balancer's own address");
-    assert_eq!(with(&|s| s.interface = Some("eth0; rm".to_string())), "invalid network interface name `eth0; rm`");
+    assert_eq!(
+        with(&|s| s.peers = vec![s.source]),
+        "VRRP peer `10.0.0.11` is listed twice"
+    );
+    assert_eq!(
+        with(&|s| s.peers = vec![s.vip]),
+        "the virtual IP `10.0.0.100` is also a load balancer's own address"
+    );
+    assert_eq!(
+        with(&|s| s.interface = Some("eth0; rm".to_string())),
+        "invalid network interface name `eth0; rm`"
+    );
     assert_eq!(
         with(&|s| s.interface = Some("a-very-long-interface".to_string())),
         "invalid network interface name `a-very-long-interface`"

@@ -11,26 +11,75 @@ use proptest::prelude::*;
 /// Runs `printf '%s\0' WORD…` with every word quoted, under `shell`, and returns
 /// what each word expanded to.
 fn echo_through(shell: &str, words: &[String]) -> Vec<String> {
-    let quoted: Vec<String> = words.iter().map(|word| quote(word).expect("quotable")).collect();
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|word| quote(word).expect("quotable"))
+        .collect();
     let script = format!("printf '%s\\0' {}", quoted.join(" "));
     let output = std::process::Command::new(shell)
         .args(["-c", &script])
         .output()
         .unwrap_or_else(|error| panic!("cannot run {shell}: {error}"));
-    assert!(output.status.success(), "{shell} failed on:\n{script}\n{}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{shell} failed on:\n{script}\n{}",
+        text(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 out");
     let mut words: Vec<String> = stdout.split('\0').map(str::to_string).collect();
-    assert_eq!(words.pop().as_deref(), Some(""), "output ends with the last separator");
+    assert_eq!(
+        words.pop().as_deref(),
+        Some(""),
+        "output ends with the last separator"
+    );
     words
 }
 
 fn hostile() -> Vec<String> {
     [
-        "", " ", "'", "''", "\"", "'\\''", "$(touch /tmp/hac-pwned)", "`touch /tmp/hac-pwned`", "$HOME",
-        "${HOME}", "$((1+1))", "; rm -rf /", "&& echo pwned", "| cat", "> /tmp/x", "< /etc/passwd", "a\nb",
-        "\n", "trailing newline\n", "\r\n", "\t", "*", "?", "[a-z]", "{a,b}", "~", "~root", "!", "!!",
-        "#not a comment", "-rf", "--help", "a=b", "\\", "\\n", "\\'", "ünïcödé ✓", "日本語", "🦀",
-        "\u{1}\u{7f}\u{1b}[31m", "it's \"quoted\"", "%s %d", "$'\\x41'",
+        "",
+        " ",
+        "'",
+        "''",
+        "\"",
+        "'\\''",
+        "$(touch /tmp/hac-pwned)",
+        "`touch /tmp/hac-pwned`",
+        "$HOME",
+        "${HOME}",
+        "$((1+1))",
+        "; rm -rf /",
+        "&& echo pwned",
+        "| cat",
+        "> /tmp/x",
+        "< /etc/passwd",
+        "a\nb",
+        "\n",
+        "trailing newline\n",
+        "\r\n",
+        "\t",
+        "*",
+        "?",
+        "[a-z]",
+        "{a,b}",
+        "~",
+        "~root",
+        "!",
+        "!!",
+        "#not a comment",
+        "-rf",
+        "--help",
+        "a=b",
+        "\\",
+        "\\n",
+        "\\'",
+        "ünïcödé ✓",
+        "日本語",
+        "🦀",
+        "\u{1}\u{7f}\u{1b}[31m",
+        "it's \"quoted\"",
+        "%s %d",
+        "$'\\x41'",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -43,13 +92,19 @@ fn hostile_strings_come_back_verbatim_from_bash_and_dash() {
     for shell in [require("bash", "bash"), require("dash", "dash")] {
         assert_eq!(echo_through(&shell, &words), words, "through {shell}");
     }
-    assert!(!std::path::Path::new("/tmp/hac-pwned").exists(), "a quoted word ran a command");
+    assert!(
+        !std::path::Path::new("/tmp/hac-pwned").exists(),
+        "a quoted word ran a command"
+    );
 }
 
 #[test]
 fn plain_words_stay_readable_and_others_are_single_quoted() {
     assert_eq!(quote("apt-get").unwrap(), "apt-get");
-    assert_eq!(quote("/etc/kubernetes/admin.conf").unwrap(), "/etc/kubernetes/admin.conf");
+    assert_eq!(
+        quote("/etc/kubernetes/admin.conf").unwrap(),
+        "/etc/kubernetes/admin.conf"
+    );
     assert_eq!(quote("10.0.0.1:6443").unwrap(), "10.0.0.1:6443");
     assert_eq!(quote("").unwrap(), "''");
     assert_eq!(quote("a b").unwrap(), "'a b'");
@@ -57,8 +112,16 @@ fn plain_words_stay_readable_and_others_are_single_quoted() {
     assert_eq!(quote("it's a test").unwrap(), r"it\''s a test'");
     assert_eq!(quote("pa$$ word").unwrap(), "pa\\$\\$' word'");
     assert_eq!(quote("C:\\dir\\").unwrap(), "C:\\\\dir\\\\");
-    assert_eq!(quote("a=b").unwrap(), "'a=b'", "would be an assignment as the first word");
-    assert_eq!(quote("~").unwrap(), "'~'", "would expand to a home directory");
+    assert_eq!(
+        quote("a=b").unwrap(),
+        "'a=b'",
+        "would be an assignment as the first word"
+    );
+    assert_eq!(
+        quote("~").unwrap(),
+        "'~'",
+        "would expand to a home directory"
+    );
     assert_eq!(quote("$x").unwrap(), "\\$x");
     assert_eq!(quote("`id`").unwrap(), "\\`id\\`");
 }
@@ -83,8 +146,13 @@ fn command_quotes_every_word() {
 #[test]
 fn the_script_builder_renders_lines() {
     let mut script = Script::new();
-    script.line("set -euo pipefail").comment("install\nthe key").blank();
-    script.command(&["printf", "%s\\n", "a'b"]).expect("quotable");
+    script
+        .line("set -euo pipefail")
+        .comment("install\nthe key")
+        .blank();
+    script
+        .command(&["printf", "%s\\n", "a'b"])
+        .expect("quotable");
     script.line("echo one\necho two");
     let mut tail = Script::new();
     tail.line("exit 0");
@@ -106,7 +174,10 @@ fn shellcheck(script: &str) -> (bool, String) {
         &["--shell=bash", "--severity=style", "--format=gcc", "-"],
         script.as_bytes(),
     );
-    (output.status.success(), format!("{}{}", text(&output.stdout), text(&output.stderr)))
+    (
+        output.status.success(),
+        format!("{}{}", text(&output.stdout), text(&output.stderr)),
+    )
 }
 
 #[test]

@@ -36,7 +36,11 @@ fn realistic_cloud_config() -> Value {
 #[test]
 fn a_realistic_cloud_config_is_valid_under_both_schemas() {
     for schema in BOTH {
-        assert_eq!(cloud_config(&realistic_cloud_config(), schema), Vec::<String>::new(), "{schema:?}");
+        assert_eq!(
+            cloud_config(&realistic_cloud_config(), schema),
+            Vec::<String>::new(),
+            "{schema:?}"
+        );
     }
 }
 
@@ -73,10 +77,16 @@ fn wrong_types_and_unknown_item_fields_are_errors() {
         let has = |prefix: &str| problems.iter().any(|p| p.starts_with(prefix));
         assert!(has("packages: "), "{schema:?}: {problems:#?}");
         assert!(has("runcmd: "), "{schema:?}: {problems:#?}");
-        assert!(has("write_files.0.permissions: 420 is not of type \"string\""), "{schema:?}: {problems:#?}");
+        assert!(
+            has("write_files.0.permissions: 420 is not of type \"string\""),
+            "{schema:?}: {problems:#?}"
+        );
         assert!(has("write_files.0.content: "), "{schema:?}: {problems:#?}");
         assert!(has("write_files.0.encoding: "), "{schema:?}: {problems:#?}");
-        assert!(has("write_files.0: unknown field `mode`"), "{schema:?}: {problems:#?}");
+        assert!(
+            has("write_files.0: unknown field `mode`"),
+            "{schema:?}: {problems:#?}"
+        );
     }
 }
 
@@ -85,12 +95,18 @@ fn alternatives_report_the_closest_reason() {
     let problems = cloud_config(&json!({"runcmd": [["echo", 5]]}), Schema::Newest);
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].starts_with("runcmd.0: "), "{problems:#?}");
-    assert!(problems[0].contains("closest: runcmd.0.1: 5 is not of type \"string\""), "{problems:#?}");
+    assert!(
+        problems[0].contains("closest: runcmd.0.1: 5 is not of type \"string\""),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn the_top_level_must_be_a_mapping() {
-    assert_eq!(cloud_config(&json!([1]), Schema::Newest), vec!["-: a cloud-config document must be a mapping"]);
+    assert_eq!(
+        cloud_config(&json!([1]), Schema::Newest),
+        vec!["-: a cloud-config document must be a mapping"]
+    );
 }
 
 fn init_configuration() -> Value {
@@ -156,7 +172,12 @@ fn check(doc: &Value) -> Vec<String> {
 
 #[test]
 fn valid_kubeadm_documents_pass() {
-    for doc in [init_configuration(), cluster_configuration(), join_configuration(), kubelet_configuration()] {
+    for doc in [
+        init_configuration(),
+        cluster_configuration(),
+        join_configuration(),
+        kubelet_configuration(),
+    ] {
         assert_eq!(check(&doc), Vec::<String>::new(), "{doc:#}");
     }
     let proxy = json!({"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration", "mode": "nftables"});
@@ -169,8 +190,14 @@ fn unknown_fields_are_errors_at_every_level() {
     doc["nodeRegistration"]["nmae"] = json!("typo");
     doc["bogus"] = json!(true);
     let problems = check(&doc);
-    assert!(problems.contains(&"-: unknown field `bogus`".to_string()), "{problems:#?}");
-    assert!(problems.contains(&"nodeRegistration: unknown field `nmae`".to_string()), "{problems:#?}");
+    assert!(
+        problems.contains(&"-: unknown field `bogus`".to_string()),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.contains(&"nodeRegistration: unknown field `nmae`".to_string()),
+        "{problems:#?}"
+    );
 
     let mut cluster = cluster_configuration();
     cluster["networking"]["podCIDR"] = json!("10.244.0.0/16");
@@ -182,7 +209,12 @@ fn wrong_types_are_errors() {
     let mut doc = init_configuration();
     doc["localAPIEndpoint"]["bindPort"] = json!("6443");
     let problems = check(&doc);
-    assert!(problems.iter().any(|p| p.starts_with("localAPIEndpoint.bindPort: ")), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("localAPIEndpoint.bindPort: ")),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -191,18 +223,42 @@ fn format_rules_are_checked() {
     init["bootstrapTokens"][0]["token"] = json!("ABCDEF.0123456789abcdef");
     init["certificateKey"] = json!("abc123");
     let problems = check(&init);
-    assert!(problems.contains(&"bootstrapTokens.0.token: a bootstrap token is `[a-z0-9]{6}.[a-z0-9]{16}`".to_string()), "{problems:#?}");
-    assert!(problems.iter().any(|p| p.starts_with("certificateKey: a certificate key is 64 hexadecimal")), "{problems:#?}");
+    assert!(
+        problems.contains(
+            &"bootstrapTokens.0.token: a bootstrap token is `[a-z0-9]{6}.[a-z0-9]{16}`".to_string()
+        ),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("certificateKey: a certificate key is 64 hexadecimal")),
+        "{problems:#?}"
+    );
 
     let mut join = join_configuration();
     join["discovery"]["bootstrapToken"]["caCertHashes"] = json!(["md5:abc"]);
-    assert!(check(&join).iter().any(|p| p.starts_with("discovery.bootstrapToken.caCertHashes.0: ")));
+    assert!(
+        check(&join)
+            .iter()
+            .any(|p| p.starts_with("discovery.bootstrapToken.caCertHashes.0: "))
+    );
     join["discovery"]["bootstrapToken"]["caCertHashes"] = json!([]);
-    assert!(check(&join).iter().any(|p| p.contains("`caCertHashes` is required unless")), "{:#?}", check(&join));
+    assert!(
+        check(&join)
+            .iter()
+            .any(|p| p.contains("`caCertHashes` is required unless")),
+        "{:#?}",
+        check(&join)
+    );
     join["discovery"]["bootstrapToken"]["unsafeSkipCAVerification"] = json!(true);
     assert_eq!(check(&join), Vec::<String>::new());
     join["discovery"]["file"] = json!({"kubeConfigPath": "/etc/kubernetes/discovery.conf"});
-    assert!(check(&join).iter().any(|p| p.starts_with("discovery: exactly one of")));
+    assert!(
+        check(&join)
+            .iter()
+            .any(|p| p.starts_with("discovery: exactly one of"))
+    );
 
     let mut cluster = cluster_configuration();
     for (subnet, valid) in [
@@ -211,6 +267,7 @@ fn format_rules_are_checked() {
         ("10.244.0.0/33", false),
         ("10.244.0.0", false),
         ("10.244.0.0/+8", false),
+        ("10.244.0.0/08", false),
         ("10.244.0.0/16,10.245.0.0/16", false),
         ("fd00::/56,fd01::/56", false),
     ] {
@@ -220,16 +277,35 @@ fn format_rules_are_checked() {
     }
     let mut both = cluster_configuration();
     both["etcd"]["external"] = json!({"endpoints": ["https://10.0.0.21:2379"]});
-    assert!(check(&both).contains(&"etcd: `local` and `external` are mutually exclusive".to_string()));
+    assert!(
+        check(&both).contains(&"etcd: `local` and `external` are mutually exclusive".to_string())
+    );
 }
 
 #[test]
 fn unknown_kinds_and_mismatched_documents_are_errors() {
-    let problems = kubeadm("InitConfiguration", "kubeadm.k8s.io/v1beta3", &init_configuration());
+    let problems = kubeadm(
+        "InitConfiguration",
+        "kubeadm.k8s.io/v1beta3",
+        &init_configuration(),
+    );
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].starts_with("-: no schema for `InitConfiguration` in `kubeadm.k8s.io/v1beta3` (known: "), "{problems:#?}");
-    let problems = kubeadm("JoinConfiguration", "kubeadm.k8s.io/v1beta4", &init_configuration());
-    assert!(problems.contains(&"kind: is `InitConfiguration`, expected `JoinConfiguration`".to_string()), "{problems:#?}");
+    assert!(
+        problems[0].starts_with(
+            "-: no schema for `InitConfiguration` in `kubeadm.k8s.io/v1beta3` (known: "
+        ),
+        "{problems:#?}"
+    );
+    let problems = kubeadm(
+        "JoinConfiguration",
+        "kubeadm.k8s.io/v1beta4",
+        &init_configuration(),
+    );
+    assert!(
+        problems
+            .contains(&"kind: is `InitConfiguration`, expected `JoinConfiguration`".to_string()),
+        "{problems:#?}"
+    );
     assert_eq!(kubeadm_kinds().count(), 7);
 }
 
@@ -237,7 +313,10 @@ fn unknown_kinds_and_mismatched_documents_are_errors() {
 fn every_bundled_schema_compiles() {
     for (version, kind) in kubeadm_kinds() {
         let problems = kubeadm(kind, version, &json!({"apiVersion": version, "kind": kind}));
-        assert!(problems.iter().all(|p| !p.contains("bundled schema")), "{kind}: {problems:#?}");
+        assert!(
+            problems.iter().all(|p| !p.contains("bundled schema")),
+            "{kind}: {problems:#?}"
+        );
     }
 }
 
@@ -253,7 +332,9 @@ fn shared_definitions_are_identical_across_the_kubeadm_schemas() {
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for (def, body) in schema["$defs"].as_object().expect("$defs") {
             match seen.get(def) {
-                Some((first, earlier)) => assert_eq!(earlier, body, "`{def}` differs between {first} and {name}"),
+                Some((first, earlier)) => {
+                    assert_eq!(earlier, body, "`{def}` differs between {first} and {name}")
+                }
                 None => {
                     seen.insert(def.clone(), (name.clone(), body.clone()));
                 }
@@ -266,24 +347,44 @@ fn shared_definitions_are_identical_across_the_kubeadm_schemas() {
 #[test]
 fn bundled_cloud_config_schemas_match_their_provenance_note() {
     let note = std::fs::read_to_string(schemas_dir().join("SOURCES.md")).expect("SOURCES.md");
-    for file in ["cloud-config-v1.json", "cloud-config-v1-debian12-22.4.2.json"] {
+    for file in [
+        "cloud-config-v1.json",
+        "cloud-config-v1-debian12-22.4.2.json",
+    ] {
         let bytes = std::fs::read(schemas_dir().join(file)).expect("schema");
-        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let row = note
             .lines()
             .find(|line| line.starts_with(&format!("| `{file}`")))
             .unwrap_or_else(|| panic!("{file} is not in SOURCES.md"));
-        assert!(row.contains(&format!("`{digest}`")), "{file}: sha256 {digest} is not the one in SOURCES.md");
+        assert!(
+            row.contains(&format!("`{digest}`")),
+            "{file}: sha256 {digest} is not the one in SOURCES.md"
+        );
     }
 }
 
 #[test]
 fn the_top_level_keys_come_from_the_module_definitions() {
-    for key in ["write_files", "runcmd", "apt", "packages", "ssh_authorized_keys", "bootcmd", "users", "power_state"] {
+    for key in [
+        "write_files",
+        "runcmd",
+        "apt",
+        "packages",
+        "ssh_authorized_keys",
+        "bootcmd",
+        "users",
+        "power_state",
+    ] {
         for schema in BOTH {
             let problems = cloud_config(&json!({ key: null }), schema);
             assert!(
-                problems.iter().all(|p| !p.contains("unknown top-level key")),
+                problems
+                    .iter()
+                    .all(|p| !p.contains("unknown top-level key")),
                 "{key} under {schema:?}: {problems:#?}"
             );
         }
@@ -296,6 +397,9 @@ fn the_top_level_keys_come_from_the_module_definitions() {
                 .iter()
                 .any(|p| p.contains("unknown top-level key"))
         };
-        assert!(!unknown(Schema::Newest) && unknown(Schema::Debian12), "{key}");
+        assert!(
+            !unknown(Schema::Newest) && unknown(Schema::Debian12),
+            "{key}"
+        );
     }
 }

@@ -13,17 +13,114 @@ use serde_json::{Value, json};
 /// that break YAML syntax.
 fn hazards() -> Vec<String> {
     let mut hazards: Vec<String> = [
-        "on", "off", "On", "OFF", "yes", "no", "Yes", "NO", "y", "n", "Y", "N", "true", "false", "True",
-        "FALSE", "null", "Null", "NULL", "~", "0644", "0o644", "0x1F", "0b101", "1e3", "1.5", "-1", "+1",
-        ".5", "1_000", "12:30", "190:20:30", "2024-01-01", "2024-01-01 12:30:00", "2001-12-14t21:59:43.10-05:00",
-        ".inf", "-.inf", ".Inf", ".nan", ".NaN", "", " ", " leading space", "trailing space ",
-        "trailing: colon", "trailing:", "#comment", "a #b", "- dash", "-", "--", "---", "...", "a: b", "*alias",
-        "&anchor", "!tag", "!!str", "%", "%YAML", "@", "`", "|", ">", "?", "? x", "[x]", "{y}", "[", "]", "{",
-        "}", ",", "'", "\"", "<<", "=", "multi\nline", "line with trailing space \n", "tab\there", "\ttab",
-        "tab\t", "\n", "\n\n", "x\n\n", "\nx", "  \n  x", " x\ny", "a\r\nb", "a\rb", "\\", "C:\\path",
-        "back\\slash\n", "ünïcödé ✓", "日本語", "emoji 🦀", "\u{85}nel", "\u{2028}ls", "\u{feff}bom",
-        "\u{7f}del", "\u{1}ctl", "\u{a0}nbsp", "it's", "say \"hi\"", "'single'", "\"double\"",
-        "mixed 'single' and \"double\"", "key: 'value'",
+        "on",
+        "off",
+        "On",
+        "OFF",
+        "yes",
+        "no",
+        "Yes",
+        "NO",
+        "y",
+        "n",
+        "Y",
+        "N",
+        "true",
+        "false",
+        "True",
+        "FALSE",
+        "null",
+        "Null",
+        "NULL",
+        "~",
+        "0644",
+        "0o644",
+        "0x1F",
+        "0b101",
+        "1e3",
+        "1.5",
+        "-1",
+        "+1",
+        ".5",
+        "1_000",
+        "12:30",
+        "190:20:30",
+        "2024-01-01",
+        "2024-01-01 12:30:00",
+        "2001-12-14t21:59:43.10-05:00",
+        ".inf",
+        "-.inf",
+        ".Inf",
+        ".nan",
+        ".NaN",
+        "",
+        " ",
+        " leading space",
+        "trailing space ",
+        "trailing: colon",
+        "trailing:",
+        "#comment",
+        "a #b",
+        "- dash",
+        "-",
+        "--",
+        "---",
+        "...",
+        "a: b",
+        "*alias",
+        "&anchor",
+        "!tag",
+        "!!str",
+        "%",
+        "%YAML",
+        "@",
+        "`",
+        "|",
+        ">",
+        "?",
+        "? x",
+        "[x]",
+        "{y}",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "'",
+        "\"",
+        "<<",
+        "=",
+        "multi\nline",
+        "line with trailing space \n",
+        "tab\there",
+        "\ttab",
+        "tab\t",
+        "\n",
+        "\n\n",
+        "x\n\n",
+        "\nx",
+        "  \n  x",
+        " x\ny",
+        "a\r\nb",
+        "a\rb",
+        "\\",
+        "C:\\path",
+        "back\\slash\n",
+        "ünïcödé ✓",
+        "日本語",
+        "emoji 🦀",
+        "\u{85}nel",
+        "\u{2028}ls",
+        "\u{feff}bom",
+        "\u{7f}del",
+        "\u{1}ctl",
+        "\u{a0}nbsp",
+        "it's",
+        "say \"hi\"",
+        "'single'",
+        "\"double\"",
+        "mixed 'single' and \"double\"",
+        "key: 'value'",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -54,7 +151,10 @@ fn hazardous_strings_round_trip_through_pyyaml() {
     });
     let yaml = to_cloud_config(&doc).expect("emits");
     let loaded = pyyaml_load(std::slice::from_ref(&yaml));
-    assert_eq!(loaded[0], doc, "PyYAML read something else than was written:\n{yaml}");
+    assert_eq!(
+        loaded[0], doc,
+        "PyYAML read something else than was written:\n{yaml}"
+    );
 }
 
 #[test]
@@ -67,7 +167,11 @@ fn every_hazard_alone_round_trips() {
         .map(|hazard| to_cloud_config(&json!({ "value": hazard })).expect("emits"))
         .collect();
     for ((hazard, yaml), loaded) in hazards.iter().zip(&yamls).zip(pyyaml_load(&yamls)) {
-        assert_eq!(loaded, json!({ "value": hazard }), "hazard {hazard:?} came back different from:\n{yaml}");
+        assert_eq!(
+            loaded,
+            json!({ "value": hazard }),
+            "hazard {hazard:?} came back different from:\n{yaml}"
+        );
     }
 }
 
@@ -100,7 +204,10 @@ fn scripts_are_block_literals_that_read_like_the_script() {
     let doc = json!({"write_files": [{"path": "/usr/local/sbin/x", "permissions": "0755", "content": script}]});
     let yaml = to_cloud_config(&doc).expect("emits");
     let expected = "  content: |\n    #!/bin/bash\n    set -euo pipefail\n    echo 'it works' \"$HOME\"\n\n    exit 0\n";
-    assert!(yaml.contains(expected), "the script is not a readable block literal:\n{yaml}");
+    assert!(
+        yaml.contains(expected),
+        "the script is not a readable block literal:\n{yaml}"
+    );
     assert_eq!(pyyaml_load(std::slice::from_ref(&yaml))[0], doc);
 }
 
@@ -108,7 +215,11 @@ fn scripts_are_block_literals_that_read_like_the_script() {
 fn long_lines_are_never_folded() {
     let line = "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ / and some more words to pass eighty columns";
     let yaml = to_cloud_config(&json!({"source": line})).expect("emits");
-    assert_eq!(yaml.lines().count(), 2, "the long line was wrapped:\n{yaml}");
+    assert_eq!(
+        yaml.lines().count(),
+        2,
+        "the long line was wrapped:\n{yaml}"
+    );
     assert!(!yaml.contains(">"), "folded scalar used:\n{yaml}");
 }
 
@@ -126,11 +237,24 @@ fn keys_follow_boot_order_then_alphabet_with_content_last() {
     let order = |needles: &[&str]| {
         let positions: Vec<usize> = needles
             .iter()
-            .map(|needle| yaml.find(needle).unwrap_or_else(|| panic!("{needle} missing in:\n{yaml}")))
+            .map(|needle| {
+                yaml.find(needle)
+                    .unwrap_or_else(|| panic!("{needle} missing in:\n{yaml}"))
+            })
             .collect();
-        assert!(positions.windows(2).all(|w| w[0] < w[1]), "order {needles:?} not kept in:\n{yaml}");
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "order {needles:?} not kept in:\n{yaml}"
+        );
     };
-    order(&["write_files:", "apt:", "packages:", "runcmd:", "alpha:", "zeta:"]);
+    order(&[
+        "write_files:",
+        "apt:",
+        "packages:",
+        "runcmd:",
+        "alpha:",
+        "zeta:",
+    ]);
     order(&["- path: /x", "owner:", "permissions:", "defer:", "content:"]);
     order(&["source: deb x", "key: |"]);
 }
@@ -145,7 +269,12 @@ fn output_is_deterministic() {
 fn a_cloud_config_must_be_a_mapping() {
     for doc in [json!([1, 2]), json!("text"), json!(null), json!(3)] {
         let error = to_cloud_config(&doc).expect_err("not a mapping");
-        assert!(error.message.starts_with("a cloud-config document must be a mapping"), "{error}");
+        assert!(
+            error
+                .message
+                .starts_with("a cloud-config document must be a mapping"),
+            "{error}"
+        );
     }
 }
 
@@ -161,12 +290,18 @@ fn absurdly_deep_documents_are_refused_not_overflowed() {
 
 #[test]
 fn a_yaml_stream_holds_several_documents() {
-    let docs = [json!({"kind": "InitConfiguration"}), json!({"kind": "ClusterConfiguration", "on": "no"})];
+    let docs = [
+        json!({"kind": "InitConfiguration"}),
+        json!({"kind": "ClusterConfiguration", "on": "no"}),
+    ];
     let stream = to_yaml_stream(&docs).expect("emits");
     assert_eq!(stream.matches("\n---\n").count(), 1, "{stream}");
     let parts: Vec<String> = stream.split("---\n").map(str::to_string).collect();
     assert_eq!(pyyaml_load(&parts), docs.to_vec());
-    assert_eq!(to_yaml(&docs[1]).expect("emits"), "kind: ClusterConfiguration\n\"on\": \"no\"\n");
+    assert_eq!(
+        to_yaml(&docs[1]).expect("emits"),
+        "kind: ClusterConfiguration\n\"on\": \"no\"\n"
+    );
 }
 
 /// Characters that matter to YAML, with letters and spaces, to build strings

@@ -74,7 +74,11 @@ pub fn script(steps: &[Step]) -> Result<String, SpecError> {
     }
     out.push_str("\nmain() {\n  hac_start\n");
     for step in steps {
-        out.push_str(&format!("  step {} {}\n", step.name, step_function(&step.name)));
+        out.push_str(&format!(
+            "  step {} {}\n",
+            step.name,
+            step_function(&step.name)
+        ));
     }
     out.push_str("  hac_finish\n}\n\nmain \"$@\"\n");
     Ok(out)
@@ -85,9 +89,15 @@ fn check_steps(steps: &[Step]) -> Result<(), SpecError> {
     for step in steps {
         let name = &step.name;
         let starts_well = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
-        if !is_plain_name(name, &['-']) || !starts_well || name.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(SpecError::new(format!("invalid bootstrap step name `{}`", name.escape_debug()))
-                .with_help("use lower-case letters, digits and `-`, starting with a letter or digit"));
+        if !is_plain_name(name, &['-'])
+            || !starts_well
+            || name.chars().any(|c| c.is_ascii_uppercase())
+        {
+            return Err(SpecError::new(format!(
+                "invalid bootstrap step name `{}`",
+                name.escape_debug()
+            ))
+            .with_help("use lower-case letters, digits and `-`, starting with a letter or digit"));
         }
         if name.len() > MAX_STEP_NAME {
             return Err(SpecError::new(format!(
@@ -95,11 +105,15 @@ fn check_steps(steps: &[Step]) -> Result<(), SpecError> {
             )));
         }
         if !seen.insert(name.as_str()) {
-            return Err(SpecError::new(format!("bootstrap step `{name}` appears twice"))
-                .with_help("give every step its own name; a finished step is recorded by name"));
+            return Err(
+                SpecError::new(format!("bootstrap step `{name}` appears twice"))
+                    .with_help("give every step its own name; a finished step is recorded by name"),
+            );
         }
         if step.body.iter().any(|line| line.contains('\0')) {
-            return Err(SpecError::new(format!("bootstrap step `{name}` contains a NUL byte")));
+            return Err(SpecError::new(format!(
+                "bootstrap step `{name}` contains a NUL byte"
+            )));
         }
     }
     Ok(())

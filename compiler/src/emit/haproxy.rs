@@ -141,10 +141,15 @@ fn bind_address(bind: SocketAddr) -> String {
 
 fn check(spec: &HaproxySpec) -> Result<(), SpecError> {
     if spec.backends.is_empty() {
-        return Err(SpecError::new("the API load balancer has no control plane to forward to")
-            .with_help("list at least one control plane host"));
+        return Err(
+            SpecError::new("the API load balancer has no control plane to forward to")
+                .with_help("list at least one control plane host"),
+        );
     }
-    for (what, bind) in [("frontend", spec.frontend_bind), ("health endpoint", spec.health_bind)] {
+    for (what, bind) in [
+        ("frontend", spec.frontend_bind),
+        ("health endpoint", spec.health_bind),
+    ] {
         if bind.port() == 0 {
             return Err(SpecError::new(format!("the haproxy {what} has port 0")));
         }
@@ -167,14 +172,22 @@ fn check(spec: &HaproxySpec) -> Result<(), SpecError> {
             .with_help("use letters, digits, `-`, `_` and `.`"));
         }
         if !names.insert(backend.name.as_str()) {
-            return Err(SpecError::new(format!("haproxy server `{}` is listed twice", backend.name)));
+            return Err(SpecError::new(format!(
+                "haproxy server `{}` is listed twice",
+                backend.name
+            )));
         }
         if backend.port == 0 {
-            return Err(SpecError::new(format!("haproxy server `{}` has port 0", backend.name)));
+            return Err(SpecError::new(format!(
+                "haproxy server `{}` has port 0",
+                backend.name
+            )));
         }
         let target = server_address(backend.address, backend.port);
         if !addresses.insert(target.clone()) {
-            return Err(SpecError::new(format!("two haproxy servers point at `{target}`")));
+            return Err(SpecError::new(format!(
+                "two haproxy servers point at `{target}`"
+            )));
         }
         if spec.frontend_bind.port() == backend.port && spec.frontend_bind.ip() == backend.address {
             return Err(SpecError::new(format!(

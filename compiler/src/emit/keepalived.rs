@@ -77,7 +77,10 @@ pub fn config(spec: &KeepalivedSpec) -> Result<String, SpecError> {
 
 /// [`config`] with the interface definition read from `interface_file` when
 /// `spec.interface` is `None`.
-pub fn config_with_interface_file(spec: &KeepalivedSpec, interface_file: &str) -> Result<String, SpecError> {
+pub fn config_with_interface_file(
+    spec: &KeepalivedSpec,
+    interface_file: &str,
+) -> Result<String, SpecError> {
     check(spec)?;
     if spec.interface.is_none() && !is_plain_name(interface_file, &['/', '.', '-', '_']) {
         return Err(SpecError::new(format!(
@@ -90,7 +93,10 @@ pub fn config_with_interface_file(spec: &KeepalivedSpec, interface_file: &str) -
     let interface = match &spec.interface {
         Some(name) => name.clone(),
         None => {
-            let _ = writeln!(out, "# defines $HAC_VRRP_INTERFACE, written at boot\ninclude {interface_file}");
+            let _ = writeln!(
+                out,
+                "# defines $HAC_VRRP_INTERFACE, written at boot\ninclude {interface_file}"
+            );
             "${HAC_VRRP_INTERFACE}".to_string()
         }
     };
@@ -177,7 +183,10 @@ exec curl --silent --fail --max-time 2 --output /dev/null {}
 /// Bash lines (for a bootstrap step) that find the interface carrying `address`
 /// and write `interface_file` defining `$HAC_VRRP_INTERFACE` for the
 /// configuration; they fail with a clear message when no interface has it.
-pub fn interface_discovery(address: IpAddr, interface_file: &str) -> Result<Vec<String>, SpecError> {
+pub fn interface_discovery(
+    address: IpAddr,
+    interface_file: &str,
+) -> Result<Vec<String>, SpecError> {
     let address = address.to_string();
     let file = shell::quote(interface_file)?;
     Ok(vec![
@@ -204,16 +213,21 @@ fn check(spec: &KeepalivedSpec) -> Result<(), SpecError> {
         )));
     }
     if spec.virtual_router_id == 0 {
-        return Err(SpecError::new("VRRP `virtual_router_id` 0 is invalid")
-            .with_help("use a number from 1 to 255, the same on all peers and unique in the subnet"));
+        return Err(
+            SpecError::new("VRRP `virtual_router_id` 0 is invalid").with_help(
+                "use a number from 1 to 255, the same on all peers and unique in the subnet",
+            ),
+        );
     }
     if spec.vip.is_ipv4()
         && (spec.auth_pass.is_empty()
             || spec.auth_pass.len() > MAX_AUTH_PASS
             || !spec.auth_pass.chars().all(|c| c.is_ascii_alphanumeric()))
     {
-        return Err(SpecError::new("the VRRP password must be 1 to 8 ASCII letters and digits")
-            .with_help("keepalived silently cuts longer passwords to 8 characters"));
+        return Err(
+            SpecError::new("the VRRP password must be 1 to 8 ASCII letters and digits")
+                .with_help("keepalived silently cuts longer passwords to 8 characters"),
+        );
     }
     let peer_count = spec.peers.len() + 1;
     let lowest = priority_for(peer_count - 1, peer_count);
@@ -225,10 +239,14 @@ fn check(spec: &KeepalivedSpec) -> Result<(), SpecError> {
                 "VRRP priority {} is outside {lowest}..={highest} for {peer_count} load balancers",
                 spec.priority
             ))
-            .with_help("take the priority from `priority_for`, so a failing check moves the address"));
+            .with_help(
+                "take the priority from `priority_for`, so a failing check moves the address",
+            ));
         }
         _ => {
-            return Err(SpecError::new(format!("{peer_count} VRRP peers are more than keepalived can rank")));
+            return Err(SpecError::new(format!(
+                "{peer_count} VRRP peers are more than keepalived can rank"
+            )));
         }
     }
     let mut seen = HashSet::new();
@@ -245,7 +263,9 @@ fn check(spec: &KeepalivedSpec) -> Result<(), SpecError> {
             )));
         }
         if !seen.insert(*address) {
-            return Err(SpecError::new(format!("VRRP peer `{address}` is listed twice")));
+            return Err(SpecError::new(format!(
+                "VRRP peer `{address}` is listed twice"
+            )));
         }
     }
     if let Some(interface) = &spec.interface
@@ -256,7 +276,9 @@ fn check(spec: &KeepalivedSpec) -> Result<(), SpecError> {
             interface.escape_debug()
         )));
     }
-    if !spec.check_script.starts_with('/') || !is_plain_name(&spec.check_script, &['/', '.', '-', '_']) {
+    if !spec.check_script.starts_with('/')
+        || !is_plain_name(&spec.check_script, &['/', '.', '-', '_'])
+    {
         return Err(SpecError::new(format!(
             "invalid keepalived check script path `{}`",
             spec.check_script.escape_debug()

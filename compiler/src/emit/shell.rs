@@ -70,13 +70,18 @@ pub fn command<S: AsRef<str>>(words: &[S]) -> Result<String, SpecError> {
 /// Bytes that never need quoting in any position of a word. `=` and `~` are left
 /// out on purpose: `a=b` as the first word is an assignment and `~` may expand.
 fn is_bare(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b':' | b',' | b'+' | b'@')
+    byte.is_ascii_alphanumeric()
+        || matches!(byte, b'-' | b'_' | b'.' | b'/' | b':' | b',' | b'+' | b'@')
 }
 
 /// A short, safe description of a possibly hostile string for messages.
 fn describe(word: &str) -> String {
     const SHOWN: usize = 40;
-    let escaped: String = word.chars().take(SHOWN).flat_map(char::escape_debug).collect();
+    let escaped: String = word
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
     if word.chars().count() > SHOWN {
         format!("the string `{escaped}…`")
     } else {

@@ -63,18 +63,24 @@ const KUBEADM_SCHEMAS: &[(&str, &str, &str)] = &[
     (
         "kubelet.config.k8s.io/v1beta1",
         "KubeletConfiguration",
-        include_str!("../../schemas/kubeadm/KubeletConfiguration.kubelet.config.k8s.io_v1beta1.json"),
+        include_str!(
+            "../../schemas/kubeadm/KubeletConfiguration.kubelet.config.k8s.io_v1beta1.json"
+        ),
     ),
     (
         "kubeproxy.config.k8s.io/v1alpha1",
         "KubeProxyConfiguration",
-        include_str!("../../schemas/kubeadm/KubeProxyConfiguration.kubeproxy.config.k8s.io_v1alpha1.json"),
+        include_str!(
+            "../../schemas/kubeadm/KubeProxyConfiguration.kubeproxy.config.k8s.io_v1alpha1.json"
+        ),
     ),
 ];
 
 /// The (apiVersion, kind) pairs [`kubeadm`] knows.
 pub fn kubeadm_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
-    KUBEADM_SCHEMAS.iter().map(|(version, kind, _)| (*version, *kind))
+    KUBEADM_SCHEMAS
+        .iter()
+        .map(|(version, kind, _)| (*version, *kind))
 }
 
 /// The problems of a cloud-config document (the YAML as JSON, without the
@@ -152,7 +158,12 @@ pub fn kubeadm(kind: &str, api_version: &str, doc: &Value) -> Vec<String> {
             _ => {}
         }
     }
-    problems.extend(compiled.validator.iter_errors(&doc).map(|error| describe(&error)));
+    problems.extend(
+        compiled
+            .validator
+            .iter_errors(&doc)
+            .map(|error| describe(&error)),
+    );
     problems.extend(kubeadm_formats(kind, &doc));
     problems
 }
@@ -165,8 +176,8 @@ struct Compiled {
 
 impl Compiled {
     fn new(text: &str, draft: Draft) -> Result<Self, String> {
-        let schema: Value =
-            serde_json::from_str(text).map_err(|error| format!("-: bundled schema is not JSON: {error}"))?;
+        let schema: Value = serde_json::from_str(text)
+            .map_err(|error| format!("-: bundled schema is not JSON: {error}"))?;
         let mut top_level_keys = BTreeSet::new();
         collect_property_names(&schema, &schema, &mut top_level_keys, 0);
         let validator = jsonschema::options()
@@ -189,7 +200,10 @@ fn collect_property_names(root: &Value, node: &Value, names: &mut BTreeSet<Strin
         return;
     }
     let node = match node.get("$ref").and_then(Value::as_str) {
-        Some(reference) => match reference.strip_prefix("#/$defs/").and_then(|name| root["$defs"].get(name)) {
+        Some(reference) => match reference
+            .strip_prefix("#/$defs/")
+            .and_then(|name| root["$defs"].get(name))
+        {
             Some(target) => target,
             None => return,
         },
@@ -198,14 +212,21 @@ fn collect_property_names(root: &Value, node: &Value, names: &mut BTreeSet<Strin
     if let Some(properties) = node.get("properties").and_then(Value::as_object) {
         names.extend(properties.keys().cloned());
     }
-    for member in node.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for member in node
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         collect_property_names(root, member, names, depth + 1);
     }
 }
 
 fn is_top_level_additional_properties(error: &ValidationError) -> bool {
-    matches!(error.kind(), ValidationErrorKind::AdditionalProperties { .. })
-        && error.instance_path().as_str().is_empty()
+    matches!(
+        error.kind(),
+        ValidationErrorKind::AdditionalProperties { .. }
+    ) && error.instance_path().as_str().is_empty()
 }
 
 /// `path: message` for one schema error. For `anyOf`/`oneOf` the reason from the
@@ -216,11 +237,16 @@ fn describe(error: &ValidationError) -> String {
     let mut message = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let names: Vec<String> = unexpected.iter().map(|name| format!("`{name}`")).collect();
-            format!("unknown field{} {}", if names.len() == 1 { "" } else { "s" }, names.join(", "))
+            format!(
+                "unknown field{} {}",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            )
         }
         _ => error.to_string(),
     };
-    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = error.kind()
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        error.kind()
         && let Some(closest) = closest_alternative(context)
     {
         message = format!("{message}; closest: {}", describe(closest));
@@ -228,7 +254,9 @@ fn describe(error: &ValidationError) -> String {
     format!("{path}: {message}")
 }
 
-fn closest_alternative<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<&'a ValidationError<'static>> {
+fn closest_alternative<'a>(
+    context: &'a [Vec<ValidationError<'static>>],
+) -> Option<&'a ValidationError<'static>> {
     context
         .iter()
         .flatten()
@@ -281,7 +309,10 @@ fn kubeadm_formats(kind: &str, doc: &Value) -> Vec<String> {
             if let Some(tokens) = doc.get("bootstrapTokens").and_then(Value::as_array) {
                 for (index, token) in tokens.iter().enumerate() {
                     if let Some(text) = token.get("token").and_then(Value::as_str) {
-                        at(&format!("bootstrapTokens.{index}.token"), bootstrap_token_problem(text));
+                        at(
+                            &format!("bootstrapTokens.{index}.token"),
+                            bootstrap_token_problem(text),
+                        );
                     }
                 }
             }
@@ -301,14 +332,23 @@ fn kubeadm_formats(kind: &str, doc: &Value) -> Vec<String> {
             }
             if let Some(token) = token {
                 if let Some(text) = token.get("token").and_then(Value::as_str) {
-                    at("discovery.bootstrapToken.token", bootstrap_token_problem(text));
+                    at(
+                        "discovery.bootstrapToken.token",
+                        bootstrap_token_problem(text),
+                    );
                 }
                 let hashes = token.get("caCertHashes").and_then(Value::as_array);
-                let unsafe_skip = token.get("unsafeSkipCAVerification").and_then(Value::as_bool) == Some(true);
+                let unsafe_skip = token
+                    .get("unsafeSkipCAVerification")
+                    .and_then(Value::as_bool)
+                    == Some(true);
                 if hashes.is_none_or(|hashes| hashes.is_empty()) && !unsafe_skip {
                     at(
                         "discovery.bootstrapToken",
-                        Some("`caCertHashes` is required unless `unsafeSkipCAVerification` is true".to_string()),
+                        Some(
+                            "`caCertHashes` is required unless `unsafeSkipCAVerification` is true"
+                                .to_string(),
+                        ),
                     );
                 }
                 for (index, hash) in hashes.into_iter().flatten().enumerate() {
@@ -331,13 +371,21 @@ fn kubeadm_formats(kind: &str, doc: &Value) -> Vec<String> {
         "ClusterConfiguration" => {
             let networking = doc.get("networking");
             for field in ["podSubnet", "serviceSubnet"] {
-                if let Some(text) = networking.and_then(|n| n.get(field)).and_then(Value::as_str) {
+                if let Some(text) = networking
+                    .and_then(|n| n.get(field))
+                    .and_then(Value::as_str)
+                {
                     at(&format!("networking.{field}"), subnets_problem(text));
                 }
             }
             let etcd = doc.get("etcd");
-            if etcd.and_then(|e| e.get("local")).is_some() && etcd.and_then(|e| e.get("external")).is_some() {
-                at("etcd", Some("`local` and `external` are mutually exclusive".to_string()));
+            if etcd.and_then(|e| e.get("local")).is_some()
+                && etcd.and_then(|e| e.get("external")).is_some()
+            {
+                at(
+                    "etcd",
+                    Some("`local` and `external` are mutually exclusive".to_string()),
+                );
             }
         }
         _ => {}
@@ -348,7 +396,10 @@ fn kubeadm_formats(kind: &str, doc: &Value) -> Vec<String> {
 /// `[a-z0-9]{6}.[a-z0-9]{16}` (cluster-bootstrap's `BootstrapTokenPattern`).
 fn bootstrap_token_problem(token: &str) -> Option<String> {
     let lower_alnum = |part: &str, len: usize| {
-        part.len() == len && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        part.len() == len
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     };
     match token.split_once('.') {
         Some((id, secret)) if lower_alnum(id, 6) && lower_alnum(secret, 16) => None,
@@ -362,14 +413,17 @@ fn is_hex(text: &str, len: usize) -> bool {
 
 /// 32 bytes as 64 hex characters.
 fn certificate_key_problem(key: &str) -> Option<String> {
-    (!is_hex(key, 64)).then(|| "a certificate key is 64 hexadecimal characters (32 bytes)".to_string())
+    (!is_hex(key, 64))
+        .then(|| "a certificate key is 64 hexadecimal characters (32 bytes)".to_string())
 }
 
 /// `sha256:` and 64 hex characters.
 fn ca_cert_hash_problem(hash: &str) -> Option<String> {
     match hash.split_once(':') {
         Some(("sha256", hex)) if is_hex(hex, 64) => None,
-        _ => Some("a CA certificate hash is `sha256:` followed by 64 hexadecimal characters".to_string()),
+        _ => Some(
+            "a CA certificate hash is `sha256:` followed by 64 hexadecimal characters".to_string(),
+        ),
     }
 }
 
@@ -386,15 +440,19 @@ fn subnets_problem(text: &str) -> Option<String> {
     match families.as_slice() {
         [_] => None,
         [a, b] if a != b => None,
-        _ => Some("expected one CIDR, or one IPv4 and one IPv6 CIDR separated by a comma".to_string()),
+        _ => Some(
+            "expected one CIDR, or one IPv4 and one IPv6 CIDR separated by a comma".to_string(),
+        ),
     }
 }
 
 fn parse_cidr(text: &str) -> Option<IpAddr> {
     let (address, prefix_text) = text.split_once('/')?;
     let address: IpAddr = address.parse().ok()?;
-    let canonical_digits = prefix_text.bytes().all(|b| b.is_ascii_digit()) && !prefix_text.starts_with("00");
+    // Plain decimal without sign or leading zero, as Go's net.ParseCIDR wants.
+    let decimal = prefix_text.bytes().all(|b| b.is_ascii_digit())
+        && (prefix_text.len() == 1 || !prefix_text.starts_with('0'));
     let prefix: u8 = prefix_text.parse().ok()?;
     let max = if address.is_ipv4() { 32 } else { 128 };
-    (canonical_digits && prefix <= max && (prefix_text.len() == 1 || !prefix_text.starts_with('0'))).then_some(address)
+    (decimal && prefix <= max).then_some(address)
 }
