@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod emit;
 pub mod lints;
 pub mod model;
 pub mod plan;
