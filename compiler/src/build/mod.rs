@@ -8,14 +8,19 @@
 //! maps plan steps to them.
 
 pub mod cni;
+pub mod containerd;
 pub mod etcd;
 pub mod kubeadm;
+pub mod kubeadm_config;
 pub mod loadbalancer;
 pub mod node;
 pub mod paths;
 pub mod user;
 pub mod userdata;
 pub mod waits;
+
+#[cfg(test)]
+mod kube_tests;
 
 use crate::emit::SpecError;
 use crate::emit::bootstrap;
