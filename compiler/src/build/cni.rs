@@ -180,7 +180,7 @@ fn flannel(pods: Cidr) -> Result<Rendered, SpecError> {
             "  log {}",
             quote(&format!("flannel's net-conf.json does not use the pod CIDR {pods}"))?
         ),
-        "  exit 1".to_owned(),
+        "  return 1".to_owned(),
         "fi".to_owned(),
     ];
     Ok(Rendered::new(files, body))
@@ -254,7 +254,7 @@ fn cilium() -> Result<Rendered, SpecError> {
         "  amd64 | arm64) ;;".to_owned(),
         "  *)".to_owned(),
         "    log \"the cilium CLI has no build for $cilium_arch\"".to_owned(),
-        "    exit 1".to_owned(),
+        "    return 1".to_owned(),
         "    ;;".to_owned(),
         "esac".to_owned(),
         format!("install -d -m 0755 {}", quote(&dir)?),

@@ -615,7 +615,8 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
         "kubelet_version=$(hac_package_version kubelet 1.36.1)",
         "kubelet=\"$kubelet_version\"",
         "apt-mark hold kubelet kubeadm kubectl",
-        "install --no-install-recommends ca-certificates curl gpg containerd",
+        "install --no-install-recommends ca-certificates curl gpg\n",
+        "hac_apt install --no-install-recommends containerd",
         "containerd --version",
         "[[ $os_release != 'ubuntu 24.04' ]]",
     ] {
@@ -635,8 +636,13 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
     }
     file(install, paths::CONTAINERD_CONFIG_V1);
     file(install, paths::CONTAINERD_CONFIG_V2);
-    // 1.36 needs containerd 2: a 1.x package fails loudly instead of installing a config.
+    // 1.36 needs containerd 2: where the OS packages 1.x, the pinned upstream release.
     assert!(body.contains("needs containerd 2.x"));
+    assert!(body.contains(&format!(
+        "https://github.com/containerd/containerd/releases/download/v{}",
+        node::UPSTREAM_CONTAINERD_VERSION
+    )));
+    assert!(body.contains("sha256sum --check --strict"));
 }
 
 #[test]
@@ -776,4 +782,21 @@ fn a_plan_and_cluster_disagreeing_on_the_pod_cidr_is_refused() {
     let context = fixture.context();
     assert!(cni::install(&context, "flannel", "10.1.0.0/16").is_err());
     assert!(cni::install(&context, "weave", "10.244.0.0/16").is_err());
+}
+
+#[test]
+#[ignore]
+fn dump() {
+    let fixture = Fixture::new(external_etcd());
+    for host in ["cp1", "w1"] {
+        for (id, r) in fixture.host_steps(host) {
+            println!("=== {host} {id}");
+            for f in &r.files {
+                if !f.content.contains("PRIVATE") && !f.content.contains("CERTIFICATE") {
+                    println!("--- file {} {:o}\n{}", f.path, f.permissions, f.content);
+                }
+            }
+            println!("{}", r.body.join("\n"));
+        }
+    }
 }

@@ -28,6 +28,12 @@ const BASE_PACKAGES: [&str; 3] = ["ca-certificates", "curl", "gpg"];
 /// the kubelet reads the cgroup driver from).
 pub const CONTAINERD_2_REQUIRED_FROM_MINOR: u32 = 36;
 
+/// The containerd release installed where the OS packages only containerd 1.x and
+/// the cluster needs 2.x. To update: pick a 2.x release on
+/// github.com/containerd/containerd/releases that lists the cluster's Kubernetes
+/// minors as supported, change it here, and boot a test cluster.
+pub const UPSTREAM_CONTAINERD_VERSION: &str = "2.1.4";
+
 /// apt attempts and the first pause between them (mirrors and locks are flaky at boot).
 const APT_ATTEMPTS: u32 = 5;
 const APT_BACKOFF_SECONDS: u32 = 10;
@@ -134,10 +140,17 @@ pub fn install_packages(
     let body = &mut rendered.body;
     body.extend(prepare_kernel(ipv6)?);
     let mut first: Vec<String> = BASE_PACKAGES.iter().map(|p| (*p).to_owned()).collect();
-    first.extend(packages.plain.iter().cloned());
+    first.extend(
+        packages
+            .plain
+            .iter()
+            .filter(|p| *p != "containerd")
+            .cloned(),
+    );
     body.push(apt_install(&first)?);
     if packages.plain.iter().any(|p| p == "containerd") {
-        body.extend(configure_containerd(version)?);
+        body.extend(install_containerd(version)?);
+        body.extend(configure_containerd()?);
     }
     body.extend(kubernetes_repository(&cluster.packages.mirror, version)?);
     body.extend(install_pinned(&packages.pinned)?);
@@ -188,7 +201,7 @@ fn check_os(os: Os) -> Result<Vec<String>, SpecError> {
             "  log \"this host runs '$os_release' but the cluster declares {}: use an image of that OS or change \\`os\\`\"",
             os.as_str()
         ),
-        "  exit 1".to_owned(),
+        "  return 1".to_owned(),
         "fi".to_owned(),
     ])
 }
@@ -244,37 +257,90 @@ fn prepare_kernel(ipv6: bool) -> Result<Vec<String>, SpecError> {
         "    log \"sysctl $setting is not 1 after sysctl --system: a file after {} overrides it\"",
         quote(paths::SYSCTL_CONFIG)?
     ));
-    lines.push("    exit 1".to_owned());
+    lines.push("    return 1".to_owned());
     lines.push("  fi".to_owned());
     lines.push("done".to_owned());
     Ok(lines)
 }
 
-/// Installs the generated configuration for the containerd major version the OS
-/// packages, and waits until its CRI plugin serves.
-fn configure_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecError> {
+/// containerd from the OS packages, unless the OS has only 1.x and this Kubernetes
+/// release needs 2.x: then the pinned upstream release (checked against its
+/// published checksum), with its systemd unit and the OS's runc.
+fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecError> {
+    let packaged = vec![format!(
+        "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends containerd"
+    )];
+    if version.minor < CONTAINERD_2_REQUIRED_FROM_MINOR {
+        return Ok(packaged);
+    }
+    let dir = quote(paths::CONTAINERD_DOWNLOAD_DIR)?;
+    let release = format!(
+        "https://github.com/containerd/containerd/releases/download/v{UPSTREAM_CONTAINERD_VERSION}"
+    );
+    let unit_url = format!(
+        "https://raw.githubusercontent.com/containerd/containerd/v{UPSTREAM_CONTAINERD_VERSION}/containerd.service"
+    );
+    let tarball = format!("containerd-{UPSTREAM_CONTAINERD_VERSION}-linux-$containerd_arch.tar.gz");
+    let mut lines = vec![
+        "containerd_candidate=$(apt-cache madison containerd | awk '{ print $3; exit }')"
+            .to_owned(),
+        "if [[ -n $containerd_candidate && ! $containerd_candidate =~ ^([0-9]+:)?1\\. ]]; then"
+            .to_owned(),
+    ];
+    lines.extend(packaged.iter().map(|line| format!("  {line}")));
+    lines.extend([
+        "else".to_owned(),
+        format!(
+            "  log \"Kubernetes {version} needs containerd 2.x and this OS packages '${{containerd_candidate:-none}}': installing containerd {UPSTREAM_CONTAINERD_VERSION} from its release\""
+        ),
+        "  containerd_arch=$(dpkg --print-architecture)".to_owned(),
+        "  if [[ $containerd_arch != amd64 && $containerd_arch != arm64 ]]; then".to_owned(),
+        "    log \"containerd publishes no release for $containerd_arch\"".to_owned(),
+        "    return 1".to_owned(),
+        "  fi".to_owned(),
+        format!("  install -d -m 0755 {dir}"),
+        format!(
+            "  retry 5 10 curl --fail --silent --show-error --location --max-time 300 --output {dir}/\"{tarball}\" {}/\"{tarball}\"",
+            quote(&release)?
+        ),
+        format!(
+            "  retry 5 10 curl --fail --silent --show-error --location --max-time 60 --output {dir}/\"{tarball}.sha256sum\" {}/\"{tarball}.sha256sum\"",
+            quote(&release)?
+        ),
+        format!("  (cd {dir} && sha256sum --check --strict \"{tarball}.sha256sum\")"),
+        format!(
+            "  tar -xzf {dir}/\"{tarball}\" -C {}",
+            quote(paths::CONTAINERD_UPSTREAM_PREFIX)?
+        ),
+        format!(
+            "  retry 5 10 curl --fail --silent --show-error --location --max-time 60 --create-dirs --output {} {}",
+            quote(paths::CONTAINERD_UPSTREAM_UNIT)?,
+            quote(&unit_url)?
+        ),
+        format!(
+            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends runc"
+        ),
+        "  systemctl daemon-reload".to_owned(),
+        "fi".to_owned(),
+    ]);
+    Ok(lines)
+}
+
+/// Installs the generated configuration for the installed containerd's major
+/// version, and waits until its CRI plugin serves.
+fn configure_containerd() -> Result<Vec<String>, SpecError> {
     let mut lines = vec![
         "containerd_version=$(containerd --version)".to_owned(),
         "if ! [[ $containerd_version =~ [[:space:]]v?([0-9]+)\\.[0-9]+ ]]; then".to_owned(),
         "  log \"cannot read the containerd version from '$containerd_version'\"".to_owned(),
-        "  exit 1".to_owned(),
+        "  return 1".to_owned(),
         "fi".to_owned(),
         "case ${BASH_REMATCH[1]} in".to_owned(),
-    ];
-    if version.minor >= CONTAINERD_2_REQUIRED_FROM_MINOR {
-        lines.push("  1)".to_owned());
-        lines.push(format!(
-            "    log \"Kubernetes {version} needs containerd 2.x; this OS packages '$containerd_version'. Use an OS image with containerd 2 or Kubernetes 1.{} or older\"",
-            CONTAINERD_2_REQUIRED_FROM_MINOR - 1
-        ));
-        lines.push("    exit 1".to_owned());
-        lines.push("    ;;".to_owned());
-    } else {
-        lines.push(format!(
+        format!(
             "  1) containerd_config={} ;;",
             quote(paths::CONTAINERD_CONFIG_V1)?
-        ));
-    }
+        ),
+    ];
     lines.extend([
         format!(
             "  2) containerd_config={} ;;",
@@ -282,7 +348,7 @@ fn configure_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecE
         ),
         "  *)".to_owned(),
         "    log \"containerd '$containerd_version' is neither 1.x nor 2.x: hac has no configuration for it\"".to_owned(),
-        "    exit 1".to_owned(),
+        "    return 1".to_owned(),
         "    ;;".to_owned(),
         "esac".to_owned(),
         format!(
@@ -345,7 +411,7 @@ fn kubernetes_repository(
                 "the signing key from {key_url} is not an OpenPGP key: refusing to trust the repository"
             ))?
         ),
-        "  exit 1".to_owned(),
+        "  return 1".to_owned(),
         "fi".to_owned(),
         format!(
             "if ! gpg --batch --show-keys {} >/dev/null; then",
@@ -357,7 +423,7 @@ fn kubernetes_repository(
                 "the dearmored key from {key_url} holds no usable key"
             ))?
         ),
-        "  exit 1".to_owned(),
+        "  return 1".to_owned(),
         "fi".to_owned(),
         format!("chmod 0644 {}", quote(&fresh)?),
         format!("mv -f {} {}", quote(&fresh)?, quote(keyring)?),

@@ -82,3 +82,9 @@ pub const ROOT_KUBECONFIG_DIR: &str = "/root/.kube";
 pub const ROOT_KUBECONFIG: &str = "/root/.kube/config";
 /// Manifests and kustomizations of the pod network plugin, on the first control plane.
 pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
+/// containerd 2 from its upstream release, where the OS packages only 1.x and the
+/// Kubernetes release needs 2.x: the downloads, and the unit that starts
+/// `/usr/local/bin/containerd`.
+pub const CONTAINERD_DOWNLOAD_DIR: &str = "/var/lib/hac/containerd";
+pub const CONTAINERD_UPSTREAM_PREFIX: &str = "/usr/local";
+pub const CONTAINERD_UPSTREAM_UNIT: &str = "/usr/local/lib/systemd/system/containerd.service";
