@@ -12,7 +12,10 @@ pub mod etcd;
 pub mod kubeadm;
 pub mod loadbalancer;
 pub mod node;
+pub mod output;
 pub mod paths;
+pub mod providers;
+pub mod sizes;
 pub mod user;
 pub mod userdata;
 pub mod waits;
@@ -179,7 +182,9 @@ fn render_step(
             priority,
             peers,
         } => loadbalancer::configure_keepalived(context, host, vip, *priority, peers),
-        Action::StartLoadBalancer { keepalived } => loadbalancer::start(*keepalived),
+        Action::StartLoadBalancer { keepalived } => {
+            loadbalancer::start(context, host, plan_host, *keepalived)
+        }
         Action::StartEtcd {
             member,
             initial_cluster,
