@@ -253,21 +253,4 @@ fn ip_and_port(text: &str) -> Option<(IpAddr, u16)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{ip_and_port, parse_ip};
-
-    #[test]
-    fn plan_addresses_parse_in_both_families() {
-        assert_eq!(
-            ip_and_port("10.0.0.11:6443"),
-            Some(("10.0.0.11".parse().unwrap(), 6443))
-        );
-        assert_eq!(
-            ip_and_port("[fd00::11]:6443"),
-            Some(("fd00::11".parse().unwrap(), 6443))
-        );
-        assert_eq!(ip_and_port("cp1.example.com:6443"), None);
-        assert_eq!(parse_ip("[fd00::5]"), Some("fd00::5".parse().unwrap()));
-        assert_eq!(parse_ip("lb1"), None);
-    }
-}
+mod tests;
