@@ -14,7 +14,10 @@ pub mod kubeadm;
 pub mod kubeadm_config;
 pub mod loadbalancer;
 pub mod node;
+pub mod output;
 pub mod paths;
+pub mod providers;
+pub mod sizes;
 pub mod user;
 pub mod userdata;
 pub mod waits;
@@ -117,6 +120,8 @@ pub struct HostOutput {
     pub steps: Vec<String>,
     /// Every file in the user-data's `write_files`, the bootstrap script included.
     pub files: Vec<HostFile>,
+    /// The user-data as data: what a YAML 1.1 reader must get back from `user_data`.
+    pub document: serde_json::Value,
     /// The complete `#cloud-config` document.
     pub user_data: String,
 }
@@ -152,14 +157,15 @@ fn build_host(context: &Context<'_>, plan_host: &HostPlan) -> Result<HostOutput,
         script_steps.push(bootstrap::Step::new(step.id, body));
     }
     let script = bootstrap::script_with_library(&script_steps, waits::PROBES)?;
-    let (files, user_data) = userdata::assemble(context, host, files, script)?;
+    let assembled = userdata::assemble(context, host, files, script)?;
     Ok(HostOutput {
         name: plan_host.name.clone(),
         roles: plan_host.roles.clone(),
         stage: plan_host.stage,
         steps: plan_host.steps.iter().map(|s| s.id.to_owned()).collect(),
-        files,
-        user_data,
+        files: assembled.files,
+        document: assembled.document,
+        user_data: assembled.user_data,
     })
 }
 
@@ -184,7 +190,9 @@ fn render_step(
             priority,
             peers,
         } => loadbalancer::configure_keepalived(context, host, vip, *priority, peers),
-        Action::StartLoadBalancer { keepalived } => loadbalancer::start(*keepalived),
+        Action::StartLoadBalancer { keepalived } => {
+            loadbalancer::start(context, host, plan_host, *keepalived)
+        }
         Action::StartEtcd {
             member,
             initial_cluster,

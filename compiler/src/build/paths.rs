@@ -24,6 +24,8 @@ pub const ETCD_CA_CERT: &str = "/etc/kubernetes/pki/etcd/ca.crt";
 pub const ETCD_CA_KEY: &str = "/etc/kubernetes/pki/etcd/ca.key";
 pub const APISERVER_ETCD_CLIENT_CERT: &str = "/etc/kubernetes/pki/apiserver-etcd-client.crt";
 pub const APISERVER_ETCD_CLIENT_KEY: &str = "/etc/kubernetes/pki/apiserver-etcd-client.key";
+/// The etcd certificates' directory (mounted into the etcd static pod).
+pub const ETCD_PKI_DIR: &str = "/etc/kubernetes/pki/etcd";
 /// Member certificates on external etcd hosts.
 pub const ETCD_SERVER_CERT: &str = "/etc/kubernetes/pki/etcd/server.crt";
 pub const ETCD_SERVER_KEY: &str = "/etc/kubernetes/pki/etcd/server.key";
@@ -31,6 +33,19 @@ pub const ETCD_PEER_CERT: &str = "/etc/kubernetes/pki/etcd/peer.crt";
 pub const ETCD_PEER_KEY: &str = "/etc/kubernetes/pki/etcd/peer.key";
 pub const ETCD_HEALTHCHECK_CLIENT_CERT: &str = "/etc/kubernetes/pki/etcd/healthcheck-client.crt";
 pub const ETCD_HEALTHCHECK_CLIENT_KEY: &str = "/etc/kubernetes/pki/etcd/healthcheck-client.key";
+/// The etcd static pod on external etcd hosts, and the member's data.
+pub const ETCD_MANIFEST: &str = "/etc/kubernetes/manifests/etcd.yaml";
+pub const ETCD_DATA_DIR: &str = "/var/lib/etcd";
+/// The standalone kubelet of an external etcd host: a drop-in that replaces the
+/// packaged `ExecStart` (it sorts after the package's `10-kubeadm.conf`), and its own
+/// KubeletConfiguration, outside the drop-in directory (systemd would read a `.conf`
+/// there as a unit drop-in).
+pub const ETCD_KUBELET_DROP_IN: &str =
+    "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf";
+pub const ETCD_KUBELET_CONFIG: &str = "/etc/hac/etcd-kubelet.yaml";
+/// The kubelet binary of the pkgs.k8s.io packages, and containerd's CRI socket.
+pub const KUBELET_BINARY: &str = "/usr/bin/kubelet";
+pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 /// Static pods (etcd on external etcd hosts).
 pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
 /// The admin kubeconfig `kubeadm init` writes, used to install the CNI.
@@ -63,7 +78,6 @@ pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 pub const CONTAINERD_CONFIG_V1: &str = "/etc/hac/containerd/config-containerd1.toml";
 pub const CONTAINERD_CONFIG_V2: &str = "/etc/hac/containerd/config-containerd2.toml";
 pub const CONTAINERD_CERTS_DIR: &str = "/etc/containerd/certs.d";
-pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 
 /// The JoinConfiguration the first control plane uses instead of `kubeadm init` when
 /// the cluster already runs (the machine was re-created); mode 0600.

@@ -11,14 +11,23 @@ use crate::model::Host;
 
 use super::{Context, HostFile, paths};
 
-/// The whole user-data of `host`: returns the final file list (deduplicated, the
-/// script and unit included) and the document.
+/// One host's assembled user-data.
+pub struct Assembled {
+    /// The final file list: deduplicated, the script and unit included.
+    pub files: Vec<HostFile>,
+    /// The document as data (what the YAML must read back as).
+    pub document: Value,
+    /// The `#cloud-config` text.
+    pub user_data: String,
+}
+
+/// The whole user-data of `host`.
 pub fn assemble(
     context: &Context<'_>,
     host: &Host,
     files: Vec<HostFile>,
     script: String,
-) -> Result<(Vec<HostFile>, String), SpecError> {
+) -> Result<Assembled, SpecError> {
     let mut files = deduplicate(files)?;
     // Only root runs it; 0700 keeps the rendered steps out of other users' sight.
     files.push(HostFile {
@@ -45,8 +54,13 @@ pub fn assemble(
             [SCRIPT_PATH],
         ]),
     );
-    let user_data = to_cloud_config(&Value::Object(doc))?;
-    Ok((files, user_data))
+    let document = Value::Object(doc);
+    let user_data = to_cloud_config(&document)?;
+    Ok(Assembled {
+        files,
+        document,
+        user_data,
+    })
 }
 
 fn write_file_entry(file: &HostFile) -> Value {
