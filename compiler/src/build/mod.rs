@@ -8,8 +8,10 @@
 //! maps plan steps to them.
 
 pub mod cni;
+pub mod containerd;
 pub mod etcd;
 pub mod kubeadm;
+pub mod kubeadm_config;
 pub mod loadbalancer;
 pub mod node;
 pub mod output;
@@ -19,6 +21,9 @@ pub mod sizes;
 pub mod user;
 pub mod userdata;
 pub mod waits;
+
+#[cfg(test)]
+mod kube_tests;
 
 use crate::emit::SpecError;
 use crate::emit::bootstrap;

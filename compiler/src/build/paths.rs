@@ -59,3 +59,47 @@ pub const KEEPALIVED_CHECK_SCRIPT: &str = "/etc/keepalived/hac-check-haproxy";
 /// The systemd unit that runs the bootstrap script again after a reboot until it
 /// has finished (cloud-init runs `runcmd` only once per instance).
 pub const BOOTSTRAP_UNIT: &str = "/etc/systemd/system/hac-bootstrap.service";
+
+/// Node preparation on Kubernetes hosts (control planes, workers, etcd members).
+pub const KERNEL_MODULES_CONFIG: &str = "/etc/modules-load.d/hac-kubernetes.conf";
+pub const SYSCTL_CONFIG: &str = "/etc/sysctl.d/99-hac-kubernetes.conf";
+/// The pkgs.k8s.io signing key (binary keyring) and the repository that trusts only it.
+pub const APT_KEYRINGS_DIR: &str = "/etc/apt/keyrings";
+pub const KUBERNETES_APT_KEYRING: &str = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
+pub const KUBERNETES_APT_SOURCE: &str = "/etc/apt/sources.list.d/kubernetes.list";
+/// Where the standard CNI plugins are looked up by containerd and installed by
+/// `kubernetes-cni`; the Debian package `containernetworking-plugins` uses the other.
+pub const CNI_BIN_DIR: &str = "/opt/cni/bin";
+pub const CNI_DEBIAN_BIN_DIR: &str = "/usr/lib/cni";
+pub const CNI_CONF_DIR: &str = "/etc/cni/net.d";
+/// containerd: the live configuration, the two generated candidates (the one for the
+/// installed major version is copied over it at boot) and the registry host files.
+pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
+pub const CONTAINERD_CONFIG_V1: &str = "/etc/hac/containerd/config-containerd1.toml";
+pub const CONTAINERD_CONFIG_V2: &str = "/etc/hac/containerd/config-containerd2.toml";
+pub const CONTAINERD_CERTS_DIR: &str = "/etc/containerd/certs.d";
+pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+
+/// The JoinConfiguration the first control plane uses instead of `kubeadm init` when
+/// the cluster already runs (the machine was re-created); mode 0600.
+pub const KUBEADM_JOIN_CONFIG: &str = "/etc/hac/kubeadm-join.yaml";
+/// Copies of the pre-seeded PKI, taken before the first `kubeadm init` attempt:
+/// `kubeadm reset` empties `/etc/kubernetes/pki`, and a retry must reuse the same CA.
+pub const PKI_SEED_DIR: &str = "/var/lib/hac/pki-seed";
+/// Written once `kubeadm init` (or the replacing join) succeeded: a re-run of the
+/// step never initialises the cluster a second time.
+pub const KUBEADM_DONE_MARKER: &str = "/var/lib/hac/kubeadm.done";
+/// Written by `kubeadm init` and `kubeadm join --control-plane`.
+pub const MANIFEST_KUBE_APISERVER: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+pub const KUBELET_KUBECONFIG: &str = "/etc/kubernetes/kubelet.conf";
+/// root's kubectl configuration on control planes.
+pub const ROOT_KUBECONFIG_DIR: &str = "/root/.kube";
+pub const ROOT_KUBECONFIG: &str = "/root/.kube/config";
+/// Manifests and kustomizations of the pod network plugin, on the first control plane.
+pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
+/// containerd 2 from its upstream release, where the OS packages only 1.x and the
+/// Kubernetes release needs 2.x: the downloads, and the unit that starts
+/// `/usr/local/bin/containerd`.
+pub const CONTAINERD_DOWNLOAD_DIR: &str = "/var/lib/hac/containerd";
+pub const CONTAINERD_UPSTREAM_PREFIX: &str = "/usr/local";
+pub const CONTAINERD_UPSTREAM_UNIT: &str = "/usr/local/lib/systemd/system/containerd.service";

@@ -16,6 +16,10 @@ pub fn render(context: &Context<'_>, host: &str, waits: &[Wait]) -> Result<Rende
     let mut rendered = Rendered::default();
     for wait in waits {
         let (description, probe) = probe(context, host, &wait.condition, &mut rendered.files)?;
+        if matches!(wait.condition, Condition::TcpAccepts { .. }) {
+            // `$1` and `$2` are the inner bash's arguments, single-quoted on purpose.
+            rendered.body.push("# shellcheck disable=SC2016".to_owned());
+        }
         rendered.body.push(format!(
             "wait_until {} {} {} {probe}",
             quote(&description)?,
