@@ -43,9 +43,8 @@ pub const ETCD_DATA_DIR: &str = "/var/lib/etcd";
 pub const ETCD_KUBELET_DROP_IN: &str =
     "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf";
 pub const ETCD_KUBELET_CONFIG: &str = "/etc/hac/etcd-kubelet.yaml";
-/// The kubelet binary of the pkgs.k8s.io packages, and containerd's CRI socket.
+/// The kubelet binary of the pkgs.k8s.io packages.
 pub const KUBELET_BINARY: &str = "/usr/bin/kubelet";
-pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 /// Static pods (etcd on external etcd hosts).
 pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
 /// The admin kubeconfig `kubeadm init` writes, used to install the CNI.
