@@ -77,6 +77,7 @@ pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 pub const CONTAINERD_CONFIG_V1: &str = "/etc/hac/containerd/config-containerd1.toml";
 pub const CONTAINERD_CONFIG_V2: &str = "/etc/hac/containerd/config-containerd2.toml";
 pub const CONTAINERD_CERTS_DIR: &str = "/etc/containerd/certs.d";
+pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 
 /// The JoinConfiguration the first control plane uses instead of `kubeadm init` when
 /// the cluster already runs (the machine was re-created); mode 0600.
