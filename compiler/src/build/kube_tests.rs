@@ -675,7 +675,7 @@ fn etcd_members_are_prepared_without_kubectl_and_load_balancers_only_install() {
     let lb = step(&steps, "install-packages");
     let body = lb.body.join("\n");
     assert!(
-        body.contains("install --no-install-recommends haproxy keepalived"),
+        body.contains("install --no-install-recommends ca-certificates curl haproxy keepalived"),
         "{body}"
     );
     assert!(body.contains("--force-confold"));
@@ -782,21 +782,4 @@ fn a_plan_and_cluster_disagreeing_on_the_pod_cidr_is_refused() {
     let context = fixture.context();
     assert!(cni::install(&context, "flannel", "10.1.0.0/16").is_err());
     assert!(cni::install(&context, "weave", "10.244.0.0/16").is_err());
-}
-
-#[test]
-#[ignore]
-fn dump() {
-    let fixture = Fixture::new(external_etcd());
-    for host in ["cp1", "w1"] {
-        for (id, r) in fixture.host_steps(host) {
-            println!("=== {host} {id}");
-            for f in &r.files {
-                if !f.content.contains("PRIVATE") && !f.content.contains("CERTIFICATE") {
-                    println!("--- file {} {:o}\n{}", f.path, f.permissions, f.content);
-                }
-            }
-            println!("{}", r.body.join("\n"));
-        }
-    }
 }

@@ -121,7 +121,10 @@ pub fn install_packages(
                 plan_host.name
             )));
         }
-        body.push(apt_install(&packages.plain)?);
+        // The load balancer's health checks use curl.
+        let mut list = vec!["ca-certificates".to_owned(), "curl".to_owned()];
+        list.extend(packages.plain.iter().cloned());
+        body.push(apt_install(&list)?);
         return Ok(rendered);
     }
 
