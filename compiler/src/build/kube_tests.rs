@@ -208,6 +208,24 @@ fn varied() -> Vec<(&'static str, Value)> {
             ]),
         ),
         (
+            "ipv6 with calico and DNS-named workers",
+            json!({
+                "name": "six",
+                "kubernetes": "1.35.2",
+                "endpoint": "[fd00::100]:6443",
+                "network": { "cni": "calico", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/112" },
+                "controlplanes": [
+                    { "name": "cp1", "address": "fd00::11" },
+                    { "name": "cp2", "address": "fd00::12" },
+                    { "name": "cp3", "address": "fd00::13" }
+                ],
+                "workers": [
+                    { "name": "w1", "address": "w1.example.com" },
+                    { "name": "w2", "address": "fd00::22" }
+                ]
+            }),
+        ),
+        (
             "colocated, no cni, debian 13",
             with(&[
                 ("os", json!("debian-13")),
@@ -782,4 +800,45 @@ fn a_plan_and_cluster_disagreeing_on_the_pod_cidr_is_refused() {
     let context = fixture.context();
     assert!(cni::install(&context, "flannel", "10.1.0.0/16").is_err());
     assert!(cni::install(&context, "weave", "10.244.0.0/16").is_err());
+}
+
+#[test]
+fn ipv6_clusters_forward_ipv6_and_dns_named_hosts_get_no_node_ip() {
+    let (_, json) = varied()
+        .into_iter()
+        .find(|(name, _)| name.starts_with("ipv6"))
+        .unwrap();
+    let fixture = Fixture::new(json);
+    let steps = fixture.host_steps("w1");
+    let install = step(&steps, "install-packages");
+    assert!(
+        file(install, paths::SYSCTL_CONFIG)
+            .content
+            .contains("net.ipv6.conf.all.forwarding = 1")
+    );
+    assert!(
+        install
+            .body
+            .join("\n")
+            .contains("net.ipv6.conf.all.forwarding; do")
+    );
+    let context = fixture.context();
+    let w1 = kubeadm_config::join_document(&context, context.host("w1").unwrap(), false).unwrap();
+    assert!(w1["nodeRegistration"].get("kubeletExtraArgs").is_none());
+    let w2 = kubeadm_config::join_document(&context, context.host("w2").unwrap(), false).unwrap();
+    assert_eq!(
+        w2["nodeRegistration"]["kubeletExtraArgs"],
+        json!([{ "name": "node-ip", "value": "fd00::22" }])
+    );
+    let docs = kubeadm_config::init_documents(&context, context.host("cp1").unwrap()).unwrap();
+    assert_eq!(
+        docs[0]["localAPIEndpoint"]["advertiseAddress"],
+        json!("fd00::11")
+    );
+    assert_eq!(docs[1]["controlPlaneEndpoint"], json!("[fd00::100]:6443"));
+    assert_eq!(docs[1]["apiServer"]["certSANs"][0], json!("fd00::100"));
+    let pool = &cni::calico_installation("fd00:10:244::/56".parse().unwrap())["spec"]["calicoNetwork"]
+        ["ipPools"][0];
+    assert_eq!(pool["blockSize"], json!(122));
+    assert_eq!(pool["name"], json!("default-ipv6-ippool"));
 }

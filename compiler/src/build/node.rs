@@ -29,10 +29,8 @@ const BASE_PACKAGES: [&str; 3] = ["ca-certificates", "curl", "gpg"];
 pub const CONTAINERD_2_REQUIRED_FROM_MINOR: u32 = 36;
 
 /// The containerd release installed where the OS packages only containerd 1.x and
-/// the cluster needs 2.x. To update: pick a 2.x release on
-/// github.com/containerd/containerd/releases that lists the cluster's Kubernetes
-/// minors as supported, change it here, and boot a test cluster.
-pub const UPSTREAM_CONTAINERD_VERSION: &str = "2.1.4";
+/// the cluster needs 2.x (pinned in `versions.rs`).
+pub use super::versions::CONTAINERD as UPSTREAM_CONTAINERD_VERSION;
 
 /// apt attempts and the first pause between them (mirrors and locks are flaky at boot).
 const APT_ATTEMPTS: u32 = 5;
