@@ -842,3 +842,167 @@ fn ipv6_clusters_forward_ipv6_and_dns_named_hosts_get_no_node_ip() {
     assert_eq!(pool["blockSize"], json!(122));
     assert_eq!(pool["name"], json!("default-ipv6-ippool"));
 }
+
+/// A scratch directory standing in for the host's root file system.
+struct Root(std::path::PathBuf);
+
+impl Root {
+    fn new(name: &str) -> Root {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("hac-kube-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Root(path)
+    }
+
+    fn path(&self, inner: &str) -> std::path::PathBuf {
+        self.0.join(inner.trim_start_matches('/'))
+    }
+
+    fn write(&self, inner: &str, content: &str) {
+        let path = self.path(inner);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// `lines` with the host's directories moved under this root.
+    fn relocate(&self, lines: &[String]) -> String {
+        let root = self.0.to_str().unwrap();
+        let mut text = lines.join("\n");
+        for dir in ["/var/lib/hac", "/etc/kubernetes", "/etc/hac", "/root/.kube"] {
+            text = text.replace(dir, &format!("{root}{dir}"));
+        }
+        text
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// kubeadm as a stub: records its calls, fails `init` the first `FAIL_INITS` times,
+/// empties the PKI directory on `reset` (as the real one does) and notes whether the
+/// seeded CA key was in place when `init` ran.
+const KUBEADM_STUB: &str = r#"
+log() { printf 'LOG %s\n' "$*" >&2; }
+timeout() { shift 2; "$@"; }
+retry() {
+  local attempts=$1 i
+  shift 2
+  for ((i = 1; i <= attempts; i++)); do
+    if ("$@"); then return 0; fi
+  done
+  return 1
+}
+hac_api_ready() { [[ $API_READY == yes ]]; }
+kubeadm() {
+  printf '%s\n' "$*" >>"$ROOT/calls"
+  case $1 in
+    init)
+      if [[ -e $ROOT/etc/kubernetes/pki/ca.key ]]; then echo CA-PRESENT >>"$ROOT/calls"; fi
+      local failed
+      failed=$(cat "$ROOT/failed" 2>/dev/null || echo 0)
+      touch "$ROOT/etc/kubernetes/kubelet.conf"
+      if ((failed < FAIL_INITS)); then
+        echo $((failed + 1)) >"$ROOT/failed"
+        return 1
+      fi
+      touch "$ROOT/etc/kubernetes/admin.conf"
+      ;;
+    join) touch "$ROOT/etc/kubernetes/kubelet.conf" "$ROOT/etc/kubernetes/admin.conf" ;;
+    reset) rm -rf "$ROOT/etc/kubernetes/pki" "$ROOT/etc/kubernetes/kubelet.conf" ;;
+  esac
+}
+"#;
+
+/// Runs the first control plane's kubeadm-init body (without its waits) under the
+/// stub; returns (success, kubeadm calls, output).
+fn run_init(root: &Root, fail_inits: u32, api_ready: bool) -> (bool, Vec<String>, String) {
+    let fixture = Fixture::new(base());
+    let context = fixture.context();
+    let init = kubeadm::init(&context, context.host("cp1").unwrap(), true).unwrap();
+    for file in &init.files {
+        if file.path.starts_with("/etc/kubernetes") {
+            root.write(&file.path, &file.content);
+        }
+    }
+    let script = format!(
+        "set -Eeuo pipefail\n{KUBEADM_STUB}\nbody() {{\n{}\n}}\nbody\n",
+        root.relocate(&init.body)
+    );
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("ROOT", &root.0)
+        .env("FAIL_INITS", fail_inits.to_string())
+        .env("API_READY", if api_ready { "yes" } else { "no" })
+        .output()
+        .unwrap();
+    let calls = std::fs::read_to_string(root.path("calls")).unwrap_or_default();
+    let calls = calls
+        .lines()
+        .map(|l| l.replace(root.0.to_str().unwrap(), ""))
+        .collect();
+    (
+        output.status.success(),
+        calls,
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_failed_init_is_reset_and_retried_with_the_seeded_ca() {
+    let root = Root::new("retry");
+    let (ok, calls, out) = run_init(&root, 1, false);
+    assert!(ok, "{out}");
+    assert_eq!(
+        calls,
+        [
+            "config validate --config /etc/hac/kubeadm.yaml",
+            "config images pull --config /etc/hac/kubeadm.yaml",
+            "init --config /etc/hac/kubeadm.yaml --upload-certs",
+            "CA-PRESENT",
+            "reset -f",
+            "init --config /etc/hac/kubeadm.yaml --upload-certs",
+            "CA-PRESENT",
+        ],
+        "{out}"
+    );
+    assert!(root.path(paths::KUBEADM_DONE_MARKER).exists());
+    assert!(root.path(paths::ROOT_KUBECONFIG).exists());
+
+    // A second run of the step (a reboot before it was recorded) does not init again.
+    std::fs::remove_file(root.path("calls")).unwrap();
+    let (ok, calls, out) = run_init(&root, 0, true);
+    assert!(ok, "{out}");
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+#[test]
+fn init_gives_up_after_its_attempts() {
+    let root = Root::new("give-up");
+    let (ok, calls, out) = run_init(&root, 99, false);
+    assert!(!ok, "{out}");
+    assert_eq!(calls.iter().filter(|c| c.starts_with("init ")).count(), 3);
+    assert_eq!(calls.iter().filter(|c| *c == "reset -f").count(), 3);
+    assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
+}
+
+#[test]
+fn a_recreated_first_control_plane_joins_the_running_cluster() {
+    let root = Root::new("recreated");
+    let (ok, calls, out) = run_init(&root, 0, true);
+    assert!(ok, "{out}");
+    assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
+    assert!(out.contains("instead of initialising the cluster a second time"));
+    assert!(root.path(paths::KUBEADM_DONE_MARKER).exists());
+}
