@@ -288,20 +288,27 @@ fn every_v1beta4_kubeadm_document_validates_and_reads_back_exactly() {
 
 #[test]
 fn generated_documents_are_what_pyyaml_reads() {
-    let fixture = Fixture::new(external_etcd());
-    let context = fixture.context();
-    let cp1 = context.host("cp1").unwrap();
-    let docs = kubeadm_config::init_documents(&context, cp1).unwrap();
-    let steps = fixture.host_steps("cp1");
-    let init = step(&steps, "kubeadm-init");
-    assert_eq!(pyyaml(&file(init, paths::KUBEADM_CONFIG).content), docs);
-    let w1 = context.host("w1").unwrap();
-    let join = kubeadm_config::join_document(&context, w1, false).unwrap();
-    let steps = fixture.host_steps("w1");
-    assert_eq!(
-        pyyaml(&file(step(&steps, "kubeadm-join"), paths::KUBEADM_CONFIG).content),
-        vec![join]
-    );
+    for (name, json) in varied() {
+        let fixture = Fixture::new(json);
+        let context = fixture.context();
+        for plan_host in &fixture.plan.hosts {
+            let host = context.host(&plan_host.name).unwrap();
+            for (id, rendered) in fixture.render_host(plan_host) {
+                let expected = match id {
+                    "kubeadm-init" => kubeadm_config::init_documents(&context, host).unwrap(),
+                    "kubeadm-join" => {
+                        let control_plane = plan_host
+                            .roles
+                            .contains(&crate::plan::PlanRole::ControlPlane);
+                        vec![kubeadm_config::join_document(&context, host, control_plane).unwrap()]
+                    }
+                    _ => continue,
+                };
+                let written = pyyaml(&file(&rendered, paths::KUBEADM_CONFIG).content);
+                assert_eq!(written, expected, "{name}, {}", plan_host.name);
+            }
+        }
+    }
 }
 
 #[test]
