@@ -84,7 +84,7 @@ impl Daemon {
     pub fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        let start = lines.len().saturating_sub(30);
+        let start = lines.len().saturating_sub(60);
         format!(
             "--- {} ({:?}) ---\n{}",
             self.name,

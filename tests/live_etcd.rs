@@ -303,13 +303,14 @@ fn generated(secrets: &Path) -> Vec<(String, String)> {
                 let rendered =
                     hac::build::etcd::start_member(&context, host, member, initial_cluster)
                         .unwrap();
-                let (_, user_data) = hac::build::userdata::assemble(
+                let user_data = hac::build::userdata::assemble(
                     &context,
                     host,
                     rendered.files,
                     "#!/bin/bash\n".to_owned(),
                 )
-                .unwrap();
+                .unwrap()
+                .user_data;
                 outputs.push((plan_host.name.clone(), user_data));
             }
         }
@@ -322,9 +323,10 @@ fn generated(secrets: &Path) -> Vec<(String, String)> {
         hac::build::HostFile::private(APISERVER_ETCD_CLIENT_KEY, pair.private_key_pem().expose()),
     ];
     let cp1 = context.host("cp1").unwrap();
-    let (_, user_data) =
+    let user_data =
         hac::build::userdata::assemble(&context, cp1, cp1_files, "#!/bin/bash\n".to_owned())
-            .unwrap();
+            .unwrap()
+            .user_data;
     outputs.push(("cp1".to_owned(), user_data));
     outputs
 }

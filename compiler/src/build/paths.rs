@@ -43,9 +43,8 @@ pub const ETCD_DATA_DIR: &str = "/var/lib/etcd";
 pub const ETCD_KUBELET_DROP_IN: &str =
     "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf";
 pub const ETCD_KUBELET_CONFIG: &str = "/etc/hac/etcd-kubelet.yaml";
-/// The kubelet binary of the pkgs.k8s.io packages, and containerd's CRI socket.
+/// The kubelet binary of the pkgs.k8s.io packages.
 pub const KUBELET_BINARY: &str = "/usr/bin/kubelet";
-pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 /// Static pods (etcd on external etcd hosts).
 pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
 /// The admin kubeconfig `kubeadm init` writes, used to install the CNI.
@@ -78,6 +77,7 @@ pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 pub const CONTAINERD_CONFIG_V1: &str = "/etc/hac/containerd/config-containerd1.toml";
 pub const CONTAINERD_CONFIG_V2: &str = "/etc/hac/containerd/config-containerd2.toml";
 pub const CONTAINERD_CERTS_DIR: &str = "/etc/containerd/certs.d";
+pub const CONTAINERD_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 
 /// The JoinConfiguration the first control plane uses instead of `kubeadm init` when
 /// the cluster already runs (the machine was re-created); mode 0600.
