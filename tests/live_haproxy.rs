@@ -490,52 +490,16 @@ fn describe(duration: Option<Duration>) -> String {
     duration.map_or_else(|| "never (within the bound)".to_owned(), seconds)
 }
 
-/// The load balancer's generated configuration and the cluster endpoint.
-///
-/// Until every step of the example renders, the document is assembled from the
-/// load balancer's `configure-haproxy` step alone.
+/// The load balancer's generated configuration, read back from its user-data, and
+/// the cluster endpoint.
 fn generated_config() -> (String, String) {
     let scratch = tempfile::tempdir().unwrap();
-    let path = hac_tests::repo_root()
-        .join("examples")
-        .join(format!("{EXAMPLE}.hac"));
-    let analysis = hac::analysis::analyze(
-        &hac_lang::FsLoader,
-        &path,
-        &hac_lang::Limits::default(),
-        hac::analysis::Depth::Cluster,
-    );
-    let cluster = analysis.cluster.expect("the example is a valid cluster");
-    let plan = hac::plan::plan(&cluster);
-    let spec = hac::cli::secrets_spec(&cluster, None);
-    let (bundle, _) =
-        hac::secrets::ensure(&scratch.path().join("c.secrets"), &spec).expect("secrets bundle");
-    let context = hac::build::Context {
-        cluster: &cluster,
-        plan: &plan,
-        secrets: &bundle,
-    };
-    let plan_host = plan
-        .hosts
-        .iter()
+    let hosts = hac_tests::build_example(EXAMPLE, &scratch.path().join("c.secrets"));
+    let user_data = hosts
+        .into_iter()
         .find(|h| h.name == LOAD_BALANCER)
-        .expect("the load balancer is in the plan");
-    let host = context.host(LOAD_BALANCER).unwrap();
-    let rendered = plan_host
-        .steps
-        .iter()
-        .find_map(|step| match &step.action {
-            hac::plan::Action::ConfigureHaproxy { port, backends } => Some(
-                hac::build::loadbalancer::configure_haproxy(&context, host, *port, backends)
-                    .unwrap(),
-            ),
-            _ => None,
-        })
-        .expect("the load balancer configures haproxy");
-    let user_data =
-        hac::build::userdata::assemble(&context, host, rendered.files, "#!/bin/bash\n".to_owned())
-            .unwrap()
-            .user_data;
+        .expect("the load balancer is built")
+        .user_data;
     let doc = &pyyaml_load(&[user_data])[0];
     let config = doc["write_files"]
         .as_array()
@@ -546,7 +510,17 @@ fn generated_config() -> (String, String) {
         .as_str()
         .unwrap()
         .to_owned();
-    (config, plan.endpoint)
+    let path = hac_tests::repo_root()
+        .join("examples")
+        .join(format!("{EXAMPLE}.hac"));
+    let analysis = hac::analysis::analyze(
+        &hac_lang::FsLoader,
+        &path,
+        &hac_lang::Limits::default(),
+        hac::analysis::Depth::Cluster,
+    );
+    let cluster = analysis.cluster.expect("the example is a valid cluster");
+    (config, hac::plan::plan(&cluster).endpoint)
 }
 
 #[test]
