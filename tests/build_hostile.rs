@@ -330,3 +330,19 @@ fn the_hazards_are_accepted_where_free_text_is_allowed() {
     assert!(bootstrap_script(worker).contains(&format!("bash -c {}\n", quote(&all).unwrap())));
     sound(worker);
 }
+
+#[test]
+fn valid_labels_and_taints_arrive() {
+    // The label and taint properties above mostly see rejections; a valid value
+    // shows the checks there would notice a value that went missing.
+    let worker = r#"labels = { "example.com/x" = "a.b-c_D9"; }; taints = [ "example.com/t=v-1.x_Y:NoExecute" ];"#;
+    let Outcome::Built(hosts) = build_source(&source("", worker)) else {
+        panic!("a valid label and taint are accepted");
+    };
+    let strings = config_strings(host(&hosts, "worker1"));
+    assert!(
+        strings.iter().any(|s| s.contains("a.b-c_D9")),
+        "{strings:?}"
+    );
+    assert!(strings.iter().any(|s| s.contains("v-1.x_Y")), "{strings:?}");
+}

@@ -226,7 +226,7 @@ pub fn start(
         "127.0.0.1"
     };
     body.push(format!(
-        "wait_until {} {FRONTEND_TIMEOUT_SECONDS} {FRONTEND_POLL_SECONDS} timeout 5 bash -c 'exec 3<>\"/dev/tcp/$1/$2\"' _ {} {port}",
+        "wait_until {} {FRONTEND_TIMEOUT_SECONDS} {FRONTEND_POLL_SECONDS} hac_tcp_accepts {} {port}",
         quote(&format!("haproxy to accept connections on port {port}"))?,
         quote(local)?,
     ));

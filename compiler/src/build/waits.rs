@@ -8,9 +8,6 @@ use crate::plan::{Condition, PlanRole, Wait};
 
 use super::{Context, HostFile, Rendered, paths};
 
-/// Seconds one probe may take before it counts as "not yet".
-const PROBE_SECONDS: u32 = 10;
-
 /// The waits of one step, in order, with the files their probes read.
 pub fn render(context: &Context<'_>, host: &str, waits: &[Wait]) -> Result<Rendered, SpecError> {
     let mut rendered = Rendered::default();
@@ -40,12 +37,7 @@ fn probe(
     match condition {
         Condition::TcpAccepts { address } => {
             let (name, port) = split_host_port(address)?;
-            // bash opens the connection itself: no netcat variant to depend on.
-            let probe = format!(
-                "timeout {PROBE_SECONDS} bash -c 'exec 3<>\"/dev/tcp/$1/$2\"' _ {} {}",
-                quote(name)?,
-                quote(port)?
-            );
+            let probe = command(&["hac_tcp_accepts", name, port])?;
             Ok((format!("{address} to accept TCP connections"), probe))
         }
         Condition::EtcdHealthy { endpoints, quorum } => {
@@ -106,6 +98,13 @@ fn probe(
 
 /// Probe functions the waits call; added to every bootstrap script that waits.
 pub const PROBES: &str = r#"
+# hac_tcp_accepts HOST PORT: HOST accepts TCP connections on PORT. bash opens the
+# connection itself (no netcat variant to depend on), bounded by a timeout; HOST
+# and PORT reach the inner bash as arguments, never as code.
+hac_tcp_accepts() {
+  # shellcheck disable=SC2016
+  timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2"
+}
 # hac_api_ready URL CA: the API server at URL answers `ok`, verified against CA.
 hac_api_ready() {
   local answer

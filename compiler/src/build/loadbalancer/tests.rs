@@ -163,7 +163,7 @@ fn start_restarts_both_and_waits_for_the_frontend() {
         ]
     );
     assert!(rendered.body[4].starts_with("wait_until "));
-    assert!(rendered.body[4].ends_with(" 127.0.0.1 6443"));
+    assert!(rendered.body[4].ends_with(" hac_tcp_accepts 127.0.0.1 6443"));
 }
 
 #[test]
@@ -181,7 +181,13 @@ fn colocated_balancers_listen_on_their_own_port() {
     assert!(config.contains("bind 0.0.0.0:8443"));
     assert!(config.contains("server cp1 10.0.0.11:6443"));
     let start = fixture.render("cp2", "start-load-balancer");
-    assert!(start.body.last().unwrap().ends_with(" 127.0.0.1 8443"));
+    assert!(
+        start
+            .body
+            .last()
+            .unwrap()
+            .ends_with(" hac_tcp_accepts 127.0.0.1 8443")
+    );
 }
 
 #[test]
