@@ -312,6 +312,47 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn restricted_fields_are_safe_or_rejected(text in hostile()) {
+        // Fields the model restricts to a safe alphabet: whatever gets through must
+        // appear as written in a file or as one quoted word in the script.
+        let cases = [
+            (
+                format!("files = [ {{ path = \"/etc/hac-test/o\"; content = \"x\"; owner = {}; }} ];", nix_string(&text)),
+                text.clone(),
+            ),
+            (
+                format!("packages.mirror = {};", nix_string(&format!("https://mirror.example.com/{text}"))),
+                format!("https://mirror.example.com/{text}"),
+            ),
+            (
+                format!("containerd.registryMirrors = {{ \"docker.io\" = [ {} ]; }};", nix_string(&format!("https://cache.example.com/{text}"))),
+                format!("https://cache.example.com/{text}"),
+            ),
+            (
+                format!("ssh.authorizedKeys = [ {} ];", nix_string(&format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHbVJ2a9d1m3W0m6yQm0r0iYl0nX3Y8s1yq0bP7m9fZk {text}"))),
+                format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHbVJ2a9d1m3W0m6yQm0r0iYl0nX3Y8s1yq0bP7m9fZk {text}"),
+            ),
+        ];
+        for (cluster, value) in cases {
+            match build_source(&source(&cluster, "")) {
+                Outcome::Rejected => {}
+                Outcome::Built(hosts) => {
+                    let worker = host(&hosts, "worker1");
+                    let word = quote(&value).expect("no NUL");
+                    let in_file = worker.files.iter().any(|f| f.content.contains(&value) || f.owner == value);
+                    let in_data = worker.user_data.contains(&value)
+                        || pyyaml_load(std::slice::from_ref(&worker.user_data))[0].to_string().contains(&serde_json::to_string(&value).unwrap());
+                    prop_assert!(
+                        in_file || in_data || bootstrap_script(worker).contains(&word),
+                        "{cluster}: the value went missing"
+                    );
+                    sound(worker);
+                }
+            }
+        }
+    }
 }
 
 #[test]
