@@ -1,7 +1,9 @@
 //! The generated external etcd cluster, run for real: `examples/loopback-external-etcd.hac`
 //! is built in-process, each member's static pod manifest and certificates are read
 //! back from its user-data (with PyYAML, as cloud-init reads it), and Debian's `etcd`
-//! runs three times with exactly the manifest's flags. Then the kubeadm tutorial's
+//! runs three times with exactly the manifest's flags. Each member's generated
+//! `etcd-quorum` step (its bootstrap script's library and step function) then runs
+//! against them and must find quorum and every member. Then the kubeadm tutorial's
 //! failure experiment, with `etcdctl` over TLS and the generated
 //! `apiserver-etcd-client` pair: quorum forms; with one member killed an earlier key
 //! can still be read and writes succeed; with two killed writes fail; after one
@@ -15,7 +17,7 @@
 //!   the probes ask `127.0.0.1`).
 //!
 //! Every other flag is passed exactly as generated; the test checks that this is
-//! so.
+//! so. The quorum step runs with the same file paths moved.
 
 #[path = "emit_common.rs"]
 mod emit_common;
@@ -39,6 +41,7 @@ const MANIFEST: &str = "/etc/kubernetes/manifests/etcd.yaml";
 const APISERVER_ETCD_CLIENT_CERT: &str = "/etc/kubernetes/pki/apiserver-etcd-client.crt";
 const APISERVER_ETCD_CLIENT_KEY: &str = "/etc/kubernetes/pki/apiserver-etcd-client.key";
 const ETCD_CA: &str = "/etc/kubernetes/pki/etcd/ca.crt";
+const BOOTSTRAP_SCRIPT: &str = "/usr/local/sbin/hac-bootstrap";
 
 /// Bound of every wait for the cluster to (re)form.
 const QUORUM_LIMIT: Duration = Duration::from_secs(60);
@@ -267,68 +270,46 @@ fn logs(daemons: &[&Daemon]) -> String {
         .join("\n")
 }
 
-/// The user-data of the etcd members (name, document), and the etcd CA and
-/// `apiserver-etcd-client` pair as `cp1` receives them.
-///
-/// Until every step of the example renders, the members' documents are assembled
-/// from their `start-etcd` step alone, and `cp1`'s from the bundle's pair.
+/// Every host's user-data of the example (name, document), built in-process with a
+/// new secrets bundle in `secrets`.
 fn generated(secrets: &Path) -> Vec<(String, String)> {
-    let path = hac_tests::repo_root()
-        .join("examples")
-        .join(format!("{EXAMPLE}.hac"));
-    let analysis = hac::analysis::analyze(
-        &hac_lang::FsLoader,
-        &path,
-        &hac_lang::Limits::default(),
-        hac::analysis::Depth::Cluster,
-    );
-    let cluster = analysis.cluster.expect("the example is a valid cluster");
-    let plan = hac::plan::plan(&cluster);
-    let spec = hac::cli::secrets_spec(&cluster, None);
-    let (bundle, _) = hac::secrets::ensure(secrets, &spec).expect("secrets bundle");
-    let context = hac::build::Context {
-        cluster: &cluster,
-        plan: &plan,
-        secrets: &bundle,
-    };
-    let mut outputs = Vec::new();
-    for plan_host in &plan.hosts {
-        let host = context.host(&plan_host.name).unwrap();
-        for step in &plan_host.steps {
-            if let hac::plan::Action::StartEtcd {
-                member,
-                initial_cluster,
-            } = &step.action
-            {
-                let rendered =
-                    hac::build::etcd::start_member(&context, host, member, initial_cluster)
-                        .unwrap();
-                let user_data = hac::build::userdata::assemble(
-                    &context,
-                    host,
-                    rendered.files,
-                    "#!/bin/bash\n".to_owned(),
-                )
-                .unwrap()
-                .user_data;
-                outputs.push((plan_host.name.clone(), user_data));
-            }
-        }
+    hac_tests::build_example(EXAMPLE, secrets)
+        .into_iter()
+        .map(|host| (host.name, host.user_data))
+        .collect()
+}
+
+/// Runs the member's generated `etcd-quorum` step (the bootstrap script's own
+/// library, probe and step function; file paths moved into `root`) against the
+/// running cluster, and returns its log.
+fn run_quorum_step(name: &str, files: &[WrittenFile], root: &Path) -> String {
+    let script = &find(files, BOOTSTRAP_SCRIPT, name).content;
+    let mut library =
+        script[..script.find("\nmain() {").expect("the script has a main")].to_owned();
+    for file in files
+        .iter()
+        .filter(|f| f.path.starts_with("/etc/kubernetes/pki/"))
+    {
+        let placed = place(root, file);
+        library = library.replace(&file.path, placed.to_str().unwrap());
     }
-    let etcd = bundle.etcd().unwrap();
-    let pair = etcd.apiserver_etcd_client();
-    let cp1_files = vec![
-        hac::build::HostFile::public(ETCD_CA, etcd.ca().certificate_pem()),
-        hac::build::HostFile::public(APISERVER_ETCD_CLIENT_CERT, pair.certificate_pem()),
-        hac::build::HostFile::private(APISERVER_ETCD_CLIENT_KEY, pair.private_key_pem().expose()),
-    ];
-    let cp1 = context.host("cp1").unwrap();
-    let user_data =
-        hac::build::userdata::assemble(&context, cp1, cp1_files, "#!/bin/bash\n".to_owned())
-            .unwrap()
-            .user_data;
-    outputs.push(("cp1".to_owned(), user_data));
-    outputs
+    let log = root.join("bootstrap.log");
+    let program = format!("{library}\nexec 3>&2\nhac_step_etcd_quorum\n");
+    let out = Command::new("timeout")
+        .args(["120", "bash", "-c", &program])
+        .env("HAC_LOG_FILE", &log)
+        .env("HAC_STATE_DIR", root.join("state"))
+        .output()
+        .expect("run bash");
+    let logged = fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{name}: the generated etcd-quorum step failed ({:?}):\n{}{}\n{logged}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    logged
 }
 
 #[test]
@@ -356,7 +337,7 @@ fn three_generated_members_keep_quorum_with_one_down_and_lose_it_with_two() {
         .map(|name| member_from_user_data(name, &files[name], scratch.path()))
         .collect();
 
-    // The client pair the first control plane's API server uses.
+    // The client pair the first control plane's API server uses (from cp1's user-data).
     let cp1 = &files["cp1"];
     let client_root = scratch.path().join("cp1");
     let client = Client {
@@ -391,6 +372,24 @@ fn three_generated_members_keep_quorum_with_one_down_and_lose_it_with_two() {
         "etcd: 3 generated members formed quorum (first acknowledged write) {} after start",
         seconds(to_quorum)
     ));
+    // Each member's own quorum step agrees, and finds itself in the member list.
+    for member in &member_names {
+        let logged = run_quorum_step(
+            member,
+            &files[member],
+            &scratch.path().join(format!("{member}-step")),
+        );
+        assert!(
+            logged.contains("etcd: 3 of 3 members healthy, 2 needed"),
+            "{member}: {logged}"
+        );
+        for other in &member_names {
+            assert!(
+                logged.contains(&format!("\"name\":\"{other}\"")),
+                "{member}: {logged}"
+            );
+        }
+    }
 
     // One member down: the leader, the hardest case.
     let leader = client.leader(&all).expect("a leader");

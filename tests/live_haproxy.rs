@@ -16,7 +16,11 @@
 //! gets through at all. That the good configuration passes and these fail is what
 //! shows the generated one is right.
 //!
-//! What the test rewrites, because one machine holds the load balancer and the
+//! A colocated load balancer (haproxy on port 8443 of each control plane, from a
+//! small loopback cluster source) runs with its configuration unchanged: its
+//! wildcard bind leaves port 6443 to the API servers beside it.
+//!
+//! What the dedicated test rewrites, because one machine holds the load balancer and the
 //! API servers: the API frontend's `bind` moves from the wildcard address to the
 //! cluster endpoint's address (a wildcard bind on port 6443 would take the API
 //! servers' port on this machine). Nothing else changes; haproxy runs as root so
@@ -490,22 +494,78 @@ fn describe(duration: Option<Duration>) -> String {
     duration.map_or_else(|| "never (within the bound)".to_owned(), seconds)
 }
 
-/// The load balancer's generated configuration and the cluster endpoint.
-///
-/// Until every step of the example renders, the document is assembled from the
-/// load balancer's `configure-haproxy` step alone.
-fn generated_config() -> (String, String) {
-    let scratch = tempfile::tempdir().unwrap();
-    let path = hac_tests::repo_root()
-        .join("examples")
-        .join(format!("{EXAMPLE}.hac"));
+/// `host`'s generated haproxy configuration, read back from its user-data.
+fn haproxy_config_of(hosts: Vec<hac::build::HostOutput>, host: &str) -> String {
+    let user_data = hosts
+        .into_iter()
+        .find(|h| h.name == host)
+        .unwrap_or_else(|| panic!("{host} is not built"))
+        .user_data;
+    let doc = &pyyaml_load(&[user_data])[0];
+    doc["write_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == HAPROXY_CONFIG)
+        .expect("the user-data writes haproxy.cfg")["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The cluster endpoint of a source.
+fn endpoint_of(path: &Path) -> String {
     let analysis = hac::analysis::analyze(
         &hac_lang::FsLoader,
-        &path,
+        path,
         &hac_lang::Limits::default(),
         hac::analysis::Depth::Cluster,
     );
-    let cluster = analysis.cluster.expect("the example is a valid cluster");
+    let cluster = analysis.cluster.expect("a valid cluster");
+    hac::plan::plan(&cluster).endpoint
+}
+
+/// The dedicated load balancer's generated configuration and the endpoint.
+fn generated_config() -> (String, String) {
+    let scratch = tempfile::tempdir().unwrap();
+    let hosts = hac_tests::build_example(EXAMPLE, &scratch.path().join("c.secrets"));
+    let path = hac_tests::repo_root()
+        .join("examples")
+        .join(format!("{EXAMPLE}.hac"));
+    (haproxy_config_of(hosts, LOAD_BALANCER), endpoint_of(&path))
+}
+
+/// A colocated load balancer on loopback addresses: haproxy on port 8443 of every
+/// control plane, next to the API servers on 6443.
+const COLOCATED: &str = r#"
+let
+  host = name: n: { inherit name; address = "127.0.0.${toString n}"; };
+in
+{
+  name = "loopback-colocated";
+  kubernetes = "1.36.1";
+  endpoint = "127.0.0.100:8443";
+  loadbalancer = { colocated = true; vip = "127.0.0.100"; port = 8443; };
+  controlplanes = builtins.genList (i: host "cp${toString (i + 1)}" (11 + i)) 3;
+  workers = [ (host "worker1" 21) ];
+}
+"#;
+
+/// The first control plane's generated configuration and the endpoint of
+/// [`COLOCATED`].
+fn colocated_config() -> (String, String) {
+    let scratch = tempfile::tempdir().unwrap();
+    let source = scratch.path().join("colocated.hac");
+    fs::write(&source, COLOCATED).unwrap();
+    let analysis = hac::analysis::analyze(
+        &hac_lang::FsLoader,
+        &source,
+        &hac_lang::Limits::default(),
+        hac::analysis::Depth::Cluster,
+    );
+    let cluster = analysis
+        .cluster
+        .unwrap_or_else(|| panic!("invalid colocated cluster: {:#?}", analysis.diagnostics));
     let plan = hac::plan::plan(&cluster);
     let spec = hac::cli::secrets_spec(&cluster, None);
     let (bundle, _) =
@@ -515,38 +575,8 @@ fn generated_config() -> (String, String) {
         plan: &plan,
         secrets: &bundle,
     };
-    let plan_host = plan
-        .hosts
-        .iter()
-        .find(|h| h.name == LOAD_BALANCER)
-        .expect("the load balancer is in the plan");
-    let host = context.host(LOAD_BALANCER).unwrap();
-    let rendered = plan_host
-        .steps
-        .iter()
-        .find_map(|step| match &step.action {
-            hac::plan::Action::ConfigureHaproxy { port, backends } => Some(
-                hac::build::loadbalancer::configure_haproxy(&context, host, *port, backends)
-                    .unwrap(),
-            ),
-            _ => None,
-        })
-        .expect("the load balancer configures haproxy");
-    let user_data =
-        hac::build::userdata::assemble(&context, host, rendered.files, "#!/bin/bash\n".to_owned())
-            .unwrap()
-            .user_data;
-    let doc = &pyyaml_load(&[user_data])[0];
-    let config = doc["write_files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == HAPROXY_CONFIG)
-        .expect("the user-data writes haproxy.cfg")["content"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (config, plan.endpoint)
+    let hosts = hac::build::build(&context).unwrap_or_else(|e| panic!("does not build: {e}"));
+    (haproxy_config_of(hosts, "cp1"), plan.endpoint)
 }
 
 #[test]
@@ -639,5 +669,36 @@ fn the_generated_haproxy_takes_failing_api_servers_out_and_the_tutorial_ones_do_
     assert!(
         !http.all_reached,
         "a backend in mode http should break TLS passthrough: {http}"
+    );
+}
+
+#[test]
+fn a_colocated_haproxy_runs_unchanged_next_to_the_api_servers() {
+    require("haproxy", "haproxy");
+    require("openssl", "openssl");
+    require("curl", "curl");
+    let _lock = machine_lock("haproxy");
+    let (generated, endpoint) = colocated_config();
+    let (servers, timing) = parse(&generated);
+    assert!(
+        servers.iter().all(|s| s.address.ends_with(":6443")),
+        "the backends are the API servers on 6443: {servers:?}"
+    );
+    // No rewrite at all: haproxy's wildcard bind on 8443 leaves 6443 to the API servers.
+    let outcome = experiment("colocated", &generated, &servers, &endpoint, timing);
+    report(&format!(
+        "haproxy (colocated, unchanged): requests reach every healthy backend: {}; a backend answering 500 is taken out after {}; a stopped backend after {}",
+        outcome.all_reached,
+        describe(outcome.unhealthy_removed),
+        describe(outcome.stopped_removed),
+    ));
+    assert!(
+        outcome.all_reached
+            && outcome.unhealthy_removed.is_some()
+            && outcome.unhealthy_avoided
+            && outcome.recovered_returned.is_some()
+            && outcome.stopped_removed.is_some()
+            && outcome.stopped_avoided,
+        "the colocated haproxy did not behave: {outcome}"
     );
 }

@@ -14,6 +14,8 @@
 mod build_common;
 #[path = "emit_common.rs"]
 mod emit_common;
+#[path = "live_common.rs"]
+mod live_common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -25,43 +27,20 @@ use hac::build::HostFile;
 const KEEPALIVED_CONFIG: &str = "/etc/keepalived/keepalived.conf";
 const INTERFACE_FILE: &str = "/etc/keepalived/hac-interface.conf";
 
-/// Every load balancer's files of every example with a keepalived step:
+/// Every host's files of every example that has a keepalived configuration:
 /// (example, host, files).
-///
-/// Until every step of the examples renders, the files come from the
-/// `configure-keepalived` steps alone.
 fn generated() -> Vec<(String, String, Vec<HostFile>)> {
-    let mut found = Vec::new();
-    for example in build_common::examples() {
-        let path = hac_tests::repo_root()
-            .join("examples")
-            .join(format!("{example}.hac"));
-        let (cluster, plan) = build_common::cluster_and_plan(&path);
-        let bundle = build_common::fixture_bundle(&example);
-        let context = hac::build::Context {
-            cluster: &cluster,
-            plan: &plan,
-            secrets: &bundle,
-        };
-        for plan_host in &plan.hosts {
-            let host = context.host(&plan_host.name).unwrap();
-            for step in &plan_host.steps {
-                if let hac::plan::Action::ConfigureKeepalived {
-                    vip,
-                    priority,
-                    peers,
-                } = &step.action
-                {
-                    let rendered = hac::build::loadbalancer::configure_keepalived(
-                        &context, host, vip, *priority, peers,
-                    )
-                    .unwrap_or_else(|e| panic!("{example}/{}: {e}", plan_host.name));
-                    found.push((example.clone(), plan_host.name.clone(), rendered.files));
-                }
-            }
-        }
-    }
-    found
+    build_common::build_all()
+        .into_iter()
+        .flat_map(|built| {
+            let example = built.example;
+            built
+                .hosts
+                .into_iter()
+                .filter(|host| host.files.iter().any(|f| f.path == KEEPALIVED_CONFIG))
+                .map(move |host| (example.clone(), host.name, host.files))
+        })
+        .collect()
 }
 
 /// A network interface of this machine with a global IPv4 address (keepalived
@@ -106,10 +85,10 @@ fn keepalived_accepts_every_generated_configuration() {
             .unwrap_or_else(|| panic!("{example}/{host}: no {KEEPALIVED_CONFIG}"));
         let scratch = tempfile::tempdir().unwrap();
         let mut text_of_config = config.content.clone();
-        // The check script and the interface file, where the configuration names them.
+        // The check script, where the configuration names it.
         let mut rewritten = 0;
         for file in files.iter().filter(|f| f.path != KEEPALIVED_CONFIG) {
-            if !text_of_config.contains(&file.path) {
+            if !text_of_config.contains(&format!("\"{}\"", file.path)) {
                 continue;
             }
             let local = scratch.path().join(file.path.rsplit('/').next().unwrap());
@@ -142,8 +121,8 @@ fn keepalived_accepts_every_generated_configuration() {
             text(&output.stderr)
         );
     }
-    eprintln!(
+    live_common::report(&format!(
         "keepalived -t accepted {} generated configurations of {examples:?}",
         configurations.len()
-    );
+    ));
 }

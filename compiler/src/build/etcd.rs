@@ -187,7 +187,7 @@ pub fn confirm_quorum(context: &Context<'_>, host: &Host) -> Result<Rendered, Sp
                 this.name
             ))?
         ),
-        "  exit 1".to_owned(),
+        "  return 1".to_owned(),
         "fi".to_owned(),
     ];
     Ok(Rendered::new(Vec::new(), body))
