@@ -166,7 +166,7 @@ fn flannel(pods: Cidr) -> Result<Rendered, SpecError> {
     let body = vec![
         download(&flannel_manifest_url(), &format!("{dir}/kube-flannel.yml"))?,
         format!("retry 5 10 kubectl apply -k {}", quote(&dir)?),
-        "net_conf=$(kubectl -n kube-flannel get configmap kube-flannel-cfg -o jsonpath='{.data.net-conf\\.json}')".to_owned(),
+        "net_conf=$(retry 5 5 kubectl -n kube-flannel get configmap kube-flannel-cfg -o jsonpath='{.data.net-conf\\.json}')".to_owned(),
         format!(
             "if [[ $net_conf != *{}* ]]; then",
             quote(&format!("\"{network_key}\": \"{pods}\""))?

@@ -907,6 +907,7 @@ retry() {
   return 1
 }
 hac_api_ready() { [[ $API_READY == yes ]]; }
+kubectl() { printf '%s\n' node/cp1 $OTHER_NODES; }
 kubeadm() {
   printf '%s\n' "$*" >>"$ROOT/calls"
   case $1 in
@@ -914,15 +915,14 @@ kubeadm() {
       if [[ -e $ROOT/etc/kubernetes/pki/ca.key ]]; then echo CA-PRESENT >>"$ROOT/calls"; fi
       local failed
       failed=$(cat "$ROOT/failed" 2>/dev/null || echo 0)
-      touch "$ROOT/etc/kubernetes/kubelet.conf"
+      touch "$ROOT/etc/kubernetes/kubelet.conf" "$ROOT/etc/kubernetes/admin.conf"
       if ((failed < FAIL_INITS)); then
         echo $((failed + 1)) >"$ROOT/failed"
         return 1
       fi
-      touch "$ROOT/etc/kubernetes/admin.conf"
       ;;
     join) touch "$ROOT/etc/kubernetes/kubelet.conf" "$ROOT/etc/kubernetes/admin.conf" ;;
-    reset) rm -rf "$ROOT/etc/kubernetes/pki" "$ROOT/etc/kubernetes/kubelet.conf" ;;
+    reset) rm -rf "$ROOT/etc/kubernetes/pki" "$ROOT/etc/kubernetes/kubelet.conf" "$ROOT/etc/kubernetes/admin.conf" ;;
   esac
 }
 "#;
@@ -930,6 +930,15 @@ kubeadm() {
 /// Runs the first control plane's kubeadm-init body (without its waits) under the
 /// stub; returns (success, kubeadm calls, output).
 fn run_init(root: &Root, fail_inits: u32, api_ready: bool) -> (bool, Vec<String>, String) {
+    run_init_with(root, fail_inits, api_ready, "")
+}
+
+fn run_init_with(
+    root: &Root,
+    fail_inits: u32,
+    api_ready: bool,
+    other_nodes: &str,
+) -> (bool, Vec<String>, String) {
     let fixture = Fixture::new(base());
     let context = fixture.context();
     let init = kubeadm::init(&context, context.host("cp1").unwrap(), true).unwrap();
@@ -948,6 +957,7 @@ fn run_init(root: &Root, fail_inits: u32, api_ready: bool) -> (bool, Vec<String>
         .env("ROOT", &root.0)
         .env("FAIL_INITS", fail_inits.to_string())
         .env("API_READY", if api_ready { "yes" } else { "no" })
+        .env("OTHER_NODES", other_nodes)
         .output()
         .unwrap();
     let calls = std::fs::read_to_string(root.path("calls")).unwrap_or_default();
@@ -1012,4 +1022,25 @@ fn a_recreated_first_control_plane_joins_the_running_cluster() {
     assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
     assert!(out.contains("instead of initialising the cluster a second time"));
     assert!(root.path(paths::KUBEADM_DONE_MARKER).exists());
+}
+
+#[test]
+fn a_failed_init_is_not_reset_once_other_nodes_use_the_cluster() {
+    let root = Root::new("in-use");
+    let (ok, calls, out) = run_init_with(&root, 99, false, "node/cp2 node/worker1");
+    assert!(!ok, "{out}");
+    assert_eq!(
+        calls,
+        [
+            "config validate --config /etc/hac/kubeadm.yaml",
+            "config images pull --config /etc/hac/kubeadm.yaml",
+            "init --config /etc/hac/kubeadm.yaml --upload-certs",
+            "CA-PRESENT",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("node/cp2 node/worker1 had joined"), "{out}");
+    let marker = std::fs::read_to_string(root.path(paths::KUBEADM_INIT_IN_USE_MARKER)).unwrap();
+    assert_eq!(marker, "node/cp2\nnode/worker1\n");
+    assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
 }

@@ -91,7 +91,7 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
         ));
     }
     body.push("}".to_owned());
-    body.extend(attempt_function()?);
+    body.extend(attempt_function(host)?);
 
     let mut init_words = vec!["kubeadm", "init", "--config", paths::KUBEADM_CONFIG];
     if upload_certs {
@@ -167,7 +167,7 @@ pub fn join(
     let config = to_yaml_stream(&[kubeadm_config::join_document(context, host, control_plane)?])?;
     let files = vec![HostFile::private(paths::KUBEADM_CONFIG, config)];
     let mut body = vec!["hac_restore_pki() { :; }".to_owned()];
-    body.extend(attempt_function()?);
+    body.extend(attempt_function(host)?);
     body.extend([
         format!("if [[ -e {} ]]; then", quote(paths::KUBEADM_DONE_MARKER)?),
         "  log 'kubeadm already joined this host; not running it again'".to_owned(),
@@ -195,11 +195,31 @@ pub fn join(
 
 /// `hac_kubeadm_attempt init|join ARG...`: one bounded kubeadm run on a clean node.
 /// State a previous attempt (or an interrupted boot) left behind is reset first; a
-/// failed run is reset at once, so the node is clean whatever happens next.
-fn attempt_function() -> Result<Vec<String>, SpecError> {
+/// failed run is reset at once, so the node is clean whatever happens next. The one
+/// exception: an `init` that failed after other nodes had already joined the cluster
+/// it created (a late phase failed) is not reset, since that would pull the cluster
+/// from under them; the marker stops every further attempt and says why.
+fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
+    let in_use = quote(paths::KUBEADM_INIT_IN_USE_MARKER)?;
     Ok(vec![
+        "# hac_other_nodes: the nodes other than this one the cluster knows (none if it cannot tell).".to_owned(),
+        "hac_other_nodes() {".to_owned(),
+        format!("  [[ -e {} ]] || return 0", quote(paths::ADMIN_KUBECONFIG)?),
+        format!(
+            "  kubectl --kubeconfig {} --request-timeout=10s get nodes -o name 2>/dev/null | grep -vxF {} || true",
+            quote(paths::ADMIN_KUBECONFIG)?,
+            quote(&format!("node/{}", host.name.value))?
+        ),
+        "}".to_owned(),
         "hac_kubeadm_attempt() {".to_owned(),
-        "  local status=0".to_owned(),
+        "  local status=0 others".to_owned(),
+        format!("  if [[ -e {in_use} ]]; then"),
+        format!(
+            "    log \"kubeadm init failed after $(tr '\\n' ' ' <{in_use})had joined: hac does not reset a cluster in use; finish it by hand (kubeadm init phase ...), then remove {in_use} and create {}\"",
+            paths::KUBEADM_DONE_MARKER
+        ),
+        "    return 1".to_owned(),
+        "  fi".to_owned(),
         format!(
             "  if [[ -e {} || -e {} ]]; then",
             quote(paths::KUBELET_KUBECONFIG)?,
@@ -211,6 +231,12 @@ fn attempt_function() -> Result<Vec<String>, SpecError> {
         "  hac_restore_pki".to_owned(),
         format!("  timeout --kill-after=30 {KUBEADM_ATTEMPT_SECONDS} kubeadm \"$@\" || status=$?"),
         "  if ((status != 0)); then".to_owned(),
+        "    others=$(hac_other_nodes)".to_owned(),
+        "    if [[ $1 == init && -n $others ]]; then".to_owned(),
+        format!("      printf '%s\\n' \"$others\" >{in_use}"),
+        "      log \"kubeadm init failed with status $status after other nodes joined: not resetting\"".to_owned(),
+        "      return \"$status\"".to_owned(),
+        "    fi".to_owned(),
         "    log \"kubeadm $1 failed with status $status: kubeadm reset -f before the next attempt\"".to_owned(),
         "    kubeadm reset -f || log 'kubeadm reset -f failed as well'".to_owned(),
         "    return \"$status\"".to_owned(),

@@ -704,4 +704,32 @@ systemctl() { :; }"#;
                 .contains("releases")
         );
     }
+
+    #[test]
+    fn an_unusual_package_mirror_reaches_apt_verbatim() {
+        let mirror = "https://[fd00::1]:8080/k8s~x%20+y/a_b";
+        let lines = kubernetes_repository(mirror, version()).unwrap();
+        let source_line = lines
+            .iter()
+            .find(|l| l.starts_with("printf '%s\\n' "))
+            .expect("the source line")
+            .replace(&format!(">{}", paths::KUBERNETES_APT_SOURCE), "");
+        let (ok, out) = run_body("", &[source_line], &[]);
+        assert!(ok, "{out}");
+        assert_eq!(
+            out,
+            format!(
+                "deb [signed-by={}] {mirror}/core:/stable:/v1.36/deb/ /\n",
+                paths::KUBERNETES_APT_KEYRING
+            )
+        );
+        let key = lines
+            .iter()
+            .find(|l| l.contains("Release.key"))
+            .expect("the key download");
+        assert!(
+            key.ends_with(&format!("'{mirror}/core:/stable:/v1.36/deb/Release.key'")),
+            "{key}"
+        );
+    }
 }

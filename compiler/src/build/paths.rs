@@ -102,3 +102,6 @@ pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
 pub const CONTAINERD_DOWNLOAD_DIR: &str = "/var/lib/hac/containerd";
 pub const CONTAINERD_UPSTREAM_PREFIX: &str = "/usr/local";
 pub const CONTAINERD_UPSTREAM_UNIT: &str = "/usr/local/lib/systemd/system/containerd.service";
+/// Written when `kubeadm init` failed after other nodes had joined: the cluster is in
+/// use, so hac stops resetting and retrying and leaves the repair to a person.
+pub const KUBEADM_INIT_IN_USE_MARKER: &str = "/var/lib/hac/kubeadm-init-failed-in-use";
