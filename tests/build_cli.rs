@@ -110,7 +110,7 @@ fn a_build_writes_one_file_per_host_and_a_manifest() {
     assert_eq!(
         names,
         [
-            "lb1", "lb2", "cp1", "cp2", "cp3", "worker1", "worker2", "worker3"
+            "lb1", "lb2", "cp1", "cp2", "worker1", "worker2", "worker3", "cp3"
         ]
     );
     for host in hosts {

@@ -329,6 +329,19 @@ fn the_hazards_are_accepted_where_free_text_is_allowed() {
     let worker = host(&hosts, "worker1");
     assert!(bootstrap_script(worker).contains(&format!("bash -c {}\n", quote(&all).unwrap())));
     sound(worker);
+    // The user's files and commands pass shellcheck as the rest of the script does.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hac-bootstrap");
+    std::fs::write(&path, bootstrap_script(worker)).expect("write");
+    let output = Command::new(emit_common::require("shellcheck", "shellcheck"))
+        .arg(&path)
+        .output()
+        .expect("shellcheck");
+    assert!(
+        output.status.success(),
+        "shellcheck: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]

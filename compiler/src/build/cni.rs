@@ -13,16 +13,11 @@ use crate::model::cidr::Cidr;
 
 use super::{Context, HostFile, Rendered, paths};
 
-// Pinned releases of the network plugins. To update one: pick the release on the
-// project's release page (github.com/flannel-io/flannel/releases,
-// github.com/projectcalico/calico/releases, github.com/cilium/cilium/releases and
-// github.com/cilium/cilium-cli/releases), check that it supports the Kubernetes
-// minors hac knows (`model::version::KNOWN_MINORS`), change the constant here and
-// boot a test cluster with it.
-pub const FLANNEL_VERSION: &str = "v0.27.4";
-pub const CALICO_VERSION: &str = "v3.30.3";
-pub const CILIUM_VERSION: &str = "1.18.2";
-pub const CILIUM_CLI_VERSION: &str = "v0.18.7";
+// The releases are pinned in `versions.rs`.
+pub use super::versions::{
+    CALICO as CALICO_VERSION, CILIUM as CILIUM_VERSION, CILIUM_CLI as CILIUM_CLI_VERSION,
+    FLANNEL as FLANNEL_VERSION,
+};
 
 /// How long the first control plane may take to become `Ready` once the plugin is applied.
 const NODE_READY_SECONDS: u32 = 15 * 60;

@@ -208,6 +208,24 @@ fn varied() -> Vec<(&'static str, Value)> {
             ]),
         ),
         (
+            "ipv6 with calico and DNS-named workers",
+            json!({
+                "name": "six",
+                "kubernetes": "1.35.2",
+                "endpoint": "[fd00::100]:6443",
+                "network": { "cni": "calico", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/112" },
+                "controlplanes": [
+                    { "name": "cp1", "address": "fd00::11" },
+                    { "name": "cp2", "address": "fd00::12" },
+                    { "name": "cp3", "address": "fd00::13" }
+                ],
+                "workers": [
+                    { "name": "w1", "address": "w1.example.com" },
+                    { "name": "w2", "address": "fd00::22" }
+                ]
+            }),
+        ),
+        (
             "colocated, no cni, debian 13",
             with(&[
                 ("os", json!("debian-13")),
@@ -270,20 +288,27 @@ fn every_v1beta4_kubeadm_document_validates_and_reads_back_exactly() {
 
 #[test]
 fn generated_documents_are_what_pyyaml_reads() {
-    let fixture = Fixture::new(external_etcd());
-    let context = fixture.context();
-    let cp1 = context.host("cp1").unwrap();
-    let docs = kubeadm_config::init_documents(&context, cp1).unwrap();
-    let steps = fixture.host_steps("cp1");
-    let init = step(&steps, "kubeadm-init");
-    assert_eq!(pyyaml(&file(init, paths::KUBEADM_CONFIG).content), docs);
-    let w1 = context.host("w1").unwrap();
-    let join = kubeadm_config::join_document(&context, w1, false).unwrap();
-    let steps = fixture.host_steps("w1");
-    assert_eq!(
-        pyyaml(&file(step(&steps, "kubeadm-join"), paths::KUBEADM_CONFIG).content),
-        vec![join]
-    );
+    for (name, json) in varied() {
+        let fixture = Fixture::new(json);
+        let context = fixture.context();
+        for plan_host in &fixture.plan.hosts {
+            let host = context.host(&plan_host.name).unwrap();
+            for (id, rendered) in fixture.render_host(plan_host) {
+                let expected = match id {
+                    "kubeadm-init" => kubeadm_config::init_documents(&context, host).unwrap(),
+                    "kubeadm-join" => {
+                        let control_plane = plan_host
+                            .roles
+                            .contains(&crate::plan::PlanRole::ControlPlane);
+                        vec![kubeadm_config::join_document(&context, host, control_plane).unwrap()]
+                    }
+                    _ => continue,
+                };
+                let written = pyyaml(&file(&rendered, paths::KUBEADM_CONFIG).content);
+                assert_eq!(written, expected, "{name}, {}", plan_host.name);
+            }
+        }
+    }
 }
 
 #[test]
@@ -675,7 +700,7 @@ fn etcd_members_are_prepared_without_kubectl_and_load_balancers_only_install() {
     let lb = step(&steps, "install-packages");
     let body = lb.body.join("\n");
     assert!(
-        body.contains("install --no-install-recommends haproxy keepalived"),
+        body.contains("install --no-install-recommends ca-certificates curl haproxy keepalived"),
         "{body}"
     );
     assert!(body.contains("--force-confold"));
@@ -785,18 +810,206 @@ fn a_plan_and_cluster_disagreeing_on_the_pod_cidr_is_refused() {
 }
 
 #[test]
-#[ignore]
-fn dump() {
-    let fixture = Fixture::new(external_etcd());
-    for host in ["cp1", "w1"] {
-        for (id, r) in fixture.host_steps(host) {
-            println!("=== {host} {id}");
-            for f in &r.files {
-                if !f.content.contains("PRIVATE") && !f.content.contains("CERTIFICATE") {
-                    println!("--- file {} {:o}\n{}", f.path, f.permissions, f.content);
-                }
-            }
-            println!("{}", r.body.join("\n"));
+fn ipv6_clusters_forward_ipv6_and_dns_named_hosts_get_no_node_ip() {
+    let (_, json) = varied()
+        .into_iter()
+        .find(|(name, _)| name.starts_with("ipv6"))
+        .unwrap();
+    let fixture = Fixture::new(json);
+    let steps = fixture.host_steps("w1");
+    let install = step(&steps, "install-packages");
+    assert!(
+        file(install, paths::SYSCTL_CONFIG)
+            .content
+            .contains("net.ipv6.conf.all.forwarding = 1")
+    );
+    assert!(
+        install
+            .body
+            .join("\n")
+            .contains("net.ipv6.conf.all.forwarding; do")
+    );
+    let context = fixture.context();
+    let w1 = kubeadm_config::join_document(&context, context.host("w1").unwrap(), false).unwrap();
+    assert!(w1["nodeRegistration"].get("kubeletExtraArgs").is_none());
+    let w2 = kubeadm_config::join_document(&context, context.host("w2").unwrap(), false).unwrap();
+    assert_eq!(
+        w2["nodeRegistration"]["kubeletExtraArgs"],
+        json!([{ "name": "node-ip", "value": "fd00::22" }])
+    );
+    let docs = kubeadm_config::init_documents(&context, context.host("cp1").unwrap()).unwrap();
+    assert_eq!(
+        docs[0]["localAPIEndpoint"]["advertiseAddress"],
+        json!("fd00::11")
+    );
+    assert_eq!(docs[1]["controlPlaneEndpoint"], json!("[fd00::100]:6443"));
+    assert_eq!(docs[1]["apiServer"]["certSANs"][0], json!("fd00::100"));
+    let pool = &cni::calico_installation("fd00:10:244::/56".parse().unwrap())["spec"]["calicoNetwork"]
+        ["ipPools"][0];
+    assert_eq!(pool["blockSize"], json!(122));
+    assert_eq!(pool["name"], json!("default-ipv6-ippool"));
+}
+
+/// A scratch directory standing in for the host's root file system.
+struct Root(std::path::PathBuf);
+
+impl Root {
+    fn new(name: &str) -> Root {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("hac-kube-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Root(path)
+    }
+
+    fn path(&self, inner: &str) -> std::path::PathBuf {
+        self.0.join(inner.trim_start_matches('/'))
+    }
+
+    fn write(&self, inner: &str, content: &str) {
+        let path = self.path(inner);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// `lines` with the host's directories moved under this root.
+    fn relocate(&self, lines: &[String]) -> String {
+        let root = self.0.to_str().unwrap();
+        let mut text = lines.join("\n");
+        for dir in ["/var/lib/hac", "/etc/kubernetes", "/etc/hac", "/root/.kube"] {
+            text = text.replace(dir, &format!("{root}{dir}"));
+        }
+        text
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// kubeadm as a stub: records its calls, fails `init` the first `FAIL_INITS` times,
+/// empties the PKI directory on `reset` (as the real one does) and notes whether the
+/// seeded CA key was in place when `init` ran.
+const KUBEADM_STUB: &str = r#"
+log() { printf 'LOG %s\n' "$*" >&2; }
+timeout() { shift 2; "$@"; }
+retry() {
+  local attempts=$1 i
+  shift 2
+  for ((i = 1; i <= attempts; i++)); do
+    if ("$@"); then return 0; fi
+  done
+  return 1
+}
+hac_api_ready() { [[ $API_READY == yes ]]; }
+kubeadm() {
+  printf '%s\n' "$*" >>"$ROOT/calls"
+  case $1 in
+    init)
+      if [[ -e $ROOT/etc/kubernetes/pki/ca.key ]]; then echo CA-PRESENT >>"$ROOT/calls"; fi
+      local failed
+      failed=$(cat "$ROOT/failed" 2>/dev/null || echo 0)
+      touch "$ROOT/etc/kubernetes/kubelet.conf"
+      if ((failed < FAIL_INITS)); then
+        echo $((failed + 1)) >"$ROOT/failed"
+        return 1
+      fi
+      touch "$ROOT/etc/kubernetes/admin.conf"
+      ;;
+    join) touch "$ROOT/etc/kubernetes/kubelet.conf" "$ROOT/etc/kubernetes/admin.conf" ;;
+    reset) rm -rf "$ROOT/etc/kubernetes/pki" "$ROOT/etc/kubernetes/kubelet.conf" ;;
+  esac
+}
+"#;
+
+/// Runs the first control plane's kubeadm-init body (without its waits) under the
+/// stub; returns (success, kubeadm calls, output).
+fn run_init(root: &Root, fail_inits: u32, api_ready: bool) -> (bool, Vec<String>, String) {
+    let fixture = Fixture::new(base());
+    let context = fixture.context();
+    let init = kubeadm::init(&context, context.host("cp1").unwrap(), true).unwrap();
+    for file in &init.files {
+        if file.path.starts_with("/etc/kubernetes") {
+            root.write(&file.path, &file.content);
         }
     }
+    let script = format!(
+        "set -Eeuo pipefail\n{KUBEADM_STUB}\nbody() {{\n{}\n}}\nbody\n",
+        root.relocate(&init.body)
+    );
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("ROOT", &root.0)
+        .env("FAIL_INITS", fail_inits.to_string())
+        .env("API_READY", if api_ready { "yes" } else { "no" })
+        .output()
+        .unwrap();
+    let calls = std::fs::read_to_string(root.path("calls")).unwrap_or_default();
+    let calls = calls
+        .lines()
+        .map(|l| l.replace(root.0.to_str().unwrap(), ""))
+        .collect();
+    (
+        output.status.success(),
+        calls,
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_failed_init_is_reset_and_retried_with_the_seeded_ca() {
+    let root = Root::new("retry");
+    let (ok, calls, out) = run_init(&root, 1, false);
+    assert!(ok, "{out}");
+    assert_eq!(
+        calls,
+        [
+            "config validate --config /etc/hac/kubeadm.yaml",
+            "config images pull --config /etc/hac/kubeadm.yaml",
+            "init --config /etc/hac/kubeadm.yaml --upload-certs",
+            "CA-PRESENT",
+            "reset -f",
+            "init --config /etc/hac/kubeadm.yaml --upload-certs",
+            "CA-PRESENT",
+        ],
+        "{out}"
+    );
+    assert!(root.path(paths::KUBEADM_DONE_MARKER).exists());
+    assert!(root.path(paths::ROOT_KUBECONFIG).exists());
+
+    // A second run of the step (a reboot before it was recorded) does not init again.
+    std::fs::remove_file(root.path("calls")).unwrap();
+    let (ok, calls, out) = run_init(&root, 0, true);
+    assert!(ok, "{out}");
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+#[test]
+fn init_gives_up_after_its_attempts() {
+    let root = Root::new("give-up");
+    let (ok, calls, out) = run_init(&root, 99, false);
+    assert!(!ok, "{out}");
+    assert_eq!(calls.iter().filter(|c| c.starts_with("init ")).count(), 3);
+    assert_eq!(calls.iter().filter(|c| *c == "reset -f").count(), 3);
+    assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
+}
+
+#[test]
+fn a_recreated_first_control_plane_joins_the_running_cluster() {
+    let root = Root::new("recreated");
+    let (ok, calls, out) = run_init(&root, 0, true);
+    assert!(ok, "{out}");
+    assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
+    assert!(out.contains("instead of initialising the cluster a second time"));
+    assert!(root.path(paths::KUBEADM_DONE_MARKER).exists());
 }

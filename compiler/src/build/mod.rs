@@ -20,6 +20,7 @@ pub mod providers;
 pub mod sizes;
 pub mod user;
 pub mod userdata;
+pub mod versions;
 pub mod waits;
 
 #[cfg(test)]

@@ -29,10 +29,8 @@ const BASE_PACKAGES: [&str; 3] = ["ca-certificates", "curl", "gpg"];
 pub const CONTAINERD_2_REQUIRED_FROM_MINOR: u32 = 36;
 
 /// The containerd release installed where the OS packages only containerd 1.x and
-/// the cluster needs 2.x. To update: pick a 2.x release on
-/// github.com/containerd/containerd/releases that lists the cluster's Kubernetes
-/// minors as supported, change it here, and boot a test cluster.
-pub const UPSTREAM_CONTAINERD_VERSION: &str = "2.1.4";
+/// the cluster needs 2.x (pinned in `versions.rs`).
+pub use super::versions::CONTAINERD as UPSTREAM_CONTAINERD_VERSION;
 
 /// apt attempts and the first pause between them (mirrors and locks are flaky at boot).
 const APT_ATTEMPTS: u32 = 5;
@@ -121,7 +119,10 @@ pub fn install_packages(
                 plan_host.name
             )));
         }
-        body.push(apt_install(&packages.plain)?);
+        // The load balancer's health checks use curl.
+        let mut list = vec!["ca-certificates".to_owned(), "curl".to_owned()];
+        list.extend(packages.plain.iter().cloned());
+        body.push(apt_install(&list)?);
         return Ok(rendered);
     }
 
@@ -235,10 +236,14 @@ fn prepare_kernel(ipv6: bool) -> Result<Vec<String>, SpecError> {
     let mut lines = vec![
         "# The kubelet refuses to start with swap on.".to_owned(),
         "swapoff -a".to_owned(),
-        r#"sed -E -i '/^[^#[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+swap([[:space:]]|$)/ s/^/# swap disabled by hac for the kubelet: /' /etc/fstab"#.to_owned(),
-        "while read -r swap_unit _; do".to_owned(),
+        "if [[ -e /etc/fstab ]]; then".to_owned(),
+        r#"  sed -E -i '/^[^#[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+swap([[:space:]]|$)/ s/^/# swap disabled by hac for the kubelet: /' /etc/fstab"#.to_owned(),
+        "fi".to_owned(),
+        "# Swap units systemd generated or found (zram, swap files); failed ones are listed".to_owned(),
+        "# with a leading bullet, so the unit is the field ending in `.swap`.".to_owned(),
+        "while read -r swap_unit; do".to_owned(),
         r#"  systemctl mask --now "$swap_unit" || log "could not mask swap unit $swap_unit""#.to_owned(),
-        "done < <(systemctl list-units --type=swap --all --plain --no-legend)".to_owned(),
+        r#"done < <(systemctl list-units --type=swap --all --plain --no-legend | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /\.swap$/) { print $i; break } }')"#.to_owned(),
         "modprobe overlay".to_owned(),
         "modprobe br_netfilter".to_owned(),
         "sysctl --system".to_owned(),
@@ -282,7 +287,7 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
     );
     let tarball = format!("containerd-{UPSTREAM_CONTAINERD_VERSION}-linux-$containerd_arch.tar.gz");
     let mut lines = vec![
-        "containerd_candidate=$(apt-cache madison containerd | awk '{ print $3; exit }')"
+        "containerd_candidate=$(apt-cache madison containerd | awk 'NR == 1 { print $3 }')"
             .to_owned(),
         "if [[ -n $containerd_candidate && ! $containerd_candidate =~ ^([0-9]+:)?1\\. ]]; then"
             .to_owned(),
@@ -444,7 +449,7 @@ fn install_pinned(pinned: &[(String, String)]) -> Result<Vec<String>, SpecError>
         "# hac_package_version NAME X.Y.Z: the repository's full version of NAME X.Y.Z.".to_owned(),
         "hac_package_version() {".to_owned(),
         "  local found".to_owned(),
-        "  found=$(apt-cache madison \"$1\" | awk -v prefix=\"$2-\" 'index($3, prefix) == 1 { print $3; exit }')".to_owned(),
+        "  found=$(apt-cache madison \"$1\" | awk -v prefix=\"$2-\" 'found == \"\" && index($3, prefix) == 1 { found = $3 } END { print found }')".to_owned(),
         "  if [[ -z $found ]]; then".to_owned(),
         "    log \"$1 $2 is not in the Kubernetes package repository; it has: $(apt-cache madison \"$1\" | awk '{ print $3 }' | tr '\\n' ' ')\"".to_owned(),
         "    return 1".to_owned(),
@@ -549,5 +554,154 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Runs `lines` as the body of a function in bash with `stubs` defined first;
+    /// returns (success, stdout + stderr).
+    fn run_body(stubs: &str, lines: &[String], env: &[(&str, &str)]) -> (bool, String) {
+        let script = format!(
+            "set -Eeuo pipefail\nlog() {{ printf 'LOG %s\\n' \"$*\" >&2; }}\n{stubs}\nbody() {{\n{}\n}}\nbody\n",
+            lines.join("\n")
+        );
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .envs(env.iter().copied())
+            .output()
+            .expect("bash runs");
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    }
+
+    const CONFIGURE_STUBS: &str = r#"containerd() { printf '%s\n' "$FAKE_VERSION"; }
+install() { printf 'INSTALL %s\n' "$*"; }
+systemctl() { :; }
+wait_until() { :; }"#;
+
+    #[test]
+    fn the_containerd_config_follows_the_installed_major_version() {
+        let lines = configure_containerd().unwrap();
+        for (version, expected) in [
+            (
+                "containerd github.com/containerd/containerd 1.7.12",
+                Some(paths::CONTAINERD_CONFIG_V1),
+            ),
+            (
+                "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1",
+                Some(paths::CONTAINERD_CONFIG_V1),
+            ),
+            (
+                "containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b7193e4e490e9fbdc236c0e811ccaba3376",
+                Some(paths::CONTAINERD_CONFIG_V2),
+            ),
+            (
+                "containerd containerd.io 2.0.2 c507a0257",
+                Some(paths::CONTAINERD_CONFIG_V2),
+            ),
+            ("containerd github.com/containerd/containerd v3.0.0", None),
+            ("something else", None),
+        ] {
+            let (ok, out) = run_body(CONFIGURE_STUBS, &lines, &[("FAKE_VERSION", version)]);
+            match expected {
+                Some(config) => {
+                    assert!(ok, "{version}: {out}");
+                    assert!(
+                        out.contains(&format!(
+                            "INSTALL -D -m 0644 {config} {}",
+                            paths::CONTAINERD_CONFIG
+                        )),
+                        "{version}: {out}"
+                    );
+                }
+                None => {
+                    assert!(!ok, "{version} was accepted: {out}");
+                    assert!(out.contains("LOG "), "{version}: no explanation in {out}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_package_revision_is_resolved_for_the_exact_patch_only() {
+        let madison = r#"apt-cache() {
+  printf '%s\n' \
+    '   kubeadm | 1.36.10-1.1 | https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages' \
+    '   kubeadm | 1.36.1-1.2 | https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages' \
+    '   kubeadm | 1.36.1-1.1 | https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages' \
+    '   kubeadm | 1.36.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages'
+}
+retry() { shift 2; "$@"; }
+hac_apt() { printf 'APT %s\n' "$*"; }
+apt-mark() { printf 'MARK %s\n' "$*"; }
+systemctl() { :; }"#;
+        let pinned = |version: &str| vec![("kubeadm".to_owned(), version.to_owned())];
+        let (ok, out) = run_body(madison, &install_pinned(&pinned("1.36.1")).unwrap(), &[]);
+        assert!(ok, "{out}");
+        assert!(out.contains("kubeadm=1.36.1-1.2"), "{out}");
+        assert!(out.contains("MARK hold kubeadm"), "{out}");
+        let (ok, out) = run_body(madison, &install_pinned(&pinned("1.36.0")).unwrap(), &[]);
+        assert!(ok && out.contains("kubeadm=1.36.0-1.1"), "{out}");
+        let (ok, out) = run_body(madison, &install_pinned(&pinned("1.36.2")).unwrap(), &[]);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains("kubeadm 1.36.2 is not in the Kubernetes package repository"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("APT"),
+            "installed despite the missing version: {out}"
+        );
+    }
+
+    #[test]
+    fn containerd_2_comes_from_upstream_only_where_the_os_has_1_x() {
+        let lines = install_containerd(version()).unwrap();
+        let stubs = r#"apt-cache() { [[ -z $FAKE_CANDIDATE ]] || printf ' containerd | %s | http://archive Packages\n' "$FAKE_CANDIDATE"; }
+retry() { shift 2; "$@"; }
+hac_apt() { printf 'APT %s\n' "$*"; }
+curl() { printf 'CURL %s\n' "$*"; }
+dpkg() { printf 'amd64\n'; }
+sha256sum() { printf 'SHA %s\n' "$*"; }
+tar() { printf 'TAR %s\n' "$*"; }
+install() { :; }
+cd() { :; }
+systemctl() { :; }"#;
+        for (candidate, upstream) in [
+            ("1.7.24-0ubuntu1~24.04.2", true),
+            ("1.6.20~ds1-1+b1", true),
+            ("", true),
+            ("2.1.3-0ubuntu1", false),
+            ("1:2.0.0-1", false),
+        ] {
+            let (ok, out) = run_body(stubs, &lines, &[("FAKE_CANDIDATE", candidate)]);
+            assert!(ok, "{candidate}: {out}");
+            assert_eq!(
+                out.contains("APT install --no-install-recommends containerd"),
+                !upstream,
+                "{candidate}: {out}"
+            );
+            assert_eq!(out.contains("SHA --check"), upstream, "{candidate}: {out}");
+            if upstream {
+                assert!(out.contains("containerd-2.1.4-linux-amd64.tar.gz"), "{out}");
+                assert!(
+                    out.contains("APT install --no-install-recommends runc"),
+                    "{out}"
+                );
+            }
+        }
+        // Older Kubernetes keeps the OS's containerd without asking.
+        let older = KubernetesVersion::parse("1.35.0").unwrap();
+        assert!(
+            !install_containerd(older)
+                .unwrap()
+                .join("\n")
+                .contains("releases")
+        );
     }
 }
