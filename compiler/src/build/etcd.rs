@@ -125,12 +125,7 @@ pub fn start_member(
         paths::ETCD_KUBELET_DROP_IN,
         kubelet_drop_in(),
     ));
-    let manifest = static_pod(
-        &this,
-        initial_cluster,
-        &initial_cluster_token(&context.cluster.name.value),
-        &etcd_image(context.cluster.kubernetes.value),
-    );
+    let manifest = static_pod_manifest(context, host, member, initial_cluster)?;
     // kubeadm writes static pod manifests readable by root only.
     files.push(HostFile::private(paths::ETCD_MANIFEST, to_yaml(&manifest)?));
 
@@ -149,6 +144,23 @@ pub fn start_member(
         "systemctl restart kubelet".to_owned(),
     ];
     Ok(Rendered::new(files, body))
+}
+
+/// The etcd static pod of `member` as data: what its
+/// `/etc/kubernetes/manifests/etcd.yaml` must read back as.
+pub fn static_pod_manifest(
+    context: &Context<'_>,
+    host: &Host,
+    member: &str,
+    initial_cluster: &[String],
+) -> Result<Value, SpecError> {
+    let this = member_of(host, member)?;
+    Ok(static_pod(
+        &this,
+        initial_cluster,
+        &initial_cluster_token(&context.cluster.name.value),
+        &etcd_image(context.cluster.kubernetes.value),
+    ))
 }
 
 /// The plan's wait (a majority of members healthy) is the point of this step; it then
