@@ -400,3 +400,32 @@ fn valid_labels_and_taints_arrive() {
     );
     assert!(strings.iter().any(|s| s.contains("v-1.x_Y")), "{strings:?}");
 }
+
+#[test]
+fn files_of_other_owners_are_written_last() {
+    // cloud-init stops at an owner it cannot resolve: hac's files must come first.
+    let cluster = r#"files = [
+    { path = "/etc/app/config"; content = "a"; owner = "app:app"; permissions = "0640"; }
+    { path = "/etc/hac-test/root"; content = "r"; }
+  ];"#;
+    let Outcome::Built(hosts) = build_source(&source(cluster, "")) else {
+        panic!("valid files are accepted");
+    };
+    for host in &hosts {
+        let paths: Vec<&str> = host.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths.last(),
+            Some(&"/etc/app/config"),
+            "{}: {paths:?}",
+            host.name
+        );
+        let app = host.files.last().unwrap();
+        assert_eq!((app.owner.as_str(), app.permissions), ("app:app", 0o640));
+        assert!(
+            bootstrap_script(host).contains("chown app:app /etc/app/config"),
+            "{}: the step sets the owner again",
+            host.name
+        );
+        sound(host);
+    }
+}

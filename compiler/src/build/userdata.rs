@@ -35,6 +35,11 @@ pub fn assemble(
         ..HostFile::public(SCRIPT_PATH, script)
     });
     files.push(HostFile::public(paths::BOOTSTRAP_UNIT, bootstrap_unit()));
+    // cloud-init stops writing files at the first owner it cannot resolve (a user
+    // the image does not have yet): files of other owners go last, so hac's own
+    // files and the script are always in place, and the `write-files` step names
+    // the file that is missing. The sort is stable: otherwise the order stays.
+    files.sort_by_key(|file| !is_root_owned(file));
 
     let mut doc = serde_json::Map::new();
     doc.insert("hostname".into(), json!(host.name.value));
@@ -61,6 +66,10 @@ pub fn assemble(
         document,
         user_data,
     })
+}
+
+fn is_root_owned(file: &HostFile) -> bool {
+    matches!(file.owner.as_str(), "root" | "root:root")
 }
 
 fn write_file_entry(file: &HostFile) -> Value {
@@ -112,4 +121,19 @@ fn bootstrap_unit() -> String {
          [Install]\n\
          WantedBy=multi-user.target\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HostFile, is_root_owned};
+
+    #[test]
+    fn only_root_and_root_root_count_as_root_owned() {
+        let mut file = HostFile::public("/etc/x", "");
+        assert!(is_root_owned(&file));
+        file.owner = "root".to_owned();
+        assert!(is_root_owned(&file));
+        file.owner = "app:root".to_owned();
+        assert!(!is_root_owned(&file));
+    }
 }
