@@ -2,8 +2,10 @@
 //!
 //! Files travel in `write_files` (cloud-init writes them before the script starts,
 //! with their mode and owner); the `write-files` step then confirms each one is in
-//! place and sets mode and owner again, because cloud-init only logs a failed
-//! `chown` (an owner created later, by a command, is the usual case) and goes on.
+//! place and sets mode and owner again. cloud-init gives up on the rest of
+//! `write_files` at an owner it cannot resolve, which is why files of other owners
+//! are written last (see `userdata`) and why this step checks for every file: it
+//! fails naming the file that is missing instead of a later step failing obscurely.
 //!
 //! Commands are bash command lines the user wrote. Each reaches the script as one
 //! word quoted by [`quote`] and runs through `bash -c`, so the line means exactly
