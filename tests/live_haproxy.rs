@@ -44,6 +44,10 @@ const EXAMPLE: &str = "loopback";
 const HAPROXY_CONFIG: &str = "/etc/haproxy/haproxy.cfg";
 const LOAD_BALANCER: &str = "lb1";
 
+/// Room over haproxy's own timing for the checks themselves and the test's polling
+/// on a busy machine.
+const SLACK: Duration = Duration::from_secs(3);
+
 /// One `server` line of the configuration.
 #[derive(Debug, Clone)]
 struct Server {
@@ -65,13 +69,13 @@ impl Timing {
     /// `inter` apart, the first up to `inter` after the failure, plus slack for the
     /// checks themselves and the test's polling.
     fn removal_bound(self) -> Duration {
-        self.inter * self.fall + Duration::from_secs(2)
+        self.inter * self.fall + SLACK
     }
 
     /// Longest time a recovered server may stay out: the first good check up to
     /// `downinter` after recovery, then `rise - 1` more `inter` apart, plus slack.
     fn return_bound(self) -> Duration {
-        self.downinter + self.inter * (self.rise - 1) + Duration::from_secs(2)
+        self.downinter + self.inter * (self.rise - 1) + SLACK
     }
 }
 
