@@ -60,3 +60,28 @@ pub fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// Builds `examples/NAME.hac` in-process with the secrets bundle at `secrets`
+/// (created there when missing) and returns every host's output. Panics with the
+/// diagnostics or the build error when the example does not build.
+pub fn build_example(name: &str, secrets: &Path) -> Vec<hac::build::HostOutput> {
+    let path = repo_root().join("examples").join(format!("{name}.hac"));
+    let analysis = hac::analysis::analyze(
+        &hac_lang::FsLoader,
+        &path,
+        &hac_lang::Limits::default(),
+        hac::analysis::Depth::Cluster,
+    );
+    let cluster = analysis
+        .cluster
+        .unwrap_or_else(|| panic!("{name} is not a valid cluster: {:#?}", analysis.diagnostics));
+    let plan = hac::plan::plan(&cluster);
+    let spec = hac::cli::secrets_spec(&cluster, None);
+    let (bundle, _) = hac::secrets::ensure(secrets, &spec).expect("secrets bundle");
+    let context = hac::build::Context {
+        cluster: &cluster,
+        plan: &plan,
+        secrets: &bundle,
+    };
+    hac::build::build(&context).unwrap_or_else(|err| panic!("{name} does not build: {err}"))
+}

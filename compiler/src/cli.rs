@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
+use crate::build::providers::{self, Provider};
+use crate::build::{output as build_output, sizes};
 use crate::model::{Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
@@ -54,6 +56,30 @@ enum Command {
         /// How to print the plan
         #[arg(long = "format", value_enum, default_value_t = PlanFormat::Text)]
         plan_format: PlanFormat,
+        /// How to print diagnostics
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        diagnostics: Format,
+    },
+    /// Write every host's cloud-init user-data and a manifest into a directory
+    Build {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The output directory (replaced as a whole when the build succeeds)
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "DIR",
+            default_value = "out"
+        )]
+        output: PathBuf,
+        /// Also write `<host>.yaml.gz` (cloud-init unpacks gzip user-data itself)
+        #[arg(long)]
+        gzip: bool,
+        /// Fail when a host's user-data exceeds this provider's limit
+        #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
+        provider: Option<String>,
+        #[command(flatten)]
+        bundle: BundleArg,
         /// How to print diagnostics
         #[arg(long, value_enum, default_value_t = Format::Human)]
         diagnostics: Format,
@@ -212,6 +238,25 @@ where
         } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
         Command::Secrets(command) => secrets_command(command, loader, io),
+        Command::Build {
+            file,
+            output,
+            gzip,
+            provider,
+            bundle,
+            diagnostics,
+        } => build(
+            &BuildRequest {
+                file: &file,
+                output: &output,
+                gzip,
+                provider: provider.as_deref().and_then(providers::find),
+                secrets: bundle.resolve(&file),
+                format: diagnostics,
+            },
+            loader,
+            io,
+        ),
         Command::Plan {
             file,
             plan_format,
@@ -289,6 +334,88 @@ fn plan(
         PlanFormat::Mermaid => render::mermaid(&plan),
     };
     let _ = io.stdout.write_all(text.as_bytes());
+    EXIT_OK
+}
+
+struct BuildRequest<'a> {
+    file: &'a Path,
+    output: &'a Path,
+    gzip: bool,
+    provider: Option<&'static Provider>,
+    secrets: PathBuf,
+    format: Format,
+}
+
+/// `hac build`: analyse, plan, ensure the secrets bundle, render every host, check
+/// the sizes, then write the directory in one step. Nothing in the output
+/// directory changes unless every step succeeded.
+fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
+    let Some(analysis) = analyze_readable(request.file, Depth::Cluster, loader, io) else {
+        return EXIT_USAGE;
+    };
+    print_diagnostics(&analysis, request.format, io);
+    let (Some(cluster), false) = (analysis.cluster.as_ref(), analysis.has_errors()) else {
+        return EXIT_ERRORS;
+    };
+    let plan = crate::plan::plan(cluster);
+    let spec = secrets_spec(cluster, None);
+    let bundle = match secrets::ensure(&request.secrets, &spec) {
+        Ok((bundle, changes)) => {
+            for change in changes.iter() {
+                let _ = writeln!(
+                    io.stderr,
+                    "secrets: {change} in {}",
+                    request.secrets.display()
+                );
+            }
+            bundle
+        }
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: {err}");
+            if let Some(help) = err.help() {
+                let _ = writeln!(io.stderr, "  help: {help}");
+            }
+            return EXIT_USAGE;
+        }
+    };
+    let context = crate::build::Context {
+        cluster,
+        plan: &plan,
+        secrets: &bundle,
+    };
+    let hosts = match crate::build::build(&context) {
+        Ok(hosts) => hosts,
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: {}", err.message);
+            if let Some(help) = &err.help {
+                let _ = writeln!(io.stderr, "  help: {help}");
+            }
+            return EXIT_ERRORS;
+        }
+    };
+    let (manifest, files) = build_output::artefacts(&plan, &hosts, request.gzip);
+    if let Some(provider) = request.provider {
+        let problems = sizes::over_limit(&manifest, provider, request.gzip);
+        if !problems.is_empty() {
+            for problem in &problems {
+                let _ = writeln!(io.stderr, "error: {}", problem.message);
+                if let Some(help) = &problem.help {
+                    let _ = writeln!(io.stderr, "  help: {help}");
+                }
+            }
+            return EXIT_ERRORS;
+        }
+    }
+    if let Err(err) = build_output::write_directory(request.output, &files) {
+        let _ = writeln!(io.stderr, "error: {}", err.message);
+        if let Some(help) = &err.help {
+            let _ = writeln!(io.stderr, "  help: {help}");
+        }
+        return EXIT_USAGE;
+    }
+    let _ = io.stdout.write_all(
+        sizes::table(&manifest, request.output, request.gzip, request.provider).as_bytes(),
+    );
     EXIT_OK
 }
 

@@ -3,6 +3,7 @@
 //! rendering.
 
 pub mod analysis;
+pub mod build;
 pub mod cli;
 pub mod emit;
 pub mod lints;

@@ -52,10 +52,17 @@ pub fn step_function(name: &str) -> String {
 
 /// The complete bootstrap script running `steps` in order.
 pub fn script(steps: &[Step]) -> Result<String, SpecError> {
+    script_with_library(steps, "")
+}
+
+/// Like [`script`], with `library` (shell functions the steps call) added after
+/// the built-in helpers.
+pub fn script_with_library(steps: &[Step], library: &str) -> Result<String, SpecError> {
     check_steps(steps)?;
     let mut out = String::new();
     out.push_str(PREAMBLE);
     out.push_str(LIBRARY);
+    out.push_str(library);
     for step in steps {
         out.push('\n');
         out.push_str(&format!("{}() {{\n", step_function(&step.name)));

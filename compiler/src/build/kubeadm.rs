@@ -1,0 +1,258 @@
+//! `kubeadm init` and `kubeadm join`: their configuration files and commands.
+//!
+//! Both run under a bounded `retry`; a failed attempt is undone with
+//! `kubeadm reset -f` so the next one starts clean. `kubeadm reset` empties
+//! `/etc/kubernetes/pki`, so the first control plane keeps a copy of its pre-seeded
+//! PKI and restores it before every attempt: a retry must sign with the same CA the
+//! other hosts' discovery hash pins. There is never a second `kubeadm init` for a
+//! cluster: once it succeeded a marker says so, and a re-created first machine that
+//! finds the cluster already serving joins it as a control plane instead.
+
+use crate::emit::SpecError;
+use crate::emit::shell::{command, quote};
+use crate::emit::yaml::to_yaml_stream;
+use crate::model::{Etcd, Host};
+
+use super::kubeadm_config::{self, Api};
+use super::{Context, HostFile, Rendered, paths, waits};
+
+/// Upper bound of one `kubeadm init` or `join` run (its own phases time out earlier;
+/// this catches a hang).
+const KUBEADM_ATTEMPT_SECONDS: u32 = 30 * 60;
+const INIT_ATTEMPTS: u32 = 3;
+const JOIN_ATTEMPTS: u32 = 5;
+const BACKOFF_SECONDS: u32 = 30;
+
+pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Rendered, SpecError> {
+    let secrets = context.secrets;
+    let ca = secrets.cluster_ca();
+    let mut seeded = vec![
+        HostFile::public(paths::CLUSTER_CA_CERT, ca.certificate_pem()),
+        HostFile::private(paths::CLUSTER_CA_KEY, ca.private_key_pem().expose()),
+    ];
+    if matches!(context.cluster.etcd, Etcd::External { .. }) {
+        let etcd = secrets.etcd().ok_or_else(|| {
+            SpecError::new("the cluster uses external etcd but the secrets bundle has no etcd PKI")
+                .with_help("run `hac build` again so the secrets bundle is completed")
+        })?;
+        let client = etcd.apiserver_etcd_client();
+        seeded.push(HostFile::public(
+            paths::ETCD_CA_CERT,
+            etcd.ca().certificate_pem(),
+        ));
+        seeded.push(HostFile::public(
+            paths::APISERVER_ETCD_CLIENT_CERT,
+            client.certificate_pem(),
+        ));
+        seeded.push(HostFile::private(
+            paths::APISERVER_ETCD_CLIENT_KEY,
+            client.private_key_pem().expose(),
+        ));
+    }
+
+    let init_config = to_yaml_stream(&kubeadm_config::init_documents(context, host)?)?;
+    let join_config = to_yaml_stream(&[kubeadm_config::join_document(context, host, true)?])?;
+    let mut files = seeded.clone();
+    files.push(waits::cluster_ca(context));
+    files.push(HostFile::private(paths::KUBEADM_CONFIG, init_config));
+    files.push(HostFile::private(paths::KUBEADM_JOIN_CONFIG, join_config));
+
+    let mut body = vec![
+        "# kubeadm reset empties the PKI directory: keep the pre-seeded files to restore"
+            .to_owned(),
+        "# them before every attempt (a new CA would not match the hosts' discovery hash)."
+            .to_owned(),
+        format!("if [[ ! -d {} ]]; then", quote(paths::PKI_SEED_DIR)?),
+        format!(
+            "  rm -rf {}",
+            quote(&format!("{}.tmp", paths::PKI_SEED_DIR))?
+        ),
+    ];
+    for (index, file) in seeded.iter().enumerate() {
+        body.push(format!(
+            "  install -D -m 0600 {} {}",
+            quote(&file.path)?,
+            quote(&format!("{}.tmp/{index}", paths::PKI_SEED_DIR))?
+        ));
+    }
+    body.push(format!(
+        "  mv {} {}",
+        quote(&format!("{}.tmp", paths::PKI_SEED_DIR))?,
+        quote(paths::PKI_SEED_DIR)?
+    ));
+    body.push("fi".to_owned());
+    body.push("hac_restore_pki() {".to_owned());
+    for (index, file) in seeded.iter().enumerate() {
+        body.push(format!(
+            "  install -D -m {:04o} {} {}",
+            file.permissions,
+            quote(&format!("{}/{index}", paths::PKI_SEED_DIR))?,
+            quote(&file.path)?
+        ));
+    }
+    body.push("}".to_owned());
+    body.extend(attempt_function(host)?);
+
+    let mut init_words = vec!["kubeadm", "init", "--config", paths::KUBEADM_CONFIG];
+    if upload_certs {
+        init_words.push("--upload-certs");
+    }
+    let readyz = format!("https://{}/readyz", context.plan.endpoint);
+    body.extend([
+        format!("if [[ -e {} ]]; then", quote(paths::KUBEADM_DONE_MARKER)?),
+        "  log 'kubeadm already brought this host into the cluster; not running it again'"
+            .to_owned(),
+        format!(
+            "elif [[ ! -e {} ]] && {}; then",
+            quote(paths::MANIFEST_KUBE_APISERVER)?,
+            command(&["hac_api_ready", readyz.as_str(), paths::CLUSTER_CA_PUBLIC])?
+        ),
+        format!(
+            "  log {}",
+            quote(&format!(
+                "{readyz} already answers with this cluster's CA: this machine was re-created, so it joins as a control plane instead of initialising the cluster a second time (if the join cannot download the certificates, upload them again on a live control plane: kubeadm init phase upload-certs --upload-certs --certificate-key <key from the secrets bundle>)"
+            ))?
+        ),
+        format!(
+            "  retry {JOIN_ATTEMPTS} {BACKOFF_SECONDS} {}",
+            command(&["hac_kubeadm_attempt", "join", "--config", paths::KUBEADM_JOIN_CONFIG])?
+        ),
+        format!("  date -u +%Y-%m-%dT%H:%M:%SZ >{}", quote(paths::KUBEADM_DONE_MARKER)?),
+        "else".to_owned(),
+    ]);
+    if Api::of(context.cluster) == Api::V1beta4 {
+        // A typo would only be a warning to `kubeadm init`; `config validate` refuses it.
+        body.push(format!(
+            "  {}",
+            command(&[
+                "kubeadm",
+                "config",
+                "validate",
+                "--config",
+                paths::KUBEADM_CONFIG
+            ])?
+        ));
+    }
+    body.extend([
+        format!(
+            "  retry 5 15 {}",
+            command(&[
+                "kubeadm",
+                "config",
+                "images",
+                "pull",
+                "--config",
+                paths::KUBEADM_CONFIG
+            ])?
+        ),
+        format!(
+            "  retry {INIT_ATTEMPTS} {BACKOFF_SECONDS} hac_kubeadm_attempt {}",
+            command(&init_words[1..])?
+        ),
+        format!(
+            "  date -u +%Y-%m-%dT%H:%M:%SZ >{}",
+            quote(paths::KUBEADM_DONE_MARKER)?
+        ),
+        "fi".to_owned(),
+    ]);
+    body.extend(root_kubeconfig()?);
+    Ok(Rendered::new(files, body))
+}
+
+pub fn join(
+    context: &Context<'_>,
+    host: &Host,
+    control_plane: bool,
+) -> Result<Rendered, SpecError> {
+    let config = to_yaml_stream(&[kubeadm_config::join_document(context, host, control_plane)?])?;
+    let files = vec![HostFile::private(paths::KUBEADM_CONFIG, config)];
+    let mut body = vec!["hac_restore_pki() { :; }".to_owned()];
+    body.extend(attempt_function(host)?);
+    body.extend([
+        format!("if [[ -e {} ]]; then", quote(paths::KUBEADM_DONE_MARKER)?),
+        "  log 'kubeadm already joined this host; not running it again'".to_owned(),
+        "else".to_owned(),
+        format!(
+            "  retry {JOIN_ATTEMPTS} {BACKOFF_SECONDS} {}",
+            command(&[
+                "hac_kubeadm_attempt",
+                "join",
+                "--config",
+                paths::KUBEADM_CONFIG
+            ])?
+        ),
+        format!(
+            "  date -u +%Y-%m-%dT%H:%M:%SZ >{}",
+            quote(paths::KUBEADM_DONE_MARKER)?
+        ),
+        "fi".to_owned(),
+    ]);
+    if control_plane {
+        body.extend(root_kubeconfig()?);
+    }
+    Ok(Rendered::new(files, body))
+}
+
+/// `hac_kubeadm_attempt init|join ARG...`: one bounded kubeadm run on a clean node.
+/// State a previous attempt (or an interrupted boot) left behind is reset first; a
+/// failed run is reset at once, so the node is clean whatever happens next. The one
+/// exception: an `init` that failed after other nodes had already joined the cluster
+/// it created (a late phase failed) is not reset, since that would pull the cluster
+/// from under them; the marker stops every further attempt and says why.
+fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
+    let in_use = quote(paths::KUBEADM_INIT_IN_USE_MARKER)?;
+    Ok(vec![
+        "# hac_other_nodes: the nodes other than this one the cluster knows (none if it cannot tell).".to_owned(),
+        "hac_other_nodes() {".to_owned(),
+        format!("  [[ -e {} ]] || return 0", quote(paths::ADMIN_KUBECONFIG)?),
+        format!(
+            "  kubectl --kubeconfig {} --request-timeout=10s get nodes -o name 2>/dev/null | grep -vxF {} || true",
+            quote(paths::ADMIN_KUBECONFIG)?,
+            quote(&format!("node/{}", host.name.value))?
+        ),
+        "}".to_owned(),
+        "hac_kubeadm_attempt() {".to_owned(),
+        "  local status=0 others".to_owned(),
+        format!("  if [[ -e {in_use} ]]; then"),
+        format!(
+            "    log \"kubeadm init failed after $(tr '\\n' ' ' <{in_use})had joined: hac does not reset a cluster in use; finish it by hand (kubeadm init phase ...), then remove {in_use} and create {}\"",
+            paths::KUBEADM_DONE_MARKER
+        ),
+        "    return 1".to_owned(),
+        "  fi".to_owned(),
+        format!(
+            "  if [[ -e {} || -e {} ]]; then",
+            quote(paths::KUBELET_KUBECONFIG)?,
+            quote(paths::MANIFEST_KUBE_APISERVER)?
+        ),
+        "    log \"an earlier kubeadm run left state on this node: kubeadm reset -f before kubeadm $1\"".to_owned(),
+        "    kubeadm reset -f".to_owned(),
+        "  fi".to_owned(),
+        "  hac_restore_pki".to_owned(),
+        format!("  timeout --kill-after=30 {KUBEADM_ATTEMPT_SECONDS} kubeadm \"$@\" || status=$?"),
+        "  if ((status != 0)); then".to_owned(),
+        "    others=$(hac_other_nodes)".to_owned(),
+        "    if [[ $1 == init && -n $others ]]; then".to_owned(),
+        format!("      printf '%s\\n' \"$others\" >{in_use}"),
+        "      log \"kubeadm init failed with status $status after other nodes joined: not resetting\"".to_owned(),
+        "      return \"$status\"".to_owned(),
+        "    fi".to_owned(),
+        "    log \"kubeadm $1 failed with status $status: kubeadm reset -f before the next attempt\"".to_owned(),
+        "    kubeadm reset -f || log 'kubeadm reset -f failed as well'".to_owned(),
+        "    return \"$status\"".to_owned(),
+        "  fi".to_owned(),
+        "}".to_owned(),
+    ])
+}
+
+/// root's kubectl talks to the cluster as admin (control planes only).
+fn root_kubeconfig() -> Result<Vec<String>, SpecError> {
+    Ok(vec![
+        format!("install -d -m 0700 {}", quote(paths::ROOT_KUBECONFIG_DIR)?),
+        format!(
+            "install -m 0600 {} {}",
+            quote(paths::ADMIN_KUBECONFIG)?,
+            quote(paths::ROOT_KUBECONFIG)?
+        ),
+    ])
+}

@@ -1,0 +1,253 @@
+//! The load-balancer steps of a two-balancer cluster with a virtual IP, and the
+//! keepalived check script against a live HTTP endpoint.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+
+use serde_json::json;
+
+use super::*;
+use crate::build::Context;
+use crate::model::testing::{base, set, value};
+use crate::model::{Cluster, check_cluster};
+use crate::plan::{BootPlan, Step, plan};
+use crate::secrets::{Bundle, SecretsSpec, reconcile};
+
+struct Fixture {
+    cluster: Cluster,
+    plan: BootPlan,
+    bundle: Bundle,
+}
+
+impl Fixture {
+    fn new(json: serde_json::Value) -> Self {
+        let (cluster, diagnostics) = check_cluster(&value(json));
+        let cluster = cluster.unwrap_or_else(|| panic!("invalid test cluster: {diagnostics:#?}"));
+        let plan = plan(&cluster);
+        let spec = SecretsSpec {
+            key_algorithm: None,
+            etcd_members: Vec::new(),
+        };
+        let bundle = reconcile(None, &spec).unwrap().0;
+        Fixture {
+            cluster,
+            plan,
+            bundle,
+        }
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context {
+            cluster: &self.cluster,
+            plan: &self.plan,
+            secrets: &self.bundle,
+        }
+    }
+
+    fn host(&self, name: &str) -> (&Host, &HostPlan) {
+        let host = self.context().host(name).unwrap();
+        let plan_host = self.plan.hosts.iter().find(|h| h.name == name).unwrap();
+        (host, plan_host)
+    }
+
+    fn step<'a>(&'a self, name: &str, id: &str) -> &'a Step {
+        let (_, plan_host) = self.host(name);
+        plan_host.steps.iter().find(|s| s.id == id).unwrap()
+    }
+
+    fn render(&self, name: &str, id: &str) -> Rendered {
+        let (host, plan_host) = self.host(name);
+        let context = self.context();
+        match &self.step(name, id).action {
+            Action::ConfigureHaproxy { port, backends } => {
+                configure_haproxy(&context, host, *port, backends).unwrap()
+            }
+            Action::ConfigureKeepalived {
+                vip,
+                priority,
+                peers,
+            } => configure_keepalived(&context, host, vip, *priority, peers).unwrap(),
+            Action::StartLoadBalancer { keepalived } => {
+                start(&context, host, plan_host, *keepalived).unwrap()
+            }
+            other => panic!("not a load-balancer step: {other:?}"),
+        }
+    }
+}
+
+fn file<'a>(rendered: &'a Rendered, path: &str) -> &'a str {
+    &rendered
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no {path}"))
+        .content
+}
+
+#[test]
+fn haproxy_forwards_to_every_control_plane_and_is_checked_before_use() {
+    let fixture = Fixture::new(base());
+    let rendered = fixture.render("lb1", "configure-haproxy");
+    let config = file(&rendered, paths::HAPROXY_CONFIG);
+    assert!(config.contains("bind 0.0.0.0:6443"));
+    for (name, ip) in [
+        ("cp1", "10.0.0.11"),
+        ("cp2", "10.0.0.12"),
+        ("cp3", "10.0.0.13"),
+    ] {
+        assert!(config.contains(&format!("server {name} {ip}:6443 check verify none")));
+    }
+    assert!(config.contains("bind 127.0.0.1:8404"));
+    assert_eq!(rendered.body, ["haproxy -c -f /etc/haproxy/haproxy.cfg"]);
+}
+
+#[test]
+fn the_first_balancer_is_preferred_and_peers_are_the_others() {
+    let fixture = Fixture::new(base());
+    let first = fixture.render("lb1", "configure-keepalived");
+    let second = fixture.render("lb2", "configure-keepalived");
+    let first_config = file(&first, paths::KEEPALIVED_CONFIG);
+    let second_config = file(&second, paths::KEEPALIVED_CONFIG);
+    assert!(first_config.contains("priority 101"), "{first_config}");
+    assert!(second_config.contains("priority 100"), "{second_config}");
+    assert!(first_config.contains("unicast_src_ip 10.0.0.5"));
+    assert!(first_config.contains("    10.0.0.6\n"));
+    assert!(second_config.contains("    10.0.0.5\n"));
+    assert!(first_config.contains("10.0.0.100/32"));
+    // The same VRRP instance on both: router id and password agree.
+    let line = |config: &str, key: &str| {
+        config
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap()
+            .to_owned()
+    };
+    for key in ["virtual_router_id", "auth_pass"] {
+        assert_eq!(line(first_config, key), line(second_config, key));
+    }
+    assert!(first_config.contains(&format!("script \"{}\"", paths::KEEPALIVED_CHECK_SCRIPT)));
+    let script = first
+        .files
+        .iter()
+        .find(|f| f.path == paths::KEEPALIVED_CHECK_SCRIPT)
+        .unwrap();
+    assert_eq!(script.permissions, 0o755);
+    assert!(first.body.iter().any(|l| l.starts_with("keepalived -t -f")));
+}
+
+#[test]
+fn other_clusters_get_another_router_id() {
+    let a = Fixture::new(base());
+    let mut other = base();
+    set(&mut other, "name", json!("staging"));
+    let b = Fixture::new(other);
+    assert_ne!(
+        virtual_router_id(&a.context()),
+        virtual_router_id(&b.context())
+    );
+    assert_ne!(vrrp_password(&a.context()), vrrp_password(&b.context()));
+}
+
+#[test]
+fn start_restarts_both_and_waits_for_the_frontend() {
+    let fixture = Fixture::new(base());
+    let rendered = fixture.render("lb1", "start-load-balancer");
+    assert_eq!(
+        &rendered.body[..4],
+        [
+            "systemctl enable haproxy",
+            "systemctl restart haproxy",
+            "systemctl enable keepalived",
+            "systemctl restart keepalived"
+        ]
+    );
+    assert!(rendered.body[4].starts_with("wait_until "));
+    assert!(rendered.body[4].ends_with(" hac_tcp_accepts 127.0.0.1 6443"));
+}
+
+#[test]
+fn colocated_balancers_listen_on_their_own_port() {
+    let mut json = base();
+    set(
+        &mut json,
+        "loadbalancer",
+        json!({ "colocated": true, "vip": "10.0.0.100", "port": 8443 }),
+    );
+    set(&mut json, "endpoint", json!("api.prod.example.com:8443"));
+    let fixture = Fixture::new(json);
+    let rendered = fixture.render("cp1", "configure-haproxy");
+    let config = file(&rendered, paths::HAPROXY_CONFIG);
+    assert!(config.contains("bind 0.0.0.0:8443"));
+    assert!(config.contains("server cp1 10.0.0.11:6443"));
+    let start = fixture.render("cp2", "start-load-balancer");
+    assert!(
+        start
+            .body
+            .last()
+            .unwrap()
+            .ends_with(" hac_tcp_accepts 127.0.0.1 8443")
+    );
+}
+
+#[test]
+fn control_planes_known_only_by_name_are_refused() {
+    let fixture = Fixture::new(base());
+    let (host, _) = fixture.host("lb1");
+    let backends = [Backend {
+        name: "cp1".to_owned(),
+        address: "cp1.example.com:6443".to_owned(),
+    }];
+    let err = configure_haproxy(&fixture.context(), host, 6443, &backends).unwrap_err();
+    assert!(err.message.contains("`cp1`"), "{}", err.message);
+}
+
+/// Serves `status` to every request on a free loopback port until dropped.
+fn http_server(status: u16) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(4) {
+            let mut stream = stream;
+            let mut buffer = [0u8; 1024];
+            let _ = stream.read(&mut buffer);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    port
+}
+
+fn check_passes(port: u16) -> bool {
+    let script = check_script(&format!("http://127.0.0.1:{port}/healthz")).unwrap();
+    Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .expect("sh")
+        .success()
+}
+
+#[test]
+fn the_check_says_haproxy_is_alive_with_or_without_an_api_server() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        panic!("curl is missing: install the Debian package `curl` (scripts/test installs it)");
+    }
+    assert!(
+        check_passes(http_server(200)),
+        "haproxy with an API server up"
+    );
+    assert!(
+        check_passes(http_server(503)),
+        "haproxy with no API server up yet"
+    );
+    assert!(!check_passes(http_server(500)), "something else answering");
+    // Nothing listening: a port that was free a moment ago.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(!check_passes(port), "haproxy down");
+}

@@ -1,0 +1,206 @@
+//! `hac build`: one cloud-init user-data document per host, rendered from the boot
+//! plan. The plan decides what every host does and in which order; this module only
+//! says how each step is done on a machine: every plan step becomes one step of the
+//! host's bootstrap script (its waits first, then its action) plus the files the
+//! action needs, which cloud-init writes before the script starts.
+//!
+//! Each kind of action has its own module; [`render_step`] is the only place that
+//! maps plan steps to them.
+
+pub mod cni;
+pub mod containerd;
+pub mod etcd;
+pub mod kubeadm;
+pub mod kubeadm_config;
+pub mod loadbalancer;
+pub mod node;
+pub mod output;
+pub mod paths;
+pub mod providers;
+pub mod sizes;
+pub mod user;
+pub mod userdata;
+pub mod versions;
+pub mod waits;
+
+#[cfg(test)]
+mod kube_tests;
+
+use crate::emit::SpecError;
+use crate::emit::bootstrap;
+use crate::model::{Cluster, Host};
+use crate::plan::{Action, BootPlan, HostPlan, PlanRole, Step};
+use crate::secrets::Bundle;
+
+/// Everything a host's user-data is made from.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub cluster: &'a Cluster,
+    pub plan: &'a BootPlan,
+    pub secrets: &'a Bundle,
+}
+
+impl<'a> Context<'a> {
+    /// The model's host of a plan host (every plan host comes from the model).
+    pub fn host(&self, name: &str) -> Result<&'a Host, SpecError> {
+        self.cluster
+            .hosts()
+            .into_iter()
+            .map(|(host, _)| host)
+            .find(|host| host.name.value == name)
+            .ok_or_else(|| {
+                SpecError::new(format!(
+                    "host `{name}` is in the plan but not in the cluster"
+                ))
+            })
+    }
+}
+
+/// A file cloud-init writes (`write_files`) before the bootstrap script runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFile {
+    /// Absolute path on the host.
+    pub path: String,
+    pub content: String,
+    /// Mode bits, e.g. `0o644`; files holding secrets are `0o600`.
+    pub permissions: u32,
+    /// `user` or `user:group`.
+    pub owner: String,
+}
+
+impl HostFile {
+    /// A root-owned file readable by everybody.
+    pub fn public(path: impl Into<String>, content: impl Into<String>) -> Self {
+        HostFile {
+            path: path.into(),
+            content: content.into(),
+            permissions: 0o644,
+            owner: "root:root".to_owned(),
+        }
+    }
+
+    /// A root-owned file only root can read (keys, tokens, configurations with secrets).
+    pub fn private(path: impl Into<String>, content: impl Into<String>) -> Self {
+        HostFile {
+            permissions: 0o600,
+            ..HostFile::public(path, content)
+        }
+    }
+
+    /// A root-owned executable.
+    pub fn executable(path: impl Into<String>, content: impl Into<String>) -> Self {
+        HostFile {
+            permissions: 0o755,
+            ..HostFile::public(path, content)
+        }
+    }
+}
+
+/// What one plan step needs on a host: files written before the script starts, and
+/// the bash lines of its action (run under `set -euo pipefail`, output to the log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub files: Vec<HostFile>,
+    pub body: Vec<String>,
+}
+
+impl Rendered {
+    pub fn new(files: Vec<HostFile>, body: Vec<String>) -> Self {
+        Rendered { files, body }
+    }
+}
+
+/// One host's build result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOutput {
+    pub name: String,
+    pub roles: Vec<PlanRole>,
+    /// The host's stage in the boot plan (0: waits for no other host).
+    pub stage: u32,
+    /// Plan step ids, in the order the bootstrap script runs them.
+    pub steps: Vec<String>,
+    /// Every file in the user-data's `write_files`, the bootstrap script included.
+    pub files: Vec<HostFile>,
+    /// The user-data as data: what a YAML 1.1 reader must get back from `user_data`.
+    pub document: serde_json::Value,
+    /// The complete `#cloud-config` document.
+    pub user_data: String,
+}
+
+/// Renders every host of the plan, in plan order. Fails, naming the host and the
+/// step, if any generator refuses its input; nothing is partially rendered.
+pub fn build(context: &Context<'_>) -> Result<Vec<HostOutput>, SpecError> {
+    context
+        .plan
+        .hosts
+        .iter()
+        .map(|host| build_host(context, host))
+        .collect()
+}
+
+fn build_host(context: &Context<'_>, plan_host: &HostPlan) -> Result<HostOutput, SpecError> {
+    let host = context.host(&plan_host.name)?;
+    let mut files = Vec::new();
+    let mut script_steps = Vec::new();
+    for step in &plan_host.steps {
+        let rendered = render_step(context, host, plan_host, step).map_err(|err| SpecError {
+            message: format!(
+                "host `{}`, step `{}`: {}",
+                plan_host.name, step.id, err.message
+            ),
+            help: err.help,
+        })?;
+        let waited = waits::render(context, &plan_host.name, &step.waits_for)?;
+        let mut body = waited.body;
+        body.extend(rendered.body);
+        files.extend(waited.files);
+        files.extend(rendered.files);
+        script_steps.push(bootstrap::Step::new(step.id, body));
+    }
+    let script = bootstrap::script_with_library(&script_steps, waits::PROBES)?;
+    let assembled = userdata::assemble(context, host, files, script)?;
+    Ok(HostOutput {
+        name: plan_host.name.clone(),
+        roles: plan_host.roles.clone(),
+        stage: plan_host.stage,
+        steps: plan_host.steps.iter().map(|s| s.id.to_owned()).collect(),
+        files: assembled.files,
+        document: assembled.document,
+        user_data: assembled.user_data,
+    })
+}
+
+/// The one place where plan actions meet their renderers.
+fn render_step(
+    context: &Context<'_>,
+    host: &Host,
+    plan_host: &HostPlan,
+    step: &Step,
+) -> Result<Rendered, SpecError> {
+    match &step.action {
+        Action::WriteFiles { paths } => user::write_files(context, host, paths),
+        Action::RunCommands { commands } => user::run_commands(commands),
+        Action::InstallPackages { packages } => {
+            node::install_packages(context, host, plan_host, packages)
+        }
+        Action::ConfigureHaproxy { port, backends } => {
+            loadbalancer::configure_haproxy(context, host, *port, backends)
+        }
+        Action::ConfigureKeepalived {
+            vip,
+            priority,
+            peers,
+        } => loadbalancer::configure_keepalived(context, host, vip, *priority, peers),
+        Action::StartLoadBalancer { keepalived } => {
+            loadbalancer::start(context, host, plan_host, *keepalived)
+        }
+        Action::StartEtcd {
+            member,
+            initial_cluster,
+        } => etcd::start_member(context, host, member, initial_cluster),
+        Action::ConfirmEtcdQuorum => etcd::confirm_quorum(context, host),
+        Action::KubeadmInit { upload_certs } => kubeadm::init(context, host, *upload_certs),
+        Action::InstallCni { cni, pods } => cni::install(context, cni, pods),
+        Action::KubeadmJoin { control_plane } => kubeadm::join(context, host, *control_plane),
+    }
+}

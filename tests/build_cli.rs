@@ -1,0 +1,381 @@
+//! `hac build` on the command line: the output directory, determinism and
+//! locality, all-or-nothing writes, file modes, size limits, and secrets that
+//! never reach the terminal.
+
+#[path = "build_common.rs"]
+mod build_common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use build_common::mode_of;
+use hac_tests::{Output, hac, repo_root};
+
+/// A scratch directory holding a copy of `examples/stacked.hac`, edited by `edit`.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `examples/stacked.hac` with `edit` applied as `name`.
+    fn stacked(&self, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let text = std::fs::read_to_string(repo_root().join("examples/stacked.hac"))
+            .expect("examples/stacked.hac");
+        let edited = edit(text.clone());
+        let path = self.path(name);
+        std::fs::write(&path, edited).expect("write source");
+        path
+    }
+
+    fn build(&self, source: &Path, out: &str, extra: &[&str]) -> Output {
+        let out = self.path(out);
+        let secrets = self.path("cluster.secrets");
+        let mut args = vec![
+            "build",
+            source.to_str().expect("UTF-8"),
+            "-o",
+            out.to_str().expect("UTF-8"),
+            "--secrets",
+            secrets.to_str().expect("UTF-8"),
+        ];
+        args.extend_from_slice(extra);
+        hac(&args)
+    }
+}
+
+fn unchanged(text: String) -> String {
+    text
+}
+
+/// Adds a cluster-wide file with `content` (a Nix expression) to the source.
+fn with_cluster_file(path: &'static str, content: &'static str) -> impl Fn(String) -> String {
+    move |text: String| {
+        let at = text.rfind('}').expect("the source ends with `}`");
+        format!(
+            "{}  files = [ {{ path = \"{path}\"; content = {content}; }} ];\n}}\n",
+            &text[..at]
+        )
+    }
+}
+
+/// Every file of a directory: name → (bytes, mode).
+fn contents(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                (std::fs::read(&path).expect("read"), mode_of(&path)),
+            )
+        })
+        .collect()
+}
+
+fn assert_ok(out: &Output) {
+    assert_eq!(
+        out.status, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+}
+
+#[test]
+fn a_build_writes_one_file_per_host_and_a_manifest() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stacked.hac", unchanged);
+    let out = scratch.build(&source, "out", &["--gzip"]);
+    assert_ok(&out);
+    assert!(
+        out.stderr.contains("secrets: created"),
+        "the new bundle is announced: {}",
+        out.stderr
+    );
+    let files = contents(&scratch.path("out"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files["manifest.json"].0).expect("manifest JSON");
+    let hosts = manifest["hosts"].as_array().expect("hosts");
+    let names: Vec<&str> = hosts.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "lb1", "lb2", "cp1", "cp2", "worker1", "worker2", "worker3", "cp3"
+        ]
+    );
+    for host in hosts {
+        let file = host["file"].as_str().unwrap();
+        let bytes = &files[file].0;
+        assert_eq!(host["size"], bytes.len());
+        let gz = &files[&format!("{file}.gz")].0;
+        assert_eq!(host["gzip_size"], gz.len());
+        assert_eq!(host["gzip_file"], format!("{file}.gz"));
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(host["sha256"], digest);
+        assert!(host["steps"].as_array().is_some_and(|s| !s.is_empty()));
+        assert!(host["stage"].is_u64());
+        assert!(host["roles"].as_array().is_some_and(|r| !r.is_empty()));
+        // gzip unpacks to the plain file.
+        use std::io::Read;
+        let mut unpacked = Vec::new();
+        flate2_read(gz).read_to_end(&mut unpacked).expect("gunzip");
+        assert_eq!(&unpacked, bytes);
+        // The table names every host.
+        assert!(out.stdout.contains(host["name"].as_str().unwrap()));
+    }
+    for provider in [
+        "aws",
+        "hetzner",
+        "azure",
+        "openstack",
+        "digitalocean",
+        "gcp",
+    ] {
+        assert!(out.stdout.contains(provider), "{}", out.stdout);
+    }
+}
+
+/// A gzip reader by the `gzip` program (the test crate has no gzip library).
+fn flate2_read(bytes: &[u8]) -> impl std::io::Read {
+    let output = emit_gunzip(bytes);
+    std::io::Cursor::new(output)
+}
+
+fn emit_gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .args(["-dc"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gzip");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write");
+    let output = child.wait_with_output().expect("gzip");
+    assert!(output.status.success(), "gzip -d failed");
+    output.stdout
+}
+
+#[test]
+fn output_files_are_private() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stacked.hac", unchanged);
+    assert_ok(&scratch.build(&source, "out", &["--gzip"]));
+    assert_eq!(mode_of(&scratch.path("out")), 0o700);
+    for (name, (_, mode)) in contents(&scratch.path("out")) {
+        assert_eq!(mode, 0o600, "{name}");
+    }
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stacked.hac", unchanged);
+    assert_ok(&scratch.build(&source, "a", &["--gzip"]));
+    let second = scratch.build(&source, "b", &["--gzip"]);
+    assert_ok(&second);
+    assert!(
+        !second.stderr.contains("secrets:"),
+        "an existing bundle is reused as it is: {}",
+        second.stderr
+    );
+    assert_eq!(contents(&scratch.path("a")), contents(&scratch.path("b")));
+}
+
+#[test]
+fn adding_a_worker_changes_only_that_workers_file_and_the_manifest() {
+    let scratch = Scratch::new();
+    let three = scratch.stacked("three.hac", unchanged);
+    let four = scratch.stacked("four.hac", |t| {
+        assert!(t.contains("workerCount = 3;"));
+        t.replace("workerCount = 3;", "workerCount = 4;")
+    });
+    assert_ok(&scratch.build(&three, "three", &["--gzip"]));
+    assert_ok(&scratch.build(&four, "four", &["--gzip"]));
+    let before = contents(&scratch.path("three"));
+    let after = contents(&scratch.path("four"));
+    let added: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    assert_eq!(added, ["worker4.yaml", "worker4.yaml.gz"]);
+    let changed: Vec<&String> = before
+        .keys()
+        .filter(|k| after.get(*k) != before.get(*k))
+        .collect();
+    assert_eq!(changed, ["manifest.json"]);
+}
+
+#[test]
+fn a_failing_build_leaves_the_output_directory_untouched() {
+    let scratch = Scratch::new();
+    let good = scratch.stacked("good.hac", unchanged);
+    assert_ok(&scratch.build(&good, "out", &[]));
+    let before = contents(&scratch.path("out"));
+    let parent_before: Vec<_> = std::fs::read_dir(scratch.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+
+    // An error in the source.
+    let broken = scratch.stacked("broken.hac", |t| {
+        t.replace("kubernetes = \"1.36.1\"", "kubernetes = 1")
+    });
+    let out = scratch.build(&broken, "out", &[]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert_eq!(contents(&scratch.path("out")), before);
+
+    // A file that a generator refuses (a user file may not replace hac's own).
+    let clash = scratch.stacked(
+        "clash.hac",
+        with_cluster_file("/etc/haproxy/haproxy.cfg", "\"listen x\\n\""),
+    );
+    let out = scratch.build(&clash, "out", &[]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/etc/haproxy/haproxy.cfg"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(contents(&scratch.path("out")), before);
+
+    // A size limit exceeded.
+    let big = scratch.stacked(
+        "big.hac",
+        with_cluster_file(
+            "/etc/big",
+            "builtins.concatStringsSep \"\" (builtins.genList (i: \"x\") 70000)",
+        ),
+    );
+    let out = scratch.build(&big, "out", &["--provider", "digitalocean"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert_eq!(contents(&scratch.path("out")), before);
+
+    let parent_after: Vec<_> = std::fs::read_dir(scratch.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let new: Vec<_> = parent_after
+        .iter()
+        .filter(|n| !parent_before.contains(n) && !n.to_string_lossy().ends_with(".hac"))
+        .collect();
+    assert!(new.is_empty(), "left behind: {new:?}");
+}
+
+#[test]
+fn a_directory_that_is_not_a_build_output_is_refused() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stacked.hac", unchanged);
+    std::fs::create_dir(scratch.path("mine")).unwrap();
+    std::fs::write(scratch.path("mine/notes.txt"), "keep me").unwrap();
+    let out = scratch.build(&source, "mine", &[]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("manifest.json"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(scratch.path("mine/notes.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn a_provider_limit_names_the_host_and_suggests_gzip() {
+    let scratch = Scratch::new();
+    // 17 000 repeated bytes: over AWS's 16 KB as text, tiny gzipped.
+    let source = scratch.stacked(
+        "padded.hac",
+        with_cluster_file(
+            "/etc/padding",
+            "builtins.concatStringsSep \"\" (builtins.genList (i: \"x\") 17000)",
+        ),
+    );
+    let out = scratch.build(&source, "out", &["--provider", "aws"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("`cp1`"), "{}", out.stderr);
+    assert!(out.stderr.contains("AWS"), "{}", out.stderr);
+    assert!(out.stderr.contains("--gzip"), "{}", out.stderr);
+    assert!(!scratch.path("out").exists());
+
+    let out = scratch.build(&source, "out", &["--provider", "aws", "--gzip"]);
+    assert_ok(&out);
+
+    // DigitalOcean takes no gzip: the help says so instead.
+    let source = scratch.stacked(
+        "huge.hac",
+        with_cluster_file(
+            "/etc/padding",
+            "builtins.concatStringsSep \"\" (builtins.genList (i: \"x\") 70000)",
+        ),
+    );
+    let out = scratch.build(&source, "out2", &["--provider", "digitalocean", "--gzip"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("plain text only"), "{}", out.stderr);
+
+    let out = scratch.build(&source, "out3", &["--provider", "nimbus"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+}
+
+#[test]
+fn secrets_never_reach_the_terminal() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stacked.hac", unchanged);
+    let first = scratch.build(&source, "out", &["--gzip"]);
+    assert_ok(&first);
+    let second = scratch.build(&source, "out", &["--gzip", "--provider", "aws"]);
+    let bundle_path = scratch.path("cluster.secrets");
+    let bundle = hac::secrets::load(&bundle_path).expect("bundle");
+    let token = bundle.bootstrap_token().token();
+    let secrets = [
+        token.expose().to_owned(),
+        bundle.bootstrap_token().secret().expose().to_owned(),
+        bundle.certificate_key().expose().to_owned(),
+        bundle.cluster_ca().private_key_pem().expose().to_owned(),
+    ];
+    for out in [&first, &second] {
+        for secret in &secrets {
+            assert!(!out.stdout.contains(secret.as_str()));
+            assert!(!out.stderr.contains(secret.as_str()));
+        }
+    }
+}
+
+#[test]
+fn the_first_control_plane_of_stacked_fits_aws_at_least_gzipped() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stacked.hac", unchanged);
+    let out = scratch.build(&source, "out", &["--gzip", "--provider", "aws"]);
+    assert_ok(&out);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(scratch.path("out/manifest.json")).unwrap()).unwrap();
+    let cp1 = manifest["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "cp1")
+        .expect("cp1");
+    assert!(cp1["gzip_size"].as_u64().unwrap() <= 16 * 1024, "{cp1}");
+}
+
+#[test]
+fn an_unreadable_source_is_a_usage_error() {
+    let scratch = Scratch::new();
+    let out = scratch.build(&scratch.path("missing.hac"), "out", &[]);
+    assert_eq!(out.status, 2);
+    assert!(!scratch.path("out").exists());
+}
