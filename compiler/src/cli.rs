@@ -61,6 +61,8 @@ enum Command {
     /// Create, inspect and rotate the secrets bundle (token, certificate key, CAs)
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Run the language server on stdin/stdout (for editors)
+    Lsp,
     /// Evaluate a file and print its value as JSON
     Eval {
         #[arg(value_name = "FILE")]
@@ -211,6 +213,13 @@ where
             output,
         } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
+        Command::Lsp => match crate::lsp::run_stdio() {
+            Ok(()) => EXIT_OK,
+            Err(err) => {
+                let _ = writeln!(io.stderr, "error: language server: {err}");
+                EXIT_USAGE
+            }
+        },
         Command::Secrets(command) => secrets_command(command, loader, io),
         Command::Plan {
             file,

@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod cli;
 pub mod emit;
 pub mod lints;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod report;
