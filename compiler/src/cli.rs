@@ -176,8 +176,9 @@ pub struct Io<'a> {
 pub fn main() -> ExitCode {
     let color = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked for the whole run: `hac lsp` writes stdout from its own thread.
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
     let mut io = Io {
         stdout: &mut stdout,
         stderr: &mut stderr,
