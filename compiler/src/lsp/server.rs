@@ -75,9 +75,12 @@ struct Server<'c> {
 /// Serves one client until it disconnects or asks to exit.
 pub fn serve(connection: &Connection) -> Result<(), String> {
     let capabilities = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
-    connection
-        .initialize(capabilities)
-        .map_err(|e| e.to_string())?;
+    match connection.initialize(capabilities) {
+        Ok(_) => {}
+        // The client went away before it said hello: nothing to serve.
+        Err(err) if err.channel_is_disconnected() => return Ok(()),
+        Err(err) => return Err(err.to_string()),
+    }
     let (jobs, job_receiver) = crossbeam_channel::unbounded();
     let (outcome_sender, outcomes) = crossbeam_channel::unbounded();
     let worker = worker::spawn(job_receiver, outcome_sender).map_err(|e| e.to_string())?;
