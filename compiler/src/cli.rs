@@ -61,6 +61,15 @@ enum Command {
     /// Create, inspect and rotate the secrets bundle (token, certificate key, CAs)
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Rewrite files in the canonical layout (see docs/fmt.md)
+    Fmt {
+        /// Files to format; `-` formats standard input to standard output
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Change nothing: print a diff for each file that is not formatted and exit 1
+        #[arg(long)]
+        check: bool,
+    },
     /// Evaluate a file and print its value as JSON
     Eval {
         #[arg(value_name = "FILE")]
@@ -211,6 +220,14 @@ where
             output,
         } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
+        Command::Fmt { files, check } => {
+            let mode = if check {
+                crate::fmt::Mode::Check
+            } else {
+                crate::fmt::Mode::Write
+            };
+            crate::fmt::run(&files, mode, loader, &mut std::io::stdin().lock(), io)
+        }
         Command::Secrets(command) => secrets_command(command, loader, io),
         Command::Plan {
             file,
