@@ -204,3 +204,18 @@ fn fmt_rewrites_in_place_only_when_needed_and_refuses_broken_files() {
     );
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), "{ a = ; }");
 }
+
+/// The example in docs/fmt.md: its first `hac` block formats to its second.
+#[test]
+fn the_documented_example_is_right() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/fmt.md")).expect("docs/fmt.md");
+    let blocks: Vec<&str> = docs
+        .split("```hac\n")
+        .skip(1)
+        .map(|block| block.split("```").next().expect("a closed block"))
+        .collect();
+    assert!(blocks.len() >= 2, "docs/fmt.md has no example");
+    let formatted = format(FileId(0), blocks[0]).expect("the example parses");
+    assert_eq!(formatted, blocks[1]);
+    assert_ne!(blocks[0], blocks[1], "the example shows a change");
+}

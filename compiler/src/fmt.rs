@@ -181,7 +181,8 @@ mod tests {
             stdout.starts_with("--- a/<stdin>\n+++ b/<stdin>\n"),
             "{stdout}"
         );
-        assert!(stdout.contains("-{a=1;}\n+{ a = 1; }\n"), "{stdout}");
+        assert!(stdout.contains("\n-{a=1;}\n"), "{stdout}");
+        assert!(stdout.contains("\n+{ a = 1; }\n"), "{stdout}");
         let (status, stdout, _) = run_on(&["-"], Mode::Check, "{ a = 1; }\n");
         assert_eq!((status, stdout.as_str()), (EXIT_OK, ""));
     }
@@ -193,7 +194,7 @@ mod tests {
         assert_eq!(stdout, "");
         assert!(stderr.contains("hac::parse::"), "{stderr}");
         assert!(
-            stderr.contains("<stdin>: 1 error; not formatted"),
+            stderr.contains("<stdin>: 1 error, 0 warnings; not formatted"),
             "{stderr}"
         );
     }

@@ -62,3 +62,142 @@ fn syntax_errors_are_returned() {
     assert!(!errors.is_empty());
     assert!(errors.iter().all(Diagnostic::is_error));
 }
+
+mod generated {
+    //! Random programs, with comments and line breaks between any two tokens, stay
+    //! the same program when formatted, keep their comments, and format idempotently.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::syntax;
+
+    /// Whitespace or a comment between two tokens.
+    fn trivia() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            6 => Just(" "),
+            2 => Just("\n  "),
+            1 => Just("\n\n"),
+            1 => Just(" # line\n"),
+            1 => Just("\n# own line\n"),
+            1 => Just(" /* block */ "),
+            1 => Just("/*\n multi-line block\n*/"),
+        ]
+    }
+
+    fn leaf() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0..1000i64).prop_map(|n| n.to_string()),
+            prop::sample::select(vec!["a", "b", "x1", "true", "null"]).prop_map(String::from),
+            Just("\"s${a}t\"".to_string()),
+            Just("''\n    ind ${b}\n  ''".to_string()),
+            Just("./p/q.hac".to_string()),
+        ]
+    }
+
+    /// Joins tokens with random trivia.
+    fn tokens(parts: Vec<String>) -> impl Strategy<Value = String> {
+        let count = parts.len();
+        prop::collection::vec(trivia(), count).prop_map(move |gaps| {
+            let mut text = String::new();
+            for (part, gap) in parts.iter().zip(gaps) {
+                text.push_str(part);
+                text.push_str(gap);
+            }
+            text
+        })
+    }
+
+    fn expr() -> impl Strategy<Value = String> {
+        leaf().prop_recursive(4, 40, 4, |inner| {
+            let p = move || inner.clone().prop_map(|e| format!("({e})"));
+            let s = |t: &str| t.to_string();
+            prop_oneof![
+                prop::collection::vec(p(), 0..4).prop_flat_map(move |items| {
+                    let mut parts = vec![s("[")];
+                    parts.extend(items);
+                    parts.push(s("]"));
+                    tokens(parts)
+                }),
+                (p(), p()).prop_flat_map(move |(a, b)| {
+                    tokens(vec![
+                        s("{"),
+                        s("a"),
+                        s("="),
+                        a,
+                        s(";"),
+                        s("b"),
+                        s("."),
+                        s("c"),
+                        s("="),
+                        b,
+                        s(";"),
+                        s("inherit"),
+                        s("x"),
+                        s(";"),
+                        s("}"),
+                    ])
+                }),
+                (p(), p()).prop_flat_map(move |(a, b)| {
+                    tokens(vec![s("let"), s("a"), s("="), a, s(";"), s("in"), b])
+                }),
+                (
+                    p(),
+                    p(),
+                    prop::sample::select(vec!["+", "++", "//", "==", "&&", "-"])
+                )
+                    .prop_flat_map(move |(a, b, op)| tokens(vec![a, s(op), b])),
+                (p(), p()).prop_flat_map(move |(a, b)| tokens(vec![a, b])),
+                p().prop_flat_map(move |a| tokens(vec![s("x"), s(":"), a])),
+                (p(), p()).prop_flat_map(move |(a, b)| {
+                    tokens(vec![
+                        s("{"),
+                        s("a"),
+                        s(","),
+                        s("b"),
+                        s("?"),
+                        a,
+                        s(","),
+                        s("..."),
+                        s("}"),
+                        s(":"),
+                        b,
+                    ])
+                }),
+                (p(), p(), p()).prop_flat_map(move |(a, b, c)| {
+                    tokens(vec![s("if"), a, s("then"), b, s("else"), c])
+                }),
+                (p(), p())
+                    .prop_flat_map(move |(a, b)| { tokens(vec![a, s("."), s("k"), s("or"), b]) }),
+                p().prop_flat_map(move |a| tokens(vec![a, s("?"), s("k")])),
+                p().prop_flat_map(move |a| tokens(vec![s("-"), a])),
+                (p(), p()).prop_flat_map(move |(a, b)| { tokens(vec![s("assert"), a, s(";"), b]) }),
+            ]
+        })
+    }
+
+    fn comment_texts(text: &str) -> Vec<String> {
+        syntax::parse(FileId(0), text)
+            .comments
+            .iter()
+            .map(|c| text[c.span.range()].trim_end().to_string())
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn formatting_keeps_the_program(body in expr(), lead in trivia(), tail in trivia()) {
+            let text = format!("{lead}{body}{tail}");
+            let parse = syntax::parse(FileId(0), &text);
+            prop_assume!(parse.diagnostics.is_empty());
+            let formatted = format(FileId(0), &text).expect("it parses");
+            let reparsed = syntax::parse(FileId(0), &formatted);
+            prop_assert!(reparsed.diagnostics.is_empty(), "{formatted}");
+            prop_assert_eq!(without_spans(&reparsed.expr), without_spans(&parse.expr));
+            prop_assert_eq!(comment_texts(&formatted), comment_texts(&text));
+            prop_assert_eq!(format(FileId(0), &formatted).expect("it parses"), formatted);
+        }
+    }
+}
