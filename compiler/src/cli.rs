@@ -63,6 +63,15 @@ enum Command {
     Secrets(SecretsCommand),
     /// Run the language server on stdin/stdout (for editors)
     Lsp,
+    /// Rewrite files in the canonical layout (see docs/fmt.md)
+    Fmt {
+        /// Files to format; `-` formats standard input to standard output
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Change nothing: print a diff for each file that is not formatted and exit 1
+        #[arg(long)]
+        check: bool,
+    },
     /// Evaluate a file and print its value as JSON
     Eval {
         #[arg(value_name = "FILE")]
@@ -221,6 +230,14 @@ where
                 EXIT_USAGE
             }
         },
+        Command::Fmt { files, check } => {
+            let mode = if check {
+                crate::fmt::Mode::Check
+            } else {
+                crate::fmt::Mode::Write
+            };
+            crate::fmt::run(&files, mode, loader, &mut std::io::stdin().lock(), io)
+        }
         Command::Secrets(command) => secrets_command(command, loader, io),
         Command::Plan {
             file,

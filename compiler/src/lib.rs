@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod emit;
+pub mod fmt;
 pub mod lints;
 pub mod lsp;
 pub mod model;

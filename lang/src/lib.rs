@@ -13,6 +13,7 @@ pub mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod eval;
+pub mod format;
 pub mod json;
 pub mod loader;
 pub mod names;
