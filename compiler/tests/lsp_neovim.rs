@@ -1,6 +1,6 @@
 //! A real editor as the client: Debian's Neovim, headless, starts `hac lsp` on a file
-//! with a typo'd attribute, prints the diagnostics it receives, then fixes the typo in
-//! the buffer and waits for them to clear.
+//! with a typo'd attribute, prints the diagnostics it receives, fixes the typo in the
+//! buffer and waits for them to clear, then formats the buffer through the server.
 
 use std::io::Read;
 use std::path::Path;
@@ -11,7 +11,7 @@ const NVIM: &str = "/usr/bin/nvim";
 const DEADLINE: Duration = Duration::from_secs(90);
 
 #[test]
-fn neovim_shows_the_typo_at_its_line_and_clears_it_when_fixed() {
+fn neovim_shows_the_typo_at_its_line_clears_it_when_fixed_and_formats() {
     assert!(
         Path::new(NVIM).is_file(),
         "`{NVIM}` is missing: install the Debian package `neovim` (scripts/test installs it)"
@@ -19,7 +19,9 @@ fn neovim_shows_the_typo_at_its_line_and_clears_it_when_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let original = std::fs::read_to_string(examples.join("stacked.hac")).unwrap();
-    let text = original.replacen("  network = {", "  netwrok = {", 1);
+    let text = original
+        .replacen("  network = {", "  netwrok = {", 1)
+        .replacen("  name = \"prod\";", "  name   =    \"prod\"  ;", 1);
     assert_ne!(text, original);
     let typo_line = text.lines().position(|l| l.contains("netwrok")).unwrap() + 1;
     let file = dir.path().join("stacked.hac");
@@ -31,6 +33,7 @@ fn neovim_shows_the_typo_at_its_line_and_clears_it_when_fixed() {
         .arg(format!("luafile {}", script.display()))
         .env("HAC_BIN", env!("CARGO_BIN_EXE_hac"))
         .env("HAC_FILE", &file)
+        .env("HAC_OUT", dir.path().join("formatted.hac"))
         .env("XDG_STATE_HOME", dir.path())
         .env("XDG_CACHE_HOME", dir.path())
         .env("XDG_DATA_HOME", dir.path())
@@ -77,4 +80,11 @@ fn neovim_shows_the_typo_at_its_line_and_clears_it_when_fixed() {
         diagnostics[0]
     );
     assert!(out.lines().any(|l| l == "CLEARED"), "{out}\n{err}");
+
+    assert!(out.lines().any(|l| l == "FORMATTED"), "{out}\n{err}");
+    let fixed = text.replace("netwrok", "network");
+    let expected = hac_lang::format::format(hac_lang::FileId(0), &fixed).unwrap();
+    assert_ne!(expected, fixed, "the test file must need formatting");
+    let formatted = std::fs::read_to_string(dir.path().join("formatted.hac")).unwrap();
+    assert_eq!(formatted, expected);
 }

@@ -12,16 +12,16 @@ use lsp_types::notification::{
     Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    Completion, DocumentSymbolRequest, GotoDefinition, HoverRequest, Initialize,
+    Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, Initialize,
     Request as LspRequest, Shutdown,
 };
 use lsp_types::{
     CompletionParams, CompletionResponse, Diagnostic, DidChangeTextDocumentParams,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentSymbolParams,
-    DocumentSymbolResponse, GotoDefinitionParams, GotoDefinitionResponse, HoverContents,
-    HoverParams, Position, PublishDiagnosticsParams, Range, TextDocumentContentChangeEvent,
-    TextDocumentIdentifier, TextDocumentItem, TextDocumentPositionParams, Uri,
-    VersionedTextDocumentIdentifier,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentFormattingParams,
+    DocumentSymbolParams, DocumentSymbolResponse, FormattingOptions, GotoDefinitionParams,
+    GotoDefinitionResponse, HoverContents, HoverParams, Position, PublishDiagnosticsParams, Range,
+    TextDocumentContentChangeEvent, TextDocumentIdentifier, TextDocumentItem,
+    TextDocumentPositionParams, Uri, VersionedTextDocumentIdentifier,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -542,4 +542,43 @@ fn check_json_and_the_server_agree_on_positions() {
         })
         .collect();
     assert_eq!(cli_positions, server_positions);
+}
+
+#[test]
+fn formatting_uses_the_canonical_layout_and_refuses_broken_files() {
+    let mut client = Client::start();
+    let messy = "{ name   =  \"prod\";\n      # the release\n  kubernetes=\"1.36.1\"; }\n";
+    let expected = hac_lang::format::format(hac_lang::FileId(0), messy).unwrap();
+    assert_ne!(expected, messy);
+    let uri = client.open("messy.hac", messy);
+    let params = |uri: &Uri| DocumentFormattingParams {
+        text_document: TextDocumentIdentifier::new(uri.clone()),
+        options: FormattingOptions {
+            tab_size: 8,
+            insert_spaces: false,
+            ..FormattingOptions::default()
+        },
+        work_done_progress_params: Default::default(),
+    };
+    let edits = client.request::<Formatting>(params(&uri)).unwrap();
+    assert_eq!(edits.len(), 1);
+    assert_eq!(
+        edits[0].range,
+        Range::new(Position::new(0, 0), Position::new(3, 0))
+    );
+    assert_eq!(edits[0].new_text, expected);
+    assert!(
+        edits[0].new_text.contains("  # the release\n"),
+        "{}",
+        edits[0].new_text
+    );
+
+    let tidy = client.open("tidy.hac", &expected);
+    assert_eq!(
+        client.request::<Formatting>(params(&tidy)),
+        Some(Vec::new())
+    );
+
+    let broken = client.open("broken.hac", "{ name = ; }\n");
+    assert_eq!(client.request::<Formatting>(params(&broken)), None);
 }

@@ -1,5 +1,6 @@
 -- Opens $HAC_FILE in Neovim with `$HAC_BIN lsp` attached, waits (bounded) for its
--- diagnostics and prints them, then fixes the mistake and waits for them to clear.
+-- diagnostics and prints them, fixes the mistake and waits for them to clear, then
+-- formats the buffer and writes it to $HAC_OUT.
 -- Works with Neovim 0.7 (Debian 12) and later: `vim.lsp.start` needs 0.8, so the
 -- client is started and attached by hand.
 local bin = os.getenv("HAC_BIN")
@@ -43,6 +44,16 @@ local cleared = vim.wait(20000, function()
   return #vim.diagnostic.get(buf) == 0
 end, 20)
 say(cleared and "CLEARED" or "TIMEOUT diagnostics stayed")
+
+-- Format through the server (`vim.lsp.buf.format` from 0.8 on) and save the buffer
+-- where the test reads it.
+if vim.lsp.buf.format then
+  vim.lsp.buf.format({ timeout_ms = 10000 })
+else
+  vim.lsp.buf.formatting_sync(nil, 10000)
+end
+vim.fn.writefile(vim.api.nvim_buf_get_lines(buf, 0, -1, false), os.getenv("HAC_OUT"))
+say("FORMATTED")
 
 vim.lsp.stop_client(client_id)
 vim.wait(5000, function()
