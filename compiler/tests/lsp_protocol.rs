@@ -582,3 +582,51 @@ fn formatting_uses_the_canonical_layout_and_refuses_broken_files() {
     let broken = client.open("broken.hac", "{ name = ; }\n");
     assert_eq!(client.request::<Formatting>(params(&broken)), None);
 }
+
+#[test]
+fn completion_works_while_the_text_is_incomplete() {
+    let mut client = Client::start();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "{\n  name = \"x\";\n  netw\n}\n",
+            "netw",
+            &["network", "kubernetes"],
+        ),
+        (
+            "{\n  network = { cni = ; };\n}\n",
+            "= ;",
+            &["flannel", "cilium"],
+        ),
+        ("{\n  network = { c };\n}\n", "c }", &["cni"]),
+        (
+            "{\n  controlplanes = [ { add } ];\n}\n",
+            "add",
+            &["address", "taints"],
+        ),
+        (
+            "{\n  os = \"deb\";\n}\n",
+            "deb",
+            &["debian-12", "ubuntu-24.04"],
+        ),
+        (
+            "{\n  workers = [ { name = \"w\"; } ];\n  \n}\n",
+            "  \n}",
+            &["controlplanes"],
+        ),
+    ];
+    for (index, (text, marker, expected)) in cases.iter().enumerate() {
+        let uri = client.open(&format!("partial{index}.hac"), text);
+        let shift = match *marker {
+            "= ;" => 2,
+            "  \n}" => 2,
+            other => other.trim_end_matches([' ', '}', ';']).len() as u32,
+        };
+        let labels = client.complete(&uri, find(text, marker, 0, shift));
+        for name in *expected {
+            assert!(
+                labels.contains(&name.to_string()),
+                "case {index}: `{name}` in {labels:?}"
+            );
+        }
+    }
+}
