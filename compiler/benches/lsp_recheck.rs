@@ -21,6 +21,7 @@ fn recheck(c: &mut Criterion) {
         generation: 1,
         depth: Depth::Cluster,
         overlay: HashMap::from([(root.clone(), text.clone())]),
+        cancel: Default::default(),
     };
     let outcome = worker::check(job());
     assert!(

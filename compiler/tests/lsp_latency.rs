@@ -22,6 +22,7 @@ fn a_thousand_line_file_rechecks_after_an_edit() {
             generation: 1,
             depth: Depth::Cluster,
             overlay: HashMap::from([(root.clone(), text.to_owned())]),
+            cancel: Default::default(),
         })
     };
     let clean = check(&text);
@@ -55,4 +56,27 @@ fn a_thousand_line_file_rechecks_after_an_edit() {
         .origin
         .span;
     assert_eq!(&edited[span.range()], "tains");
+}
+
+/// Ten billion steps: only the step budget (or cancellation) ends it.
+pub const RUNAWAY: &str = "let l = builtins.genList (i: i) 100000; in builtins.foldl' (a: x: a + builtins.foldl' (s: y: s + y) 0 l) 0 l\n";
+
+#[test]
+fn a_cancelled_check_stops_instead_of_running_to_its_budget() {
+    let root = PathBuf::from("/editor/runaway.hac");
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let outcome = worker::check(Job {
+        root: root.clone(),
+        generation: 1,
+        depth: Depth::Cluster,
+        overlay: HashMap::from([(root.clone(), RUNAWAY.to_owned())]),
+        cancel,
+    });
+    let messages: Vec<&str> = outcome
+        .analysis
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(messages, ["evaluation was cancelled"]);
 }

@@ -630,3 +630,21 @@ fn completion_works_while_the_text_is_incomplete() {
         }
     }
 }
+
+#[test]
+fn an_edit_cancels_a_runaway_check() {
+    let mut client = Client::start();
+    // Runs until the 50-million-step budget stops it: seconds even in a release build.
+    let runaway = "let l = builtins.genList (i: i) 100000; in builtins.foldl' (a: x: a + builtins.foldl' (s: y: s + y) 0 l) 0 l\n";
+    let uri = client.open("runaway.hac", runaway);
+    std::thread::sleep(Duration::from_millis(200));
+    let edited = Instant::now();
+    client.change(&uri, 2, CLUSTER);
+    assert_eq!(client.diagnostics(&uri, 2), Vec::new());
+    // Without cancellation the worker would first finish the runaway check.
+    assert!(
+        edited.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        edited.elapsed()
+    );
+}

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use hac_lang::FileId;
@@ -66,6 +67,8 @@ struct Server<'c> {
     /// stale.
     generation: u64,
     requested: HashMap<PathBuf, u64>,
+    /// The cancellation flag of each root's newest check.
+    cancels: HashMap<PathBuf, Arc<AtomicBool>>,
     checked: HashMap<PathBuf, Checked>,
     /// Files that currently show diagnostics in the editor.
     published: HashSet<PathBuf>,
@@ -89,6 +92,7 @@ pub fn serve(connection: &Connection) -> Result<(), String> {
         documents: Documents::default(),
         generation: 0,
         requested: HashMap::new(),
+        cancels: HashMap::new(),
         checked: HashMap::new(),
         published: HashSet::new(),
         jobs,
@@ -212,11 +216,16 @@ impl Server<'_> {
         }
         let depth = self.depth_for(&root);
         self.requested.insert(root.clone(), self.generation);
+        let cancel = Arc::new(AtomicBool::new(false));
+        if let Some(previous) = self.cancels.insert(root.clone(), cancel.clone()) {
+            previous.store(true, Ordering::Relaxed);
+        }
         let _ = self.jobs.send(Job {
             root,
             generation: self.generation,
             depth,
             overlay: self.documents.overlay(),
+            cancel,
         });
     }
 
@@ -236,6 +245,9 @@ impl Server<'_> {
     fn closed(&mut self, path: &Path) {
         self.documents.close(path);
         self.requested.remove(path);
+        if let Some(cancel) = self.cancels.remove(path) {
+            cancel.store(true, Ordering::Relaxed);
+        }
         self.generation += 1;
         let mut affected: HashSet<PathBuf> = HashSet::from([path.to_path_buf()]);
         if let Some(checked) = self.checked.remove(path) {

@@ -1,10 +1,13 @@
 //! The analysis thread. The main loop keeps answering requests while a file is being
-//! checked; checks queued for a file that was edited again are skipped (only the
-//! newest text of each file is checked), and the main loop drops any result older
-//! than the file's latest edit.
+//! checked. When a file is edited again, the main loop cancels its running check
+//! (evaluation stops at its next poll of the flag), checks queued for it are skipped
+//! (only the newest text of each file is checked), and any result older than the
+//! file's latest edit is dropped.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,6 +23,8 @@ pub struct Job {
     pub generation: u64,
     pub depth: Depth,
     pub overlay: HashMap<PathBuf, String>,
+    /// Set when a newer text makes this check pointless.
+    pub cancel: Arc<AtomicBool>,
 }
 
 pub struct Outcome {
@@ -65,7 +70,13 @@ pub fn check(job: Job) -> Outcome {
         overlay: job.overlay,
         fallback: &FsLoader,
     };
-    let analysis = analysis::analyze(&loader, &job.root, &Limits::default(), job.depth);
+    let analysis = analysis::analyze_cancellable(
+        &loader,
+        &job.root,
+        &Limits::default(),
+        job.depth,
+        &job.cancel,
+    );
     Outcome {
         root: job.root,
         generation: job.generation,
