@@ -648,3 +648,22 @@ fn an_edit_cancels_a_runaway_check() {
         edited.elapsed()
     );
 }
+
+#[test]
+fn hover_shows_the_evaluated_value_of_a_binding() {
+    let mut client = Client::start();
+    let text = CLUSTER
+        .replace(
+            "  count = 2;\n",
+            "  count = 2;\n  pods = \"10.32.0.0/12\";\n",
+        )
+        .replace(
+            "    cni = \"flannel\";\n",
+            "    cni = \"flannel\";\n    inherit pods;\n",
+        );
+    let uri = client.open("values.hac", &text);
+    assert_eq!(client.diagnostics(&uri, 1), Vec::new());
+    let hover = client.hover(&uri, find(&text, "pods;", 0, 1)).unwrap();
+    assert!(hover.contains("`pods`: let binding, string"), "{hover}");
+    assert!(hover.contains("\"10.32.0.0/12\""), "{hover}");
+}
