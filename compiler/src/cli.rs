@@ -61,8 +61,12 @@ enum Command {
     /// Create, inspect and rotate the secrets bundle (token, certificate key, CAs)
     #[command(subcommand)]
     Secrets(SecretsCommand),
-    /// Run the language server on stdin/stdout (for editors)
-    Lsp,
+    /// Run the language server on stdin/stdout (for editors; see docs/editors.md)
+    Lsp {
+        /// Accepted for clients that always pass it; stdio is the only transport
+        #[arg(long, hide = true)]
+        stdio: bool,
+    },
     /// Rewrite files in the canonical layout (see docs/fmt.md)
     Fmt {
         /// Files to format; `-` formats standard input to standard output
@@ -223,7 +227,7 @@ where
             output,
         } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
-        Command::Lsp => match crate::lsp::run_stdio() {
+        Command::Lsp { stdio: _ } => match crate::lsp::run_stdio() {
             Ok(()) => EXIT_OK,
             Err(err) => {
                 let _ = writeln!(io.stderr, "error: language server: {err}");

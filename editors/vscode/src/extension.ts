@@ -5,17 +5,17 @@ import {
   LanguageClient,
   LanguageClientOptions,
   ServerOptions,
-  TransportKind,
 } from "vscode-languageclient/node";
 
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const command = vscode.workspace.getConfiguration("hac").get<string>("path", "hac");
+  // No `transport` here: with one, the client would append `--stdio` (which `hac lsp`
+  // accepts, but stdio is the default anyway).
   const serverOptions: ServerOptions = {
     command,
     args: ["lsp"],
-    transport: TransportKind.stdio,
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
