@@ -53,7 +53,8 @@ pub fn completion(context: &Context<'_>, position: Position) -> Option<Completio
         return None;
     }
     if let Some(set) = cursor.set_path.as_deref().and_then(set_at) {
-        for attribute in schema::attributes(set) {
+        let unbound = schema::attributes(set).filter(|a| !cursor.bound.iter().any(|b| b == a.name));
+        for attribute in unbound {
             items.push(CompletionItem {
                 label: attribute.name.to_owned(),
                 kind: Some(CompletionItemKind::PROPERTY),

@@ -74,6 +74,8 @@ pub struct Cursor<'e> {
     pub value_path: Option<Vec<Segment>>,
     /// Whether the cursor is inside a string literal's text.
     pub in_string: bool,
+    /// The names the set at `set_path` already binds, except the one being written.
+    pub bound: Vec<String>,
 }
 
 /// Analyses the cursor at byte `offset` of `root`.
@@ -198,6 +200,19 @@ impl<'e> Walker<'e> {
     }
 
     fn bindings(&mut self, bindings: &'e [Binding], path: &Option<Vec<Segment>>) {
+        self.cursor.bound = bindings
+            .iter()
+            .filter(|binding| !self.contains(binding.span()))
+            .flat_map(|binding| match binding {
+                Binding::Attr { path, .. } => path
+                    .first()
+                    .and_then(AttrName::static_name)
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                Binding::Inherit { names, .. } => names.iter().map(|n| n.name.clone()).collect(),
+            })
+            .collect();
         let mut in_binding = false;
         for binding in bindings {
             if !self.contains(binding.span()) {
