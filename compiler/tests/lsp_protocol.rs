@@ -343,6 +343,17 @@ fn an_edit_in_an_imported_file_rechecks_its_importer() {
         Vec::new()
     );
     assert_eq!(client.diagnostics(&main_uri, 1), Vec::new());
+
+    // Closed without saving: the importer reads the file on disk again.
+    client.change(&lib_uri, 4, "{ cni = \"flanel\"; }\n");
+    client.diagnostics_where(&lib_uri, |p| {
+        p.version == Some(4) && !p.diagnostics.is_empty()
+    });
+    client.notify::<DidCloseTextDocument>(DidCloseTextDocumentParams {
+        text_document: TextDocumentIdentifier::new(lib_uri.clone()),
+    });
+    let after_close = client.diagnostics_where(&lib_uri, |p| p.version.is_none());
+    assert_eq!(after_close, Vec::new());
 }
 
 #[test]

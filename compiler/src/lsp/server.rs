@@ -195,6 +195,14 @@ impl Server<'_> {
     /// Re-checks `path` and every open document that read it.
     fn changed(&mut self, path: &Path) {
         self.generation += 1;
+        self.schedule(path.to_path_buf());
+        for root in self.importers(path) {
+            self.schedule(root);
+        }
+    }
+
+    /// The other open documents whose last check read `path`.
+    fn importers(&self, path: &Path) -> Vec<PathBuf> {
         let mut roots: Vec<PathBuf> = self
             .checked
             .iter()
@@ -204,10 +212,7 @@ impl Server<'_> {
             .map(|(root, _)| root.clone())
             .collect();
         roots.sort();
-        roots.insert(0, path.to_path_buf());
-        for root in roots {
-            self.schedule(root);
-        }
+        roots
     }
 
     fn schedule(&mut self, root: PathBuf) {
@@ -264,7 +269,11 @@ impl Server<'_> {
                 }
             }
         }
-        // Whatever the closed file's importers see stays; its own view is gone.
+        // Its importers now read it from disk, which may differ from the buffer; until
+        // they are re-checked, what they found in the buffer is hidden.
+        for root in self.importers(path) {
+            self.schedule(root);
+        }
         for file in affected {
             self.publish(&file);
         }
