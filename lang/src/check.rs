@@ -241,7 +241,13 @@ impl<'e> Checker<'e> {
                 )
                 .with_primary(self.file, bind.span, "the whole argument")
                 .with_label(Origin::new(self.file, entry), "an attribute of it")
-                .with_help("rename the `@` binding, for example to `args`"),
+                .with_help(format!(
+                    "rename the `@` binding, for example to `{}`",
+                    ["args", "arguments", "all"]
+                        .into_iter()
+                        .find(|name| !seen.contains_key(name))
+                        .unwrap_or("whole")
+                )),
             );
         }
     }

@@ -160,7 +160,7 @@ impl<'l> Evaluator<'l> {
                     at,
                     "still evaluating here",
                 ),
-                "look for a function that recurses without end, or raise the step limit",
+                "look for a function that recurses without end; the limit keeps a runaway file from hanging the build or the editor",
             ));
         }
         self.check_stack(at)
@@ -215,7 +215,7 @@ impl<'l> Evaluator<'l> {
                     at,
                     "allocating here",
                 ),
-                "look for strings or lists that grow without end, or raise the memory limit",
+                "look for strings or lists that grow without end; the limit keeps a runaway file from exhausting memory",
             ));
         }
         Ok(())
