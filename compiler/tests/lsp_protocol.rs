@@ -388,6 +388,19 @@ fn hover_shows_schema_builtin_and_binding_docs() {
     );
 
     assert_eq!(client.hover(&uri, find(CLUSTER, "1.36.1", 0, 2)), None);
+
+    // In a function the set is not known to be a host: every `address` is shown.
+    let in_function = client
+        .hover(&uri, find(CLUSTER, "address = \"10.0.0.${", 0, 1))
+        .unwrap();
+    assert!(in_function.contains("(a host)"), "{in_function}");
+    let name = client
+        .hover(&uri, find(CLUSTER, "  name = \"prod\"", 0, 3))
+        .unwrap();
+    assert!(
+        name.contains("(the cluster)") && !name.contains("(a host)"),
+        "{name}"
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::model::schema::{self, Attribute};
 use super::builtin_docs::builtin_doc;
 use super::convert;
 use super::features::Context;
-use super::schema::attribute_at;
+use super::schema::set_at;
 use super::syntax::{self, Definition, Segment};
 
 pub fn hover(context: &Context<'_>, position: Position) -> Option<Hover> {
@@ -20,9 +20,7 @@ pub fn hover(context: &Context<'_>, position: Position) -> Option<Hover> {
         let text = if context.file.text[..name.span.start as usize].ends_with("builtins.") {
             builtin_doc(&name.name).map(str::to_owned)
         } else {
-            let mut path = name.set_path.clone()?;
-            path.push(Segment::Attr(name.name.clone()));
-            attribute_at(&path).map(attribute_markdown)
+            schema_markdown(name.set_path.as_deref(), &name.name)
         };
         (text?, name.span)
     } else if let Some(definition) = cursor.definition_at(offset) {
@@ -42,6 +40,20 @@ pub fn hover(context: &Context<'_>, position: Position) -> Option<Hover> {
         }),
         range: Some(convert::range(context.file, span)),
     })
+}
+
+/// The documentation of attribute `name` of the set at `set_path`. Where the set is
+/// not known (a host built by a function, say), every schema attribute of that name.
+fn schema_markdown(set_path: Option<&[Segment]>, name: &str) -> Option<String> {
+    if let Some(set) = set_path.and_then(set_at) {
+        return schema::lookup(set, name).map(attribute_markdown);
+    }
+    let all: Vec<String> = schema::ATTRIBUTES
+        .iter()
+        .filter(|a| a.name == name)
+        .map(attribute_markdown)
+        .collect();
+    (!all.is_empty()).then(|| all.join("\n\n---\n\n"))
 }
 
 pub fn attribute_markdown(attribute: &Attribute) -> String {
