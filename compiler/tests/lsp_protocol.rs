@@ -695,4 +695,10 @@ fn hover_shows_the_evaluated_value_of_a_binding() {
     let hover = client.hover(&uri, find(&text, "pods;", 0, 1)).unwrap();
     assert!(hover.contains("`pods`: let binding, string"), "{hover}");
     assert!(hover.contains("\"10.32.0.0/12\""), "{hover}");
+    // `pods` is also a schema attribute, but here it is the binding.
+    let at_binding = client.hover(&uri, find(&text, "pods = ", 0, 1)).unwrap();
+    assert!(
+        at_binding.starts_with("`pods`: let binding, string"),
+        "{at_binding}"
+    );
 }

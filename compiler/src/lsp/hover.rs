@@ -16,7 +16,14 @@ use super::syntax::{self, Definition, Segment};
 pub fn hover(context: &Context<'_>, position: Position) -> Option<Hover> {
     let offset = convert::offset(context.file, position);
     let cursor = syntax::cursor(&context.parse.expr, offset);
-    let (text, span) = if let Some(name) = &cursor.name {
+    // A `let` name is the binding, even when the schema has an attribute of that name;
+    // a `rec` set's names are attributes first.
+    let binding = cursor
+        .definition_at(offset)
+        .filter(|d| d.kind != syntax::DefinitionKind::Rec);
+    let (text, span) = if let Some(definition) = binding {
+        (definition_markdown(context, definition), definition.span)
+    } else if let Some(name) = &cursor.name {
         let text = if context.file.text[..name.span.start as usize].ends_with("builtins.") {
             builtin_doc(&name.name).map(str::to_owned)
         } else {
