@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use hac_lang::FileId;
@@ -34,6 +35,10 @@ use super::documents::{Document, Documents};
 use super::features::{self, Context};
 use super::worker::{self, Job, Outcome};
 use super::{convert, uri};
+
+/// How long a request that uses the evaluated value waits for a pending check; checks
+/// of ordinary files take milliseconds.
+const CHECK_WAIT: Duration = Duration::from_millis(500);
 
 pub fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
@@ -73,6 +78,7 @@ struct Server<'c> {
     /// Files that currently show diagnostics in the editor.
     published: HashSet<PathBuf>,
     jobs: Sender<Job>,
+    outcomes: Receiver<Outcome>,
 }
 
 /// Serves one client until it disconnects or asks to exit.
@@ -96,16 +102,17 @@ pub fn serve(connection: &Connection) -> Result<(), String> {
         checked: HashMap::new(),
         published: HashSet::new(),
         jobs,
+        outcomes,
     };
-    let result = server.run(connection, &outcomes);
+    let result = server.run(connection);
     drop(server);
-    drop(outcomes);
     let _ = worker.join();
     result
 }
 
 impl Server<'_> {
-    fn run(&mut self, connection: &Connection, outcomes: &Receiver<Outcome>) -> Result<(), String> {
+    fn run(&mut self, connection: &Connection) -> Result<(), String> {
+        let outcomes = self.outcomes.clone();
         loop {
             select! {
                 recv(connection.receiver) -> message => {
@@ -381,6 +388,19 @@ impl Server<'_> {
     // ----- requests -------------------------------------------------------------
 
     fn request(&mut self, request: Request) -> Response {
+        // Answers that use the evaluated value wait (briefly) for the check of the
+        // current text, so an outline asked for right after opening lists the hosts.
+        if matches!(
+            request.method.as_str(),
+            HoverRequest::METHOD | DocumentSymbolRequest::METHOD
+        ) && let Some(path) = request
+            .params
+            .pointer("/textDocument/uri")
+            .and_then(|uri| serde_json::from_value::<Uri>(uri.clone()).ok())
+            .and_then(|uri| uri::to_path(&uri))
+        {
+            self.await_check(&path, CHECK_WAIT);
+        }
         match request.method.as_str() {
             HoverRequest::METHOD => self.answer::<HoverRequest>(request, |ctx, params| {
                 features::hover(ctx, params.text_document_position_params.position)
@@ -402,6 +422,20 @@ impl Server<'_> {
                 ErrorCode::MethodNotFound as i32,
                 format!("`{}` is not supported", request.method),
             ),
+        }
+    }
+
+    /// Takes in check results until `path`'s newest check is in, or `limit` passed.
+    fn await_check(&mut self, path: &Path, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.documents.get(path).is_some()
+            && self.requested.get(path) != self.checked.get(path).map(|checked| &checked.generation)
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.outcomes.recv_timeout(left) {
+                Ok(outcome) => self.checked_one(outcome),
+                Err(_) => return,
+            }
         }
     }
 
