@@ -3,6 +3,7 @@
 //! disagree about a file.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hac_lang::{Diagnostic, Limits, Loader, SourceMap, Value};
 
@@ -38,13 +39,29 @@ impl Analysis {
 /// Parses, checks and evaluates `path`, then (at [`Depth::Cluster`]) reads the value as a
 /// cluster description and lints it.
 pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits, depth: Depth) -> Analysis {
-    let lang = hac_lang::analyze(loader, path, limits);
+    analyze_cancellable(loader, path, limits, depth, &AtomicBool::new(false))
+}
+
+/// [`analyze`], giving up soon after `cancel` becomes true (the result is then
+/// incomplete and must be discarded): the language server's check of a text that has
+/// been edited since.
+pub fn analyze_cancellable(
+    loader: &dyn Loader,
+    path: &Path,
+    limits: &Limits,
+    depth: Depth,
+    cancel: &AtomicBool,
+) -> Analysis {
+    let lang = hac_lang::analyze_cancellable(loader, path, limits, cancel);
     let mut analysis = Analysis {
         sources: lang.sources,
         value: lang.value,
         cluster: None,
         diagnostics: lang.diagnostics,
     };
+    if cancel.load(Ordering::Relaxed) {
+        return analysis;
+    }
     if let (Depth::Cluster, Some(value)) = (depth, &analysis.value) {
         let (cluster, diagnostics) = model::check_cluster(value);
         analysis.cluster = cluster;

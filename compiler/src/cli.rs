@@ -87,6 +87,21 @@ enum Command {
     /// Create, inspect and rotate the secrets bundle (token, certificate key, CAs)
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Run the language server on stdin/stdout (for editors; see docs/editors.md)
+    Lsp {
+        /// Accepted for clients that always pass it; stdio is the only transport
+        #[arg(long, hide = true)]
+        stdio: bool,
+    },
+    /// Rewrite files in the canonical layout (see docs/fmt.md)
+    Fmt {
+        /// Files to format; `-` formats standard input to standard output
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Change nothing: print a diff for each file that is not formatted and exit 1
+        #[arg(long)]
+        check: bool,
+    },
     /// Evaluate a file and print its value as JSON
     Eval {
         #[arg(value_name = "FILE")]
@@ -200,8 +215,9 @@ pub struct Io<'a> {
 pub fn main() -> ExitCode {
     let color = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked for the whole run: `hac lsp` writes stdout from its own thread.
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
     let mut io = Io {
         stdout: &mut stdout,
         stderr: &mut stderr,
@@ -237,6 +253,21 @@ where
             output,
         } => check(&files, deny_warnings, output.format, loader, io),
         Command::Eval { file, output } => eval(&file, output.format, loader, io),
+        Command::Lsp { stdio: _ } => match crate::lsp::run_stdio() {
+            Ok(()) => EXIT_OK,
+            Err(err) => {
+                let _ = writeln!(io.stderr, "error: language server: {err}");
+                EXIT_USAGE
+            }
+        },
+        Command::Fmt { files, check } => {
+            let mode = if check {
+                crate::fmt::Mode::Check
+            } else {
+                crate::fmt::Mode::Write
+            };
+            crate::fmt::run(&files, mode, loader, &mut std::io::stdin().lock(), io)
+        }
         Command::Secrets(command) => secrets_command(command, loader, io),
         Command::Build {
             file,

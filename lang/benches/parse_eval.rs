@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hac_lang::{FileId, Limits, Loader, analyze, syntax};
+use hac_lang::{FileId, Limits, Loader, analyze, format, syntax};
 
 const ROOT: &str = "/bench/main.hac";
 
@@ -99,6 +99,23 @@ builtins.concatStringsSep "\n" (builtins.genList block {lines})
     )
 }
 
+/// A 1,000-line description laid out carelessly, with comments in many places: what
+/// `hac fmt` and the editor's format-on-save work on.
+fn messy_hosts(lines: usize) -> String {
+    let mut text = String::from("# generated hosts\nlet\n  base = { cpu = 2; };\nin\n{\n");
+    let mut i = 0;
+    while text.lines().count() < lines - 1 {
+        text.push_str(&format!(
+            "  # host {i}\n  host{i} = base // {{ name=\"host-{i}\"; # its name\n    labels = {{ zone = \"z{}\"; }};\n    ports=[ {i} {} ]; }};\n",
+            i % 3,
+            i + 1
+        ));
+        i += 1;
+    }
+    text.push_str("}\n");
+    text
+}
+
 fn inputs() -> Vec<(&'static str, String)> {
     vec![
         ("cluster_1000_hosts", cluster(1000)),
@@ -147,5 +164,21 @@ fn parse_and_evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_only, parse_and_evaluate);
+fn format_file(c: &mut Criterion) {
+    let mut group = c.benchmark_group("format");
+    let text = messy_hosts(1000);
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::from_parameter("messy_1000_lines"),
+        &text,
+        |b, text| {
+            b.iter(|| {
+                format::format(FileId(0), black_box(text)).expect("the generated file parses")
+            });
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, parse_only, parse_and_evaluate, format_file);
 criterion_main!(benches);

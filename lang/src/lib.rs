@@ -13,6 +13,7 @@ pub mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod eval;
+pub mod format;
 pub mod json;
 pub mod loader;
 pub mod names;
@@ -22,7 +23,7 @@ pub mod syntax;
 pub mod value;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use eval::{Analysis, Limits, analyze};
+pub use eval::{Analysis, Limits, analyze, analyze_cancellable};
 pub use loader::{FsLoader, Loader};
 pub use source::{SourceFile, SourceMap};
 pub use span::{FileId, Origin, Span};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codes;
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -101,6 +102,8 @@ pub(crate) struct Evaluator<'l> {
     /// Frames that may refer to themselves; emptied at the end to free the cycles.
     recursive_envs: Vec<Weak<Env>>,
     builtins: Option<Val>,
+    /// Set by the caller when the result is no longer wanted (an editor's newer text).
+    pub cancel: Option<&'l AtomicBool>,
 }
 
 impl Drop for Evaluator<'_> {
@@ -130,6 +133,7 @@ impl<'l> Evaluator<'l> {
             stack_base: stack_address(),
             recursive_envs: Vec::new(),
             builtins: None,
+            cancel: None,
         }
     }
 
@@ -138,6 +142,16 @@ impl<'l> Evaluator<'l> {
     /// Counts one evaluation step and checks the native stack.
     fn tick(&mut self, at: Origin) -> R<()> {
         self.steps += 1;
+        // Polled rarely: an atomic load per step would cost more than the step.
+        if self.steps.is_multiple_of(4096) && self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(error(
+                codes::BUDGET_EXCEEDED,
+                "evaluation was cancelled",
+                at,
+                "stopped here",
+            ));
+        }
         if self.steps > self.limits.max_steps {
             return Err(help(
                 error(

@@ -15,6 +15,7 @@ mod tests;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use crate::codes;
@@ -68,6 +69,18 @@ impl Analysis {
 
 /// Parses, checks and strictly evaluates the file at `path`.
 pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
+    analyze_cancellable(loader, path, limits, &AtomicBool::new(false))
+}
+
+/// [`analyze`], giving up soon after `cancel` becomes true; the result is then
+/// incomplete and must be discarded. The language server cancels the check of a text
+/// that has been edited since.
+pub fn analyze_cancellable(
+    loader: &dyn Loader,
+    path: &Path,
+    limits: &Limits,
+    cancel: &AtomicBool,
+) -> Analysis {
     let given = path;
     // Paths in the language are absolute, like Nix's.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -87,7 +100,7 @@ pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
                         requests: request_tx,
                         responses: response_rx,
                     };
-                    evaluate(&proxy, &path, &limits)
+                    evaluate(&proxy, &path, &limits, cancel)
                 }
             });
         let worker = match worker {
@@ -127,8 +140,9 @@ pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
     }
 }
 
-fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits) -> Analysis {
+fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBool) -> Analysis {
     let mut evaluator = machine::Evaluator::new(loader, limits.clone());
+    evaluator.cancel = Some(cancel);
     let result = evaluator.load(path, None).and_then(|index| {
         let root = evaluator.file_value(index, None)?;
         evaluator.deep_value(&root, &mut Default::default())
