@@ -850,22 +850,6 @@ fn syntax_errors_in_imported_files_carry_their_file() {
 }
 
 #[test]
-#[ignore]
-fn probe() {
-    let Ok(file) = std::env::var("HAC_PROBE") else {
-        return;
-    };
-    let text = std::fs::read_to_string(file).unwrap();
-    for line in text.lines() {
-        let src: String = serde_json::from_str(line).unwrap();
-        match json_of(&src) {
-            Ok(json) => println!("PROBE ok {json}"),
-            Err(err) => println!("PROBE err {} {}", err.code, err.message),
-        }
-    }
-}
-
-#[test]
 fn long_value_chains_are_freed_without_overflowing_the_stack() {
     let src = "let chain = builtins.foldl' (acc: x: { next = acc; }) { } (builtins.genList (x: x) 1000000); in builtins.seq chain 1";
     assert_eq!(ok(src), "1");
