@@ -104,13 +104,16 @@ fn deduplicate(files: Vec<HostFile>) -> Result<Vec<HostFile>, SpecError> {
 }
 
 /// cloud-init runs `runcmd` once per instance; after a reboot half-way, this unit
-/// runs the script again, which skips the finished steps.
+/// runs the script again, which skips the finished steps. It must not be ordered
+/// after `cloud-final.service`: cloud-final runs after `multi-user.target`, which
+/// waits for the units it wants, so systemd would break the cycle by dropping this
+/// job. The script's lock keeps it from running twice at once.
 fn bootstrap_unit() -> String {
     format!(
         "[Unit]\n\
          Description=hac bootstrap: resumes bringing this host into the cluster\n\
          Wants=network-online.target\n\
-         After=network-online.target cloud-final.service\n\
+         After=network-online.target\n\
          ConditionPathExists=!{STATE_DIR}/done\n\
          \n\
          [Service]\n\
