@@ -1044,3 +1044,44 @@ fn a_failed_init_is_not_reset_once_other_nodes_use_the_cluster() {
     assert_eq!(marker, "node/cp2\nnode/worker1\n");
     assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
 }
+
+#[test]
+fn a_reboot_in_the_middle_of_init_does_not_reset_a_cluster_others_joined() {
+    let root = Root::new("interrupted-in-use");
+    // What `kubeadm init` leaves when the machine goes down half-way.
+    root.write(paths::MANIFEST_KUBE_APISERVER, "");
+    root.write(paths::KUBELET_KUBECONFIG, "");
+    root.write(paths::ADMIN_KUBECONFIG, "");
+    let (ok, calls, out) = run_init_with(&root, 0, false, "node/cp2");
+    assert!(!ok, "{out}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c == "reset -f" || c.starts_with("init ")),
+        "{calls:?}\n{out}"
+    );
+    assert!(out.contains("not resetting it"), "{out}");
+    let marker = std::fs::read_to_string(root.path(paths::KUBEADM_INIT_IN_USE_MARKER)).unwrap();
+    assert_eq!(marker, "node/cp2\n");
+}
+
+#[test]
+fn a_reboot_in_the_middle_of_init_resets_when_nobody_joined() {
+    let root = Root::new("interrupted-alone");
+    root.write(paths::MANIFEST_KUBE_APISERVER, "");
+    root.write(paths::KUBELET_KUBECONFIG, "");
+    root.write(paths::ADMIN_KUBECONFIG, "");
+    let (ok, calls, out) = run_init(&root, 0, false);
+    assert!(ok, "{out}");
+    assert_eq!(
+        calls,
+        [
+            "config validate --config /etc/hac/kubeadm.yaml",
+            "config images pull --config /etc/hac/kubeadm.yaml",
+            "reset -f",
+            "init --config /etc/hac/kubeadm.yaml --upload-certs",
+            "CA-PRESENT",
+        ],
+        "{out}"
+    );
+}

@@ -19,6 +19,10 @@ use super::{Context, HostFile, Rendered, paths, waits};
 /// Upper bound of one `kubeadm init` or `join` run (its own phases time out earlier;
 /// this catches a hang).
 const KUBEADM_ATTEMPT_SECONDS: u32 = 30 * 60;
+/// How often (5 s apart) a rebooted first control plane asks its restarting API
+/// server who has joined before it resets an interrupted `init`: three minutes
+/// covers the kubelet restarting etcd and the API server from their manifests.
+const IN_USE_PROBES: u32 = 36;
 const INIT_ATTEMPTS: u32 = 3;
 const JOIN_ATTEMPTS: u32 = 5;
 const BACKOFF_SECONDS: u32 = 30;
@@ -196,20 +200,40 @@ pub fn join(
 /// `hac_kubeadm_attempt init|join ARG...`: one bounded kubeadm run on a clean node.
 /// State a previous attempt (or an interrupted boot) left behind is reset first; a
 /// failed run is reset at once, so the node is clean whatever happens next. The one
-/// exception: an `init` that failed after other nodes had already joined the cluster
-/// it created (a late phase failed) is not reset, since that would pull the cluster
-/// from under them; the marker stops every further attempt and says why.
+/// exception: a cluster this node initialised that other nodes have already joined is
+/// never reset, since that would pull it from under them. That happens when a late
+/// phase of `init` fails, and when the machine reboots in the middle of `init`: other
+/// control planes start joining once the first one is marked, before `init` returns,
+/// so after such a reboot the local API server (which the kubelet restarts from the
+/// manifests) is given a few minutes to answer who has joined before anything is
+/// reset. The marker stops every further attempt and says why.
 fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
     let in_use = quote(paths::KUBEADM_INIT_IN_USE_MARKER)?;
     Ok(vec![
-        "# hac_other_nodes: the nodes other than this one the cluster knows (none if it cannot tell).".to_owned(),
+        "# hac_other_nodes [TRIES]: the nodes other than this one the cluster knows (none if".to_owned(),
+        "# it cannot tell), asking up to TRIES times 5 s apart while the API does not answer.".to_owned(),
         "hac_other_nodes() {".to_owned(),
+        "  local tries=${1:-1} nodes".to_owned(),
         format!("  [[ -e {} ]] || return 0", quote(paths::ADMIN_KUBECONFIG)?),
+        "  while true; do".to_owned(),
         format!(
-            "  kubectl --kubeconfig {} --request-timeout=10s get nodes -o name 2>/dev/null | grep -vxF {} || true",
-            quote(paths::ADMIN_KUBECONFIG)?,
+            "    if nodes=$(kubectl --kubeconfig {} --request-timeout=10s get nodes -o name 2>/dev/null); then",
+            quote(paths::ADMIN_KUBECONFIG)?
+        ),
+        format!(
+            "      grep -vxF {} <<<\"$nodes\" || true",
             quote(&format!("node/{}", host.name.value))?
         ),
+        "      return 0".to_owned(),
+        "    fi".to_owned(),
+        "    tries=$((tries - 1))".to_owned(),
+        "    ((tries > 0)) || return 0".to_owned(),
+        "    sleep 5".to_owned(),
+        "  done".to_owned(),
+        "}".to_owned(),
+        "# hac_keep_cluster_in_use NODES: records that NODES use the cluster this node initialised.".to_owned(),
+        "hac_keep_cluster_in_use() {".to_owned(),
+        format!("  printf '%s\\n' \"$1\" >{in_use}"),
         "}".to_owned(),
         "hac_kubeadm_attempt() {".to_owned(),
         "  local status=0 others".to_owned(),
@@ -225,6 +249,14 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
             quote(paths::KUBELET_KUBECONFIG)?,
             quote(paths::MANIFEST_KUBE_APISERVER)?
         ),
+        "    if [[ $1 == init ]]; then".to_owned(),
+        format!("      others=$(hac_other_nodes {IN_USE_PROBES})"),
+        "      if [[ -n $others ]]; then".to_owned(),
+        "        hac_keep_cluster_in_use \"$others\"".to_owned(),
+        "        log \"an interrupted kubeadm init left a cluster that $(tr '\\n' ' ' <<<\"$others\")joined: not resetting it\"".to_owned(),
+        "        return 1".to_owned(),
+        "      fi".to_owned(),
+        "    fi".to_owned(),
         "    log \"an earlier kubeadm run left state on this node: kubeadm reset -f before kubeadm $1\"".to_owned(),
         "    kubeadm reset -f".to_owned(),
         "  fi".to_owned(),
@@ -233,7 +265,7 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
         "  if ((status != 0)); then".to_owned(),
         "    others=$(hac_other_nodes)".to_owned(),
         "    if [[ $1 == init && -n $others ]]; then".to_owned(),
-        format!("      printf '%s\\n' \"$others\" >{in_use}"),
+        "      hac_keep_cluster_in_use \"$others\"".to_owned(),
         "      log \"kubeadm init failed with status $status after other nodes joined: not resetting\"".to_owned(),
         "      return \"$status\"".to_owned(),
         "    fi".to_owned(),
