@@ -280,3 +280,52 @@ fn the_plan_printed_by_hac_plan_names_the_same_steps() {
         }
     }
 }
+
+/// A user's `files` may not go where hac writes its own: the model refuses the
+/// reserved places, and this keeps that list complete as hac learns to write more.
+#[test]
+fn every_file_hac_writes_is_reserved_from_user_files() {
+    for example in build_common::examples() {
+        let path = support_root()
+            .join("examples")
+            .join(format!("{example}.hac"));
+        let (cluster, _) = build_common::cluster_and_plan(&path);
+        let built = build_common::build(&example);
+        for host in &built.hosts {
+            let model_host = cluster
+                .hosts()
+                .into_iter()
+                .map(|(h, _)| h)
+                .find(|h| h.name.value == host.name);
+            let user_paths: Vec<&str> = cluster
+                .files
+                .iter()
+                .chain(model_host.map(|h| h.files.as_slice()).unwrap_or(&[]))
+                .map(|f| f.path.as_str())
+                .collect();
+            for file in &host.files {
+                // Registry mirrors share containerd's per-registry directory with the
+                // user's own registries; there the build refuses two different
+                // contents for one path instead.
+                if user_paths.contains(&file.path.as_str())
+                    || file.path.starts_with("/etc/containerd/certs.d/")
+                {
+                    continue;
+                }
+                assert!(
+                    hac::model::formats::reserved_file(&file.path).is_some(),
+                    "{example}/{}: hac writes `{}`, which user files may still claim",
+                    host.name,
+                    file.path
+                );
+            }
+        }
+    }
+}
+
+fn support_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}

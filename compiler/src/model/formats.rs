@@ -216,13 +216,133 @@ pub fn file_path(text: &str) -> Result<(), String> {
                 .all(|c| !c.is_empty() && c != "." && c != "..")
     });
     if safe && components_ok && text.len() <= 4096 {
-        Ok(())
+        match reserved_file(text) {
+            Some(why) => Err(format!(
+                "`{text}` is reserved: {why}; put the file somewhere else"
+            )),
+            None => Ok(()),
+        }
     } else {
         Err(format!(
             "`{}` is not an absolute file path of `A-Z a-z 0-9 . _ - + @` components without `.`, `..` or empty parts",
             text.escape_debug()
         ))
     }
+}
+
+/// Places a user's file must not go, each with the reason: hac writes them itself
+/// (a user file would replace its own or be overwritten), the bootstrap keeps its
+/// progress there, or kubeadm must create them and refuses to run when they exist
+/// (`join` preflight: `DirAvailable--etc-kubernetes-manifests`, `FileAvailable` on the
+/// kubeconfigs and `pki/ca.crt`). An entry covers itself and everything under it.
+const RESERVED_FILES: &[(&str, &str)] = &[
+    (
+        "/etc/hac",
+        "hac writes the host's kubeadm, containerd and network configuration there",
+    ),
+    (
+        "/var/lib/hac",
+        "the bootstrap script records its progress there, so a file would mark steps as finished",
+    ),
+    (
+        "/usr/local/sbin/hac-bootstrap",
+        "it is hac's bootstrap script",
+    ),
+    (
+        "/etc/systemd/system/hac-bootstrap.service",
+        "it is the unit that resumes the bootstrap after a reboot",
+    ),
+    (
+        "/etc/kubernetes/manifests",
+        "kubeadm join refuses to run when that directory is not empty",
+    ),
+    (
+        "/etc/kubernetes/pki",
+        "kubeadm keeps the cluster's certificates there, seeded by hac from the secrets bundle",
+    ),
+    (
+        "/etc/kubernetes/admin.conf",
+        "kubeadm writes it and refuses to run when it exists",
+    ),
+    (
+        "/etc/kubernetes/super-admin.conf",
+        "kubeadm writes it and refuses to run when it exists",
+    ),
+    (
+        "/etc/kubernetes/kubelet.conf",
+        "kubeadm writes it and refuses to run when it exists",
+    ),
+    (
+        "/etc/kubernetes/bootstrap-kubelet.conf",
+        "kubeadm writes it and refuses to run when it exists",
+    ),
+    (
+        "/etc/kubernetes/controller-manager.conf",
+        "kubeadm writes it and refuses to run when it exists",
+    ),
+    (
+        "/etc/kubernetes/scheduler.conf",
+        "kubeadm writes it and refuses to run when it exists",
+    ),
+    (
+        "/var/lib/kubelet",
+        "kubeadm writes the kubelet's configuration there",
+    ),
+    ("/var/lib/etcd", "it is etcd's data directory"),
+    (
+        "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf",
+        "it runs the kubelet of an etcd member on its own, written by hac",
+    ),
+    (
+        "/usr/local/lib/systemd/system/containerd.service",
+        "hac installs containerd's unit there when it installs containerd itself",
+    ),
+    (
+        "/etc/containerd/config.toml",
+        "hac generates containerd's configuration",
+    ),
+    (
+        "/etc/haproxy/haproxy.cfg",
+        "hac generates haproxy's configuration",
+    ),
+    (
+        "/etc/keepalived/keepalived.conf",
+        "hac generates keepalived's configuration",
+    ),
+    (
+        "/etc/keepalived/hac-check-haproxy",
+        "it is keepalived's health check, written by hac",
+    ),
+    (
+        "/etc/modules-load.d/hac-kubernetes.conf",
+        "hac loads the kernel modules Kubernetes needs with it",
+    ),
+    (
+        "/etc/sysctl.d/99-hac-kubernetes.conf",
+        "hac sets the kernel parameters Kubernetes needs with it",
+    ),
+    (
+        "/etc/apt/keyrings/kubernetes-apt-keyring.gpg",
+        "hac installs the Kubernetes package key there",
+    ),
+    (
+        "/etc/apt/sources.list.d/kubernetes.list",
+        "hac configures the Kubernetes package repository with it",
+    ),
+    (
+        "/root/.kube/config",
+        "hac gives root the cluster's admin kubeconfig there",
+    ),
+];
+
+/// Why `path` is reserved, if it is (see [`RESERVED_FILES`]).
+pub fn reserved_file(path: &str) -> Option<&'static str> {
+    RESERVED_FILES.iter().find_map(|(reserved, why)| {
+        let inside = path
+            .strip_prefix(reserved)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        inside.then_some(*why)
+    })
 }
 
 /// Octal permissions written as four digits, e.g. `0644`.
@@ -543,6 +663,19 @@ mod tests {
     #[test]
     fn paths_permissions_owners() {
         assert!(file_path("/etc/sysctl.d/90-hac.conf").is_ok());
+        assert!(file_path("/etc/kubernetes/audit-policy.yaml").is_ok());
+        assert!(file_path("/etc/hacks").is_ok());
+        for reserved in [
+            "/var/lib/hac/done",
+            "/etc/hac",
+            "/usr/local/sbin/hac-bootstrap",
+            "/etc/kubernetes/manifests/haproxy.yaml",
+            "/etc/kubernetes/pki/ca.crt",
+            "/etc/containerd/config.toml",
+        ] {
+            let reason = file_path(reserved).unwrap_err();
+            assert!(reason.contains("is reserved"), "{reserved}: {reason}");
+        }
         for bad in [
             "etc/x",
             "/",

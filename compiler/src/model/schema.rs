@@ -344,7 +344,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "path",
         ty: "string",
         default: "required",
-        doc: "Absolute path of `A-Z a-z 0-9 . _ - + @` components, without `.` or `..`.",
+        doc: "Absolute path of `A-Z a-z 0-9 . _ - + @` components, without `.` or `..`. Not where hac or kubeadm write their own files (`/etc/hac`, `/var/lib/hac`, `/etc/kubernetes/manifests`, `/etc/kubernetes/pki`, the kubeconfigs, `/etc/containerd/config.toml`, `/etc/haproxy/haproxy.cfg`, …): the check names the place and why.",
     },
     Attribute {
         set: "file",
