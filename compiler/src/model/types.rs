@@ -231,6 +231,8 @@ pub enum LoadBalancer {
     Dedicated {
         origin: Origin,
         hosts: Vec<Host>,
+        /// The `hosts` list.
+        hosts_origin: Origin,
         vip: Option<Located<IpAddr>>,
         port: Located<u16>,
     },
