@@ -502,3 +502,22 @@ fn every_reported_code_is_in_the_table_and_messages_are_one_line() {
     }
     assert!(seen >= 12, "{seen}");
 }
+
+#[test]
+fn load_balancer_without_hosts() {
+    let json = with(&[("loadbalancer.hosts", json!([]))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::NO_LOAD_BALANCER_HOSTS);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.hosts").origin);
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("`loadbalancer = \"external\"` or `colocated = true`")
+    );
+    // The VIP has no host to move between, but that is this error, not a second warning.
+    none(&diagnostics, codes::VIP_WITHOUT_FAILOVER);
+    assert!(!accepted(json));
+    none(&run(base()).1, codes::NO_LOAD_BALANCER_HOSTS);
+}

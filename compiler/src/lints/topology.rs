@@ -140,13 +140,29 @@ fn load_balancer(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             )
             .with_help("set `loadbalancer.port = 8443;` and use port 8443 in `endpoint`"),
         ),
+        LoadBalancer::Dedicated {
+            hosts,
+            hosts_origin,
+            ..
+        } if hosts.is_empty() => out.push(
+            error(
+                codes::NO_LOAD_BALANCER_HOSTS,
+                *hosts_origin,
+                "`loadbalancer.hosts` is empty".to_owned(),
+                "no host runs haproxy",
+            )
+            .with_help("the control planes would wait for an endpoint nothing serves; list the haproxy hosts, or use `loadbalancer = \"external\"` or `colocated = true`"),
+        ),
         _ => {}
     }
     let Some(vip) = cluster.loadbalancer.vip() else {
         return;
     };
     let balancers = cluster.load_balancer_hosts().len();
-    if cluster.loadbalancer.is_generated() && balancers < 2 {
+    // No host at all is the error above; a VIP warning would add nothing.
+    let dedicated_without_hosts =
+        matches!(&cluster.loadbalancer, LoadBalancer::Dedicated { hosts, .. } if hosts.is_empty());
+    if cluster.loadbalancer.is_generated() && balancers < 2 && !dedicated_without_hosts {
         let hosts = if matches!(cluster.loadbalancer, LoadBalancer::Colocated { .. }) {
             "control plane"
         } else {

@@ -47,6 +47,8 @@ codes! {
         => "Use a shorter prefix for `network.pods` (each node takes a /24 for IPv4, a /64 for IPv6).";
     INVALID_ENDPOINT = "hac::lint::invalid_endpoint": "`endpoint` is not `host:port`"
         => "Write the address clients use for the API, e.g. `\"api.example.com:6443\"`.";
+    NO_LOAD_BALANCER_HOSTS = "hac::lint::no_load_balancer_hosts": "`loadbalancer.hosts` is empty: nothing serves the endpoint"
+        => "List the haproxy hosts, or use `loadbalancer = \"external\"` or `colocated = true`.";
     COLOCATED_PORT_6443 = "hac::lint::colocated_port_6443": "a colocated load balancer on port 6443, which kube-apiserver already binds"
         => "Set `loadbalancer.port = 8443;` and use that port in `endpoint`.";
     VIP_IS_HOST_ADDRESS = "hac::lint::vip_is_host_address": "the VIP equals a host's address"
