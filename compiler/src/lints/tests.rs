@@ -159,6 +159,27 @@ fn cidr_overlap_and_family_and_size() {
         &run(with(&[("network.services", json!("10.96.0.0/12"))])).1,
         codes::INVALID_CIDR,
     );
+    for small in ["10.96.0.0/29", "10.96.0.0/32"] {
+        let (root, diagnostics) = run(with(&[("network.services", json!(small))]));
+        let d = one(&diagnostics, codes::INVALID_CIDR);
+        assert_eq!(
+            d.message,
+            format!("`network.services` `{small}` has no 10th address for cluster DNS")
+        );
+        assert_eq!(primary(&d), at(&root, "network.services").origin);
+    }
+    none(
+        &run(with(&[("network.services", json!("10.96.0.0/28"))])).1,
+        codes::INVALID_CIDR,
+    );
+    let ipv6 = |services: &str| {
+        with(&[(
+            "network",
+            json!({ "cni": "calico", "pods": "fd00:10:244::/56", "services": services }),
+        )])
+    };
+    none(&run(ipv6("fd00:10:96::/124")).1, codes::INVALID_CIDR);
+    one(&run(ipv6("fd00:10:96::/125")).1, codes::INVALID_CIDR);
     let (_, diagnostics) = run(with(&[("network.pods", json!("10.244.0.0/23"))]));
     assert_eq!(
         one(&diagnostics, codes::POD_CIDR_TOO_SMALL).message,

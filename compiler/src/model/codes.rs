@@ -37,7 +37,7 @@ codes! {
         => "Add `address`: the other hosts reach this one through it.";
     INVALID_VERSION = "hac::lint::invalid_version": "`kubernetes` is not `X.Y.Z`, or older than pkgs.k8s.io serves (1.24)"
         => "Write a full release such as `\"1.36.1\"`, 1.24 or newer.";
-    INVALID_CIDR = "hac::lint::invalid_cidr": "a CIDR that does not parse, has host bits set, or is too large for its use"
+    INVALID_CIDR = "hac::lint::invalid_cidr": "a CIDR that does not parse, has host bits set, or is too large or too small for its use"
         => "Write the network address and prefix length, e.g. `10.244.0.0/16`.";
     CIDR_OVERLAP = "hac::lint::cidr_overlap": "the pods and services CIDRs overlap"
         => "Choose disjoint ranges, e.g. pods `10.244.0.0/16` and services `10.96.0.0/12`.";
