@@ -542,3 +542,79 @@ fn load_balancer_without_hosts() {
     assert!(!accepted(json));
     none(&run(base()).1, codes::NO_LOAD_BALANCER_HOSTS);
 }
+
+#[test]
+fn token_shorter_than_the_longest_join_wait() {
+    let json = with(&[("bootstrap.tokenTTL", json!("20m"))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::TOKEN_EXPIRES_BEFORE_JOIN);
+    assert_eq!(d.severity, Severity::Warning);
+    // Workers wait up to 45 min for the API, and so does cp3 (30 min + 15 for cp2).
+    assert_eq!(
+        d.message,
+        "the join token expires after 20m, but worker `w1` may wait up to 45m to join (and 3 other hosts may join after the token expires)"
+    );
+    assert_eq!(primary(&d), at(&root, "bootstrap.tokenTTL").origin);
+    assert_eq!(secondary(&d), vec![at(&root, "workers.0").origin]);
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("at least `\"45m\"`")
+    );
+    assert!(accepted(json));
+    // Exactly the longest wait, a longer one, the default and never: no warning.
+    for fine in [json!("45m"), json!("1h"), json!("0")] {
+        none(
+            &run(with(&[("bootstrap.tokenTTL", fine)])).1,
+            codes::TOKEN_EXPIRES_BEFORE_JOIN,
+        );
+    }
+    none(&run(base()).1, codes::TOKEN_EXPIRES_BEFORE_JOIN);
+    // Without workers the longest wait is cp3's.
+    let (_, diagnostics) = run(with(&[
+        ("bootstrap.tokenTTL", json!("40m")),
+        ("workers", json!([])),
+    ]));
+    assert_eq!(
+        one(&diagnostics, codes::TOKEN_EXPIRES_BEFORE_JOIN).message,
+        "the join token expires after 40m, but control plane `cp3` may wait up to 45m to join"
+    );
+}
+
+#[test]
+fn control_planes_that_may_join_after_the_certificates_expire() {
+    let control_planes = |n: u32| {
+        json!(
+            (1..=n)
+                .map(|i| json!({ "name": format!("cp{i}"), "address": format!("10.0.1.{i}") }))
+                .collect::<Vec<_>>()
+        )
+    };
+    // cp9 joins after 8 others: 30 min + 7 × 15 min = 2h15m > 2h.
+    let json = with(&[("controlplanes", control_planes(11))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        d.message,
+        "control plane `cp9` may start joining 2h15m after boot, after the uploaded certificates expire (2h), and so may the 2 control planes after it"
+    );
+    assert_eq!(primary(&d), at(&root, "controlplanes.8").origin);
+    let help = d.help.unwrap_or_default();
+    assert!(help.contains("at most 8 boot together"), "{help}");
+    assert!(help.contains("kubeadm init phase upload-certs --upload-certs --certificate-key"));
+    assert!(accepted(json));
+    let (_, diagnostics) = run(with(&[("controlplanes", control_planes(9))]));
+    assert!(
+        one(&diagnostics, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN)
+            .message
+            .ends_with("(2h)")
+    );
+    // cp8 may start joining exactly 2 h after boot: inside the window.
+    none(
+        &run(with(&[("controlplanes", control_planes(8))])).1,
+        codes::CERTIFICATES_EXPIRE_BEFORE_JOIN,
+    );
+    none(&run(base()).1, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN);
+}

@@ -7,12 +7,14 @@ use super::addressing::control_plane_at;
 use super::{error, warning};
 use crate::model::version::known_minors_text;
 use crate::model::{Address, Cluster, Etcd, LoadBalancer, codes};
+use crate::plan::{HostPlan, PlanRole};
 
 pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     members(cluster, out);
     load_balancer(cluster, out);
     endpoint(cluster, out);
     versions_and_tokens(cluster, out);
+    join_windows(cluster, out);
 }
 
 /// The odd counts around an even `n` worth suggesting: `3 or 5` for 4, but only `3`
@@ -320,5 +322,130 @@ fn versions_and_tokens(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             warning(codes::NO_WORKERS, cluster.workers_origin, "the cluster has no workers".to_owned(), "no workers")
                 .with_help("control planes keep their `node-role.kubernetes.io/control-plane:NoSchedule` taint, so workloads will not schedule; add workers, or give the control planes `taints = [ ];`"),
         );
+    }
+}
+
+/// `2h45m`, `45m`, `90s` → `1m30s`: a duration as people write it.
+fn duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut text = String::new();
+    for (amount, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if amount > 0 {
+            text.push_str(&format!("{amount}{unit}"));
+        }
+    }
+    if text.is_empty() {
+        "0s".to_owned()
+    } else {
+        text
+    }
+}
+
+/// The join token and the uploaded certificates are created when the first control
+/// plane initialises and expire after a while; the plan lets a host wait longer than
+/// that before it joins (all hosts are taken to boot together).
+fn join_windows(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let plan = crate::plan::plan(cluster);
+    let bounds = plan.join_bounds();
+    let host_origin = |name: &str| {
+        cluster
+            .hosts()
+            .into_iter()
+            .find(|(h, _)| h.name.value == name)
+            .map(|(h, _)| h.origin)
+    };
+    let ttl = &cluster.bootstrap.token_ttl;
+    // The first host with the longest bound.
+    let longest = bounds.iter().fold(
+        None,
+        |best: Option<&(&HostPlan, u32)>, candidate| match best {
+            Some(best) if best.1 >= candidate.1 => Some(best),
+            _ => Some(candidate),
+        },
+    );
+    if let Some(&(host, bound)) = longest
+        && ttl.value != 0
+        && u64::from(bound) > ttl.value
+    {
+        let later = bounds
+            .iter()
+            .filter(|(h, b)| h.name != host.name && u64::from(*b) > ttl.value)
+            .count();
+        let others = match later {
+            0 => String::new(),
+            1 => " (and 1 other host may join after the token expires)".to_owned(),
+            n => format!(" (and {n} other hosts may join after the token expires)"),
+        };
+        let mut diagnostic = warning(
+            codes::TOKEN_EXPIRES_BEFORE_JOIN,
+            ttl.origin,
+            format!(
+                "the join token expires after {}, but {} `{}` may wait up to {} to join{others}",
+                duration(ttl.value),
+                role_of(host),
+                host.name,
+                duration(u64::from(bound)),
+            ),
+            "token lifetime",
+        );
+        if let Some(origin) = host_origin(&host.name) {
+            diagnostic = diagnostic.with_label(
+                origin,
+                format!(
+                    "`{}` may join {} after boot",
+                    host.name,
+                    duration(u64::from(bound))
+                ),
+            );
+        }
+        out.push(diagnostic.with_help(format!(
+            "`kubeadm init` creates the token; a host whose join starts after it expires cannot join. Set `bootstrap.tokenTTL` to at least `\"{}\"` (the default is `\"24h\"`)",
+            duration(u64::from(bound))
+        )));
+    }
+    let window = crate::plan::UPLOADED_CERTIFICATES_SECONDS;
+    let late: Vec<_> = bounds
+        .iter()
+        .filter(|(h, bound)| h.roles.contains(&PlanRole::ControlPlane) && *bound > window)
+        .collect();
+    if let Some(&&(first, bound)) = late.first() {
+        let Some(origin) = host_origin(&first.name) else {
+            return;
+        };
+        let fit = cluster
+            .controlplanes
+            .iter()
+            .position(|h| h.name.value == first.name)
+            .unwrap_or_default();
+        let after = match late.len() - 1 {
+            0 => String::new(),
+            1 => ", and so may the control plane after it".to_owned(),
+            n => format!(", and so may the {n} control planes after it"),
+        };
+        out.push(
+            warning(
+                codes::CERTIFICATES_EXPIRE_BEFORE_JOIN,
+                origin,
+                format!(
+                    "control plane `{}` may start joining {} after boot, after the uploaded certificates expire ({}){after}",
+                    first.name,
+                    duration(u64::from(bound)),
+                    duration(u64::from(window)),
+                ),
+                format!("`{}` joins after {fit} other control planes", first.name),
+            )
+            .with_help(format!(
+                "kubeadm deletes the `kubeadm-certs` secret {} after `kubeadm init --upload-certs`, and a control plane joining later cannot fetch the certificates. Use fewer control planes per wave (at most {fit} boot together safely) and add the rest later, or re-upload the certificates on a live control plane before the late ones join: `kubeadm init phase upload-certs --upload-certs --certificate-key …`",
+                duration(u64::from(window))
+            )),
+        );
+    }
+}
+
+fn role_of(host: &HostPlan) -> &'static str {
+    if host.roles.contains(&PlanRole::Worker) {
+        "worker"
+    } else {
+        "control plane"
     }
 }

@@ -580,3 +580,25 @@ fn docs_show_the_current_mermaid_graph() {
         render::mermaid(&plan_of(stacked_example()))
     );
 }
+
+#[test]
+fn join_bounds_are_the_longest_wait_of_each_join() {
+    let plan = plan_of(stacked());
+    let bounds: Vec<(&str, u32)> = plan
+        .join_bounds()
+        .into_iter()
+        .map(|(h, b)| (h.name.as_str(), b / 60))
+        .collect();
+    let mut expected = vec![("cp2", 30), ("cp3", 45)];
+    expected.extend(
+        plan.hosts
+            .iter()
+            .filter(|h| h.roles.contains(&PlanRole::Worker))
+            .map(|h| (h.name.as_str(), 45)),
+    );
+    let mut sorted = bounds.clone();
+    sorted.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected);
+    assert!(bounds.iter().all(|(name, _)| *name != "cp1"));
+}
