@@ -99,8 +99,20 @@ fn no_control_planes() {
     let d = one(&diagnostics, codes::NO_CONTROL_PLANES);
     assert_eq!(primary(&d), at(&root, "controlplanes").origin);
     assert!(!accepted(json));
-    let (_, diagnostics) = run(with(&[("etcd", json!({ "external": [] }))]));
-    one(&diagnostics, codes::NO_CONTROL_PLANES);
+    none(&diagnostics, codes::NO_ETCD_MEMBERS);
+}
+
+#[test]
+fn no_etcd_members() {
+    let json = with(&[("etcd", json!({ "external": [] }))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::NO_ETCD_MEMBERS);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(d.message, "`etcd.external` is empty");
+    assert_eq!(primary(&d), at(&root, "etcd.external").origin);
+    none(&diagnostics, codes::NO_CONTROL_PLANES);
+    assert!(!accepted(json));
+    none(&run(base()).1, codes::NO_ETCD_MEMBERS);
 }
 
 #[test]

@@ -94,11 +94,16 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help(help),
         );
     }
-    if let Etcd::External { members, origin } = &cluster.etcd {
+    if let Etcd::External {
+        members,
+        origin,
+        members_origin,
+    } = &cluster.etcd
+    {
         let n = members.len();
         if n == 0 {
             out.push(
-                error(codes::NO_CONTROL_PLANES, *origin, "`etcd.external` is empty".to_owned(), "no etcd member")
+                error(codes::NO_ETCD_MEMBERS, *members_origin, "`etcd.external` is empty".to_owned(), "no etcd member")
                     .with_help("list the etcd hosts (three for high availability), or use `etcd = \"stacked\";`"),
             );
         } else if n == 1 {

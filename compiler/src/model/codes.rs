@@ -33,6 +33,8 @@ codes! {
         => "Give every host its own address.";
     NO_CONTROL_PLANES = "hac::lint::no_control_planes": "`controlplanes` is empty"
         => "Add at least one control plane; three for high availability.";
+    NO_ETCD_MEMBERS = "hac::lint::no_etcd_members": "`etcd.external` is empty"
+        => "List the etcd hosts (three for high availability), or use `etcd = \"stacked\";`.";
     MISSING_ADDRESS = "hac::lint::missing_address": "a control plane, etcd member or load-balancer host without `address`"
         => "Add `address`: the other hosts reach this one through it.";
     INVALID_VERSION = "hac::lint::invalid_version": "`kubernetes` is not `X.Y.Z`, or older than pkgs.k8s.io serves (1.24)"

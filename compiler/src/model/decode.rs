@@ -630,10 +630,13 @@ impl Reader {
             return None;
         }
         let view = self.open(value, "etcd", path.to_owned())?;
-        let members = self.required(&view, "external", |r, v, p| r.hosts(v, p))?;
+        let (members, members_origin) = self.required(&view, "external", |r, v, p| {
+            r.hosts(v, p).map(|hosts| (hosts, v.origin))
+        })?;
         Some(Etcd::External {
             members,
             origin: view.origin,
+            members_origin,
         })
     }
 

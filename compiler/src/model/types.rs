@@ -215,6 +215,8 @@ pub enum Etcd {
     External {
         members: Vec<Host>,
         origin: Origin,
+        /// The `external` list.
+        members_origin: Origin,
     },
 }
 
