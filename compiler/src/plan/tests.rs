@@ -569,16 +569,18 @@ fn stacked_example() -> serde_json::Value {
 
 #[test]
 fn docs_show_the_current_mermaid_graph() {
-    let docs = include_str!("../../../docs/plan.md");
-    let start = docs
-        .find("```mermaid\n")
-        .expect("a mermaid block in docs/plan.md")
-        + "```mermaid\n".len();
-    let end = start + docs[start..].find("```").expect("the block's end");
-    assert_eq!(
-        &docs[start..end],
-        render::mermaid(&plan_of(stacked_example()))
-    );
+    let expected = render::mermaid(&plan_of(stacked_example()));
+    for (name, text) in [
+        ("docs/plan.md", include_str!("../../../docs/plan.md")),
+        ("README.md", include_str!("../../../README.md")),
+    ] {
+        let start = text
+            .find("```mermaid\n")
+            .unwrap_or_else(|| panic!("a mermaid block in {name}"))
+            + "```mermaid\n".len();
+        let end = start + text[start..].find("```").expect("the block's end");
+        assert_eq!(&text[start..end], expected, "the mermaid block in {name}");
+    }
 }
 
 #[test]
