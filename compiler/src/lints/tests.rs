@@ -382,8 +382,25 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     assert_eq!(primary(&d), at(&root, "controlplanes").origin);
     assert!(accepted(json));
     let two = json!([{ "name": "cp1", "address": "10.0.0.11" }, { "name": "cp2", "address": "10.0.0.12" }]);
-    let (_, diagnostics) = run(with(&[("controlplanes", two)]));
+    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
+    let (_, diagnostics) = run(with(&[("controlplanes", two.clone())]));
     assert!(one(&diagnostics, codes::EVEN_CONTROL_PLANES).help.as_deref().unwrap_or_default().contains("with 2 members quorum is ⌊2/2⌋+1 = 2 and the cluster tolerates ⌊(2-1)/2⌋ = 0 failures, no more than with 1"));
+    let (_, diagnostics) = run(with(&[
+        ("controlplanes", two.clone()),
+        (
+            "etcd",
+            json!({ "external": [member(1), member(2), member(3)] }),
+        ),
+    ]));
+    // Stateless API servers: two survive one failure; etcd has three members.
+    none(&diagnostics, codes::EVEN_CONTROL_PLANES);
+    none(&diagnostics, codes::EVEN_ETCD_MEMBERS);
+    let (_, diagnostics) = run(with(&[
+        ("controlplanes", two),
+        ("etcd", json!({ "external": [member(1), member(2)] })),
+    ]));
+    none(&diagnostics, codes::EVEN_CONTROL_PLANES);
+    one(&diagnostics, codes::EVEN_ETCD_MEMBERS);
     let (_, diagnostics) = run(with(&[(
         "controlplanes",
         json!([{ "name": "cp1", "address": "10.0.0.11" }]),
@@ -394,7 +411,6 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     none(&base_diagnostics, codes::EVEN_CONTROL_PLANES);
     none(&base_diagnostics, codes::SINGLE_CONTROL_PLANE);
 
-    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
     let (root, diagnostics) = run(with(&[(
         "etcd",
         json!({ "external": [member(1), member(2)] }),

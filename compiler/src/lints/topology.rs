@@ -65,33 +65,24 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             )
             .with_help("if it fails the API is gone; use three control planes"),
         );
-    } else if cps.is_multiple_of(2) {
-        let advice = format!("use {} control planes", odd_counts(cps));
-        let (message, help) = if stacked {
-            (
-                format!(
-                    "{cps} control planes run {cps} stacked etcd members, which tolerate no more failures than {}",
-                    cps - 1
-                ),
-                format!("{}; {advice}", quorum_arithmetic(cps)),
-            )
-        } else {
-            (
-                format!(
-                    "an even number of control planes: {cps} API servers add no more leader-election safety than {}",
-                    cps - 1
-                ),
-                advice,
-            )
-        };
+    } else if cps.is_multiple_of(2) && stacked {
+        // With external etcd the API servers hold no state: two survive one failure,
+        // and the etcd member count is checked below.
         out.push(
             warning(
                 codes::EVEN_CONTROL_PLANES,
                 cluster.controlplanes_origin,
-                message,
+                format!(
+                    "{cps} control planes run {cps} stacked etcd members, which tolerate no more failures than {}",
+                    cps - 1
+                ),
                 format!("{cps} control planes"),
             )
-            .with_help(help),
+            .with_help(format!(
+                "{}; use {} control planes",
+                quorum_arithmetic(cps),
+                odd_counts(cps)
+            )),
         );
     }
     if let Etcd::External {
