@@ -371,12 +371,12 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(
         d.message,
-        "4 control planes run 4 stacked etcd members, which tolerate no more failures than 3"
+        "4 control planes run 4 stacked etcd members: quorum is 3 of 4, so 1 member may fail, as with 3"
     );
     assert_eq!(
         d.help.as_deref(),
         Some(
-            "with 4 members quorum is ⌊4/2⌋+1 = 3 and the cluster tolerates ⌊(4-1)/2⌋ = 1 failure, no more than with 3; use 3 or 5 control planes"
+            "etcd needs a majority: with 4 members quorum is ⌊4/2⌋+1 = 3 and ⌊(4-1)/2⌋ = 1 may fail, so an even count adds a member without adding failure tolerance; use 3 or 5 control planes"
         )
     );
     assert_eq!(primary(&d), at(&root, "controlplanes").origin);
@@ -384,7 +384,10 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     let two = json!([{ "name": "cp1", "address": "10.0.0.11" }, { "name": "cp2", "address": "10.0.0.12" }]);
     let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
     let (_, diagnostics) = run(with(&[("controlplanes", two.clone())]));
-    assert!(one(&diagnostics, codes::EVEN_CONTROL_PLANES).help.as_deref().unwrap_or_default().contains("with 2 members quorum is ⌊2/2⌋+1 = 2 and the cluster tolerates ⌊(2-1)/2⌋ = 0 failures, no more than with 1"));
+    assert_eq!(
+        one(&diagnostics, codes::EVEN_CONTROL_PLANES).message,
+        "2 control planes run 2 stacked etcd members: quorum is 2 of 2, so no member may fail, as with 1"
+    );
     let (_, diagnostics) = run(with(&[
         ("controlplanes", two.clone()),
         (
@@ -416,6 +419,10 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
         json!({ "external": [member(1), member(2)] }),
     )]));
     let d = one(&diagnostics, codes::EVEN_ETCD_MEMBERS);
+    assert_eq!(
+        d.message,
+        "2 etcd members: quorum is 2 of 2, so no member may fail, as with 1"
+    );
     assert!(
         d.help
             .as_deref()

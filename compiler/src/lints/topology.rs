@@ -27,18 +27,26 @@ fn odd_counts(n: usize) -> String {
     }
 }
 
-/// `⌊n/2⌋+1` and `⌊(n-1)/2⌋`, spelled out for people.
+/// `quorum is 3 of 4, so 1 member may fail, as with 3`: what an even count buys.
 fn quorum_arithmetic(n: usize) -> String {
     let quorum = n / 2 + 1;
-    let tolerated = (n - 1) / 2;
-    let failures = if tolerated == 1 {
-        "failure"
-    } else {
-        "failures"
+    let tolerated = match (n - 1) / 2 {
+        0 => "no member may fail".to_owned(),
+        1 => "1 member may fail".to_owned(),
+        t => format!("{t} members may fail"),
     };
     format!(
-        "with {n} members quorum is ⌊{n}/2⌋+1 = {quorum} and the cluster tolerates ⌊({n}-1)/2⌋ = {tolerated} {failures}, no more than with {}",
+        "quorum is {quorum} of {n}, so {tolerated}, as with {}",
         n - 1
+    )
+}
+
+/// The rule behind the message, for the help.
+fn quorum_rule(n: usize) -> String {
+    format!(
+        "etcd needs a majority: with {n} members quorum is ⌊{n}/2⌋+1 = {} and ⌊({n}-1)/2⌋ = {} may fail, so an even count adds a member without adding failure tolerance",
+        n / 2 + 1,
+        (n - 1) / 2
     )
 }
 
@@ -73,14 +81,14 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 codes::EVEN_CONTROL_PLANES,
                 cluster.controlplanes_origin,
                 format!(
-                    "{cps} control planes run {cps} stacked etcd members, which tolerate no more failures than {}",
-                    cps - 1
+                    "{cps} control planes run {cps} stacked etcd members: {}",
+                    quorum_arithmetic(cps)
                 ),
                 format!("{cps} control planes"),
             )
             .with_help(format!(
                 "{}; use {} control planes",
-                quorum_arithmetic(cps),
+                quorum_rule(cps),
                 odd_counts(cps)
             )),
         );
@@ -114,12 +122,12 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 warning(
                     codes::EVEN_ETCD_MEMBERS,
                     *origin,
-                    format!("{n} etcd members tolerate no more failures than {}", n - 1),
+                    format!("{n} etcd members: {}", quorum_arithmetic(n)),
                     format!("{n} etcd members"),
                 )
                 .with_help(format!(
                     "{}; use {} etcd members",
-                    quorum_arithmetic(n),
+                    quorum_rule(n),
                     odd_counts(n)
                 )),
             );
