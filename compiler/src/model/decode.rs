@@ -464,6 +464,10 @@ impl Reader {
                         format!("`{}` is not a release `X.Y.Z`", text.value.escape_debug()),
                         "write the full release, e.g. `\"1.36.1\"`: every host installs exactly that patch".to_owned(),
                     ),
+                    VersionError::LeadingV => (
+                        format!("`{}` is not a release `X.Y.Z`", text.value.escape_debug()),
+                        format!("drop the `v`: write `\"{}\"`; hac pins the package version, which has no `v`", text.value[1..].escape_debug()),
+                    ),
                     VersionError::UnknownMajor(major) => (format!("Kubernetes {major}.x does not exist"), "write a 1.x release such as `\"1.36.1\"`".to_owned()),
                     VersionError::TooOld(version) => (
                         format!("Kubernetes {version} is older than pkgs.k8s.io serves"),

@@ -115,7 +115,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "kubernetes",
         ty: "string",
         default: "required",
-        doc: "The Kubernetes release, `X.Y.Z` (1.24 or newer): the minor picks the pkgs.k8s.io repository, the patch is pinned on every host.",
+        doc: "The Kubernetes release, `X.Y.Z` without a leading `v` (1.24 or newer): the minor picks the pkgs.k8s.io repository, the patch is pinned on every host.",
     },
     Attribute {
         set: "cluster",

@@ -181,6 +181,24 @@ fn load_balancer_errors_are_all_reported() {
 }
 
 #[test]
+fn kubernetes_with_a_leading_v_is_refused_with_the_fix() {
+    let (root, diagnostics) = run(with("kubernetes", json!("v1.36.1")));
+    let d = one(&diagnostics, codes::INVALID_VERSION);
+    assert_eq!(primary(&d), at(&root, "kubernetes").origin);
+    assert_eq!(
+        d.message,
+        "invalid `kubernetes`: `v1.36.1` is not a release `X.Y.Z`"
+    );
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("drop the `v`: write `\"1.36.1\"`"),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn null_optional_attributes_take_their_defaults() {
     let (_, diagnostics) = run(with("workers.0.address", json!(null)));
     assert_eq!(diagnostics, vec![]);
