@@ -70,7 +70,11 @@ fn missing_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                     format!("{} `{}` has no `address`", role.as_str(), host.name.value),
                     "add `address = \"…\";` to this host",
                 )
-                .with_help(format!("a {} needs an address: {why}", role.as_str())),
+                .with_help(format!(
+                    "{} {} needs an address: {why}",
+                    if role == Role::Etcd { "an" } else { "a" },
+                    role.as_str()
+                )),
             );
         }
     }

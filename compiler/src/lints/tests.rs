@@ -141,7 +141,13 @@ fn missing_address_for_hosts_others_must_reach() {
         "etcd",
         json!({ "external": [{ "name": "etcd1" }, { "name": "etcd2", "address": "10.0.0.32" }, { "name": "etcd3", "address": "10.0.0.33" }] }),
     )]));
-    one(&diagnostics, codes::MISSING_ADDRESS);
+    assert!(
+        one(&diagnostics, codes::MISSING_ADDRESS)
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("an etcd member needs an address: ")
+    );
     let mut json = base();
     remove(&mut json, "workers.0.address");
     none(&run(json).1, codes::MISSING_ADDRESS);
