@@ -242,6 +242,8 @@ fn endpoint_forms() {
         one(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED).message,
         "the endpoint `10.0.0.5:6443` is not the VIP `10.0.0.100`"
     );
+    // Both: the address is the wrong one, and an address at all.
+    one(&diagnostics, codes::ENDPOINT_IS_IP);
     let (root, diagnostics) = run(with(&[("loadbalancer.port", json!(8443))]));
     let d = one(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED);
     assert_eq!(secondary(&d), vec![at(&root, "loadbalancer.port").origin]);
@@ -262,6 +264,7 @@ fn endpoint_single_point_without_load_balancer() {
         "the endpoint `10.0.0.11:6443` is control plane `cp1`'s address"
     );
     assert_eq!(primary(&d), at(&root, "endpoint").origin);
+    one(&diagnostics, codes::ENDPOINT_IS_IP);
     assert!(accepted(json));
     let mut json = with(&[("endpoint", json!("api.prod.example.com:6443"))]);
     remove(&mut json, "loadbalancer");

@@ -190,7 +190,6 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         );
     };
     let lb_port = cluster.loadbalancer.port();
-    let before_host_checks = out.len();
     match &cluster.loadbalancer {
         LoadBalancer::None | LoadBalancer::External { .. } => {
             if let Some(cp) = control_plane_at(cluster, &endpoint.value.host) {
@@ -255,8 +254,9 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         }
         _ => {}
     }
-    // A warning that the endpoint is the wrong address already says it is an address.
-    if out.len() == before_host_checks && endpoint.value.host.ip().is_some() {
+    // Even when the address is also the wrong one: fixing that with another IP would
+    // still leave an address in every certificate and kubeconfig.
+    if endpoint.value.host.ip().is_some() {
         out.push(
             warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
                 .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
