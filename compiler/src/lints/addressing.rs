@@ -70,7 +70,11 @@ fn missing_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                     format!("{} `{}` has no `address`", role.as_str(), host.name.value),
                     "add `address = \"…\";` to this host",
                 )
-                .with_help(format!("a {} needs an address: {why}", role.as_str())),
+                .with_help(format!(
+                    "{} {} needs an address: {why}",
+                    if role == Role::Etcd { "an" } else { "a" },
+                    role.as_str()
+                )),
             );
         }
     }
@@ -122,6 +126,22 @@ fn cidrs(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 "too many addresses",
             )
             .with_help(format!("use a prefix of /{smallest} or longer")),
+        );
+    }
+    // kubeadm gives cluster DNS the 10th address of the services range.
+    if services.value.nth(10).is_none() {
+        let longest = if services.value.is_ipv4() { 28 } else { 124 };
+        out.push(
+            error(
+                codes::INVALID_CIDR,
+                services.origin,
+                format!(
+                    "`network.services` `{}` has no 10th address for cluster DNS",
+                    services.value
+                ),
+                "too few addresses",
+            )
+            .with_help(format!("kubeadm gives cluster DNS the 10th address of the services range (`10.96.0.10` in `10.96.0.0/12`); use a prefix of /{longest} or shorter")),
         );
     }
     let node_prefix: u8 = if pods.value.is_ipv4() { 24 } else { 64 };

@@ -99,8 +99,20 @@ fn no_control_planes() {
     let d = one(&diagnostics, codes::NO_CONTROL_PLANES);
     assert_eq!(primary(&d), at(&root, "controlplanes").origin);
     assert!(!accepted(json));
-    let (_, diagnostics) = run(with(&[("etcd", json!({ "external": [] }))]));
-    one(&diagnostics, codes::NO_CONTROL_PLANES);
+    none(&diagnostics, codes::NO_ETCD_MEMBERS);
+}
+
+#[test]
+fn no_etcd_members() {
+    let json = with(&[("etcd", json!({ "external": [] }))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::NO_ETCD_MEMBERS);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(d.message, "`etcd.external` is empty");
+    assert_eq!(primary(&d), at(&root, "etcd.external").origin);
+    none(&diagnostics, codes::NO_CONTROL_PLANES);
+    assert!(!accepted(json));
+    none(&run(base()).1, codes::NO_ETCD_MEMBERS);
 }
 
 #[test]
@@ -129,7 +141,13 @@ fn missing_address_for_hosts_others_must_reach() {
         "etcd",
         json!({ "external": [{ "name": "etcd1" }, { "name": "etcd2", "address": "10.0.0.32" }, { "name": "etcd3", "address": "10.0.0.33" }] }),
     )]));
-    one(&diagnostics, codes::MISSING_ADDRESS);
+    assert!(
+        one(&diagnostics, codes::MISSING_ADDRESS)
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("an etcd member needs an address: ")
+    );
     let mut json = base();
     remove(&mut json, "workers.0.address");
     none(&run(json).1, codes::MISSING_ADDRESS);
@@ -159,6 +177,27 @@ fn cidr_overlap_and_family_and_size() {
         &run(with(&[("network.services", json!("10.96.0.0/12"))])).1,
         codes::INVALID_CIDR,
     );
+    for small in ["10.96.0.0/29", "10.96.0.0/32"] {
+        let (root, diagnostics) = run(with(&[("network.services", json!(small))]));
+        let d = one(&diagnostics, codes::INVALID_CIDR);
+        assert_eq!(
+            d.message,
+            format!("`network.services` `{small}` has no 10th address for cluster DNS")
+        );
+        assert_eq!(primary(&d), at(&root, "network.services").origin);
+    }
+    none(
+        &run(with(&[("network.services", json!("10.96.0.0/28"))])).1,
+        codes::INVALID_CIDR,
+    );
+    let ipv6 = |services: &str| {
+        with(&[(
+            "network",
+            json!({ "cni": "calico", "pods": "fd00:10:244::/56", "services": services }),
+        )])
+    };
+    none(&run(ipv6("fd00:10:96::/124")).1, codes::INVALID_CIDR);
+    one(&run(ipv6("fd00:10:96::/125")).1, codes::INVALID_CIDR);
     let (_, diagnostics) = run(with(&[("network.pods", json!("10.244.0.0/23"))]));
     assert_eq!(
         one(&diagnostics, codes::POD_CIDR_TOO_SMALL).message,
@@ -203,6 +242,8 @@ fn endpoint_forms() {
         one(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED).message,
         "the endpoint `10.0.0.5:6443` is not the VIP `10.0.0.100`"
     );
+    // Both: the address is the wrong one, and an address at all.
+    one(&diagnostics, codes::ENDPOINT_IS_IP);
     let (root, diagnostics) = run(with(&[("loadbalancer.port", json!(8443))]));
     let d = one(&diagnostics, codes::ENDPOINT_NOT_LOAD_BALANCED);
     assert_eq!(secondary(&d), vec![at(&root, "loadbalancer.port").origin]);
@@ -223,6 +264,7 @@ fn endpoint_single_point_without_load_balancer() {
         "the endpoint `10.0.0.11:6443` is control plane `cp1`'s address"
     );
     assert_eq!(primary(&d), at(&root, "endpoint").origin);
+    one(&diagnostics, codes::ENDPOINT_IS_IP);
     assert!(accepted(json));
     let mut json = with(&[("endpoint", json!("api.prod.example.com:6443"))]);
     remove(&mut json, "loadbalancer");
@@ -338,19 +380,39 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(
         d.message,
-        "4 control planes run 4 stacked etcd members, which tolerate no more failures than 3"
+        "4 control planes run 4 stacked etcd members: quorum is 3 of 4, so 1 member may fail, as with 3"
     );
     assert_eq!(
         d.help.as_deref(),
         Some(
-            "with 4 members quorum is ⌊4/2⌋+1 = 3 and the cluster tolerates ⌊(4-1)/2⌋ = 1 failure, no more than with 3; use 3 or 5 control planes"
+            "etcd needs a majority: with 4 members quorum is ⌊4/2⌋+1 = 3 and ⌊(4-1)/2⌋ = 1 may fail, so an even count adds a member without adding failure tolerance; use 3 or 5 control planes"
         )
     );
     assert_eq!(primary(&d), at(&root, "controlplanes").origin);
     assert!(accepted(json));
     let two = json!([{ "name": "cp1", "address": "10.0.0.11" }, { "name": "cp2", "address": "10.0.0.12" }]);
-    let (_, diagnostics) = run(with(&[("controlplanes", two)]));
-    assert!(one(&diagnostics, codes::EVEN_CONTROL_PLANES).help.as_deref().unwrap_or_default().contains("with 2 members quorum is ⌊2/2⌋+1 = 2 and the cluster tolerates ⌊(2-1)/2⌋ = 0 failures, no more than with 1"));
+    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
+    let (_, diagnostics) = run(with(&[("controlplanes", two.clone())]));
+    assert_eq!(
+        one(&diagnostics, codes::EVEN_CONTROL_PLANES).message,
+        "2 control planes run 2 stacked etcd members: quorum is 2 of 2, so no member may fail, as with 1"
+    );
+    let (_, diagnostics) = run(with(&[
+        ("controlplanes", two.clone()),
+        (
+            "etcd",
+            json!({ "external": [member(1), member(2), member(3)] }),
+        ),
+    ]));
+    // Stateless API servers: two survive one failure; etcd has three members.
+    none(&diagnostics, codes::EVEN_CONTROL_PLANES);
+    none(&diagnostics, codes::EVEN_ETCD_MEMBERS);
+    let (_, diagnostics) = run(with(&[
+        ("controlplanes", two),
+        ("etcd", json!({ "external": [member(1), member(2)] })),
+    ]));
+    none(&diagnostics, codes::EVEN_CONTROL_PLANES);
+    one(&diagnostics, codes::EVEN_ETCD_MEMBERS);
     let (_, diagnostics) = run(with(&[(
         "controlplanes",
         json!([{ "name": "cp1", "address": "10.0.0.11" }]),
@@ -361,12 +423,15 @@ fn even_and_single_member_counts_quote_the_quorum_arithmetic() {
     none(&base_diagnostics, codes::EVEN_CONTROL_PLANES);
     none(&base_diagnostics, codes::SINGLE_CONTROL_PLANE);
 
-    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
     let (root, diagnostics) = run(with(&[(
         "etcd",
         json!({ "external": [member(1), member(2)] }),
     )]));
     let d = one(&diagnostics, codes::EVEN_ETCD_MEMBERS);
+    assert_eq!(
+        d.message,
+        "2 etcd members: quorum is 2 of 2, so no member may fail, as with 1"
+    );
     assert!(
         d.help
             .as_deref()
@@ -501,4 +566,99 @@ fn every_reported_code_is_in_the_table_and_messages_are_one_line() {
         }
     }
     assert!(seen >= 12, "{seen}");
+}
+
+#[test]
+fn load_balancer_without_hosts() {
+    let json = with(&[("loadbalancer.hosts", json!([]))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::NO_LOAD_BALANCER_HOSTS);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.hosts").origin);
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("`loadbalancer = \"external\"` or `colocated = true`")
+    );
+    // The VIP has no host to move between, but that is this error, not a second warning.
+    none(&diagnostics, codes::VIP_WITHOUT_FAILOVER);
+    assert!(!accepted(json));
+    none(&run(base()).1, codes::NO_LOAD_BALANCER_HOSTS);
+}
+
+#[test]
+fn token_shorter_than_the_longest_join_wait() {
+    let json = with(&[("bootstrap.tokenTTL", json!("20m"))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::TOKEN_EXPIRES_BEFORE_JOIN);
+    assert_eq!(d.severity, Severity::Warning);
+    // Workers wait up to 45 min for the API, and so does cp3 (30 min + 15 for cp2).
+    assert_eq!(
+        d.message,
+        "the join token expires after 20m, but worker `w1` may wait up to 45m to join (and 3 other hosts may join after the token expires)"
+    );
+    assert_eq!(primary(&d), at(&root, "bootstrap.tokenTTL").origin);
+    assert_eq!(secondary(&d), vec![at(&root, "workers.0").origin]);
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("at least `\"45m\"`")
+    );
+    assert!(accepted(json));
+    // Exactly the longest wait, a longer one, the default and never: no warning.
+    for fine in [json!("45m"), json!("1h"), json!("0")] {
+        none(
+            &run(with(&[("bootstrap.tokenTTL", fine)])).1,
+            codes::TOKEN_EXPIRES_BEFORE_JOIN,
+        );
+    }
+    none(&run(base()).1, codes::TOKEN_EXPIRES_BEFORE_JOIN);
+    // Without workers the longest wait is cp3's.
+    let (_, diagnostics) = run(with(&[
+        ("bootstrap.tokenTTL", json!("40m")),
+        ("workers", json!([])),
+    ]));
+    assert_eq!(
+        one(&diagnostics, codes::TOKEN_EXPIRES_BEFORE_JOIN).message,
+        "the join token expires after 40m, but control plane `cp3` may wait up to 45m to join"
+    );
+}
+
+#[test]
+fn control_planes_that_may_join_after_the_certificates_expire() {
+    let control_planes = |n: u32| {
+        json!(
+            (1..=n)
+                .map(|i| json!({ "name": format!("cp{i}"), "address": format!("10.0.1.{i}") }))
+                .collect::<Vec<_>>()
+        )
+    };
+    // cp9 joins after 8 others: 30 min + 7 × 15 min = 2h15m > 2h.
+    let json = with(&[("controlplanes", control_planes(11))]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        d.message,
+        "control plane `cp9` may start joining 2h15m after boot, after the uploaded certificates expire (2h), and so may the 2 control planes after it"
+    );
+    assert_eq!(primary(&d), at(&root, "controlplanes.8").origin);
+    let help = d.help.unwrap_or_default();
+    assert!(help.contains("at most 8 boot together"), "{help}");
+    assert!(help.contains("kubeadm init phase upload-certs --upload-certs --certificate-key"));
+    assert!(accepted(json));
+    let (_, diagnostics) = run(with(&[("controlplanes", control_planes(9))]));
+    assert!(
+        one(&diagnostics, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN)
+            .message
+            .ends_with("(2h)")
+    );
+    // cp8 may start joining exactly 2 h after boot: inside the window.
+    none(
+        &run(with(&[("controlplanes", control_planes(8))])).1,
+        codes::CERTIFICATES_EXPIRE_BEFORE_JOIN,
+    );
+    none(&run(base()).1, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN);
 }

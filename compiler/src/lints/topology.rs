@@ -7,12 +7,14 @@ use super::addressing::control_plane_at;
 use super::{error, warning};
 use crate::model::version::known_minors_text;
 use crate::model::{Address, Cluster, Etcd, LoadBalancer, codes};
+use crate::plan::{HostPlan, PlanRole};
 
 pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     members(cluster, out);
     load_balancer(cluster, out);
     endpoint(cluster, out);
     versions_and_tokens(cluster, out);
+    join_windows(cluster, out);
 }
 
 /// The odd counts around an even `n` worth suggesting: `3 or 5` for 4, but only `3`
@@ -25,18 +27,26 @@ fn odd_counts(n: usize) -> String {
     }
 }
 
-/// `⌊n/2⌋+1` and `⌊(n-1)/2⌋`, spelled out for people.
+/// `quorum is 3 of 4, so 1 member may fail, as with 3`: what an even count buys.
 fn quorum_arithmetic(n: usize) -> String {
     let quorum = n / 2 + 1;
-    let tolerated = (n - 1) / 2;
-    let failures = if tolerated == 1 {
-        "failure"
-    } else {
-        "failures"
+    let tolerated = match (n - 1) / 2 {
+        0 => "no member may fail".to_owned(),
+        1 => "1 member may fail".to_owned(),
+        t => format!("{t} members may fail"),
     };
     format!(
-        "with {n} members quorum is ⌊{n}/2⌋+1 = {quorum} and the cluster tolerates ⌊({n}-1)/2⌋ = {tolerated} {failures}, no more than with {}",
+        "quorum is {quorum} of {n}, so {tolerated}, as with {}",
         n - 1
+    )
+}
+
+/// The rule behind the message, for the help.
+fn quorum_rule(n: usize) -> String {
+    format!(
+        "etcd needs a majority: with {n} members quorum is ⌊{n}/2⌋+1 = {} and ⌊({n}-1)/2⌋ = {} may fail, so an even count adds a member without adding failure tolerance",
+        n / 2 + 1,
+        (n - 1) / 2
     )
 }
 
@@ -63,40 +73,36 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             )
             .with_help("if it fails the API is gone; use three control planes"),
         );
-    } else if cps.is_multiple_of(2) {
-        let advice = format!("use {} control planes", odd_counts(cps));
-        let (message, help) = if stacked {
-            (
-                format!(
-                    "{cps} control planes run {cps} stacked etcd members, which tolerate no more failures than {}",
-                    cps - 1
-                ),
-                format!("{}; {advice}", quorum_arithmetic(cps)),
-            )
-        } else {
-            (
-                format!(
-                    "an even number of control planes: {cps} API servers add no more leader-election safety than {}",
-                    cps - 1
-                ),
-                advice,
-            )
-        };
+    } else if cps.is_multiple_of(2) && stacked {
+        // With external etcd the API servers hold no state: two survive one failure,
+        // and the etcd member count is checked below.
         out.push(
             warning(
                 codes::EVEN_CONTROL_PLANES,
                 cluster.controlplanes_origin,
-                message,
+                format!(
+                    "{cps} control planes run {cps} stacked etcd members: {}",
+                    quorum_arithmetic(cps)
+                ),
                 format!("{cps} control planes"),
             )
-            .with_help(help),
+            .with_help(format!(
+                "{}; use {} control planes",
+                quorum_rule(cps),
+                odd_counts(cps)
+            )),
         );
     }
-    if let Etcd::External { members, origin } = &cluster.etcd {
+    if let Etcd::External {
+        members,
+        origin,
+        members_origin,
+    } = &cluster.etcd
+    {
         let n = members.len();
         if n == 0 {
             out.push(
-                error(codes::NO_CONTROL_PLANES, *origin, "`etcd.external` is empty".to_owned(), "no etcd member")
+                error(codes::NO_ETCD_MEMBERS, *members_origin, "`etcd.external` is empty".to_owned(), "no etcd member")
                     .with_help("list the etcd hosts (three for high availability), or use `etcd = \"stacked\";`"),
             );
         } else if n == 1 {
@@ -116,12 +122,12 @@ fn members(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 warning(
                     codes::EVEN_ETCD_MEMBERS,
                     *origin,
-                    format!("{n} etcd members tolerate no more failures than {}", n - 1),
+                    format!("{n} etcd members: {}", quorum_arithmetic(n)),
                     format!("{n} etcd members"),
                 )
                 .with_help(format!(
                     "{}; use {} etcd members",
-                    quorum_arithmetic(n),
+                    quorum_rule(n),
                     odd_counts(n)
                 )),
             );
@@ -140,13 +146,29 @@ fn load_balancer(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             )
             .with_help("set `loadbalancer.port = 8443;` and use port 8443 in `endpoint`"),
         ),
+        LoadBalancer::Dedicated {
+            hosts,
+            hosts_origin,
+            ..
+        } if hosts.is_empty() => out.push(
+            error(
+                codes::NO_LOAD_BALANCER_HOSTS,
+                *hosts_origin,
+                "`loadbalancer.hosts` is empty".to_owned(),
+                "no host runs haproxy",
+            )
+            .with_help("the control planes would wait for an endpoint nothing serves; list the haproxy hosts, or use `loadbalancer = \"external\"` or `colocated = true`"),
+        ),
         _ => {}
     }
     let Some(vip) = cluster.loadbalancer.vip() else {
         return;
     };
     let balancers = cluster.load_balancer_hosts().len();
-    if cluster.loadbalancer.is_generated() && balancers < 2 {
+    // No host at all is the error above; a VIP warning would add nothing.
+    let dedicated_without_hosts =
+        matches!(&cluster.loadbalancer, LoadBalancer::Dedicated { hosts, .. } if hosts.is_empty());
+    if cluster.loadbalancer.is_generated() && balancers < 2 && !dedicated_without_hosts {
         let hosts = if matches!(cluster.loadbalancer, LoadBalancer::Colocated { .. }) {
             "control plane"
         } else {
@@ -168,7 +190,6 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         );
     };
     let lb_port = cluster.loadbalancer.port();
-    let before_host_checks = out.len();
     match &cluster.loadbalancer {
         LoadBalancer::None | LoadBalancer::External { .. } => {
             if let Some(cp) = control_plane_at(cluster, &endpoint.value.host) {
@@ -233,8 +254,9 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         }
         _ => {}
     }
-    // A warning that the endpoint is the wrong address already says it is an address.
-    if out.len() == before_host_checks && endpoint.value.host.ip().is_some() {
+    // Even when the address is also the wrong one: fixing that with another IP would
+    // still leave an address in every certificate and kubeconfig.
+    if endpoint.value.host.ip().is_some() {
         out.push(
             warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
                 .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
@@ -304,5 +326,130 @@ fn versions_and_tokens(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             warning(codes::NO_WORKERS, cluster.workers_origin, "the cluster has no workers".to_owned(), "no workers")
                 .with_help("control planes keep their `node-role.kubernetes.io/control-plane:NoSchedule` taint, so workloads will not schedule; add workers, or give the control planes `taints = [ ];`"),
         );
+    }
+}
+
+/// `2h45m`, `45m`, `90s` → `1m30s`: a duration as people write it.
+fn duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut text = String::new();
+    for (amount, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if amount > 0 {
+            text.push_str(&format!("{amount}{unit}"));
+        }
+    }
+    if text.is_empty() {
+        "0s".to_owned()
+    } else {
+        text
+    }
+}
+
+/// The join token and the uploaded certificates are created when the first control
+/// plane initialises and expire after a while; the plan lets a host wait longer than
+/// that before it joins (all hosts are taken to boot together).
+fn join_windows(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let plan = crate::plan::plan(cluster);
+    let bounds = plan.join_bounds();
+    let host_origin = |name: &str| {
+        cluster
+            .hosts()
+            .into_iter()
+            .find(|(h, _)| h.name.value == name)
+            .map(|(h, _)| h.origin)
+    };
+    let ttl = &cluster.bootstrap.token_ttl;
+    // The first host with the longest bound.
+    let longest = bounds.iter().fold(
+        None,
+        |best: Option<&(&HostPlan, u32)>, candidate| match best {
+            Some(best) if best.1 >= candidate.1 => Some(best),
+            _ => Some(candidate),
+        },
+    );
+    if let Some(&(host, bound)) = longest
+        && ttl.value != 0
+        && u64::from(bound) > ttl.value
+    {
+        let later = bounds
+            .iter()
+            .filter(|(h, b)| h.name != host.name && u64::from(*b) > ttl.value)
+            .count();
+        let others = match later {
+            0 => String::new(),
+            1 => " (and 1 other host may join after the token expires)".to_owned(),
+            n => format!(" (and {n} other hosts may join after the token expires)"),
+        };
+        let mut diagnostic = warning(
+            codes::TOKEN_EXPIRES_BEFORE_JOIN,
+            ttl.origin,
+            format!(
+                "the join token expires after {}, but {} `{}` may wait up to {} to join{others}",
+                duration(ttl.value),
+                role_of(host),
+                host.name,
+                duration(u64::from(bound)),
+            ),
+            "token lifetime",
+        );
+        if let Some(origin) = host_origin(&host.name) {
+            diagnostic = diagnostic.with_label(
+                origin,
+                format!(
+                    "`{}` may join {} after boot",
+                    host.name,
+                    duration(u64::from(bound))
+                ),
+            );
+        }
+        out.push(diagnostic.with_help(format!(
+            "`kubeadm init` creates the token; a host whose join starts after it expires cannot join. Set `bootstrap.tokenTTL` to at least `\"{}\"` (the default is `\"24h\"`)",
+            duration(u64::from(bound))
+        )));
+    }
+    let window = crate::plan::UPLOADED_CERTIFICATES_SECONDS;
+    let late: Vec<_> = bounds
+        .iter()
+        .filter(|(h, bound)| h.roles.contains(&PlanRole::ControlPlane) && *bound > window)
+        .collect();
+    if let Some(&&(first, bound)) = late.first() {
+        let Some(origin) = host_origin(&first.name) else {
+            return;
+        };
+        let fit = cluster
+            .controlplanes
+            .iter()
+            .position(|h| h.name.value == first.name)
+            .unwrap_or_default();
+        let after = match late.len() - 1 {
+            0 => String::new(),
+            1 => ", and so may the control plane after it".to_owned(),
+            n => format!(", and so may the {n} control planes after it"),
+        };
+        out.push(
+            warning(
+                codes::CERTIFICATES_EXPIRE_BEFORE_JOIN,
+                origin,
+                format!(
+                    "control plane `{}` may start joining {} after boot, after the uploaded certificates expire ({}){after}",
+                    first.name,
+                    duration(u64::from(bound)),
+                    duration(u64::from(window)),
+                ),
+                format!("`{}` joins after {fit} other control planes", first.name),
+            )
+            .with_help(format!(
+                "kubeadm deletes the `kubeadm-certs` secret {} after `kubeadm init --upload-certs`, and a control plane joining later cannot fetch the certificates. Use fewer control planes per wave (at most {fit} boot together safely) and add the rest later, or re-upload the certificates on a live control plane before the late ones join: `kubeadm init phase upload-certs --upload-certs --certificate-key …`",
+                duration(u64::from(window))
+            )),
+        );
+    }
+}
+
+fn role_of(host: &HostPlan) -> &'static str {
+    if host.roles.contains(&PlanRole::Worker) {
+        "worker"
+    } else {
+        "control plane"
     }
 }

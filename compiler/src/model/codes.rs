@@ -33,11 +33,13 @@ codes! {
         => "Give every host its own address.";
     NO_CONTROL_PLANES = "hac::lint::no_control_planes": "`controlplanes` is empty"
         => "Add at least one control plane; three for high availability.";
+    NO_ETCD_MEMBERS = "hac::lint::no_etcd_members": "`etcd.external` is empty"
+        => "List the etcd hosts (three for high availability), or use `etcd = \"stacked\";`.";
     MISSING_ADDRESS = "hac::lint::missing_address": "a control plane, etcd member or load-balancer host without `address`"
         => "Add `address`: the other hosts reach this one through it.";
     INVALID_VERSION = "hac::lint::invalid_version": "`kubernetes` is not `X.Y.Z`, or older than pkgs.k8s.io serves (1.24)"
         => "Write a full release such as `\"1.36.1\"`, 1.24 or newer.";
-    INVALID_CIDR = "hac::lint::invalid_cidr": "a CIDR that does not parse, has host bits set, or is too large for its use"
+    INVALID_CIDR = "hac::lint::invalid_cidr": "a CIDR that does not parse, has host bits set, or is too large or too small for its use"
         => "Write the network address and prefix length, e.g. `10.244.0.0/16`.";
     CIDR_OVERLAP = "hac::lint::cidr_overlap": "the pods and services CIDRs overlap"
         => "Choose disjoint ranges, e.g. pods `10.244.0.0/16` and services `10.96.0.0/12`.";
@@ -47,6 +49,8 @@ codes! {
         => "Use a shorter prefix for `network.pods` (each node takes a /24 for IPv4, a /64 for IPv6).";
     INVALID_ENDPOINT = "hac::lint::invalid_endpoint": "`endpoint` is not `host:port`"
         => "Write the address clients use for the API, e.g. `\"api.example.com:6443\"`.";
+    NO_LOAD_BALANCER_HOSTS = "hac::lint::no_load_balancer_hosts": "`loadbalancer.hosts` is empty: nothing serves the endpoint"
+        => "List the haproxy hosts, or use `loadbalancer = \"external\"` or `colocated = true`.";
     COLOCATED_PORT_6443 = "hac::lint::colocated_port_6443": "a colocated load balancer on port 6443, which kube-apiserver already binds"
         => "Set `loadbalancer.port = 8443;` and use that port in `endpoint`.";
     VIP_IS_HOST_ADDRESS = "hac::lint::vip_is_host_address": "the VIP equals a host's address"
@@ -79,6 +83,10 @@ codes! {
         => "Use one of the supported minors; older ones get no patches, newer ones are untested with hac.";
     TOKEN_NEVER_EXPIRES = "hac::lint::token_never_expires": "a bootstrap token that never expires"
         => "Set `bootstrap.tokenTTL` to a duration, or delete the token secret once every host has joined.";
+    TOKEN_EXPIRES_BEFORE_JOIN = "hac::lint::token_expires_before_join": "the join token may expire before a host's join starts"
+        => "Make `bootstrap.tokenTTL` longer than the longest join wait `hac plan` shows (the default, 24h, is).";
+    CERTIFICATES_EXPIRE_BEFORE_JOIN = "hac::lint::certificates_expire_before_join": "a control plane may start joining after the uploaded certificates expire (2 h)"
+        => "Boot fewer control planes at once, or re-upload the certificates on a live control plane before the late ones join.";
     NO_WORKERS = "hac::lint::no_workers": "no workers: control planes keep their NoSchedule taint"
         => "Add workers, or remove the control-plane taint yourself after boot.";
 }

@@ -464,6 +464,10 @@ impl Reader {
                         format!("`{}` is not a release `X.Y.Z`", text.value.escape_debug()),
                         "write the full release, e.g. `\"1.36.1\"`: every host installs exactly that patch".to_owned(),
                     ),
+                    VersionError::LeadingV => (
+                        format!("`{}` is not a release `X.Y.Z`", text.value.escape_debug()),
+                        format!("drop the `v`: write `\"{}\"`; hac pins the package version, which has no `v`", text.value[1..].escape_debug()),
+                    ),
                     VersionError::UnknownMajor(major) => (format!("Kubernetes {major}.x does not exist"), "write a 1.x release such as `\"1.36.1\"`".to_owned()),
                     VersionError::TooOld(version) => (
                         format!("Kubernetes {version} is older than pkgs.k8s.io serves"),
@@ -630,10 +634,13 @@ impl Reader {
             return None;
         }
         let view = self.open(value, "etcd", path.to_owned())?;
-        let members = self.required(&view, "external", |r, v, p| r.hosts(v, p))?;
+        let (members, members_origin) = self.required(&view, "external", |r, v, p| {
+            r.hosts(v, p).map(|hosts| (hosts, v.origin))
+        })?;
         Some(Etcd::External {
             members,
             origin: view.origin,
+            members_origin,
         })
     }
 
@@ -675,9 +682,14 @@ impl Reader {
         let external = self.optional(&view, "external", |r, v, p| r.bool(v, p), || false);
         let vip = self.optional(&view, "vip", |r, v, p| r.vip(v, p).map(Some), || None);
         let port = self.optional(&view, "port", |r, v, p| r.port(v, p).map(Some), || None);
+        let hosts_attr = view.get("hosts");
+        // Read before anything can fail, so a bad `vip` hides no mistake in the hosts.
+        let hosts = hosts_attr.map(|attr| {
+            let hosts = self.hosts(&attr.value, &view.path_of("hosts"));
+            hosts.map(|hosts| (hosts, attr.value.origin))
+        });
         let (colocated, external, vip, port) = (colocated?, external?, vip?, port?);
         let port = port.or_else(|| endpoint_port.map(|p| Located::new(p, view.origin)));
-        let hosts_attr = view.get("hosts");
         let conflict = |reader: &mut Self, what: &str| {
             let origin = hosts_attr.map_or(view.origin, |a| a.name_origin);
             reader.invalid(
@@ -721,10 +733,15 @@ impl Reader {
                 port: port?,
             });
         }
-        let hosts = self.required(&view, "hosts", |r, v, p| r.hosts(v, p))?;
+        let (hosts, hosts_origin) = match hosts {
+            Some(read) => read?,
+            // Absent (or null): reported as missing.
+            None => self.required(&view, "hosts", |_, _, _| None)?,
+        };
         Some(LoadBalancer::Dedicated {
             origin: view.origin,
             hosts,
+            hosts_origin,
             vip,
             port: port?,
         })

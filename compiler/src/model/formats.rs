@@ -71,6 +71,20 @@ pub fn endpoint(text: &str) -> Result<Endpoint, String> {
             text.escape_debug()
         )
     };
+    if let Some((scheme, rest)) = text.split_once("://") {
+        let host_port = rest.split('/').next().unwrap_or_default();
+        let host_port =
+            if host_port.is_empty() || host_port.ends_with(']') || !host_port.contains(':') {
+                format!("{host_port}:6443")
+            } else {
+                host_port.to_owned()
+            };
+        return Err(format!(
+            "`{}` is not `host:port`: drop the `{scheme}://`; `endpoint` is `host:port`, not a URL: write `{}`",
+            text.escape_debug(),
+            host_port.escape_debug()
+        ));
+    }
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, port) = rest.split_once("]:").ok_or_else(form)?;
         let ip: std::net::Ipv6Addr = host.parse().map_err(|_| form())?;
@@ -90,10 +104,14 @@ pub fn endpoint(text: &str) -> Result<Endpoint, String> {
             port,
         )
     };
-    Ok(Endpoint {
-        host,
-        port: port_number(port).map_err(|_| form())?,
-    })
+    let port = port_number(port).map_err(|reason| {
+        if port.is_empty() {
+            form()
+        } else {
+            format!("`{}` is not `host:port`: {reason}", text.escape_debug())
+        }
+    })?;
+    Ok(Endpoint { host, port })
 }
 
 /// A TCP port 1–65535 written in decimal.
@@ -611,6 +629,34 @@ mod tests {
             "[fd00::1]6443",
         ] {
             assert!(endpoint(bad).is_err(), "{bad}");
+        }
+        // A URL: drop the scheme (and any path), not "put IPv6 in brackets".
+        for (url, written) in [
+            ("https://api.example.com:6443", "api.example.com:6443"),
+            (
+                "https://api.example.com:6443/readyz",
+                "api.example.com:6443",
+            ),
+            ("http://api.example.com", "api.example.com:6443"),
+            ("https://[fd00::100]:8443", "[fd00::100]:8443"),
+        ] {
+            let reason = endpoint(url).unwrap_err();
+            assert!(!reason.contains("brackets"), "{reason}");
+            let scheme = url.split("://").next().unwrap();
+            assert!(
+                reason.contains(&format!("drop the `{scheme}://`"))
+                    && reason.ends_with(&format!("not a URL: write `{written}`")),
+                "{reason}"
+            );
+        }
+        // A port out of range says which range.
+        for bad in ["api.example.com:0", "api.example.com:99999"] {
+            assert!(
+                endpoint(bad)
+                    .unwrap_err()
+                    .ends_with("is not a port number from 1 to 65535"),
+                "{bad}"
+            );
         }
     }
 

@@ -115,7 +115,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "kubernetes",
         ty: "string",
         default: "required",
-        doc: "The Kubernetes release, `X.Y.Z` (1.24 or newer): the minor picks the pkgs.k8s.io repository, the patch is pinned on every host.",
+        doc: "The Kubernetes release, `X.Y.Z` without a leading `v` (1.24 or newer): the minor picks the pkgs.k8s.io repository, the patch is pinned on every host.",
     },
     Attribute {
         set: "cluster",
@@ -285,7 +285,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "services",
         ty: "string",
         default: "\"10.96.0.0/12\"",
-        doc: "The service CIDR (kubeadm `serviceSubnet`); at most 20 host bits (/12 for IPv4, /108 for IPv6). Cluster DNS gets its 10th address.",
+        doc: "The service CIDR (kubeadm `serviceSubnet`); at most 20 host bits (/12 for IPv4, /108 for IPv6). Cluster DNS gets its 10th address, so it needs at least 4 host bits (/28 or /124).",
     },
     Attribute {
         set: "network",

@@ -152,6 +152,52 @@ fn every_model_error_is_reported_in_one_run() {
     assert!(diagnostics.iter().all(|d| d.severity == Severity::Error));
 }
 
+/// A mistake in one load-balancer attribute hides none in the others, hosts included.
+#[test]
+fn load_balancer_errors_are_all_reported() {
+    let mut json = with("loadbalancer.vip", json!(5));
+    set(&mut json, "loadbalancer.port", json!(0));
+    remove(&mut json, "loadbalancer.hosts.1.address");
+    set(&mut json, "loadbalancer.hosts.1.adress", json!("10.0.0.6"));
+    set(
+        &mut json,
+        "loadbalancer.hosts.0.address",
+        json!("10.0.0.5/24"),
+    );
+    let (root, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::WRONG_TYPE);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.vip").origin);
+    let d = one(&diagnostics, codes::UNKNOWN_ATTRIBUTE);
+    assert_eq!(primary(&d), name_at(&root, "loadbalancer.hosts.1.adress"));
+    assert_eq!(d.help.as_deref(), Some("did you mean `address`?"));
+    let invalid: Vec<Origin> = diagnostics
+        .iter()
+        .filter(|d| d.code == codes::INVALID_VALUE)
+        .map(primary)
+        .collect();
+    assert_eq!(invalid.len(), 2, "{diagnostics:#?}");
+    assert!(invalid.contains(&at(&root, "loadbalancer.port").origin));
+    assert!(invalid.contains(&at(&root, "loadbalancer.hosts.0.address").origin));
+}
+
+#[test]
+fn kubernetes_with_a_leading_v_is_refused_with_the_fix() {
+    let (root, diagnostics) = run(with("kubernetes", json!("v1.36.1")));
+    let d = one(&diagnostics, codes::INVALID_VERSION);
+    assert_eq!(primary(&d), at(&root, "kubernetes").origin);
+    assert_eq!(
+        d.message,
+        "invalid `kubernetes`: `v1.36.1` is not a release `X.Y.Z`"
+    );
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("drop the `v`: write `\"1.36.1\"`"),
+        "{d:?}"
+    );
+}
+
 #[test]
 fn null_optional_attributes_take_their_defaults() {
     let (_, diagnostics) = run(with("workers.0.address", json!(null)));

@@ -215,6 +215,8 @@ pub enum Etcd {
     External {
         members: Vec<Host>,
         origin: Origin,
+        /// The `external` list.
+        members_origin: Origin,
     },
 }
 
@@ -231,6 +233,8 @@ pub enum LoadBalancer {
     Dedicated {
         origin: Origin,
         hosts: Vec<Host>,
+        /// The `hosts` list.
+        hosts_origin: Origin,
         vip: Option<Located<IpAddr>>,
         port: Located<u16>,
     },

@@ -29,11 +29,21 @@ pub enum VersionError {
     UnknownMajor(u32),
     /// Older than pkgs.k8s.io serves.
     TooOld(KubernetesVersion),
+    /// A release written with a leading `v` (`v1.36.1`), as tags spell it; the package
+    /// versions hac pins have none.
+    LeadingV,
 }
 
 impl KubernetesVersion {
     pub fn parse(text: &str) -> Result<KubernetesVersion, VersionError> {
-        let text = text.strip_prefix('v').unwrap_or(text);
+        if let Some(rest) = text.strip_prefix('v') {
+            return Err(match KubernetesVersion::parse(rest) {
+                Ok(_) | Err(VersionError::UnknownMajor(_) | VersionError::TooOld(_)) => {
+                    VersionError::LeadingV
+                }
+                Err(_) => VersionError::Syntax,
+            });
+        }
         let mut parts = text.split('.');
         let mut number = || -> Result<u32, VersionError> {
             let part = parts.next().ok_or(VersionError::Syntax)?;
@@ -107,8 +117,13 @@ mod tests {
         let v = KubernetesVersion::parse("1.36.1").unwrap();
         assert_eq!((v.major, v.minor, v.patch), (1, 36, 1));
         assert_eq!(
-            KubernetesVersion::parse("v1.35.0").unwrap().to_string(),
-            "1.35.0"
+            KubernetesVersion::parse("v1.35.0"),
+            Err(VersionError::LeadingV)
+        );
+        assert_eq!(KubernetesVersion::parse("v1.35"), Err(VersionError::Syntax));
+        assert_eq!(
+            KubernetesVersion::parse("vv1.35.0"),
+            Err(VersionError::Syntax)
         );
         for bad in [
             "1.36",

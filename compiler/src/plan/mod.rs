@@ -32,6 +32,11 @@ pub const CONTROL_PLANE_JOIN_SECONDS: u32 = 15 * 60;
 /// Bound for workers' wait on the API: the first control plane must boot and initialise.
 pub const WORKER_API_TIMEOUT_SECONDS: u32 = 45 * 60;
 
+/// How long the certificates `kubeadm init --upload-certs` uploads stay in the
+/// `kubeadm-certs` secret (kubeadm's `DefaultCertTokenDuration`); a control plane that
+/// joins later cannot fetch them.
+pub const UPLOADED_CERTIFICATES_SECONDS: u32 = 2 * 60 * 60;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BootPlan {
     pub cluster: String,
@@ -41,6 +46,24 @@ pub struct BootPlan {
     pub hosts: Vec<HostPlan>,
     /// The boot-order graph: `to` waits for something `from` provides.
     pub edges: Vec<Edge>,
+}
+
+impl BootPlan {
+    /// Every host that runs `kubeadm join`, in boot order, with the longest bound of the
+    /// join's waits: how long after the host starts waiting the join may still begin.
+    pub fn join_bounds(&self) -> Vec<(&HostPlan, u32)> {
+        self.hosts
+            .iter()
+            .filter_map(|host| {
+                let join = host
+                    .steps
+                    .iter()
+                    .find(|s| matches!(s.action, Action::KubeadmJoin { .. }))?;
+                let bound = join.waits_for.iter().map(|w| w.timeout_seconds).max()?;
+                Some((host, bound))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

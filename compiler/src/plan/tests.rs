@@ -569,14 +569,38 @@ fn stacked_example() -> serde_json::Value {
 
 #[test]
 fn docs_show_the_current_mermaid_graph() {
-    let docs = include_str!("../../../docs/plan.md");
-    let start = docs
-        .find("```mermaid\n")
-        .expect("a mermaid block in docs/plan.md")
-        + "```mermaid\n".len();
-    let end = start + docs[start..].find("```").expect("the block's end");
-    assert_eq!(
-        &docs[start..end],
-        render::mermaid(&plan_of(stacked_example()))
+    let expected = render::mermaid(&plan_of(stacked_example()));
+    for (name, text) in [
+        ("docs/plan.md", include_str!("../../../docs/plan.md")),
+        ("README.md", include_str!("../../../README.md")),
+    ] {
+        let start = text
+            .find("```mermaid\n")
+            .unwrap_or_else(|| panic!("a mermaid block in {name}"))
+            + "```mermaid\n".len();
+        let end = start + text[start..].find("```").expect("the block's end");
+        assert_eq!(&text[start..end], expected, "the mermaid block in {name}");
+    }
+}
+
+#[test]
+fn join_bounds_are_the_longest_wait_of_each_join() {
+    let plan = plan_of(stacked());
+    let bounds: Vec<(&str, u32)> = plan
+        .join_bounds()
+        .into_iter()
+        .map(|(h, b)| (h.name.as_str(), b / 60))
+        .collect();
+    let mut expected = vec![("cp2", 30), ("cp3", 45)];
+    expected.extend(
+        plan.hosts
+            .iter()
+            .filter(|h| h.roles.contains(&PlanRole::Worker))
+            .map(|h| (h.name.as_str(), 45)),
     );
+    let mut sorted = bounds.clone();
+    sorted.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected);
+    assert!(bounds.iter().all(|(name, _)| *name != "cp1"));
 }
