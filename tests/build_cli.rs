@@ -37,6 +37,32 @@ impl Scratch {
         path
     }
 
+    /// Writes `examples/NAME.hac` as `NAME.hac` and, for every example but `stacked`
+    /// (whose bundle the first build creates), its test-only bundle as
+    /// `cluster.secrets`, private as hac requires (git does not keep modes).
+    fn example(&self, name: &str) -> PathBuf {
+        let source = self.path(&format!("{name}.hac"));
+        std::fs::copy(
+            repo_root().join("examples").join(format!("{name}.hac")),
+            &source,
+        )
+        .expect("copy the example");
+        if name != "stacked" {
+            let bundle = self.path("cluster.secrets");
+            std::fs::copy(
+                repo_root()
+                    .join("tests/fixtures/secrets")
+                    .join(format!("{name}.test-only.secrets.toml")),
+                &bundle,
+            )
+            .expect("copy the fixture bundle");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod 600");
+        }
+        source
+    }
+
     fn build(&self, source: &Path, out: &str, extra: &[&str]) -> Output {
         let out = self.path(out);
         let secrets = self.path("cluster.secrets");
@@ -378,4 +404,154 @@ fn an_unreadable_source_is_a_usage_error() {
     let out = scratch.build(&scratch.path("missing.hac"), "out", &[]);
     assert_eq!(out.status, 2);
     assert!(!scratch.path("out").exists());
+}
+
+// ------------------------------------------------ which file is the bundle
+
+/// The default bundle of a description is always `NAME.secrets` beside it, whatever the
+/// description's extension: `build` and `secrets init` never write to the description.
+#[test]
+fn a_description_not_named_dot_hac_keeps_its_bundle_beside_it() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stk.nix", unchanged);
+    let original = std::fs::read(&source).unwrap();
+    let out = scratch.path("out");
+    let source_arg = source.to_str().unwrap();
+    let built = hac(&["build", source_arg, "-o", out.to_str().unwrap()]);
+    assert_ok(&built);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        original,
+        "build wrote the source"
+    );
+    let bundle = scratch.path("stk.secrets");
+    let first = hac::secrets::load(&bundle).expect("stk.secrets was created");
+
+    let init = hac(&["secrets", "init", source_arg, "--force"]);
+    assert_ok(&init);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        original,
+        "init wrote the source"
+    );
+    let second = hac::secrets::load(&bundle).expect("stk.secrets was replaced");
+    assert_ne!(second.discovery_hash(), first.discovery_hash());
+
+    // show and rotate given the description work on its bundle too.
+    let shown = hac(&["secrets", "show", source_arg]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains(&second.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    let rotated = hac(&["secrets", "rotate", "token", source_arg]);
+    assert_ok(&rotated);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        original,
+        "rotate wrote the source"
+    );
+    let third = hac::secrets::load(&bundle).unwrap();
+    assert_ne!(third.bootstrap_token(), second.bootstrap_token());
+}
+
+#[test]
+fn a_bundle_path_that_is_the_source_is_refused() {
+    let scratch = Scratch::new();
+    // A description named like a bundle: its default bundle would be itself.
+    let odd = scratch.stacked("cluster.secrets", unchanged);
+    let hac_file = scratch.stacked("cluster.hac", unchanged);
+    let original = std::fs::read(&odd).unwrap();
+    let out = scratch.path("out");
+    let same = scratch.path("./cluster.hac");
+    let attempts: [Vec<&str>; 4] = [
+        vec!["build", odd.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        vec!["secrets", "init", odd.to_str().unwrap(), "--force"],
+        vec![
+            "build",
+            hac_file.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--secrets",
+            same.to_str().unwrap(),
+        ],
+        vec![
+            "secrets",
+            "init",
+            hac_file.to_str().unwrap(),
+            "--force",
+            "--secrets",
+            same.to_str().unwrap(),
+        ],
+    ];
+    for args in attempts {
+        let refused = hac(&args);
+        assert_eq!(refused.status, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("is the cluster description itself"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("--secrets PATH"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&odd).unwrap(), original);
+    assert_eq!(
+        std::fs::read_to_string(&hac_file).unwrap(),
+        String::from_utf8(original).unwrap()
+    );
+    assert!(!out.exists());
+}
+
+/// `show` and `rotate` take a bundle under any name, and a `.hac` description for its
+/// bundle.
+#[test]
+fn show_and_rotate_take_a_bundle_by_any_name_or_a_description() {
+    let scratch = Scratch::new();
+    let source = scratch.example("external-etcd");
+    let bundle = scratch.path("cluster.secrets");
+    let before = hac::secrets::load(&bundle).unwrap();
+    let renamed = scratch.path("backup.toml");
+    std::fs::rename(&bundle, &renamed).unwrap();
+
+    let shown = hac(&["secrets", "show", renamed.to_str().unwrap()]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains(&before.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    let rotated = hac(&[
+        "secrets",
+        "rotate",
+        "certificate-key",
+        renamed.to_str().unwrap(),
+    ]);
+    assert_ok(&rotated);
+    assert_ne!(
+        hac::secrets::load(&renamed).unwrap().certificate_key(),
+        before.certificate_key()
+    );
+
+    // external-etcd.hac → external-etcd.secrets beside it.
+    std::fs::rename(&renamed, scratch.path("external-etcd.secrets")).unwrap();
+    let shown = hac(&["secrets", "show", source.to_str().unwrap()]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains(&before.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    let rotated = hac(&["secrets", "rotate", "token", source.to_str().unwrap()]);
+    assert_ok(&rotated);
+    assert_ne!(
+        hac::secrets::load(&scratch.path("external-etcd.secrets"))
+            .unwrap()
+            .bootstrap_token(),
+        before.bootstrap_token()
+    );
 }

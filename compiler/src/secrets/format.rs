@@ -92,6 +92,16 @@ fn write_string(out: &mut String, key: &str, value: &str) {
     out.push_str("\"\n");
 }
 
+/// Whether `text` is meant to be a bundle (though it may be an invalid one): TOML with
+/// a top-level `version`, or a file that starts with the header hac writes. A cluster
+/// description is neither.
+pub fn looks_like_bundle(text: &str) -> bool {
+    text.starts_with(HEADER.lines().next().unwrap_or_default())
+        || text
+            .parse::<Table>()
+            .is_ok_and(|table| table.contains_key("version"))
+}
+
 pub fn parse(path: &Path, text: &str) -> Result<Bundle, SecretsError> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e.span().map(|span| {

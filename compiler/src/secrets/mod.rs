@@ -59,6 +59,42 @@ pub fn to_file_contents(bundle: &Bundle) -> String {
     format::serialize(bundle)
 }
 
+/// Refuses a bundle path that names the cluster description itself (`hac build x.secrets`,
+/// `--secrets cluster.hac`, or a link to it): writing the bundle would destroy the source.
+pub fn check_not_source(bundle: &Path, source: &Path) -> Result<(), SecretsError> {
+    // Canonical paths catch `./a` against `a` and links; a path that does not exist
+    // yet cannot be the (existing) source, so its literal form is compared.
+    let identity = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if bundle == source || identity(bundle) == identity(source) {
+        return Err(SecretsError::SameAsSource {
+            path: bundle.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// The bundle `hac secrets show` and `rotate` work on when given `file`, which may be a
+/// bundle or a cluster description: a `.hac` file is a description and a `.secrets`
+/// file a bundle; any other file is a bundle when it reads as one (a TOML table with a
+/// `version`), and otherwise a description whose bundle is beside it.
+pub fn bundle_for(file: &Path) -> PathBuf {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("hac") => return default_path(file),
+        Some(EXTENSION) => return file.to_path_buf(),
+        _ => {}
+    }
+    // An unreadable file is taken as the bundle, so loading it reports the problem
+    // (missing, too open) with the path the user gave.
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return file.to_path_buf();
+    };
+    if format::looks_like_bundle(&text) {
+        file.to_path_buf()
+    } else {
+        default_path(file)
+    }
+}
+
 /// Creates a new bundle for `spec` at `path`. An existing file is an error unless
 /// `force`, which replaces it (a new CA: every node must be rebuilt).
 pub fn init(path: &Path, spec: &SecretsSpec, force: bool) -> Result<Bundle, SecretsError> {
