@@ -104,7 +104,7 @@ fn init_writes_a_private_file_with_well_formed_secrets() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(
         dir.entries(),
-        ["cluster.secrets"],
+        ["cluster.secrets", "cluster.secrets.lock"],
         "temporary files left behind"
     );
 
@@ -201,7 +201,7 @@ fn ensure_creates_once_and_then_leaves_the_file_alone() {
         assert_eq!(fs::read(&path).unwrap(), bytes);
         assert_eq!(inode(&path), ino, "an unchanged bundle was rewritten");
     }
-    assert_eq!(dir.entries(), ["c.secrets"]);
+    assert_eq!(dir.entries(), ["c.secrets", "c.secrets.lock"]);
 }
 
 #[test]
@@ -306,7 +306,7 @@ fn rotating_the_token_changes_only_the_token() {
     // replaced by rename, never rewritten in place
     assert_ne!(inode(&path), old_inode);
     assert_eq!(mode(&path), 0o600);
-    assert_eq!(dir.entries(), ["c.secrets"]);
+    assert_eq!(dir.entries(), ["c.secrets", "c.secrets.lock"]);
 }
 
 #[test]

@@ -51,7 +51,18 @@ pub fn load(path: &Path) -> Result<Bundle, SecretsError> {
 
 /// Writes `bundle` atomically with mode 0600. The bytes depend only on the bundle.
 pub fn save(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
-    file::write_atomically(path, format::serialize(bundle).as_bytes())
+    let _lock = file::lock(path)?;
+    save_locked(path, bundle)
+}
+
+/// [`save`] for a caller that already holds the bundle's lock (the lock is not
+/// re-entrant: a second `flock` on a new descriptor would wait for ourselves).
+fn save_locked(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
+    file::write_atomically(
+        path,
+        format::serialize(bundle).as_bytes(),
+        file::Existing::Replace,
+    )
 }
 
 /// The canonical file contents of `bundle`.
@@ -98,30 +109,59 @@ pub fn bundle_for(file: &Path) -> PathBuf {
 /// Creates a new bundle for `spec` at `path`. An existing file is an error unless
 /// `force`, which replaces it (a new CA: every node must be rebuilt).
 pub fn init(path: &Path, spec: &SecretsSpec, force: bool) -> Result<Bundle, SecretsError> {
+    let _lock = file::lock(path)?;
     if !force && path.symlink_metadata().is_ok() {
         return Err(SecretsError::AlreadyExists {
             path: path.to_path_buf(),
         });
     }
     let (bundle, _) = reconcile(None, spec)?;
-    save(path, &bundle)?;
+    let existing = if force {
+        file::Existing::Replace
+    } else {
+        file::Existing::Keep
+    };
+    file::write_atomically(path, format::serialize(&bundle).as_bytes(), existing)?;
     Ok(bundle)
 }
 
 /// The bundle `hac build` uses: loads it (or creates it when the file does not exist),
 /// reconciles it with `spec`, and writes it back only when something changed, so an
 /// unchanged cluster never rewrites the file.
+///
+/// The whole load-reconcile-save runs under the bundle's lock, so concurrent builds
+/// agree on one bundle and never undo each other's changes.
 pub fn ensure(path: &Path, spec: &SecretsSpec) -> Result<(Bundle, Changes), SecretsError> {
+    let _lock = file::lock(path)?;
     let existing = match load(path) {
         Ok(bundle) => Some(bundle),
         Err(SecretsError::Missing { .. }) => None,
         Err(e) => return Err(e),
     };
+    let creating = existing.is_none();
     let (bundle, changes) = reconcile(existing, spec)?;
-    if !changes.is_empty() {
-        save(path, &bundle)?;
+    if changes.is_empty() {
+        return Ok((bundle, changes));
     }
-    Ok((bundle, changes))
+    if !creating {
+        save_locked(path, &bundle)?;
+        return Ok((bundle, changes));
+    }
+    let contents = format::serialize(&bundle);
+    match file::write_atomically(path, contents.as_bytes(), file::Existing::Keep) {
+        Ok(()) => Ok((bundle, changes)),
+        // Created meanwhile by a writer that does not take the lock (an older hac, a
+        // copy): the bundle on disk is the one hosts may already pin, so it wins over
+        // ours, which nobody has seen.
+        Err(SecretsError::AlreadyExists { .. }) => {
+            let (bundle, changes) = reconcile(Some(load(path)?), spec)?;
+            if !changes.is_empty() {
+                save_locked(path, &bundle)?;
+            }
+            Ok((bundle, changes))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The summary `hac secrets show` prints. Secret values only with `reveal`.
@@ -137,18 +177,20 @@ pub fn show(path: &Path, reveal: bool) -> Result<String, SecretsError> {
 
 /// Replaces the bootstrap token, nothing else. Returns the new token id.
 pub fn rotate_token(path: &Path) -> Result<String, SecretsError> {
+    let _lock = file::lock(path)?;
     let mut bundle = load(path)?;
     let (id, secret) = random::bootstrap_token_parts()?;
     bundle.bootstrap_token = BootstrapToken { id, secret };
-    save(path, &bundle)?;
+    save_locked(path, &bundle)?;
     Ok(bundle.bootstrap_token.id)
 }
 
 /// Replaces the certificate key, nothing else.
 pub fn rotate_certificate_key(path: &Path) -> Result<(), SecretsError> {
+    let _lock = file::lock(path)?;
     let mut bundle = load(path)?;
     bundle.certificate_key = random::certificate_key()?;
-    save(path, &bundle)
+    save_locked(path, &bundle)
 }
 
 #[cfg(test)]
