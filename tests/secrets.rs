@@ -324,6 +324,50 @@ fn rotating_the_certificate_key_changes_only_that_key() {
 }
 
 #[test]
+fn writing_through_a_symlink_updates_its_target() {
+    let dir = Scratch::new("symlink");
+    fs::create_dir(dir.path("vault")).unwrap();
+    let target = dir.path("vault/c.secrets");
+    let link = dir.path("link.secrets");
+    let before = secrets::init(&target, &spec(KeyAlgorithm::EcdsaP256, &[]), false).unwrap();
+    // A relative link, resolved against the link's directory, not the process's.
+    std::os::unix::fs::symlink("vault/c.secrets", &link).unwrap();
+
+    let id = secrets::rotate_token(&link).unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a regular file"
+    );
+    let after = secrets::load(&target).unwrap();
+    assert_eq!(after.bootstrap_token().id(), id);
+    assert_ne!(after.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(mode(&target), 0o600);
+    // The temporary file and the lock live beside the target, in the same file system.
+    assert_eq!(dir.entries(), ["link.secrets", "vault"]);
+    let mut beside_target: Vec<String> = fs::read_dir(dir.path("vault"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside_target.sort();
+    assert_eq!(beside_target, ["c.secrets", "c.secrets.lock"]);
+
+    secrets::rotate_certificate_key(&link).unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_ne!(
+        secrets::load(&target).unwrap().certificate_key(),
+        before.certificate_key()
+    );
+}
+
+#[test]
 fn show_prints_public_facts_and_secrets_only_when_asked() {
     let dir = Scratch::new("show");
     let path = dir.path("c.secrets");

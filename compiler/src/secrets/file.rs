@@ -80,7 +80,38 @@ fn check_private_mode(_path: &Path, _metadata: &fs::Metadata) -> Result<(), Secr
     Ok(())
 }
 
-/// The directory and file name a write to `path` works in.
+/// Where a write to `path` must land: the file a symlink points to (through any chain
+/// of links, even to a target that does not exist yet), so that writing through
+/// `link.secrets` updates the bundle the link names instead of replacing the link with
+/// a regular file and leaving the target stale.
+pub(crate) fn resolve(path: &Path) -> Result<PathBuf, SecretsError> {
+    // The limit Linux itself puts on a chain of links (ELOOP).
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target =
+                    fs::read_link(&current).map_err(|e| SecretsError::io(path, "resolve", e))?;
+                // A relative target is relative to the link's directory.
+                current = match current.parent() {
+                    Some(parent) if target.is_relative() => parent.join(target),
+                    _ => target,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(SecretsError::io(path, "inspect", e)),
+        }
+    }
+    Err(SecretsError::io(
+        path,
+        "resolve",
+        io::Error::other("too many levels of symbolic links"),
+    ))
+}
+
+/// The directory and file name a write to the resolved `path` works in.
 fn split(path: &Path) -> Result<(PathBuf, String), SecretsError> {
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -96,7 +127,7 @@ fn split(path: &Path) -> Result<(PathBuf, String), SecretsError> {
 ///
 /// Builds and rotations read, change and write the bundle; without the lock two of them
 /// could each create a different CA, or one could overwrite the other's update. The lock
-/// is `flock` on `<bundle>.lock` beside the bundle rather than on the bundle
+/// is `flock` on `<bundle>.lock` beside the (resolved) bundle rather than on the bundle
 /// itself, because every write replaces the bundle's inode by renaming, and a lock on
 /// the old inode would not exclude a process that opened the new one. The lock file
 /// holds nothing and is left in place: deleting it would let two processes lock two
@@ -106,7 +137,8 @@ pub(crate) struct BundleLock {
 }
 
 pub(crate) fn lock(path: &Path) -> Result<BundleLock, SecretsError> {
-    let (directory, file_name) = split(path)?;
+    let path = resolve(path)?;
+    let (directory, file_name) = split(&path)?;
     let lock_path = directory.join(format!("{file_name}.lock"));
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
@@ -152,7 +184,7 @@ pub(crate) enum Existing {
 /// The length of the random part of a temporary file's name (6 bytes in hex).
 const TEMPORARY_SUFFIX_LEN: usize = 12;
 
-/// Replaces `path` with `contents` so that a reader (or a crash)
+/// Replaces `path` (through symlinks) with `contents` so that a reader (or a crash)
 /// sees either the old file or the new one, never a mix: the bytes go to a fresh
 /// mode-0600 file `.<name>.<random>.tmp` in the same directory, are synced, and the
 /// file is renamed over `path`.
@@ -161,31 +193,30 @@ pub(crate) fn write_atomically(
     contents: &[u8],
     existing: Existing,
 ) -> Result<(), SecretsError> {
-    let (directory, file_name) = split(path)?;
+    let path = resolve(path)?;
+    let (directory, file_name) = split(&path)?;
     let mut suffix = [0u8; TEMPORARY_SUFFIX_LEN / 2];
     random::fill(&mut suffix)?;
     let temporary = directory.join(format!(".{file_name}.{}.tmp", random::lower_hex(&suffix)));
 
     let result = write_new_private(&temporary, contents)
         .and_then(|()| match existing {
-            Existing::Replace => fs::rename(&temporary, path),
+            Existing::Replace => fs::rename(&temporary, &path),
             // A hard link, unlike a rename, fails when the name is taken; the
             // temporary name is then removed below, leaving only the bundle.
-            Existing::Keep => fs::hard_link(&temporary, path).or_else(|e| {
+            Existing::Keep => fs::hard_link(&temporary, &path).or_else(|e| {
                 // A file system without hard links: the lock every writer holds
                 // makes checking and then renaming safe among hac processes.
                 if e.kind() == io::ErrorKind::AlreadyExists || path.symlink_metadata().is_ok() {
                     Err(io::Error::from(io::ErrorKind::AlreadyExists))
                 } else {
-                    fs::rename(&temporary, path)
+                    fs::rename(&temporary, &path)
                 }
             }),
         })
         .map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => SecretsError::AlreadyExists {
-                path: path.to_path_buf(),
-            },
-            _ => SecretsError::io(path, "write", e),
+            io::ErrorKind::AlreadyExists => SecretsError::AlreadyExists { path: path.clone() },
+            _ => SecretsError::io(&path, "write", e),
         });
     if result.is_err() || existing == Existing::Keep {
         let _ = fs::remove_file(&temporary);
