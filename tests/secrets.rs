@@ -368,6 +368,36 @@ fn writing_through_a_symlink_updates_its_target() {
 }
 
 #[test]
+fn a_save_removes_temporary_files_left_by_a_killed_write_and_nothing_else() {
+    let dir = Scratch::new("stale");
+    let path = dir.path("c.secrets");
+    secrets::init(&path, &spec(KeyAlgorithm::EcdsaP256, &[]), false).unwrap();
+    let write_private = |name: &str| {
+        let planted = dir.path(name);
+        fs::write(&planted, fs::read(&path).unwrap()).unwrap();
+        fs::set_permissions(&planted, fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    // What a write killed between creating and renaming its temporary file leaves.
+    write_private(".c.secrets.0123456789ab.tmp");
+    write_private(".c.secrets.ffffffffffff.tmp");
+    // Names close to ours that are not ours.
+    let others = [
+        ".c.secrets.backup.tmp",
+        ".c.secrets.0123456789ab.tmp.keep",
+        ".d.secrets.0123456789ab.tmp",
+        "c.secrets.0123456789ab.tmp",
+    ];
+    for name in others {
+        write_private(name);
+    }
+    secrets::rotate_token(&path).unwrap();
+    let mut expected: Vec<&str> = others.to_vec();
+    expected.extend(["c.secrets", "c.secrets.lock"]);
+    expected.sort_unstable();
+    assert_eq!(dir.entries(), expected);
+}
+
+#[test]
 fn show_prints_public_facts_and_secrets_only_when_asked() {
     let dir = Scratch::new("show");
     let path = dir.path("c.secrets");

@@ -187,7 +187,9 @@ const TEMPORARY_SUFFIX_LEN: usize = 12;
 /// Replaces `path` (through symlinks) with `contents` so that a reader (or a crash)
 /// sees either the old file or the new one, never a mix: the bytes go to a fresh
 /// mode-0600 file `.<name>.<random>.tmp` in the same directory, are synced, and the
-/// file is renamed over `path`.
+/// file is renamed over `path`. Callers hold the bundle's [`lock`], so any temporary
+/// file of ours still beside the bundle was left by a killed process; it holds every
+/// secret, so it is removed.
 pub(crate) fn write_atomically(
     path: &Path,
     contents: &[u8],
@@ -222,7 +224,38 @@ pub(crate) fn write_atomically(
         let _ = fs::remove_file(&temporary);
     }
     result?;
+    remove_stale_temporaries(&directory, &file_name);
     sync_directory(&directory).map_err(|e| SecretsError::io(&directory, "sync", e))
+}
+
+/// Whether `name` is a temporary file [`write_atomically`] makes for the bundle
+/// `bundle`: exactly `.<bundle>.<12 lowercase hex>.tmp`, nothing looser, so that no
+/// other file is ever removed.
+pub(crate) fn is_temporary_of(name: &str, bundle: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(bundle))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|hex| {
+            hex.len() == TEMPORARY_SUFFIX_LEN
+                && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+}
+
+/// Best effort: the bundle itself was written, and a leftover that cannot be removed
+/// now is tried again on the next write.
+fn remove_stale_temporaries(directory: &Path, bundle: &str) {
+    let Ok(entries) = fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_ours = name.to_str().is_some_and(|n| is_temporary_of(n, bundle));
+        // Only regular files: never follow a link planted under such a name.
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn write_new_private(path: &Path, contents: &[u8]) -> io::Result<()> {

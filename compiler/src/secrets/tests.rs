@@ -363,3 +363,21 @@ fn errors_render_through_miette_with_their_help() {
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
     assert_eq!(help, "run `chmod 600 x.secrets`");
 }
+
+#[test]
+fn only_our_temporary_names_are_recognised() {
+    let ours = ".cluster.secrets.0123456789ab.tmp";
+    assert!(file::is_temporary_of(ours, "cluster.secrets"));
+    for other in [
+        ".cluster.secrets.0123456789AB.tmp",
+        ".cluster.secrets.0123456789a.tmp",
+        ".cluster.secrets.0123456789abc.tmp",
+        ".cluster.secrets.backup-01234.tmp",
+        "cluster.secrets.0123456789ab.tmp",
+        ".cluster.secrets.0123456789ab.tmp~",
+        ".other.secrets.0123456789ab.tmp",
+    ] {
+        assert!(!file::is_temporary_of(other, "cluster.secrets"), "{other}");
+    }
+    assert!(!file::is_temporary_of(ours, "luster.secrets"));
+}
