@@ -398,6 +398,64 @@ fn a_save_removes_temporary_files_left_by_a_killed_write_and_nothing_else() {
 }
 
 #[test]
+fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
+    let dir = Scratch::new("repair");
+    let path = dir.path("c.secrets");
+    let before = secrets::init(
+        &path,
+        &spec(KeyAlgorithm::EcdsaP256, &[("e", "10.0.0.1")]),
+        false,
+    )
+    .unwrap();
+    let good = fs::read_to_string(&path).unwrap();
+    let token_line = format!(
+        "bootstrap-token = \"{}\"",
+        before.bootstrap_token().token().expose()
+    );
+    let key_line = format!(
+        "certificate-key = \"{}\"",
+        before.certificate_key().expose()
+    );
+    let write = |text: &str| {
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    };
+
+    // A token cut short in an edit: loading says to rotate it, and rotating works.
+    write(&good.replace(&token_line, "bootstrap-token = \"abcdef.0123\""));
+    let err = secrets::load(&path).unwrap_err();
+    assert!(
+        err.help().unwrap().contains("hac secrets rotate token"),
+        "{err}"
+    );
+    secrets::rotate_token(&path).unwrap();
+    let repaired = secrets::load(&path).unwrap();
+    assert!(is_token(repaired.bootstrap_token().token().expose()));
+    assert_eq!(repaired.certificate_key(), before.certificate_key());
+    assert_eq!(repaired.etcd(), before.etcd());
+    assert_eq!(repaired.discovery_hash(), before.discovery_hash());
+
+    write(&good.replace(&key_line, "certificate-key = \"ABC\""));
+    let err = secrets::load(&path).unwrap_err();
+    assert!(
+        err.help()
+            .unwrap()
+            .contains("hac secrets rotate certificate-key"),
+        "{err}"
+    );
+    secrets::rotate_certificate_key(&path).unwrap();
+    let repaired = secrets::load(&path).unwrap();
+    assert_eq!(repaired.certificate_key().expose().len(), 64);
+    assert_eq!(repaired.bootstrap_token(), before.bootstrap_token());
+
+    // Each rotation excuses only its own field, and a refused one writes nothing.
+    let broken = good.replace(&key_line, "certificate-key = \"ABC\"");
+    write(&broken);
+    assert!(secrets::rotate_token(&path).is_err());
+    assert_eq!(fs::read_to_string(&path).unwrap(), broken);
+}
+
+#[test]
 fn show_prints_public_facts_and_secrets_only_when_asked() {
     let dir = Scratch::new("show");
     let path = dir.path("c.secrets");

@@ -176,20 +176,26 @@ pub fn show(path: &Path, reveal: bool) -> Result<String, SecretsError> {
 }
 
 /// Replaces the bootstrap token, nothing else. Returns the new token id.
+///
+/// The old token is not checked, so this also repairs a bundle whose token is malformed
+/// (the fix the load error suggests); everything else must still be valid.
 pub fn rotate_token(path: &Path) -> Result<String, SecretsError> {
     let _lock = file::lock(path)?;
-    let mut bundle = load(path)?;
     let (id, secret) = random::bootstrap_token_parts()?;
-    bundle.bootstrap_token = BootstrapToken { id, secret };
+    let token = BootstrapToken { id, secret };
+    let text = file::read_private(path)?;
+    let bundle = format::parse_replacing(path, &text, format::Replacement::BootstrapToken(token))?;
     save_locked(path, &bundle)?;
     Ok(bundle.bootstrap_token.id)
 }
 
-/// Replaces the certificate key, nothing else.
+/// Replaces the certificate key, nothing else. Like [`rotate_token`], it also repairs a
+/// malformed certificate key.
 pub fn rotate_certificate_key(path: &Path) -> Result<(), SecretsError> {
     let _lock = file::lock(path)?;
-    let mut bundle = load(path)?;
-    bundle.certificate_key = random::certificate_key()?;
+    let key = random::certificate_key()?;
+    let text = file::read_private(path)?;
+    let bundle = format::parse_replacing(path, &text, format::Replacement::CertificateKey(key))?;
     save_locked(path, &bundle)
 }
 

@@ -381,3 +381,42 @@ fn only_our_temporary_names_are_recognised() {
     }
     assert!(!file::is_temporary_of(ours, "luster.secrets"));
 }
+
+#[test]
+fn a_rotation_repairs_exactly_the_field_it_replaces() {
+    let bundle = fresh(&[]);
+    let text = format::serialize(&bundle);
+    let token_line = format!(
+        "bootstrap-token = \"{}\"",
+        bundle.bootstrap_token().token().expose()
+    );
+    let key_line = format!(
+        "certificate-key = \"{}\"",
+        bundle.certificate_key().expose()
+    );
+    let bad_token = text.replace(&token_line, "bootstrap-token = \"NOT-A-TOKEN\"");
+    let bad_key = text.replace(&key_line, "certificate-key = \"xyz\"");
+    let path = Path::new("test.secrets");
+    let new_token = || {
+        format::Replacement::BootstrapToken(BootstrapToken {
+            id: "abcdef".into(),
+            secret: Secret::new("0123456789abcdef".into()),
+        })
+    };
+    let new_key = || format::Replacement::CertificateKey(Secret::new("0".repeat(64)));
+
+    assert!(parse(&bad_token).is_err());
+    let repaired = format::parse_replacing(path, &bad_token, new_token()).unwrap();
+    assert_eq!(repaired.bootstrap_token().id(), "abcdef");
+    assert_eq!(repaired.certificate_key(), bundle.certificate_key());
+    assert_eq!(repaired.cluster_ca(), bundle.cluster_ca());
+
+    assert!(parse(&bad_key).is_err());
+    let repaired = format::parse_replacing(path, &bad_key, new_key()).unwrap();
+    assert_eq!(repaired.certificate_key().expose(), "0".repeat(64));
+    assert_eq!(repaired.bootstrap_token(), bundle.bootstrap_token());
+
+    // Only the replaced field is excused.
+    assert!(format::parse_replacing(path, &bad_key, new_token()).is_err());
+    assert!(format::parse_replacing(path, &bad_token, new_key()).is_err());
+}
