@@ -211,19 +211,28 @@ fn output_files_are_private() {
     }
 }
 
+/// The examples the whole-output tests run on: stacked etcd with a bundle the first
+/// build creates, and external etcd with its fixture bundle, which holds the most
+/// private keys (etcd CA, client and member certificates).
+const EXAMPLES: [&str; 2] = ["stacked", "external-etcd"];
+
 #[test]
 fn two_builds_are_byte_identical() {
-    let scratch = Scratch::new();
-    let source = scratch.stacked("stacked.hac", unchanged);
-    assert_ok(&scratch.build(&source, "a", &["--gzip"]));
-    let second = scratch.build(&source, "b", &["--gzip"]);
-    assert_ok(&second);
-    assert!(
-        !second.stderr.contains("secrets:"),
-        "an existing bundle is reused as it is: {}",
-        second.stderr
-    );
-    assert_eq!(contents(&scratch.path("a")), contents(&scratch.path("b")));
+    for name in EXAMPLES {
+        let scratch = Scratch::new();
+        let source = scratch.example(name);
+        assert_ok(&scratch.build(&source, "a", &["--gzip"]));
+        let second = scratch.build(&source, "b", &["--gzip"]);
+        assert_ok(&second);
+        assert!(
+            !second.stderr.contains("secrets:"),
+            "{name}: an existing bundle is reused as it is: {}",
+            second.stderr
+        );
+        let (a, b) = (contents(&scratch.path("a")), contents(&scratch.path("b")));
+        assert!(a.len() > 1, "{name}: no hosts were written");
+        assert_eq!(a, b, "{name}");
+    }
 }
 
 #[test]
@@ -357,26 +366,61 @@ fn a_provider_limit_names_the_host_and_suggests_gzip() {
     assert_eq!(out.status, 2, "{}", out.stderr);
 }
 
-#[test]
-fn secrets_never_reach_the_terminal() {
-    let scratch = Scratch::new();
-    let source = scratch.stacked("stacked.hac", unchanged);
-    let first = scratch.build(&source, "out", &["--gzip"]);
-    assert_ok(&first);
-    let second = scratch.build(&source, "out", &["--gzip", "--provider", "aws"]);
-    let bundle_path = scratch.path("cluster.secrets");
-    let bundle = hac::secrets::load(&bundle_path).expect("bundle");
-    let token = bundle.bootstrap_token().token();
-    let secrets = [
-        token.expose().to_owned(),
+/// Every secret value of `bundle` as it could show up in text: the token, its secret
+/// half, the certificate key, and each base64 line of every private key (a key could
+/// leak a line at a time, or re-wrapped, without its PEM armour).
+fn secret_strings(bundle: &hac::secrets::Bundle) -> Vec<String> {
+    let mut secrets = vec![
+        bundle.bootstrap_token().token().expose().to_owned(),
         bundle.bootstrap_token().secret().expose().to_owned(),
         bundle.certificate_key().expose().to_owned(),
-        bundle.cluster_ca().private_key_pem().expose().to_owned(),
     ];
-    for out in [&first, &second] {
-        for secret in &secrets {
-            assert!(!out.stdout.contains(secret.as_str()));
-            assert!(!out.stderr.contains(secret.as_str()));
+    let mut keys = vec![bundle.cluster_ca()];
+    if let Some(etcd) = bundle.etcd() {
+        keys.extend([
+            etcd.ca(),
+            etcd.healthcheck_client(),
+            etcd.apiserver_etcd_client(),
+        ]);
+        for member in etcd.members() {
+            keys.extend([member.server(), member.peer()]);
+        }
+    }
+    for key in keys {
+        let pem = key.private_key_pem().expose();
+        let lines: Vec<&str> = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(!lines.is_empty(), "a private key without base64 lines");
+        secrets.extend(lines.into_iter().map(str::to_owned));
+    }
+    secrets
+}
+
+#[test]
+fn secrets_never_reach_the_terminal() {
+    for name in EXAMPLES {
+        let scratch = Scratch::new();
+        let source = scratch.example(name);
+        let first = scratch.build(&source, "out", &["--gzip"]);
+        assert_ok(&first);
+        let second = scratch.build(&source, "out", &["--gzip", "--provider", "aws"]);
+        let bundle = hac::secrets::load(&scratch.path("cluster.secrets")).expect("bundle");
+        let secrets = secret_strings(&bundle);
+        if name == "external-etcd" {
+            // The token, its secret, the certificate key, and 3 base64 lines of each of
+            // 10 ECDSA keys: two CAs, two clients, 3 members × (server, peer).
+            assert_eq!(secrets.len(), 3 + 10 * 3, "{name}");
+        }
+        for out in [&first, &second] {
+            for secret in &secrets {
+                assert!(
+                    !out.stdout.contains(secret.as_str()),
+                    "{name}: stdout leaks"
+                );
+                assert!(
+                    !out.stderr.contains(secret.as_str()),
+                    "{name}: stderr leaks"
+                );
+            }
         }
     }
 }
