@@ -419,6 +419,13 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         }
         Err(err) => return report_secrets_error(&err, io),
     };
+    for warning in secrets::expiry_warnings(&bundle, time::OffsetDateTime::now_utc()) {
+        let _ = writeln!(
+            io.stderr,
+            "warning: {warning} ({})",
+            request.secrets.display()
+        );
+    }
     let context = crate::build::Context {
         cluster,
         plan: &plan,

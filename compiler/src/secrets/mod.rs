@@ -199,5 +199,38 @@ pub fn rotate_certificate_key(path: &Path) -> Result<(), SecretsError> {
     save_locked(path, &bundle)
 }
 
+/// CAs with less than this left get a warning from [`expiry_warnings`].
+pub const CA_WARN_BEFORE: time::Duration = time::Duration::days(365);
+
+/// Warnings about CAs close to (or past) their expiry. A CA is never replaced
+/// automatically, because every host pins it, and leaves cannot outlive it; so the
+/// user must hear early that the cluster needs a new bundle. Public facts only.
+pub fn expiry_warnings(bundle: &Bundle, now: OffsetDateTime) -> Vec<String> {
+    let mut cas = vec![("cluster CA", bundle.cluster_ca())];
+    if let Some(etcd) = bundle.etcd() {
+        cas.push(("etcd CA", etcd.ca()));
+    }
+    cas.into_iter()
+        .filter_map(|(name, ca)| {
+            let not_after = ca.info().not_after;
+            let left = not_after - now;
+            if left >= CA_WARN_BEFORE {
+                return None;
+            }
+            let when = format_time(not_after);
+            Some(if left.is_negative() {
+                format!(
+                    "the {name} expired at {when}; hosts built with it cannot join, so re-create the bundle with `hac secrets init --force` and rebuild every host"
+                )
+            } else {
+                format!(
+                    "the {name} expires at {when} ({} days left); certificates it signs cannot outlive it, and replacing it means `hac secrets init --force` and rebuilding every host",
+                    left.whole_days()
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;
