@@ -37,6 +37,32 @@ impl Scratch {
         path
     }
 
+    /// Writes `examples/NAME.hac` as `NAME.hac` and, for every example but `stacked`
+    /// (whose bundle the first build creates), its test-only bundle as
+    /// `cluster.secrets`, private as hac requires (git does not keep modes).
+    fn example(&self, name: &str) -> PathBuf {
+        let source = self.path(&format!("{name}.hac"));
+        std::fs::copy(
+            repo_root().join("examples").join(format!("{name}.hac")),
+            &source,
+        )
+        .expect("copy the example");
+        if name != "stacked" {
+            let bundle = self.path("cluster.secrets");
+            std::fs::copy(
+                repo_root()
+                    .join("tests/fixtures/secrets")
+                    .join(format!("{name}.test-only.secrets.toml")),
+                &bundle,
+            )
+            .expect("copy the fixture bundle");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod 600");
+        }
+        source
+    }
+
     fn build(&self, source: &Path, out: &str, extra: &[&str]) -> Output {
         let out = self.path(out);
         let secrets = self.path("cluster.secrets");
@@ -185,19 +211,28 @@ fn output_files_are_private() {
     }
 }
 
+/// The examples the whole-output tests run on: stacked etcd with a bundle the first
+/// build creates, and external etcd with its fixture bundle, which holds the most
+/// private keys (etcd CA, client and member certificates).
+const EXAMPLES: [&str; 2] = ["stacked", "external-etcd"];
+
 #[test]
 fn two_builds_are_byte_identical() {
-    let scratch = Scratch::new();
-    let source = scratch.stacked("stacked.hac", unchanged);
-    assert_ok(&scratch.build(&source, "a", &["--gzip"]));
-    let second = scratch.build(&source, "b", &["--gzip"]);
-    assert_ok(&second);
-    assert!(
-        !second.stderr.contains("secrets:"),
-        "an existing bundle is reused as it is: {}",
-        second.stderr
-    );
-    assert_eq!(contents(&scratch.path("a")), contents(&scratch.path("b")));
+    for name in EXAMPLES {
+        let scratch = Scratch::new();
+        let source = scratch.example(name);
+        assert_ok(&scratch.build(&source, "a", &["--gzip"]));
+        let second = scratch.build(&source, "b", &["--gzip"]);
+        assert_ok(&second);
+        assert!(
+            !second.stderr.contains("secrets:"),
+            "{name}: an existing bundle is reused as it is: {}",
+            second.stderr
+        );
+        let (a, b) = (contents(&scratch.path("a")), contents(&scratch.path("b")));
+        assert!(a.len() > 1, "{name}: no hosts were written");
+        assert_eq!(a, b, "{name}");
+    }
 }
 
 #[test]
@@ -331,26 +366,61 @@ fn a_provider_limit_names_the_host_and_suggests_gzip() {
     assert_eq!(out.status, 2, "{}", out.stderr);
 }
 
-#[test]
-fn secrets_never_reach_the_terminal() {
-    let scratch = Scratch::new();
-    let source = scratch.stacked("stacked.hac", unchanged);
-    let first = scratch.build(&source, "out", &["--gzip"]);
-    assert_ok(&first);
-    let second = scratch.build(&source, "out", &["--gzip", "--provider", "aws"]);
-    let bundle_path = scratch.path("cluster.secrets");
-    let bundle = hac::secrets::load(&bundle_path).expect("bundle");
-    let token = bundle.bootstrap_token().token();
-    let secrets = [
-        token.expose().to_owned(),
+/// Every secret value of `bundle` as it could show up in text: the token, its secret
+/// half, the certificate key, and each base64 line of every private key (a key could
+/// leak a line at a time, or re-wrapped, without its PEM armour).
+fn secret_strings(bundle: &hac::secrets::Bundle) -> Vec<String> {
+    let mut secrets = vec![
+        bundle.bootstrap_token().token().expose().to_owned(),
         bundle.bootstrap_token().secret().expose().to_owned(),
         bundle.certificate_key().expose().to_owned(),
-        bundle.cluster_ca().private_key_pem().expose().to_owned(),
     ];
-    for out in [&first, &second] {
-        for secret in &secrets {
-            assert!(!out.stdout.contains(secret.as_str()));
-            assert!(!out.stderr.contains(secret.as_str()));
+    let mut keys = vec![bundle.cluster_ca()];
+    if let Some(etcd) = bundle.etcd() {
+        keys.extend([
+            etcd.ca(),
+            etcd.healthcheck_client(),
+            etcd.apiserver_etcd_client(),
+        ]);
+        for member in etcd.members() {
+            keys.extend([member.server(), member.peer()]);
+        }
+    }
+    for key in keys {
+        let pem = key.private_key_pem().expose();
+        let lines: Vec<&str> = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(!lines.is_empty(), "a private key without base64 lines");
+        secrets.extend(lines.into_iter().map(str::to_owned));
+    }
+    secrets
+}
+
+#[test]
+fn secrets_never_reach_the_terminal() {
+    for name in EXAMPLES {
+        let scratch = Scratch::new();
+        let source = scratch.example(name);
+        let first = scratch.build(&source, "out", &["--gzip"]);
+        assert_ok(&first);
+        let second = scratch.build(&source, "out", &["--gzip", "--provider", "aws"]);
+        let bundle = hac::secrets::load(&scratch.path("cluster.secrets")).expect("bundle");
+        let secrets = secret_strings(&bundle);
+        if name == "external-etcd" {
+            // The token, its secret, the certificate key, and 3 base64 lines of each of
+            // 10 ECDSA keys: two CAs, two clients, 3 members × (server, peer).
+            assert_eq!(secrets.len(), 3 + 10 * 3, "{name}");
+        }
+        for out in [&first, &second] {
+            for secret in &secrets {
+                assert!(
+                    !out.stdout.contains(secret.as_str()),
+                    "{name}: stdout leaks"
+                );
+                assert!(
+                    !out.stderr.contains(secret.as_str()),
+                    "{name}: stderr leaks"
+                );
+            }
         }
     }
 }
@@ -378,4 +448,154 @@ fn an_unreadable_source_is_a_usage_error() {
     let out = scratch.build(&scratch.path("missing.hac"), "out", &[]);
     assert_eq!(out.status, 2);
     assert!(!scratch.path("out").exists());
+}
+
+// ------------------------------------------------ which file is the bundle
+
+/// The default bundle of a description is always `NAME.secrets` beside it, whatever the
+/// description's extension: `build` and `secrets init` never write to the description.
+#[test]
+fn a_description_not_named_dot_hac_keeps_its_bundle_beside_it() {
+    let scratch = Scratch::new();
+    let source = scratch.stacked("stk.nix", unchanged);
+    let original = std::fs::read(&source).unwrap();
+    let out = scratch.path("out");
+    let source_arg = source.to_str().unwrap();
+    let built = hac(&["build", source_arg, "-o", out.to_str().unwrap()]);
+    assert_ok(&built);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        original,
+        "build wrote the source"
+    );
+    let bundle = scratch.path("stk.secrets");
+    let first = hac::secrets::load(&bundle).expect("stk.secrets was created");
+
+    let init = hac(&["secrets", "init", source_arg, "--force"]);
+    assert_ok(&init);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        original,
+        "init wrote the source"
+    );
+    let second = hac::secrets::load(&bundle).expect("stk.secrets was replaced");
+    assert_ne!(second.discovery_hash(), first.discovery_hash());
+
+    // show and rotate given the description work on its bundle too.
+    let shown = hac(&["secrets", "show", source_arg]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains(&second.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    let rotated = hac(&["secrets", "rotate", "token", source_arg]);
+    assert_ok(&rotated);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        original,
+        "rotate wrote the source"
+    );
+    let third = hac::secrets::load(&bundle).unwrap();
+    assert_ne!(third.bootstrap_token(), second.bootstrap_token());
+}
+
+#[test]
+fn a_bundle_path_that_is_the_source_is_refused() {
+    let scratch = Scratch::new();
+    // A description named like a bundle: its default bundle would be itself.
+    let odd = scratch.stacked("cluster.secrets", unchanged);
+    let hac_file = scratch.stacked("cluster.hac", unchanged);
+    let original = std::fs::read(&odd).unwrap();
+    let out = scratch.path("out");
+    let same = scratch.path("./cluster.hac");
+    let attempts: [Vec<&str>; 4] = [
+        vec!["build", odd.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        vec!["secrets", "init", odd.to_str().unwrap(), "--force"],
+        vec![
+            "build",
+            hac_file.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--secrets",
+            same.to_str().unwrap(),
+        ],
+        vec![
+            "secrets",
+            "init",
+            hac_file.to_str().unwrap(),
+            "--force",
+            "--secrets",
+            same.to_str().unwrap(),
+        ],
+    ];
+    for args in attempts {
+        let refused = hac(&args);
+        assert_eq!(refused.status, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("is the cluster description itself"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("--secrets PATH"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&odd).unwrap(), original);
+    assert_eq!(
+        std::fs::read_to_string(&hac_file).unwrap(),
+        String::from_utf8(original).unwrap()
+    );
+    assert!(!out.exists());
+}
+
+/// `show` and `rotate` take a bundle under any name, and a `.hac` description for its
+/// bundle.
+#[test]
+fn show_and_rotate_take_a_bundle_by_any_name_or_a_description() {
+    let scratch = Scratch::new();
+    let source = scratch.example("external-etcd");
+    let bundle = scratch.path("cluster.secrets");
+    let before = hac::secrets::load(&bundle).unwrap();
+    let renamed = scratch.path("backup.toml");
+    std::fs::rename(&bundle, &renamed).unwrap();
+
+    let shown = hac(&["secrets", "show", renamed.to_str().unwrap()]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains(&before.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    let rotated = hac(&[
+        "secrets",
+        "rotate",
+        "certificate-key",
+        renamed.to_str().unwrap(),
+    ]);
+    assert_ok(&rotated);
+    assert_ne!(
+        hac::secrets::load(&renamed).unwrap().certificate_key(),
+        before.certificate_key()
+    );
+
+    // external-etcd.hac → external-etcd.secrets beside it.
+    std::fs::rename(&renamed, scratch.path("external-etcd.secrets")).unwrap();
+    let shown = hac(&["secrets", "show", source.to_str().unwrap()]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains(&before.discovery_hash()),
+        "{}",
+        shown.stdout
+    );
+    let rotated = hac(&["secrets", "rotate", "token", source.to_str().unwrap()]);
+    assert_ok(&rotated);
+    assert_ne!(
+        hac::secrets::load(&scratch.path("external-etcd.secrets"))
+            .unwrap()
+            .bootstrap_token(),
+        before.bootstrap_token()
+    );
 }

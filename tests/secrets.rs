@@ -104,7 +104,7 @@ fn init_writes_a_private_file_with_well_formed_secrets() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(
         dir.entries(),
-        ["cluster.secrets"],
+        ["cluster.secrets", "cluster.secrets.lock"],
         "temporary files left behind"
     );
 
@@ -201,7 +201,7 @@ fn ensure_creates_once_and_then_leaves_the_file_alone() {
         assert_eq!(fs::read(&path).unwrap(), bytes);
         assert_eq!(inode(&path), ino, "an unchanged bundle was rewritten");
     }
-    assert_eq!(dir.entries(), ["c.secrets"]);
+    assert_eq!(dir.entries(), ["c.secrets", "c.secrets.lock"]);
 }
 
 #[test]
@@ -306,7 +306,7 @@ fn rotating_the_token_changes_only_the_token() {
     // replaced by rename, never rewritten in place
     assert_ne!(inode(&path), old_inode);
     assert_eq!(mode(&path), 0o600);
-    assert_eq!(dir.entries(), ["c.secrets"]);
+    assert_eq!(dir.entries(), ["c.secrets", "c.secrets.lock"]);
 }
 
 #[test]
@@ -321,6 +321,138 @@ fn rotating_the_certificate_key_changes_only_that_key() {
     let after = secrets::load(&path).unwrap();
     assert_ne!(after.certificate_key(), before.certificate_key());
     assert_eq!(after.certificate_key().expose().len(), 64);
+}
+
+#[test]
+fn writing_through_a_symlink_updates_its_target() {
+    let dir = Scratch::new("symlink");
+    fs::create_dir(dir.path("vault")).unwrap();
+    let target = dir.path("vault/c.secrets");
+    let link = dir.path("link.secrets");
+    let before = secrets::init(&target, &spec(KeyAlgorithm::EcdsaP256, &[]), false).unwrap();
+    // A relative link, resolved against the link's directory, not the process's.
+    std::os::unix::fs::symlink("vault/c.secrets", &link).unwrap();
+
+    let id = secrets::rotate_token(&link).unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a regular file"
+    );
+    let after = secrets::load(&target).unwrap();
+    assert_eq!(after.bootstrap_token().id(), id);
+    assert_ne!(after.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(mode(&target), 0o600);
+    // The temporary file and the lock live beside the target, in the same file system.
+    assert_eq!(dir.entries(), ["link.secrets", "vault"]);
+    let mut beside_target: Vec<String> = fs::read_dir(dir.path("vault"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside_target.sort();
+    assert_eq!(beside_target, ["c.secrets", "c.secrets.lock"]);
+
+    secrets::rotate_certificate_key(&link).unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_ne!(
+        secrets::load(&target).unwrap().certificate_key(),
+        before.certificate_key()
+    );
+}
+
+#[test]
+fn a_save_removes_temporary_files_left_by_a_killed_write_and_nothing_else() {
+    let dir = Scratch::new("stale");
+    let path = dir.path("c.secrets");
+    secrets::init(&path, &spec(KeyAlgorithm::EcdsaP256, &[]), false).unwrap();
+    let write_private = |name: &str| {
+        let planted = dir.path(name);
+        fs::write(&planted, fs::read(&path).unwrap()).unwrap();
+        fs::set_permissions(&planted, fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    // What a write killed between creating and renaming its temporary file leaves.
+    write_private(".c.secrets.0123456789ab.tmp");
+    write_private(".c.secrets.ffffffffffff.tmp");
+    // Names close to ours that are not ours.
+    let others = [
+        ".c.secrets.backup.tmp",
+        ".c.secrets.0123456789ab.tmp.keep",
+        ".d.secrets.0123456789ab.tmp",
+        "c.secrets.0123456789ab.tmp",
+    ];
+    for name in others {
+        write_private(name);
+    }
+    secrets::rotate_token(&path).unwrap();
+    let mut expected: Vec<&str> = others.to_vec();
+    expected.extend(["c.secrets", "c.secrets.lock"]);
+    expected.sort_unstable();
+    assert_eq!(dir.entries(), expected);
+}
+
+#[test]
+fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
+    let dir = Scratch::new("repair");
+    let path = dir.path("c.secrets");
+    let before = secrets::init(
+        &path,
+        &spec(KeyAlgorithm::EcdsaP256, &[("e", "10.0.0.1")]),
+        false,
+    )
+    .unwrap();
+    let good = fs::read_to_string(&path).unwrap();
+    let token_line = format!(
+        "bootstrap-token = \"{}\"",
+        before.bootstrap_token().token().expose()
+    );
+    let key_line = format!(
+        "certificate-key = \"{}\"",
+        before.certificate_key().expose()
+    );
+    let write = |text: &str| {
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    };
+
+    // A token cut short in an edit: loading says to rotate it, and rotating works.
+    write(&good.replace(&token_line, "bootstrap-token = \"abcdef.0123\""));
+    let err = secrets::load(&path).unwrap_err();
+    assert!(
+        err.help().unwrap().contains("hac secrets rotate token"),
+        "{err}"
+    );
+    secrets::rotate_token(&path).unwrap();
+    let repaired = secrets::load(&path).unwrap();
+    assert!(is_token(repaired.bootstrap_token().token().expose()));
+    assert_eq!(repaired.certificate_key(), before.certificate_key());
+    assert_eq!(repaired.etcd(), before.etcd());
+    assert_eq!(repaired.discovery_hash(), before.discovery_hash());
+
+    write(&good.replace(&key_line, "certificate-key = \"ABC\""));
+    let err = secrets::load(&path).unwrap_err();
+    assert!(
+        err.help()
+            .unwrap()
+            .contains("hac secrets rotate certificate-key"),
+        "{err}"
+    );
+    secrets::rotate_certificate_key(&path).unwrap();
+    let repaired = secrets::load(&path).unwrap();
+    assert_eq!(repaired.certificate_key().expose().len(), 64);
+    assert_eq!(repaired.bootstrap_token(), before.bootstrap_token());
+
+    // Each rotation excuses only its own field, and a refused one writes nothing.
+    let broken = good.replace(&key_line, "certificate-key = \"ABC\"");
+    write(&broken);
+    assert!(secrets::rotate_token(&path).is_err());
+    assert_eq!(fs::read_to_string(&path).unwrap(), broken);
 }
 
 #[test]

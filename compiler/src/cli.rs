@@ -158,13 +158,26 @@ struct BundleArg {
 }
 
 impl BundleArg {
-    /// The bundle for `file`: `--secrets`, `file` itself when it is not a `.hac`
-    /// description, or the description's default bundle beside it.
-    fn resolve(&self, file: &Path) -> PathBuf {
+    /// The bundle of the cluster description `source` (`build`, `secrets init`):
+    /// `--secrets`, or `source` with the extension `.secrets`, whatever the source's own
+    /// extension. Never the source itself, which writing the bundle would destroy.
+    fn for_description(&self, source: &Path) -> Result<PathBuf, secrets::SecretsError> {
+        let path = match &self.path {
+            Some(path) => path.clone(),
+            None => secrets::default_path(source),
+        };
+        secrets::check_not_source(&path, source)?;
+        Ok(path)
+    }
+
+    /// The bundle `secrets show` and `secrets rotate` work on: `--secrets`, or `file`
+    /// when it is a bundle, or the bundle of `file` when it is a description. (No check
+    /// against the source is needed: both commands load the file as a bundle first, and
+    /// a description never loads as one, so it is never written.)
+    fn for_file(&self, file: &Path) -> PathBuf {
         match &self.path {
             Some(path) => path.clone(),
-            None if file.extension().is_some_and(|e| e == "hac") => secrets::default_path(file),
-            None => file.to_path_buf(),
+            None => secrets::bundle_for(file),
         }
     }
 }
@@ -276,18 +289,21 @@ where
             provider,
             bundle,
             diagnostics,
-        } => build(
-            &BuildRequest {
-                file: &file,
-                output: &output,
-                gzip,
-                provider: provider.as_deref().and_then(providers::find),
-                secrets: bundle.resolve(&file),
-                format: diagnostics,
-            },
-            loader,
-            io,
-        ),
+        } => match bundle.for_description(&file) {
+            Ok(secrets) => build(
+                &BuildRequest {
+                    file: &file,
+                    output: &output,
+                    gzip,
+                    provider: provider.as_deref().and_then(providers::find),
+                    secrets,
+                    format: diagnostics,
+                },
+                loader,
+                io,
+            ),
+            Err(err) => report_secrets_error(&err, io),
+        },
         Command::Plan {
             file,
             plan_format,
@@ -401,14 +417,15 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             }
             bundle
         }
-        Err(err) => {
-            let _ = writeln!(io.stderr, "error: {err}");
-            if let Some(help) = err.help() {
-                let _ = writeln!(io.stderr, "  help: {help}");
-            }
-            return EXIT_USAGE;
-        }
+        Err(err) => return report_secrets_error(&err, io),
     };
+    for warning in secrets::expiry_warnings(&bundle, time::OffsetDateTime::now_utc()) {
+        let _ = writeln!(
+            io.stderr,
+            "warning: {warning} ({})",
+            request.secrets.display()
+        );
+    }
     let context = crate::build::Context {
         cluster,
         plan: &plan,
@@ -477,6 +494,10 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             key_algorithm,
             force,
         } => {
+            let path = match bundle.for_description(&file) {
+                Ok(path) => path,
+                Err(err) => return report_secrets_error(&err, io),
+            };
             let Some(analysis) = analyze_readable(&file, Depth::Cluster, loader, io) else {
                 return EXIT_USAGE;
             };
@@ -484,7 +505,6 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             let Some(cluster) = analysis.cluster.as_ref() else {
                 return EXIT_ERRORS;
             };
-            let path = bundle.resolve(&file);
             let spec = secrets_spec(cluster, key_algorithm);
             secrets::init(&path, &spec, force).map(|_| format!("created {}\n", path.display()))
         }
@@ -492,9 +512,9 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             file,
             bundle,
             reveal,
-        } => secrets::show(&bundle.resolve(&file), reveal),
+        } => secrets::show(&bundle.for_file(&file), reveal),
         SecretsCommand::Rotate { what, file, bundle } => {
-            let path = bundle.resolve(&file);
+            let path = bundle.for_file(&file);
             match what {
                 Rotatable::Token => secrets::rotate_token(&path)
                     .map(|id| format!("new bootstrap token {id}.… in {}\n", path.display())),
@@ -508,14 +528,18 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             let _ = io.stdout.write_all(text.as_bytes());
             EXIT_OK
         }
-        Err(err) => {
-            let _ = writeln!(io.stderr, "error: {err}");
-            if let Some(help) = err.help() {
-                let _ = writeln!(io.stderr, "  help: {help}");
-            }
-            EXIT_USAGE
-        }
+        Err(err) => report_secrets_error(&err, io),
     }
+}
+
+/// Prints a secrets error with its fix; every one is a usage or I/O problem (exit 2).
+/// The errors carry paths and key names, never values.
+fn report_secrets_error(err: &secrets::SecretsError, io: &mut Io<'_>) -> u8 {
+    let _ = writeln!(io.stderr, "error: {err}");
+    if let Some(help) = err.help() {
+        let _ = writeln!(io.stderr, "  help: {help}");
+    }
+    EXIT_USAGE
 }
 
 /// What the secrets bundle depends on: the key algorithm and the external etcd members.

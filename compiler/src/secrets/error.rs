@@ -19,6 +19,8 @@ pub enum SecretsError {
     Missing { path: PathBuf },
     /// `init` would overwrite an existing bundle.
     AlreadyExists { path: PathBuf },
+    /// The bundle path names the cluster description itself.
+    SameAsSource { path: PathBuf },
     /// The bundle can be read by other users.
     TooOpen { path: PathBuf, mode: u32 },
     /// The bundle is not a valid version-1 bundle.
@@ -68,6 +70,10 @@ impl SecretsError {
                 "pass `--force` to replace it; every node built with the old secrets must then be rebuilt"
                     .into(),
             ),
+            Self::SameAsSource { .. } => Some(
+                "name a different file with `--secrets PATH` (by default the bundle of `NAME.EXT` is `NAME.secrets`)"
+                    .into(),
+            ),
             Self::TooOpen { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
             Self::Malformed { help, .. } => help.clone(),
             Self::UnsupportedVersion { .. } => {
@@ -95,6 +101,11 @@ impl fmt::Display for SecretsError {
             Self::AlreadyExists { path } => {
                 write!(f, "secrets file `{}` already exists", path.display())
             }
+            Self::SameAsSource { path } => write!(
+                f,
+                "the secrets bundle `{}` is the cluster description itself; writing the bundle would destroy it",
+                path.display()
+            ),
             Self::TooOpen { path, mode } => write!(
                 f,
                 "secrets file `{}` is accessible by other users (mode {mode:04o}); it must be readable by its owner only",

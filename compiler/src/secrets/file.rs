@@ -80,10 +80,39 @@ fn check_private_mode(_path: &Path, _metadata: &fs::Metadata) -> Result<(), Secr
     Ok(())
 }
 
-/// Replaces `path` with `contents` so that a reader (or a crash) sees either the old
-/// file or the new one, never a mix: the bytes go to a fresh mode-0600 file in the same
-/// directory, are synced, and the file is renamed over `path`.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), SecretsError> {
+/// Where a write to `path` must land: the file a symlink points to (through any chain
+/// of links, even to a target that does not exist yet), so that writing through
+/// `link.secrets` updates the bundle the link names instead of replacing the link with
+/// a regular file and leaving the target stale.
+pub(crate) fn resolve(path: &Path) -> Result<PathBuf, SecretsError> {
+    // The limit Linux itself puts on a chain of links (ELOOP).
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target =
+                    fs::read_link(&current).map_err(|e| SecretsError::io(path, "resolve", e))?;
+                // A relative target is relative to the link's directory.
+                current = match current.parent() {
+                    Some(parent) if target.is_relative() => parent.join(target),
+                    _ => target,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(SecretsError::io(path, "inspect", e)),
+        }
+    }
+    Err(SecretsError::io(
+        path,
+        "resolve",
+        io::Error::other("too many levels of symbolic links"),
+    ))
+}
+
+/// The directory and file name a write to the resolved `path` works in.
+fn split(path: &Path) -> Result<(PathBuf, String), SecretsError> {
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -91,22 +120,142 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Secre
     let file_name = path.file_name().ok_or_else(|| {
         SecretsError::io(path, "write", io::Error::other("the path names no file"))
     })?;
-    let mut suffix = [0u8; 6];
+    Ok((directory, file_name.to_string_lossy().into_owned()))
+}
+
+/// An exclusive advisory lock on a bundle, held until dropped.
+///
+/// Builds and rotations read, change and write the bundle; without the lock two of them
+/// could each create a different CA, or one could overwrite the other's update. The lock
+/// is `flock` on `<bundle>.lock` beside the (resolved) bundle rather than on the bundle
+/// itself, because every write replaces the bundle's inode by renaming, and a lock on
+/// the old inode would not exclude a process that opened the new one. The lock file
+/// holds nothing and is left in place: deleting it would let two processes lock two
+/// different inodes of the same name.
+pub(crate) struct BundleLock {
+    _file: Option<File>,
+}
+
+pub(crate) fn lock(path: &Path) -> Result<BundleLock, SecretsError> {
+    let path = resolve(path)?;
+    let (directory, file_name) = split(&path)?;
+    let lock_path = directory.join(format!("{file_name}.lock"));
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = match options.open(&lock_path) {
+        Ok(file) => file,
+        // A directory we cannot write to (a read-only checkout): we cannot write the
+        // bundle there either, and readers need no lock because every write is a
+        // rename, so building from an existing bundle still works without one.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            // An existing lock file we may only read still locks: `flock` does not
+            // care how the file was opened.
+            match File::open(&lock_path) {
+                Ok(file) => file,
+                Err(_) => return Ok(BundleLock { _file: None }),
+            }
+        }
+        Err(e) => return Err(SecretsError::io(&lock_path, "open the lock file", e)),
+    };
+    file.lock()
+        .map_err(|e| SecretsError::io(&lock_path, "lock", e))?;
+    Ok(BundleLock { _file: Some(file) })
+}
+
+/// How [`write_atomically`] treats a file that is already at the destination.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    Replace,
+    /// Fail with `AlreadyExists` and leave the file alone: a new bundle must never
+    /// replace one that another process created in the meantime.
+    Keep,
+}
+
+/// The length of the random part of a temporary file's name (6 bytes in hex).
+const TEMPORARY_SUFFIX_LEN: usize = 12;
+
+/// Replaces `path` (through symlinks) with `contents` so that a reader (or a crash)
+/// sees either the old file or the new one, never a mix: the bytes go to a fresh
+/// mode-0600 file `.<name>.<random>.tmp` in the same directory, are synced, and the
+/// file is renamed over `path`. Callers hold the bundle's [`lock`], so any temporary
+/// file of ours still beside the bundle was left by a killed process; it holds every
+/// secret, so it is removed.
+pub(crate) fn write_atomically(
+    path: &Path,
+    contents: &[u8],
+    existing: Existing,
+) -> Result<(), SecretsError> {
+    let path = resolve(path)?;
+    let (directory, file_name) = split(&path)?;
+    let mut suffix = [0u8; TEMPORARY_SUFFIX_LEN / 2];
     random::fill(&mut suffix)?;
-    let temporary = directory.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        random::lower_hex(&suffix)
-    ));
+    let temporary = directory.join(format!(".{file_name}.{}.tmp", random::lower_hex(&suffix)));
 
     let result = write_new_private(&temporary, contents)
-        .and_then(|()| fs::rename(&temporary, path))
-        .map_err(|e| SecretsError::io(path, "write", e));
-    if result.is_err() {
+        .and_then(|()| match existing {
+            Existing::Replace => fs::rename(&temporary, &path),
+            // A hard link, unlike a rename, fails when the name is taken; the
+            // temporary name is then removed below, leaving only the bundle.
+            Existing::Keep => fs::hard_link(&temporary, &path).or_else(|e| {
+                // A file system without hard links: the lock every writer holds
+                // makes checking and then renaming safe among hac processes.
+                if e.kind() == io::ErrorKind::AlreadyExists || path.symlink_metadata().is_ok() {
+                    Err(io::Error::from(io::ErrorKind::AlreadyExists))
+                } else {
+                    fs::rename(&temporary, &path)
+                }
+            }),
+        })
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => SecretsError::AlreadyExists { path: path.clone() },
+            _ => SecretsError::io(&path, "write", e),
+        });
+    if result.is_err() || existing == Existing::Keep {
         let _ = fs::remove_file(&temporary);
-        return result;
     }
+    result?;
+    remove_stale_temporaries(&directory, &file_name);
     sync_directory(&directory).map_err(|e| SecretsError::io(&directory, "sync", e))
+}
+
+/// Whether `name` is a temporary file [`write_atomically`] makes for the bundle
+/// `bundle`: exactly `.<bundle>.<12 lowercase hex>.tmp`, nothing looser, so that no
+/// other file is ever removed.
+pub(crate) fn is_temporary_of(name: &str, bundle: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(bundle))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|hex| {
+            hex.len() == TEMPORARY_SUFFIX_LEN
+                && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+}
+
+/// Best effort: the bundle itself was written, and a leftover that cannot be removed
+/// now is tried again on the next write.
+fn remove_stale_temporaries(directory: &Path, bundle: &str) {
+    let Ok(entries) = fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_ours = name.to_str().is_some_and(|n| is_temporary_of(n, bundle));
+        // Only regular files: never follow a link planted under such a name.
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn write_new_private(path: &Path, contents: &[u8]) -> io::Result<()> {

@@ -92,7 +92,42 @@ fn write_string(out: &mut String, key: &str, value: &str) {
     out.push_str("\"\n");
 }
 
+/// Whether `text` is meant to be a bundle (though it may be an invalid one): TOML with
+/// a top-level `version`, or a file that starts with the header hac writes. A cluster
+/// description is neither.
+pub fn looks_like_bundle(text: &str) -> bool {
+    text.starts_with(HEADER.lines().next().unwrap_or_default())
+        || text
+            .parse::<Table>()
+            .is_ok_and(|table| table.contains_key("version"))
+}
+
+/// A value that replaces one field while reading: the field is then not checked, so a
+/// rotation can repair a bundle in which exactly that field is broken.
+pub enum Replacement {
+    BootstrapToken(BootstrapToken),
+    CertificateKey(Secret),
+}
+
 pub fn parse(path: &Path, text: &str) -> Result<Bundle, SecretsError> {
+    parse_with(path, text, None)
+}
+
+/// Reads a bundle with `replacement` in place of the field it names, whatever that
+/// field holds (or whether it is there at all). Every other field is checked as usual.
+pub fn parse_replacing(
+    path: &Path,
+    text: &str,
+    replacement: Replacement,
+) -> Result<Bundle, SecretsError> {
+    parse_with(path, text, Some(replacement))
+}
+
+fn parse_with(
+    path: &Path,
+    text: &str,
+    replacement: Option<Replacement>,
+) -> Result<Bundle, SecretsError> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e.span().map(|span| {
             let before = &text.as_bytes()[..span.start.min(text.len())];
@@ -105,7 +140,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Bundle, SecretsError> {
             help: None,
         }
     })?;
-    Reader { path }.bundle(&table)
+    Reader { path }.bundle(&table, replacement)
 }
 
 struct Reader<'a> {
@@ -180,7 +215,11 @@ impl Reader<'_> {
         )
     }
 
-    fn bundle(&self, root: &Table) -> Result<Bundle, SecretsError> {
+    fn bundle(
+        &self,
+        root: &Table,
+        replacement: Option<Replacement>,
+    ) -> Result<Bundle, SecretsError> {
         // The version is checked first so that a newer file gets a version error rather
         // than complaints about keys this hac does not know.
         match self.required(root, "", "version")? {
@@ -214,8 +253,20 @@ impl Reader<'_> {
                     Some("the key algorithm cannot change once the bundle exists; re-create it with `hac secrets init --force`".to_owned()),
                 )
             })?;
-        let bootstrap_token = self.bootstrap_token(self.string(root, "", "bootstrap-token")?)?;
-        let certificate_key = self.certificate_key(self.string(root, "", "certificate-key")?)?;
+        let (bootstrap_token, certificate_key) = match replacement {
+            Some(Replacement::BootstrapToken(token)) => (
+                token,
+                self.certificate_key(self.string(root, "", "certificate-key")?)?,
+            ),
+            Some(Replacement::CertificateKey(key)) => (
+                self.bootstrap_token(self.string(root, "", "bootstrap-token")?)?,
+                key,
+            ),
+            None => (
+                self.bootstrap_token(self.string(root, "", "bootstrap-token")?)?,
+                self.certificate_key(self.string(root, "", "certificate-key")?)?,
+            ),
+        };
         let cluster_ca = self.ca(
             root,
             "",

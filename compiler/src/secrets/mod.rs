@@ -51,7 +51,18 @@ pub fn load(path: &Path) -> Result<Bundle, SecretsError> {
 
 /// Writes `bundle` atomically with mode 0600. The bytes depend only on the bundle.
 pub fn save(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
-    file::write_atomically(path, format::serialize(bundle).as_bytes())
+    let _lock = file::lock(path)?;
+    save_locked(path, bundle)
+}
+
+/// [`save`] for a caller that already holds the bundle's lock (the lock is not
+/// re-entrant: a second `flock` on a new descriptor would wait for ourselves).
+fn save_locked(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
+    file::write_atomically(
+        path,
+        format::serialize(bundle).as_bytes(),
+        file::Existing::Replace,
+    )
 }
 
 /// The canonical file contents of `bundle`.
@@ -59,33 +70,98 @@ pub fn to_file_contents(bundle: &Bundle) -> String {
     format::serialize(bundle)
 }
 
+/// Refuses a bundle path that names the cluster description itself (`hac build x.secrets`,
+/// `--secrets cluster.hac`, or a link to it): writing the bundle would destroy the source.
+pub fn check_not_source(bundle: &Path, source: &Path) -> Result<(), SecretsError> {
+    // Canonical paths catch `./a` against `a` and links; a path that does not exist
+    // yet cannot be the (existing) source, so its literal form is compared.
+    let identity = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if bundle == source || identity(bundle) == identity(source) {
+        return Err(SecretsError::SameAsSource {
+            path: bundle.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// The bundle `hac secrets show` and `rotate` work on when given `file`, which may be a
+/// bundle or a cluster description: a `.hac` file is a description and a `.secrets`
+/// file a bundle; any other file is a bundle when it reads as one (a TOML table with a
+/// `version`), and otherwise a description whose bundle is beside it.
+pub fn bundle_for(file: &Path) -> PathBuf {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("hac") => return default_path(file),
+        Some(EXTENSION) => return file.to_path_buf(),
+        _ => {}
+    }
+    // An unreadable file is taken as the bundle, so loading it reports the problem
+    // (missing, too open) with the path the user gave.
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return file.to_path_buf();
+    };
+    if format::looks_like_bundle(&text) {
+        file.to_path_buf()
+    } else {
+        default_path(file)
+    }
+}
+
 /// Creates a new bundle for `spec` at `path`. An existing file is an error unless
 /// `force`, which replaces it (a new CA: every node must be rebuilt).
 pub fn init(path: &Path, spec: &SecretsSpec, force: bool) -> Result<Bundle, SecretsError> {
+    let _lock = file::lock(path)?;
     if !force && path.symlink_metadata().is_ok() {
         return Err(SecretsError::AlreadyExists {
             path: path.to_path_buf(),
         });
     }
     let (bundle, _) = reconcile(None, spec)?;
-    save(path, &bundle)?;
+    let existing = if force {
+        file::Existing::Replace
+    } else {
+        file::Existing::Keep
+    };
+    file::write_atomically(path, format::serialize(&bundle).as_bytes(), existing)?;
     Ok(bundle)
 }
 
 /// The bundle `hac build` uses: loads it (or creates it when the file does not exist),
 /// reconciles it with `spec`, and writes it back only when something changed, so an
 /// unchanged cluster never rewrites the file.
+///
+/// The whole load-reconcile-save runs under the bundle's lock, so concurrent builds
+/// agree on one bundle and never undo each other's changes.
 pub fn ensure(path: &Path, spec: &SecretsSpec) -> Result<(Bundle, Changes), SecretsError> {
+    let _lock = file::lock(path)?;
     let existing = match load(path) {
         Ok(bundle) => Some(bundle),
         Err(SecretsError::Missing { .. }) => None,
         Err(e) => return Err(e),
     };
+    let creating = existing.is_none();
     let (bundle, changes) = reconcile(existing, spec)?;
-    if !changes.is_empty() {
-        save(path, &bundle)?;
+    if changes.is_empty() {
+        return Ok((bundle, changes));
     }
-    Ok((bundle, changes))
+    if !creating {
+        save_locked(path, &bundle)?;
+        return Ok((bundle, changes));
+    }
+    let contents = format::serialize(&bundle);
+    match file::write_atomically(path, contents.as_bytes(), file::Existing::Keep) {
+        Ok(()) => Ok((bundle, changes)),
+        // Created meanwhile by a writer that does not take the lock (an older hac, a
+        // copy): the bundle on disk is the one hosts may already pin, so it wins over
+        // ours, which nobody has seen.
+        Err(SecretsError::AlreadyExists { .. }) => {
+            let (bundle, changes) = reconcile(Some(load(path)?), spec)?;
+            if !changes.is_empty() {
+                save_locked(path, &bundle)?;
+            }
+            Ok((bundle, changes))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The summary `hac secrets show` prints. Secret values only with `reveal`.
@@ -100,19 +176,60 @@ pub fn show(path: &Path, reveal: bool) -> Result<String, SecretsError> {
 }
 
 /// Replaces the bootstrap token, nothing else. Returns the new token id.
+///
+/// The old token is not checked, so this also repairs a bundle whose token is malformed
+/// (the fix the load error suggests); everything else must still be valid.
 pub fn rotate_token(path: &Path) -> Result<String, SecretsError> {
-    let mut bundle = load(path)?;
+    let _lock = file::lock(path)?;
     let (id, secret) = random::bootstrap_token_parts()?;
-    bundle.bootstrap_token = BootstrapToken { id, secret };
-    save(path, &bundle)?;
+    let token = BootstrapToken { id, secret };
+    let text = file::read_private(path)?;
+    let bundle = format::parse_replacing(path, &text, format::Replacement::BootstrapToken(token))?;
+    save_locked(path, &bundle)?;
     Ok(bundle.bootstrap_token.id)
 }
 
-/// Replaces the certificate key, nothing else.
+/// Replaces the certificate key, nothing else. Like [`rotate_token`], it also repairs a
+/// malformed certificate key.
 pub fn rotate_certificate_key(path: &Path) -> Result<(), SecretsError> {
-    let mut bundle = load(path)?;
-    bundle.certificate_key = random::certificate_key()?;
-    save(path, &bundle)
+    let _lock = file::lock(path)?;
+    let key = random::certificate_key()?;
+    let text = file::read_private(path)?;
+    let bundle = format::parse_replacing(path, &text, format::Replacement::CertificateKey(key))?;
+    save_locked(path, &bundle)
+}
+
+/// CAs with less than this left get a warning from [`expiry_warnings`].
+pub const CA_WARN_BEFORE: time::Duration = time::Duration::days(365);
+
+/// Warnings about CAs close to (or past) their expiry. A CA is never replaced
+/// automatically, because every host pins it, and leaves cannot outlive it; so the
+/// user must hear early that the cluster needs a new bundle. Public facts only.
+pub fn expiry_warnings(bundle: &Bundle, now: OffsetDateTime) -> Vec<String> {
+    let mut cas = vec![("cluster CA", bundle.cluster_ca())];
+    if let Some(etcd) = bundle.etcd() {
+        cas.push(("etcd CA", etcd.ca()));
+    }
+    cas.into_iter()
+        .filter_map(|(name, ca)| {
+            let not_after = ca.info().not_after;
+            let left = not_after - now;
+            if left >= CA_WARN_BEFORE {
+                return None;
+            }
+            let when = format_time(not_after);
+            Some(if left.is_negative() {
+                format!(
+                    "the {name} expired at {when}; hosts built with it cannot join, so re-create the bundle with `hac secrets init --force` and rebuild every host"
+                )
+            } else {
+                format!(
+                    "the {name} expires at {when} ({} days left); certificates it signs cannot outlive it, and replacing it means `hac secrets init --force` and rebuilding every host",
+                    left.whole_days()
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

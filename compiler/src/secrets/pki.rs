@@ -189,6 +189,12 @@ pub fn new_ca(
     finish(&key, certificate.der(), algorithm, &context)
 }
 
+/// When a leaf issued by `ca` at `now` expires: a year on, but never beyond the CA
+/// (a certificate cannot be trusted longer than its issuer).
+pub(crate) fn leaf_not_after(ca: &CertificateAndKey, now: OffsetDateTime) -> OffsetDateTime {
+    seconds((now + LEAF_VALIDITY).min(ca.info.not_after))
+}
+
 /// A leaf signed by `ca`, valid for a year but never beyond the CA.
 pub fn new_leaf(
     ca: &CertificateAndKey,
@@ -199,7 +205,6 @@ pub fn new_leaf(
     let context = format!("cannot issue the `{}` certificate", request.common_name);
     let ca_key = load_key(&ca.private_key_pem, algorithm)
         .map_err(|detail| SecretsError::crypto(context.as_str(), detail))?;
-    let ca_not_after = ca.info.not_after;
     let issuer = Issuer::from_ca_cert_pem(&ca.certificate_pem, ca_key)
         .map_err(|e| SecretsError::crypto(context.as_str(), e))?;
 
@@ -236,7 +241,7 @@ pub fn new_leaf(
     }
     params.use_authority_key_identifier_extension = true;
     params.not_before = seconds(now - BACKDATE);
-    params.not_after = seconds((now + LEAF_VALIDITY).min(ca_not_after));
+    params.not_after = leaf_not_after(ca, now);
     params.serial_number = Some(random::serial_number()?);
     let certificate = params
         .signed_by(&key, &issuer)

@@ -110,7 +110,8 @@ impl fmt::Display for Change {
 /// Member certificates are issued when a member first appears and kept afterwards; a
 /// member whose address changed gets new certificates, and only that member; removed
 /// members are dropped. Leaf certificates within [`RENEW_BEFORE`] of their expiry are
-/// re-issued. The key algorithm of an existing bundle cannot change: asking for another
+/// re-issued when the new ones would last longer (not when the CA's own expiry caps
+/// them). The key algorithm of an existing bundle cannot change: asking for another
 /// one is an error.
 pub fn reconcile(
     bundle: Option<Bundle>,
@@ -231,8 +232,13 @@ fn new_member(
     })
 }
 
-fn expiring(pair: &CertificateAndKey, now: OffsetDateTime) -> bool {
-    pair.info().not_after - now < RENEW_BEFORE
+/// Whether `pair`, issued by `ca`, should be re-issued: it is within [`RENEW_BEFORE`]
+/// of its expiry and a new one would last longer. Near the end of the CA's life a new
+/// leaf is capped at the CA's expiry just like the old one, so re-issuing it would gain
+/// nothing and, done on every build, would change every host's output each time.
+fn needs_renewal(pair: &CertificateAndKey, ca: &CertificateAndKey, now: OffsetDateTime) -> bool {
+    let not_after = pair.info().not_after;
+    not_after - now < RENEW_BEFORE && pki::leaf_not_after(ca, now) > not_after
 }
 
 fn reconcile_etcd(
@@ -242,7 +248,7 @@ fn reconcile_etcd(
     now: OffsetDateTime,
     changes: &mut Vec<Change>,
 ) -> Result<EtcdPki, SecretsError> {
-    if expiring(&etcd.healthcheck_client, now) {
+    if needs_renewal(&etcd.healthcheck_client, &etcd.ca, now) {
         etcd.healthcheck_client = pki::new_leaf(
             &etcd.ca,
             algorithm,
@@ -253,7 +259,7 @@ fn reconcile_etcd(
             name: "healthcheck-client",
         });
     }
-    if expiring(&etcd.apiserver_etcd_client, now) {
+    if needs_renewal(&etcd.apiserver_etcd_client, &etcd.ca, now) {
         etcd.apiserver_etcd_client = pki::new_leaf(
             &etcd.ca,
             algorithm,
@@ -299,7 +305,10 @@ fn reconcile_etcd(
                 });
                 true
             }
-            Some(previous) if expiring(&previous.server, now) || expiring(&previous.peer, now) => {
+            Some(previous)
+                if needs_renewal(&previous.server, &etcd.ca, now)
+                    || needs_renewal(&previous.peer, &etcd.ca, now) =>
+            {
                 let not_after = previous
                     .server
                     .info()

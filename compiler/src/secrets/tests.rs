@@ -363,3 +363,160 @@ fn errors_render_through_miette_with_their_help() {
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
     assert_eq!(help, "run `chmod 600 x.secrets`");
 }
+
+/// A bundle made `days_left` days before its CAs expire, with leaves long expired.
+fn bundle_with_cas_expiring_in(days_left: i64, members: &[(&str, &str)]) -> Bundle {
+    let created = OffsetDateTime::now_utc() - CA_VALIDITY + Duration::days(days_left);
+    reconcile_at(None, &spec(members), created).unwrap().0
+}
+
+#[test]
+fn leaves_capped_by_an_expiring_ca_are_renewed_once_not_on_every_build() {
+    let members = [("etcd-a", "10.0.0.1")];
+    let old = bundle_with_cas_expiring_in(20, &members);
+    let now = OffsetDateTime::now_utc();
+    // The leaves expired long ago: renewing them gains the 20 days the CA has left.
+    let (renewed, changes) = reconcile_at(Some(old), &spec(&members), now).unwrap();
+    assert_eq!(changes.0.len(), 3, "{changes}");
+    let etcd = renewed.etcd().unwrap();
+    assert_eq!(
+        etcd.healthcheck_client().info().not_after,
+        etcd.ca().info().not_after
+    );
+    // A new leaf would end with the CA just like the current one: nothing to gain, so
+    // nothing changes, now or on a later build.
+    for later in [now, now + Duration::days(5)] {
+        let (again, changes) = reconcile_at(Some(renewed.clone()), &spec(&members), later).unwrap();
+        assert!(changes.is_empty(), "{changes}");
+        assert_eq!(again, renewed);
+    }
+}
+
+#[test]
+fn cas_with_less_than_a_year_left_are_warned_about() {
+    let now = OffsetDateTime::now_utc();
+    assert!(expiry_warnings(&fresh(&[("etcd-a", "10.0.0.1")]), now).is_empty());
+    let expiring = bundle_with_cas_expiring_in(100, &[("etcd-a", "10.0.0.1")]);
+    let warnings = expiry_warnings(&expiring, now);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("the cluster CA expires at "),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].starts_with("the etcd CA expires at "),
+        "{}",
+        warnings[1]
+    );
+    assert!(warnings[0].contains("(99 days left)") || warnings[0].contains("(100 days left)"));
+    let expired = expiry_warnings(&expiring, now + Duration::days(101));
+    assert!(
+        expired[0].starts_with("the cluster CA expired at "),
+        "{}",
+        expired[0]
+    );
+}
+
+#[test]
+fn build_warns_about_an_expiring_ca_on_stderr_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/stacked.hac");
+    let run = |bundle: &Bundle| {
+        let path = dir.path().join("cluster.secrets");
+        save(&path, bundle).unwrap();
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut io = crate::cli::Io {
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+            style: crate::report::Style::plain(),
+        };
+        let out = dir.path().join("out");
+        let args = [
+            "hac".as_ref(),
+            "build".as_ref(),
+            source.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            "--secrets".as_ref(),
+            path.as_os_str(),
+        ];
+        let status = crate::cli::run(args, &hac_lang::FsLoader, &mut io);
+        let (stdout, stderr) = (
+            String::from_utf8(stdout).unwrap(),
+            String::from_utf8(stderr).unwrap(),
+        );
+        assert_eq!(status, 0, "{stderr}");
+        for secret in [
+            bundle.bootstrap_token().secret().expose(),
+            bundle.certificate_key().expose(),
+        ] {
+            assert!(!stdout.contains(secret) && !stderr.contains(secret));
+        }
+        stderr
+    };
+    let stderr = run(&bundle_with_cas_expiring_in(100, &[]));
+    assert!(
+        stderr.contains("warning: the cluster CA expires at "),
+        "{stderr}"
+    );
+    let stderr = run(&fresh(&[]));
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}
+
+#[test]
+fn only_our_temporary_names_are_recognised() {
+    let ours = ".cluster.secrets.0123456789ab.tmp";
+    assert!(file::is_temporary_of(ours, "cluster.secrets"));
+    for other in [
+        ".cluster.secrets.0123456789AB.tmp",
+        ".cluster.secrets.0123456789a.tmp",
+        ".cluster.secrets.0123456789abc.tmp",
+        ".cluster.secrets.backup-01234.tmp",
+        "cluster.secrets.0123456789ab.tmp",
+        ".cluster.secrets.0123456789ab.tmp~",
+        ".other.secrets.0123456789ab.tmp",
+    ] {
+        assert!(!file::is_temporary_of(other, "cluster.secrets"), "{other}");
+    }
+    assert!(!file::is_temporary_of(ours, "luster.secrets"));
+}
+
+#[test]
+fn a_rotation_repairs_exactly_the_field_it_replaces() {
+    let bundle = fresh(&[]);
+    let text = format::serialize(&bundle);
+    let token_line = format!(
+        "bootstrap-token = \"{}\"",
+        bundle.bootstrap_token().token().expose()
+    );
+    let key_line = format!(
+        "certificate-key = \"{}\"",
+        bundle.certificate_key().expose()
+    );
+    let bad_token = text.replace(&token_line, "bootstrap-token = \"NOT-A-TOKEN\"");
+    let bad_key = text.replace(&key_line, "certificate-key = \"xyz\"");
+    let path = Path::new("test.secrets");
+    let new_token = || {
+        format::Replacement::BootstrapToken(BootstrapToken {
+            id: "abcdef".into(),
+            secret: Secret::new("0123456789abcdef".into()),
+        })
+    };
+    let new_key = || format::Replacement::CertificateKey(Secret::new("0".repeat(64)));
+
+    assert!(parse(&bad_token).is_err());
+    let repaired = format::parse_replacing(path, &bad_token, new_token()).unwrap();
+    assert_eq!(repaired.bootstrap_token().id(), "abcdef");
+    assert_eq!(repaired.certificate_key(), bundle.certificate_key());
+    assert_eq!(repaired.cluster_ca(), bundle.cluster_ca());
+
+    assert!(parse(&bad_key).is_err());
+    let repaired = format::parse_replacing(path, &bad_key, new_key()).unwrap();
+    assert_eq!(repaired.certificate_key().expose(), "0".repeat(64));
+    assert_eq!(repaired.bootstrap_token(), bundle.bootstrap_token());
+
+    // Only the replaced field is excused.
+    assert!(format::parse_replacing(path, &bad_key, new_token()).is_err());
+    assert!(format::parse_replacing(path, &bad_token, new_key()).is_err());
+}
