@@ -20,6 +20,10 @@ pub enum Doc {
     Verbatim(String),
     /// One space; dropped at the start of a line and when doubled.
     Space,
+    /// A comment that followed code on its line, printed as written (it may span
+    /// lines) after one space, on the line of the text before it even when a line
+    /// break is pending there: the break moves after the comment.
+    TrailingComment(String),
     /// A space when the enclosing group is flat, a line break when it is broken.
     Line,
     /// A line break, always; several in a row make one.
@@ -70,7 +74,7 @@ pub fn broken_group(doc: Doc) -> Doc {
 pub fn forces_break(doc: &Doc) -> bool {
     match doc {
         Doc::HardLine | Doc::BlankLine => true,
-        Doc::Verbatim(text) => text.contains('\n'),
+        Doc::Verbatim(text) | Doc::TrailingComment(text) => text.contains('\n'),
         Doc::Concat(docs) => docs.iter().any(forces_break),
         Doc::Nest(doc) => forces_break(doc),
         Doc::Group { broken, .. } => *broken,
@@ -95,6 +99,7 @@ pub fn render(doc: &Doc) -> String {
             Doc::Nil => {}
             Doc::Text(s) | Doc::Verbatim(s) => out.write(s),
             Doc::Space => out.space(),
+            Doc::TrailingComment(s) => out.trailing(s),
             Doc::Line => match mode {
                 Mode::Flat => out.space(),
                 Mode::Break => out.newline(indent, 1),
@@ -142,6 +147,10 @@ fn fits(next: Command, rest: &[Command], mut width: isize) -> bool {
                 None => width -= columns(s) as isize,
             },
             Doc::Space => width -= 1,
+            Doc::TrailingComment(s) => match s.find('\n') {
+                Some(newline) => return width > columns(&s[..newline]) as isize,
+                None => width -= 1 + columns(s) as isize,
+            },
             Doc::Line => match mode {
                 Mode::Flat => width -= 1,
                 Mode::Break => return true,
@@ -194,6 +203,18 @@ impl Output {
         match s.rfind('\n') {
             Some(newline) => self.column = columns(&s[newline + 1..]),
             None => self.column += columns(s),
+        }
+    }
+
+    /// A comment after the text before it: when a line break is pending, the
+    /// comment goes before the break, at the end of the line it followed.
+    fn trailing(&mut self, comment: &str) {
+        if self.newlines > 0 && !self.text.is_empty() {
+            self.text.push(' ');
+            self.text.push_str(comment);
+        } else {
+            self.space();
+            self.write(comment);
         }
     }
 

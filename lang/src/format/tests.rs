@@ -65,7 +65,8 @@ fn syntax_errors_are_returned() {
 
 mod generated {
     //! Random programs, with comments and line breaks between any two tokens, stay
-    //! the same program when formatted, keep their comments, and format idempotently.
+    //! the same program when formatted, keep their comments (each still first on its
+    //! line, or still after code), and format idempotently.
 
     use proptest::prelude::*;
 
@@ -176,11 +177,18 @@ mod generated {
         })
     }
 
-    fn comment_texts(text: &str) -> Vec<String> {
+    /// Each comment's text and whether it is first on its line: a comment that
+    /// followed code still follows code, one that started a line still starts one.
+    fn comment_texts(text: &str) -> Vec<(String, bool)> {
         syntax::parse(FileId(0), text)
             .comments
             .iter()
-            .map(|c| text[c.span.range()].trim_end().to_string())
+            .map(|c| {
+                let before = &text[..c.span.start as usize];
+                let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+                let first_on_line = before[line_start..].trim().is_empty();
+                (text[c.span.range()].trim_end().to_string(), first_on_line)
+            })
             .collect()
     }
 
