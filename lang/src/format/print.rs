@@ -94,7 +94,7 @@ impl<'a> Printer<'a> {
                     Doc::Space,
                     self.token(question, "?"),
                     Doc::Space,
-                    self.attr_path(path),
+                    self.attr_path(question + 1, path),
                 ])
             }
             ExprKind::Apply { .. } => self.application(e),
@@ -210,7 +210,7 @@ impl<'a> Printer<'a> {
     fn binding(&mut self, binding: &Binding) -> Doc {
         match binding {
             Binding::Attr { path, value, span } => {
-                let path_doc = self.attr_path(path);
+                let path_doc = self.attr_path(span.start as usize, path);
                 let last = path.last().expect("a binding names an attribute");
                 let equals_offset = self.trivia.find(self.name_end(last), "=");
                 let equals = concat(vec![
@@ -245,12 +245,12 @@ impl<'a> Printer<'a> {
                 let start = span.start as usize;
                 let mut docs = vec![self.token(start, "inherit")];
                 if let Some(from) = from {
+                    // In source order, so that comments before `(` stay before it.
                     let open = self.trivia.find(start + "inherit".len(), "(");
-                    let from_doc = self.expr(from);
-                    let close = self.trivia.find(from.span.end as usize, ")");
                     docs.push(Doc::Space);
                     docs.push(self.token(open, "("));
-                    docs.push(from_doc);
+                    docs.push(self.expr(from));
+                    let close = self.trivia.find(from.span.end as usize, ")");
                     docs.push(self.token(close, ")"));
                 }
                 let mut names_doc = Vec::new();
@@ -294,7 +294,7 @@ impl<'a> Printer<'a> {
         }
         let dot = self.trivia.find(target.span.end as usize, ".");
         docs.push(self.token(dot, "."));
-        docs.push(self.attr_path(path));
+        docs.push(self.attr_path(dot + 1, path));
         if let Some(default) = default {
             let last = path.last().expect("a selection names an attribute");
             let or = self.trivia.find(self.name_end(last), "or");
@@ -306,25 +306,31 @@ impl<'a> Printer<'a> {
         concat(docs)
     }
 
-    fn attr_path(&mut self, path: &[AttrName]) -> Doc {
+    /// `a.b.c`, whose first name starts at the next token at or after `from`.
+    fn attr_path(&mut self, from: usize, path: &[AttrName]) -> Doc {
         let mut docs = Vec::new();
+        let mut at = from;
         for (index, name) in path.iter().enumerate() {
             if index > 0 {
                 let dot = self.trivia.find(self.name_end(&path[index - 1]), ".");
                 docs.push(self.token(dot, "."));
+                at = dot + 1;
             }
-            docs.push(self.attr_name(name));
+            docs.push(self.attr_name(at, name));
         }
         concat(docs)
     }
 
-    fn attr_name(&mut self, name: &AttrName) -> Doc {
+    /// An attribute name starting at the next token at or after `from`.
+    fn attr_name(&mut self, from: usize, name: &AttrName) -> Doc {
         match name {
             AttrName::Ident(ident) => self.token(ident.span.start as usize, &ident.name),
             AttrName::Str(string) => self.verbatim(string.span),
             AttrName::Dynamic(inner) => {
-                let open = self.token(inner.span.start as usize, "${");
-                let inner_doc = self.expr(inner);
+                // The tree records the expression inside `${ }`, not where `${` is:
+                // the comments between them belong after it.
+                let open = self.token(self.trivia.find(from, "${"), "${");
+                let inner_doc = nest(self.expr(inner));
                 let close = self.trivia.find(inner.span.end as usize, "}");
                 concat(vec![open, inner_doc, self.token(close, "}")])
             }
