@@ -33,6 +33,9 @@ pub enum Doc {
     Concat(Vec<Doc>),
     /// Its content is indented one level more after each line break.
     Nest(Box<Doc>),
+    /// Like [`Doc::Nest`] when the enclosing group is broken; not indented when it
+    /// is flat (a function's body after parameters that may break).
+    NestIfBroken(Box<Doc>),
     /// Flat if it fits on the line, broken otherwise; `broken` is set when it holds a
     /// forced break.
     Group {
@@ -61,6 +64,18 @@ pub fn group(doc: Doc) -> Doc {
     }
 }
 
+/// A group whose forced break is the caller's to say: `broken` when it must break
+/// whatever its width. For a group that holds, after its own possible line breaks,
+/// a part with forced breaks of its own that must not break it (a function's body,
+/// after parameters that break only when they do not fit); that part's bare
+/// [`Doc::Line`]s must be inside groups of their own.
+pub fn group_broken_if(broken: bool, doc: Doc) -> Doc {
+    Doc::Group {
+        doc: Box::new(doc),
+        broken,
+    }
+}
+
 /// A group that is broken whatever its width (the user wrote it on several lines).
 pub fn broken_group(doc: Doc) -> Doc {
     Doc::Group {
@@ -76,7 +91,7 @@ pub fn forces_break(doc: &Doc) -> bool {
         Doc::HardLine | Doc::BlankLine => true,
         Doc::Verbatim(text) | Doc::TrailingComment(text) => text.contains('\n'),
         Doc::Concat(docs) => docs.iter().any(forces_break),
-        Doc::Nest(doc) => forces_break(doc),
+        Doc::Nest(doc) | Doc::NestIfBroken(doc) => forces_break(doc),
         Doc::Group { broken, .. } => *broken,
         Doc::Nil | Doc::Text(_) | Doc::Space | Doc::Line => false,
     }
@@ -108,6 +123,13 @@ pub fn render(doc: &Doc) -> String {
             Doc::BlankLine => out.newline(indent, 2),
             Doc::Concat(docs) => stack.extend(docs.iter().rev().map(|d| (indent, mode, d))),
             Doc::Nest(inner) => stack.push((indent + INDENT, mode, inner)),
+            Doc::NestIfBroken(inner) => {
+                let indent = match mode {
+                    Mode::Break => indent + INDENT,
+                    Mode::Flat => indent,
+                };
+                stack.push((indent, mode, inner));
+            }
             Doc::Group { doc: inner, broken } => {
                 let flat = !broken
                     && fits(
@@ -157,7 +179,9 @@ fn fits(next: Command, rest: &[Command], mut width: isize) -> bool {
             },
             Doc::HardLine | Doc::BlankLine => return true,
             Doc::Concat(docs) => commands.extend(docs.iter().rev().map(|d| (indent, mode, d))),
-            Doc::Nest(inner) => commands.push((indent + INDENT, mode, inner)),
+            Doc::Nest(inner) | Doc::NestIfBroken(inner) => {
+                commands.push((indent + INDENT, mode, inner));
+            }
             Doc::Group { doc: inner, broken } => {
                 commands.push((indent, if *broken { Mode::Break } else { mode }, inner));
             }

@@ -51,6 +51,27 @@ fn comments_keep_their_places() {
 }
 
 #[test]
+fn comments_after_code_stay_after_it() {
+    assert_eq!(fmt("f # first\n 1"), "f # first\n  1\n");
+    assert_eq!(fmt("{ a, ... }: /* c */ (a)"), "{ a, ... }: /* c */ (a)\n");
+    assert_eq!(fmt("x: y: # c\n x"), "x: y: # c\n  x\n");
+}
+
+#[test]
+fn long_curried_parameters_break_one_per_line() {
+    let name = |c: char| c.to_string().repeat(25);
+    let (a, b, c, d) = (name('a'), name('b'), name('c'), name('d'));
+    assert_eq!(
+        fmt(&format!("{a}: {b}: {c}: {d}: [ {a} ]")),
+        format!("{a}:\n  {b}:\n  {c}:\n  {d}: [ {a} ]\n")
+    );
+    assert_eq!(
+        fmt(&format!("{a}: {b}: {c}: {d}: {{\n x = {a}; }}")),
+        format!("{a}:\n  {b}:\n  {c}:\n  {d}: {{\n    x = {a};\n  }}\n")
+    );
+}
+
+#[test]
 fn strings_are_kept_byte_for_byte() {
     let text = "{\n  s = ''\n      a\n    b ${ \"x\" }\n  '';\n  p = ./a/b.hac;\n}\n";
     assert_eq!(fmt(text), text);
@@ -150,6 +171,7 @@ mod generated {
                     .prop_flat_map(move |(a, b, op)| tokens(vec![a, s(op), b])),
                 (p(), p()).prop_flat_map(move |(a, b)| tokens(vec![a, b])),
                 p().prop_flat_map(move |a| tokens(vec![s("x"), s(":"), a])),
+                p().prop_flat_map(move |a| tokens(vec![s("x"), s(":"), s("y"), s(":"), a])),
                 (p(), p()).prop_flat_map(move |(a, b)| {
                     tokens(vec![
                         s("{"),
