@@ -1,7 +1,8 @@
 //! `hac fmt`: for every `.hac` file in the repository that parses, formatting is
-//! idempotent, keeps the syntax tree (spans aside), every comment in order, and the
-//! evaluated value; golden layouts for tricky cases are snapshots of
-//! `tests/fmt/*.hac`; and the examples are formatted already.
+//! idempotent, keeps the syntax tree (spans aside), every comment in order (each still
+//! first on its line, or still after code) and the evaluated value; golden layouts for
+//! tricky cases are snapshots of `tests/fmt/*.hac`; and the examples are formatted
+//! already.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,17 +22,21 @@ fn all_hac_files() -> Vec<PathBuf> {
         .collect()
 }
 
-/// The text of each comment, in order (line comments without trailing blanks).
-fn comments(text: &str) -> Vec<String> {
+/// The text of each comment, in order (line comments without trailing blanks), and
+/// whether it is the first thing on its line (or follows code there).
+fn comments(text: &str) -> Vec<(String, bool)> {
     syntax::parse(FileId(0), text)
         .comments
         .iter()
         .map(|c| {
             let raw = &text[c.span.range()];
+            let before = &text[..c.span.start as usize];
+            let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+            let first_on_line = before[line_start..].trim().is_empty();
             if c.block {
-                raw.to_string()
+                (raw.to_string(), first_on_line)
             } else {
-                raw.trim_end().to_string()
+                (raw.trim_end().to_string(), first_on_line)
             }
         })
         .collect()
@@ -134,6 +139,7 @@ fn the_comparisons_see_differences() {
     assert_ne!(parse("a + b * c"), parse("(a + b) * c"));
     assert_eq!(parse("a+b*c"), parse("a + b * c"));
     assert_ne!(comments("1 # a\n"), comments("1 # b\n"));
+    assert_ne!(comments("f # a\n1\n"), comments("f\n# a\n1\n"));
     let path = repo_root().join("examples/stacked.hac");
     let text = std::fs::read_to_string(&path).expect("readable");
     let changed = text.replacen("\"prod\"", "\"test\"", 1);

@@ -20,6 +20,10 @@ pub enum Doc {
     Verbatim(String),
     /// One space; dropped at the start of a line and when doubled.
     Space,
+    /// A comment that followed code on its line, printed as written (it may span
+    /// lines) after one space, on the line of the text before it even when a line
+    /// break is pending there: the break moves after the comment.
+    TrailingComment(String),
     /// A space when the enclosing group is flat, a line break when it is broken.
     Line,
     /// A line break, always; several in a row make one.
@@ -29,6 +33,9 @@ pub enum Doc {
     Concat(Vec<Doc>),
     /// Its content is indented one level more after each line break.
     Nest(Box<Doc>),
+    /// Like [`Doc::Nest`] when the enclosing group is broken; not indented when it
+    /// is flat (a function's body after parameters that may break).
+    NestIfBroken(Box<Doc>),
     /// Flat if it fits on the line, broken otherwise; `broken` is set when it holds a
     /// forced break.
     Group {
@@ -57,6 +64,18 @@ pub fn group(doc: Doc) -> Doc {
     }
 }
 
+/// A group whose forced break is the caller's to say: `broken` when it must break
+/// whatever its width. For a group that holds, after its own possible line breaks,
+/// a part with forced breaks of its own that must not break it (a function's body,
+/// after parameters that break only when they do not fit); that part's bare
+/// [`Doc::Line`]s must be inside groups of their own.
+pub fn group_broken_if(broken: bool, doc: Doc) -> Doc {
+    Doc::Group {
+        doc: Box::new(doc),
+        broken,
+    }
+}
+
 /// A group that is broken whatever its width (the user wrote it on several lines).
 pub fn broken_group(doc: Doc) -> Doc {
     Doc::Group {
@@ -70,9 +89,9 @@ pub fn broken_group(doc: Doc) -> Doc {
 pub fn forces_break(doc: &Doc) -> bool {
     match doc {
         Doc::HardLine | Doc::BlankLine => true,
-        Doc::Verbatim(text) => text.contains('\n'),
+        Doc::Verbatim(text) | Doc::TrailingComment(text) => text.contains('\n'),
         Doc::Concat(docs) => docs.iter().any(forces_break),
-        Doc::Nest(doc) => forces_break(doc),
+        Doc::Nest(doc) | Doc::NestIfBroken(doc) => forces_break(doc),
         Doc::Group { broken, .. } => *broken,
         Doc::Nil | Doc::Text(_) | Doc::Space | Doc::Line => false,
     }
@@ -95,6 +114,7 @@ pub fn render(doc: &Doc) -> String {
             Doc::Nil => {}
             Doc::Text(s) | Doc::Verbatim(s) => out.write(s),
             Doc::Space => out.space(),
+            Doc::TrailingComment(s) => out.trailing(s),
             Doc::Line => match mode {
                 Mode::Flat => out.space(),
                 Mode::Break => out.newline(indent, 1),
@@ -103,6 +123,13 @@ pub fn render(doc: &Doc) -> String {
             Doc::BlankLine => out.newline(indent, 2),
             Doc::Concat(docs) => stack.extend(docs.iter().rev().map(|d| (indent, mode, d))),
             Doc::Nest(inner) => stack.push((indent + INDENT, mode, inner)),
+            Doc::NestIfBroken(inner) => {
+                let indent = match mode {
+                    Mode::Break => indent + INDENT,
+                    Mode::Flat => indent,
+                };
+                stack.push((indent, mode, inner));
+            }
             Doc::Group { doc: inner, broken } => {
                 let flat = !broken
                     && fits(
@@ -142,13 +169,19 @@ fn fits(next: Command, rest: &[Command], mut width: isize) -> bool {
                 None => width -= columns(s) as isize,
             },
             Doc::Space => width -= 1,
+            Doc::TrailingComment(s) => match s.find('\n') {
+                Some(newline) => return width > columns(&s[..newline]) as isize,
+                None => width -= 1 + columns(s) as isize,
+            },
             Doc::Line => match mode {
                 Mode::Flat => width -= 1,
                 Mode::Break => return true,
             },
             Doc::HardLine | Doc::BlankLine => return true,
             Doc::Concat(docs) => commands.extend(docs.iter().rev().map(|d| (indent, mode, d))),
-            Doc::Nest(inner) => commands.push((indent + INDENT, mode, inner)),
+            Doc::Nest(inner) | Doc::NestIfBroken(inner) => {
+                commands.push((indent + INDENT, mode, inner));
+            }
             Doc::Group { doc: inner, broken } => {
                 commands.push((indent, if *broken { Mode::Break } else { mode }, inner));
             }
@@ -194,6 +227,18 @@ impl Output {
         match s.rfind('\n') {
             Some(newline) => self.column = columns(&s[newline + 1..]),
             None => self.column += columns(s),
+        }
+    }
+
+    /// A comment after the text before it: when a line break is pending, the
+    /// comment goes before the break, at the end of the line it followed.
+    fn trailing(&mut self, comment: &str) {
+        if self.newlines > 0 && !self.text.is_empty() {
+            self.text.push(' ');
+            self.text.push_str(comment);
+        } else {
+            self.space();
+            self.write(comment);
         }
     }
 

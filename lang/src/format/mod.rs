@@ -2,7 +2,8 @@
 //! canonical layout, no options.
 //!
 //! The layout (also in `docs/fmt.md`):
-//! - two spaces of indentation; lines aim to stay within 100 columns;
+//! - two spaces of indentation; lines aim to stay within 100 columns (only a long
+//!   string, path, selection path or comment may go past);
 //! - a set, list or argument pattern is written on one line when the user wrote it
 //!   on one line, it holds no comment or blank line, and it fits; otherwise it has one
 //!   item per line, indented, with the brackets on lines of their own;
@@ -13,6 +14,7 @@
 //! - a call that does not fit puts its arguments on lines of their own (a last
 //!   argument that is a set, list, string or function stays on the line of the call);
 //!   an operator chain that does not fit breaks before each operator;
+//! - curried parameters `a: b: c:` that do not fit break one per line, indented;
 //! - `if c then a else b` stays on one line when it fits, otherwise `then` ends the
 //!   first line and `else` starts a line of its own;
 //! - single spaces around binary operators, `=`, `?` and `or`, after `:` and `,`;

@@ -1,7 +1,7 @@
 //! The syntax tree to a [`Doc`], in source order, so that every comment is printed
 //! once, before the first token that follows it in the source.
 
-use super::doc::{Doc, broken_group, concat, forces_break, group, nest, text};
+use super::doc::{Doc, broken_group, concat, forces_break, group, group_broken_if, nest, text};
 use super::trivia::Trivia;
 use crate::ast::{AttrName, Binding, Comment, Expr, ExprKind, Param, PatternEntry, UnaryOp};
 use crate::span::Span;
@@ -94,7 +94,7 @@ impl<'a> Printer<'a> {
                     Doc::Space,
                     self.token(question, "?"),
                     Doc::Space,
-                    self.attr_path(path),
+                    self.attr_path(question + 1, path),
                 ])
             }
             ExprKind::Apply { .. } => self.application(e),
@@ -210,7 +210,7 @@ impl<'a> Printer<'a> {
     fn binding(&mut self, binding: &Binding) -> Doc {
         match binding {
             Binding::Attr { path, value, span } => {
-                let path_doc = self.attr_path(path);
+                let path_doc = self.attr_path(span.start as usize, path);
                 let last = path.last().expect("a binding names an attribute");
                 let equals_offset = self.trivia.find(self.name_end(last), "=");
                 let equals = concat(vec![
@@ -245,12 +245,12 @@ impl<'a> Printer<'a> {
                 let start = span.start as usize;
                 let mut docs = vec![self.token(start, "inherit")];
                 if let Some(from) = from {
+                    // In source order, so that comments before `(` stay before it.
                     let open = self.trivia.find(start + "inherit".len(), "(");
-                    let from_doc = self.expr(from);
-                    let close = self.trivia.find(from.span.end as usize, ")");
                     docs.push(Doc::Space);
                     docs.push(self.token(open, "("));
-                    docs.push(from_doc);
+                    docs.push(self.expr(from));
+                    let close = self.trivia.find(from.span.end as usize, ")");
                     docs.push(self.token(close, ")"));
                 }
                 let mut names_doc = Vec::new();
@@ -294,7 +294,7 @@ impl<'a> Printer<'a> {
         }
         let dot = self.trivia.find(target.span.end as usize, ".");
         docs.push(self.token(dot, "."));
-        docs.push(self.attr_path(path));
+        docs.push(self.attr_path(dot + 1, path));
         if let Some(default) = default {
             let last = path.last().expect("a selection names an attribute");
             let or = self.trivia.find(self.name_end(last), "or");
@@ -306,25 +306,31 @@ impl<'a> Printer<'a> {
         concat(docs)
     }
 
-    fn attr_path(&mut self, path: &[AttrName]) -> Doc {
+    /// `a.b.c`, whose first name starts at the next token at or after `from`.
+    fn attr_path(&mut self, from: usize, path: &[AttrName]) -> Doc {
         let mut docs = Vec::new();
+        let mut at = from;
         for (index, name) in path.iter().enumerate() {
             if index > 0 {
                 let dot = self.trivia.find(self.name_end(&path[index - 1]), ".");
                 docs.push(self.token(dot, "."));
+                at = dot + 1;
             }
-            docs.push(self.attr_name(name));
+            docs.push(self.attr_name(at, name));
         }
         concat(docs)
     }
 
-    fn attr_name(&mut self, name: &AttrName) -> Doc {
+    /// An attribute name starting at the next token at or after `from`.
+    fn attr_name(&mut self, from: usize, name: &AttrName) -> Doc {
         match name {
             AttrName::Ident(ident) => self.token(ident.span.start as usize, &ident.name),
             AttrName::Str(string) => self.verbatim(string.span),
             AttrName::Dynamic(inner) => {
-                let open = self.token(inner.span.start as usize, "${");
-                let inner_doc = self.expr(inner);
+                // The tree records the expression inside `${ }`, not where `${` is:
+                // the comments between them belong after it.
+                let open = self.token(self.trivia.find(from, "${"), "${");
+                let inner_doc = nest(self.expr(inner));
                 let close = self.trivia.find(inner.span.end as usize, "}");
                 concat(vec![open, inner_doc, self.token(close, "}")])
             }
@@ -421,39 +427,95 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// `x: body`, and `a: b: c: body`: curried parameters stay on one line when they
+    /// fit; otherwise each after the first goes on a line of its own, indented, and
+    /// the body follows the last as it would follow a single parameter.
     fn lambda(&mut self, param: &Param, body: &Expr) -> Doc {
-        let (param_doc, param_end) = match param {
-            Param::Ident(ident) => (
-                self.token(ident.span.start as usize, &ident.name),
-                ident.span.end as usize,
-            ),
+        let mut params = vec![param];
+        let mut body = body;
+        while let ExprKind::Lambda { param, body: inner } = &body.kind {
+            params.push(param);
+            body = inner;
+        }
+        // Each parameter with its `:`, and the comments after the `:` on its line.
+        let mut pieces = Vec::new();
+        for (index, param) in params.iter().enumerate() {
+            let param_doc = self.param(param);
+            let colon_offset = self.trivia.find(param_end(param), ":");
+            let colon = self.token(colon_offset, ":");
+            let next = params
+                .get(index + 1)
+                .map_or(body.span.start as usize, |next| param_start(next));
+            let after = self.trivia.trailing(colon_offset + 1, next);
+            pieces.push((concat(vec![param_doc, colon]), after));
+        }
+        let (last, last_after) = pieces.pop().expect("a function has a parameter");
+        // A comment after the last `:` ends the line: the body goes on the next.
+        let commented = forces_break(&last_after);
+        let body_doc = self.expr(body);
+        let absorbed = absorbs(body) && !commented;
+        if pieces.is_empty() {
+            return if absorbed {
+                concat(vec![last, last_after, Doc::Space, body_doc])
+            } else {
+                concat(vec![
+                    last,
+                    last_after,
+                    group_or_broken(commented, nest(concat(vec![Doc::Line, body_doc]))),
+                ])
+            };
+        }
+        let mut pieces = pieces.into_iter();
+        let (first, first_after) = pieces.next().expect("two parameters or more");
+        let mut rest = Vec::new();
+        for (param_doc, after) in pieces {
+            rest.push(Doc::Line);
+            rest.push(param_doc);
+            rest.push(after);
+        }
+        rest.push(Doc::Line);
+        rest.push(last);
+        let last_after = if absorbed {
+            rest.push(last_after);
+            Doc::Nil
+        } else {
+            last_after
+        };
+        // What forces the parameters apart: a comment after or before one of them, or
+        // a parameter written on several lines, but not the first one's own lines
+        // (`{` … `}: x:`).
+        let broken = forces_break(&first_after) || rest.iter().any(forces_break);
+        let params = concat(vec![first, first_after, nest(concat(rest))]);
+        if absorbed {
+            // The body starts on the line of the last parameter, indented with the
+            // parameters when they are broken.
+            group_broken_if(
+                broken,
+                concat(vec![
+                    params,
+                    Doc::Space,
+                    Doc::NestIfBroken(Box::new(group(body_doc))),
+                ]),
+            )
+        } else {
+            concat(vec![
+                group_broken_if(broken, params),
+                last_after,
+                group_or_broken(commented, nest(concat(vec![Doc::Line, body_doc]))),
+            ])
+        }
+    }
+
+    fn param(&mut self, param: &Param) -> Doc {
+        match param {
+            Param::Ident(ident) => self.token(ident.span.start as usize, &ident.name),
             Param::Pattern {
                 entries,
                 ellipsis,
                 bind,
                 bind_before,
                 span,
-            } => (
-                self.pattern(*span, entries, *ellipsis, bind.as_ref(), *bind_before),
-                span.end as usize,
-            ),
-        };
-        let colon_offset = self.trivia.find(param_end, ":");
-        let colon = concat(vec![
-            self.token(colon_offset, ":"),
-            self.trivia
-                .trailing(colon_offset + 1, body.span.start as usize),
-        ]);
-        let body_doc = self.expr(body);
-        let commented = forces_break(&colon);
-        if absorbs(body) && !commented {
-            concat(vec![param_doc, colon, Doc::Space, body_doc])
-        } else {
-            concat(vec![
-                param_doc,
-                colon,
-                group_or_broken(commented, nest(concat(vec![Doc::Line, body_doc]))),
-            ])
+            } => self.pattern(*span, entries, *ellipsis, bind.as_ref(), *bind_before),
         }
     }
 
@@ -562,6 +624,27 @@ impl<'a> Printer<'a> {
             else_keyword,
             else_part,
         ]))
+    }
+}
+
+/// Where a function's parameter starts in the source (`args@{ … }` at `args`).
+fn param_start(param: &Param) -> usize {
+    match param {
+        Param::Ident(ident) => ident.span.start as usize,
+        Param::Pattern {
+            bind: Some(bind),
+            bind_before: true,
+            ..
+        } => bind.span.start as usize,
+        Param::Pattern { span, .. } => span.start as usize,
+    }
+}
+
+/// Where a function's parameter ends in the source, before its `:`.
+fn param_end(param: &Param) -> usize {
+    match param {
+        Param::Ident(ident) => ident.span.end as usize,
+        Param::Pattern { span, .. } => span.end as usize,
     }
 }
 

@@ -51,6 +51,27 @@ fn comments_keep_their_places() {
 }
 
 #[test]
+fn comments_after_code_stay_after_it() {
+    assert_eq!(fmt("f # first\n 1"), "f # first\n  1\n");
+    assert_eq!(fmt("{ a, ... }: /* c */ (a)"), "{ a, ... }: /* c */ (a)\n");
+    assert_eq!(fmt("x: y: # c\n x"), "x: y: # c\n  x\n");
+}
+
+#[test]
+fn long_curried_parameters_break_one_per_line() {
+    let name = |c: char| c.to_string().repeat(25);
+    let (a, b, c, d) = (name('a'), name('b'), name('c'), name('d'));
+    assert_eq!(
+        fmt(&format!("{a}: {b}: {c}: {d}: [ {a} ]")),
+        format!("{a}:\n  {b}:\n  {c}:\n  {d}: [ {a} ]\n")
+    );
+    assert_eq!(
+        fmt(&format!("{a}: {b}: {c}: {d}: {{\n x = {a}; }}")),
+        format!("{a}:\n  {b}:\n  {c}:\n  {d}: {{\n    x = {a};\n  }}\n")
+    );
+}
+
+#[test]
 fn strings_are_kept_byte_for_byte() {
     let text = "{\n  s = ''\n      a\n    b ${ \"x\" }\n  '';\n  p = ./a/b.hac;\n}\n";
     assert_eq!(fmt(text), text);
@@ -65,7 +86,8 @@ fn syntax_errors_are_returned() {
 
 mod generated {
     //! Random programs, with comments and line breaks between any two tokens, stay
-    //! the same program when formatted, keep their comments, and format idempotently.
+    //! the same program when formatted, keep their comments (each still first on its
+    //! line, or still after code), and format idempotently.
 
     use proptest::prelude::*;
 
@@ -149,6 +171,7 @@ mod generated {
                     .prop_flat_map(move |(a, b, op)| tokens(vec![a, s(op), b])),
                 (p(), p()).prop_flat_map(move |(a, b)| tokens(vec![a, b])),
                 p().prop_flat_map(move |a| tokens(vec![s("x"), s(":"), a])),
+                p().prop_flat_map(move |a| tokens(vec![s("x"), s(":"), s("y"), s(":"), a])),
                 (p(), p()).prop_flat_map(move |(a, b)| {
                     tokens(vec![
                         s("{"),
@@ -176,11 +199,18 @@ mod generated {
         })
     }
 
-    fn comment_texts(text: &str) -> Vec<String> {
+    /// Each comment's text and whether it is first on its line: a comment that
+    /// followed code still follows code, one that started a line still starts one.
+    fn comment_texts(text: &str) -> Vec<(String, bool)> {
         syntax::parse(FileId(0), text)
             .comments
             .iter()
-            .map(|c| text[c.span.range()].trim_end().to_string())
+            .map(|c| {
+                let before = &text[..c.span.start as usize];
+                let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+                let first_on_line = before[line_start..].trim().is_empty();
+                (text[c.span.range()].trim_end().to_string(), first_on_line)
+            })
             .collect()
     }
 

@@ -83,11 +83,13 @@ impl<'a> Trivia<'a> {
         let mut docs = Vec::new();
         while self.has_comment_before(offset) {
             let comment = self.comments.pop_front().expect("a comment");
-            docs.push(match self.placement(&comment) {
-                Placement::OwnLine => Doc::HardLine,
-                Placement::Trailing => Doc::Space,
-            });
-            docs.push(self.comment_text(&comment));
+            match self.placement(&comment) {
+                Placement::OwnLine => {
+                    docs.push(Doc::HardLine);
+                    docs.push(self.comment_text(&comment));
+                }
+                Placement::Trailing => docs.push(self.trailing_comment(&comment)),
+            }
             docs.push(self.after_comment(&comment));
         }
         Doc::Concat(docs)
@@ -103,8 +105,7 @@ impl<'a> Trivia<'a> {
             && !self.src[from..comment.span.start as usize].contains('\n')
         {
             let comment = self.comments.pop_front().expect("a comment");
-            docs.push(Doc::Space);
-            docs.push(self.comment_text(&comment));
+            docs.push(self.trailing_comment(&comment));
             from = comment.span.end as usize;
             if !comment.block {
                 docs.push(Doc::HardLine);
@@ -131,7 +132,10 @@ impl<'a> Trivia<'a> {
             let comment = self.comments.pop_front().expect("a comment");
             let start = comment.span.start as usize;
             docs.push(self.separator(from, start));
-            docs.push(self.comment_text(&comment));
+            docs.push(match self.placement(&comment) {
+                Placement::OwnLine => self.comment_text(&comment),
+                Placement::Trailing => self.trailing_comment(&comment),
+            });
             if !comment.block || self.src[comment.span.end as usize..offset].contains('\n') {
                 docs.push(Doc::HardLine);
             } else {
@@ -171,6 +175,16 @@ impl<'a> Trivia<'a> {
         } else {
             text(text_of.trim_end())
         }
+    }
+
+    /// A comment that followed code on its line, kept on the line of that code.
+    fn trailing_comment(&self, comment: &Comment) -> Doc {
+        let text_of = &self.src[comment.span.range()];
+        Doc::TrailingComment(if comment.block {
+            text_of.to_string()
+        } else {
+            text_of.trim_end().to_string()
+        })
     }
 
     /// A line comment ends its line; a block comment keeps the line break after it,
