@@ -13,8 +13,9 @@ use std::process::Command;
 use emit_common::{require, run_with_input, text};
 use hac::emit::keepalived::{
     CHECK_SCRIPT_PATH, KeepalivedSpec, check_script, config, config_with_interface_file,
-    interface_discovery, priority_for,
+    interface_discovery,
 };
+use hac::plan::{keepalived_check_weight, keepalived_priority};
 
 /// An interface of this machine with an address of the given family, and that
 /// address: `keepalived -t` insists that the configured interface exists.
@@ -43,7 +44,8 @@ fn ipv4_spec(interface: Option<String>) -> KeepalivedSpec {
         vip_prefix: 24,
         virtual_router_id: 51,
         auth_pass: "s3cr3tPw".to_string(),
-        priority: priority_for(0, 2).unwrap(),
+        priority: keepalived_priority(0, 2),
+        check_weight: keepalived_check_weight(2),
         source: "10.0.0.11".parse().unwrap(),
         peers: vec!["10.0.0.12".parse().unwrap()],
         interface,
@@ -110,7 +112,7 @@ fn keepalived_accepts_a_two_host_ipv4_configuration() {
     for rank in 0..2 {
         let mut spec = ipv4_spec(Some(interface.clone()));
         spec.check_script = install_check_script(dir.path());
-        spec.priority = priority_for(rank, 2).unwrap();
+        spec.priority = keepalived_priority(rank, 2);
         let config_text = config(&spec).expect("valid");
         let (valid, output) = keepalived_check(&config_text, dir.path());
         assert!(
@@ -127,7 +129,8 @@ fn keepalived_accepts_three_peers_and_ipv6() {
     let mut three = ipv4_spec(Some(interface.clone()));
     three.check_script = install_check_script(dir.path());
     three.peers.push("10.0.0.13".parse().unwrap());
-    three.priority = priority_for(2, 3).unwrap();
+    three.priority = keepalived_priority(2, 3);
+    three.check_weight = keepalived_check_weight(3);
     let config_text = config(&three).expect("valid");
     assert!(config_text.contains("  weight -3\n"), "{config_text}");
     let (valid, output) = keepalived_check(&config_text, dir.path());
@@ -231,14 +234,14 @@ fn discovery_fails_clearly_when_no_interface_has_the_address() {
 
 #[test]
 fn priorities_and_weight_move_the_address_away_from_a_failing_host() {
-    assert_eq!(priority_for(0, 2), Some(101));
-    assert_eq!(priority_for(1, 2), Some(100));
-    assert_eq!(priority_for(2, 2), None);
-    assert_eq!(priority_for(0, 1), Some(100));
+    assert_eq!(keepalived_priority(0, 2), 101);
+    assert_eq!(keepalived_priority(1, 2), 100);
+    assert_eq!(keepalived_check_weight(2), 2);
+    assert_eq!(keepalived_priority(0, 1), 100);
     for count in 1..=20 {
-        let weight = i32::try_from(count).unwrap();
+        let weight = i32::from(keepalived_check_weight(count));
         let priorities: Vec<i32> = (0..count)
-            .map(|rank| i32::from(priority_for(rank, count).unwrap()))
+            .map(|rank| i32::from(keepalived_priority(rank, count)))
             .collect();
         let mut unique = priorities.clone();
         unique.dedup();
@@ -364,8 +367,16 @@ fn bad_specs_are_refused() {
         "VRRP `virtual_router_id` 0 is invalid"
     );
     assert_eq!(
-        with(&|s| s.priority = 150),
-        "VRRP priority 150 is outside 100..=101 for 2 load balancers"
+        with(&|s| s.priority = 255),
+        "VRRP priority 255 is outside 1..=254"
+    );
+    assert_eq!(
+        with(&|s| s.check_weight = 1),
+        "a failing check subtracts 1 from the priority, less than the 2 load balancers"
+    );
+    assert_eq!(
+        with(&|s| s.priority = 2),
+        "VRRP priority 2 minus the check weight 2 falls below 1"
     );
     assert_eq!(
         with(&|s| s.vip_prefix = 33),

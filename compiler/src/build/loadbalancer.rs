@@ -82,6 +82,7 @@ pub fn configure_keepalived(
     host: &Host,
     vip: &str,
     priority: u8,
+    check_weight: u8,
     peers: &[String],
 ) -> Result<Rendered, SpecError> {
     let vip: IpAddr = vip
@@ -105,13 +106,6 @@ pub fn configure_keepalived(
             })
         })
         .collect::<Result<Vec<_>, SpecError>>()?;
-    let rank = priority_rank(context, priority);
-    let priority = keepalived::priority_for(rank, peers.len() + 1).ok_or_else(|| {
-        SpecError::new(format!(
-            "{} load balancers are more than keepalived can rank",
-            peers.len() + 1
-        ))
-    })?;
     let health_url = format!("http://127.0.0.1:{MONITOR_PORT}{}", haproxy::HEALTH_PATH);
     let spec = keepalived::KeepalivedSpec {
         vip,
@@ -119,6 +113,7 @@ pub fn configure_keepalived(
         virtual_router_id: virtual_router_id(context),
         auth_pass: vrrp_password(context),
         priority,
+        check_weight,
         source,
         peers,
         interface: None,
@@ -157,20 +152,6 @@ esac
 ",
         quote(health_url)?
     ))
-}
-
-/// This host's rank among the load balancers (0 = preferred): how many of the
-/// plan's keepalived steps have a higher priority than `priority`.
-fn priority_rank(context: &Context<'_>, priority: u8) -> usize {
-    context
-        .plan
-        .hosts
-        .iter()
-        .flat_map(|host| &host.steps)
-        .filter(|step| {
-            matches!(&step.action, Action::ConfigureKeepalived { priority: other, .. } if *other > priority)
-        })
-        .count()
 }
 
 /// The same on every peer, and different for clusters with different names.

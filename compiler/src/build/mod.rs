@@ -189,8 +189,11 @@ fn render_step(
         Action::ConfigureKeepalived {
             vip,
             priority,
+            check_weight,
             peers,
-        } => loadbalancer::configure_keepalived(context, host, vip, *priority, peers),
+        } => {
+            loadbalancer::configure_keepalived(context, host, vip, *priority, *check_weight, peers)
+        }
         Action::StartLoadBalancer { keepalived } => {
             loadbalancer::start(context, host, plan_host, *keepalived)
         }

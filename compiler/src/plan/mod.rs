@@ -31,6 +31,25 @@ pub const API_READY_TIMEOUT_SECONDS: u32 = 30 * 60;
 pub const CONTROL_PLANE_JOIN_SECONDS: u32 = 15 * 60;
 /// Bound for workers' wait on the API: the first control plane must boot and initialise.
 pub const WORKER_API_TIMEOUT_SECONDS: u32 = 45 * 60;
+/// keepalived priority of the last-listed load balancer; the others count up from it.
+pub const KEEPALIVED_BASE_PRIORITY: u8 = 100;
+
+/// keepalived priority of the load balancer at `rank` (0 = listed first, preferred)
+/// among `count`: `KEEPALIVED_BASE_PRIORITY + count - 1 - rank`, so healthy hosts
+/// span `count` consecutive values (101/100 for two). Saturates at 255, which the
+/// emitter refuses (keepalived reserves it for the address owner).
+pub fn keepalived_priority(rank: usize, count: usize) -> u8 {
+    let priority = usize::from(KEEPALIVED_BASE_PRIORITY) + count.saturating_sub(1 + rank);
+    u8::try_from(priority).unwrap_or(u8::MAX)
+}
+
+/// What each failing keepalived check subtracts from a host's priority among
+/// `count` load balancers: `count`, one more than the spread of the healthy
+/// priorities, so one failing check puts a host below every host whose checks pass
+/// (for two: 101/100, `weight -2`). Saturates at 255, which the emitter refuses.
+pub fn keepalived_check_weight(count: usize) -> u8 {
+    u8::try_from(count).unwrap_or(u8::MAX)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BootPlan {
@@ -107,9 +126,15 @@ pub enum Action {
         backends: Vec<Backend>,
     },
     /// keepalived: VRRP for the VIP; the highest priority holds it while healthy.
+    /// The emitter writes these numbers as they are: `hac plan` shows what the
+    /// hosts run.
     ConfigureKeepalived {
         vip: String,
+        /// From [`keepalived_priority`].
         priority: u8,
+        /// Subtracted by each failing check, from [`keepalived_check_weight`].
+        check_weight: u8,
+        /// The other load balancers' addresses, in declaration order.
         peers: Vec<String>,
     },
     StartLoadBalancer {
@@ -326,7 +351,8 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                 id: "configure-keepalived",
                 action: Action::ConfigureKeepalived {
                     vip: vip.value.to_string(),
-                    priority: u8::try_from(200usize.saturating_sub(index).max(1)).unwrap_or(1),
+                    priority: keepalived_priority(index, peers.len()),
+                    check_weight: keepalived_check_weight(peers.len()),
                     peers: peers
                         .iter()
                         .enumerate()

@@ -151,6 +151,7 @@ fn describe_step(step: &Step) -> String {
         Action::ConfigureKeepalived {
             vip,
             priority,
+            check_weight,
             peers,
         } => {
             let peers = if peers.is_empty() {
@@ -158,7 +159,9 @@ fn describe_step(step: &Step) -> String {
             } else {
                 format!("peers {}", peers.join(", "))
             };
-            format!("configure keepalived for VIP {vip} (priority {priority}, {peers})")
+            format!(
+                "configure keepalived for VIP {vip} (priority {priority}, -{check_weight} per failing check, {peers})"
+            )
         }
         Action::StartLoadBalancer { keepalived } => {
             if *keepalived {

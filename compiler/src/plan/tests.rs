@@ -124,16 +124,18 @@ fn stacked_with_two_load_balancers() {
     let priority = |name| match &step(&plan, name, "configure-keepalived").action {
         Action::ConfigureKeepalived {
             priority,
+            check_weight,
             peers,
             vip,
         } => {
             assert_eq!(vip, "10.0.0.100");
             assert_eq!(peers.len(), 1);
+            assert_eq!(*check_weight, 2);
             *priority
         }
         other => panic!("{other:?}"),
     };
-    assert!(priority("lb1") > priority("lb2"));
+    assert_eq!((priority("lb1"), priority("lb2")), (101, 100));
 
     let init = step(&plan, "cp1", "kubeadm-init");
     assert_eq!(

@@ -66,8 +66,11 @@ impl Fixture {
             Action::ConfigureKeepalived {
                 vip,
                 priority,
+                check_weight,
                 peers,
-            } => configure_keepalived(&context, host, vip, *priority, peers).unwrap(),
+            } => {
+                configure_keepalived(&context, host, vip, *priority, *check_weight, peers).unwrap()
+            }
             Action::StartLoadBalancer { keepalived } => {
                 start(&context, host, plan_host, *keepalived).unwrap()
             }
