@@ -84,6 +84,7 @@ pub fn configure_keepalived(
     priority: u8,
     check_weight: u8,
     peers: &[String],
+    interface: Option<&str>,
 ) -> Result<Rendered, SpecError> {
     let vip: IpAddr = vip
         .parse()
@@ -116,11 +117,17 @@ pub fn configure_keepalived(
         check_weight,
         source,
         peers,
-        interface: None,
+        interface: interface.map(str::to_owned),
         check_script: paths::KEEPALIVED_CHECK_SCRIPT.to_owned(),
     };
     let config = keepalived::config_with_interface_file(&spec, keepalived::INTERFACE_FILE)?;
-    let mut body = keepalived::interface_discovery(source, keepalived::INTERFACE_FILE)?;
+    // A given interface is written into the configuration; only without one does
+    // the host look for the interface carrying its address.
+    let mut body = if interface.is_some() {
+        Vec::new()
+    } else {
+        keepalived::interface_discovery(source, keepalived::INTERFACE_FILE)?
+    };
     body.push(command(&[
         "keepalived",
         "-t",

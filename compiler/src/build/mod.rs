@@ -191,9 +191,16 @@ fn render_step(
             priority,
             check_weight,
             peers,
-        } => {
-            loadbalancer::configure_keepalived(context, host, vip, *priority, *check_weight, peers)
-        }
+            interface,
+        } => loadbalancer::configure_keepalived(
+            context,
+            host,
+            vip,
+            *priority,
+            *check_weight,
+            peers,
+            interface.as_deref(),
+        ),
         Action::StartLoadBalancer { keepalived } => {
             loadbalancer::start(context, host, plan_host, *keepalived)
         }

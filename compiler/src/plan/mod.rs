@@ -136,6 +136,9 @@ pub enum Action {
         check_weight: u8,
         /// The other load balancers' addresses, in declaration order.
         peers: Vec<String>,
+        /// The network interface for the VIP; `None`: the one carrying the host's
+        /// address, found at boot.
+        interface: Option<String>,
     },
     StartLoadBalancer {
         keepalived: bool,
@@ -359,6 +362,10 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                         .filter(|&(i, _)| i != index)
                         .map(|(_, h)| url_host(h))
                         .collect(),
+                    interface: cluster
+                        .loadbalancer
+                        .interface()
+                        .map(|name| name.value.clone()),
                 },
                 waits_for: Vec::new(),
             });

@@ -153,14 +153,19 @@ fn describe_step(step: &Step) -> String {
             priority,
             check_weight,
             peers,
+            interface,
         } => {
             let peers = if peers.is_empty() {
                 "no peers".to_owned()
             } else {
                 format!("peers {}", peers.join(", "))
             };
+            let interface = match interface {
+                Some(name) => format!("interface {name}"),
+                None => "interface found at boot".to_owned(),
+            };
             format!(
-                "configure keepalived for VIP {vip} (priority {priority}, -{check_weight} per failing check, {peers})"
+                "configure keepalived for VIP {vip} (priority {priority}, -{check_weight} per failing check, {peers}, {interface})"
             )
         }
         Action::StartLoadBalancer { keepalived } => {

@@ -127,8 +127,10 @@ fn stacked_with_two_load_balancers() {
             check_weight,
             peers,
             vip,
+            interface,
         } => {
             assert_eq!(vip, "10.0.0.100");
+            assert_eq!(*interface, None);
             assert_eq!(peers.len(), 1);
             assert_eq!(*check_weight, 2);
             *priority

@@ -68,9 +68,17 @@ impl Fixture {
                 priority,
                 check_weight,
                 peers,
-            } => {
-                configure_keepalived(&context, host, vip, *priority, *check_weight, peers).unwrap()
-            }
+                interface,
+            } => configure_keepalived(
+                &context,
+                host,
+                vip,
+                *priority,
+                *check_weight,
+                peers,
+                interface.as_deref(),
+            )
+            .unwrap(),
             Action::StartLoadBalancer { keepalived } => {
                 start(&context, host, plan_host, *keepalived).unwrap()
             }
@@ -137,6 +145,34 @@ fn the_first_balancer_is_preferred_and_peers_are_the_others() {
         .unwrap();
     assert_eq!(script.permissions, 0o755);
     assert!(first.body.iter().any(|l| l.starts_with("keepalived -t -f")));
+}
+
+#[test]
+fn a_given_interface_is_written_and_nothing_is_discovered() {
+    let found_at_boot = Fixture::new(base()).render("lb1", "configure-keepalived");
+    let config = file(&found_at_boot, paths::KEEPALIVED_CONFIG);
+    assert!(
+        config.contains("interface ${HAC_VRRP_INTERFACE}"),
+        "{config}"
+    );
+    assert!(
+        found_at_boot
+            .body
+            .iter()
+            .any(|l| l.contains("ip -o addr show to"))
+    );
+
+    let mut json = base();
+    set(&mut json, "loadbalancer.interface", json!("ens3"));
+    let given = Fixture::new(json).render("lb1", "configure-keepalived");
+    let config = file(&given, paths::KEEPALIVED_CONFIG);
+    assert!(config.contains("\n  interface ens3\n"), "{config}");
+    assert!(!config.contains("HAC_VRRP_INTERFACE"), "{config}");
+    assert!(!config.contains("include"), "{config}");
+    assert_eq!(
+        given.body,
+        ["keepalived -t -f /etc/keepalived/keepalived.conf"]
+    );
 }
 
 #[test]
