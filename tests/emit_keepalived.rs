@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use emit_common::{require, run_with_input, text};
+use hac::build::paths::KEEPALIVED_CHECK_SCRIPT;
 use hac::emit::keepalived::{
-    CHECK_SCRIPT_PATH, KeepalivedSpec, check_script, config, config_with_interface_file,
-    interface_discovery,
+    KeepalivedSpec, check_script, config, config_with_interface_file, interface_discovery,
 };
 use hac::plan::{keepalived_check_weight, keepalived_priority};
 
@@ -49,7 +49,7 @@ fn ipv4_spec(interface: Option<String>) -> KeepalivedSpec {
         source: "10.0.0.11".parse().unwrap(),
         peers: vec!["10.0.0.12".parse().unwrap()],
         interface,
-        check_script: CHECK_SCRIPT_PATH.to_string(),
+        check_script: KEEPALIVED_CHECK_SCRIPT.to_string(),
     }
 }
 
@@ -95,7 +95,7 @@ fn temp() -> tempfile::TempDir {
 /// exists, is executable and is writable by root only) and returns its path.
 fn install_check_script(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("hac-check-haproxy.sh");
+    let path = dir.join("hac-check-haproxy");
     std::fs::write(
         &path,
         check_script("http://127.0.0.1:8404/healthz").expect("valid"),
@@ -275,7 +275,7 @@ fn the_configuration_has_one_instance_with_shared_settings() {
         "  unicast_src_ip 10.0.0.11\n",
         "  unicast_peer {\n    10.0.0.12\n  }\n",
         "    10.0.0.100/24\n",
-        "  script \"/etc/keepalived/hac-check-haproxy.sh\"\n",
+        "  script \"/etc/keepalived/hac-check-haproxy\"\n",
         "  track_script {\n    chk_haproxy\n  }\n",
         "  enable_script_security\n",
     ] {
@@ -318,10 +318,15 @@ fn the_check_script_asks_the_health_endpoint() {
     let healthy = http_server("200 OK");
     let (ok, script) = run(&format!("http://127.0.0.1:{healthy}/healthz"));
     assert!(ok, "a 200 passes:\n{script}");
-    let unhealthy = http_server("503 Service Unavailable");
+    let booting = http_server("503 Service Unavailable");
     assert!(
-        !run(&format!("http://127.0.0.1:{unhealthy}/healthz")).0,
-        "a 503 fails"
+        run(&format!("http://127.0.0.1:{booting}/healthz")).0,
+        "a 503 (haproxy up, no API server yet) passes"
+    );
+    let other = http_server("500 Internal Server Error");
+    assert!(
+        !run(&format!("http://127.0.0.1:{other}/healthz")).0,
+        "a 500 (something other than haproxy's monitor) fails"
     );
     let closed = TcpListener::bind("127.0.0.1:0")
         .unwrap()
