@@ -1,6 +1,6 @@
-//! keepalived configurations: Debian's `keepalived -t` accepts them, priorities
-//! and the check weight make a failing host give the address away, and the check
-//! script and interface discovery work for real.
+//! keepalived configurations: Debian's `keepalived -t` accepts them, they carry
+//! the plan's priority and both checks' weights, and the check script and
+//! interface discovery work for real.
 
 #[path = "emit_common.rs"]
 mod emit_common;
@@ -233,35 +233,21 @@ fn discovery_fails_clearly_when_no_interface_has_the_address() {
 }
 
 #[test]
-fn priorities_and_weight_move_the_address_away_from_a_failing_host() {
-    assert_eq!(keepalived_priority(0, 2), 101);
-    assert_eq!(keepalived_priority(1, 2), 100);
-    assert_eq!(keepalived_check_weight(2), 2);
-    assert_eq!(keepalived_priority(0, 1), 100);
-    for count in 1..=20 {
-        let weight = i32::from(keepalived_check_weight(count));
-        let priorities: Vec<i32> = (0..count)
-            .map(|rank| i32::from(keepalived_priority(rank, count)))
-            .collect();
-        let mut unique = priorities.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), count, "distinct priorities");
-        for failing in &priorities {
-            for healthy in &priorities {
-                if failing != healthy {
-                    assert!(
-                        failing - weight < *healthy,
-                        "{count} peers: {failing} failing vs {healthy}"
-                    );
-                }
-            }
-        }
-    }
+fn both_checks_carry_the_plans_weight() {
+    // The ranking itself (healthy > blind > dead for any count) is tested with the
+    // plan's numbers in compiler/src/plan/tests.rs.
     let config_text = config(&ipv4_spec(Some("eth0".to_string()))).unwrap();
-    assert!(
-        config_text.contains("  weight -2\n") && config_text.contains("  priority 101\n"),
+    assert_eq!(
+        config_text.matches("  weight -2\n").count(),
+        2,
         "{config_text}"
     );
+    assert_eq!(
+        config_text.matches("  priority 101\n").count(),
+        1,
+        "{config_text}"
+    );
+    assert!(!config_text.contains("weight 0"), "{config_text}");
 }
 
 #[test]
@@ -275,8 +261,9 @@ fn the_configuration_has_one_instance_with_shared_settings() {
         "  unicast_src_ip 10.0.0.11\n",
         "  unicast_peer {\n    10.0.0.12\n  }\n",
         "    10.0.0.100/24\n",
-        "  script \"/etc/keepalived/hac-check-haproxy\"\n",
-        "  track_script {\n    chk_haproxy\n  }\n",
+        "vrrp_script chk_haproxy_answers {\n  script \"/etc/keepalived/hac-check-haproxy answers\"\n",
+        "vrrp_script chk_api_healthy {\n  script \"/etc/keepalived/hac-check-haproxy api\"\n",
+        "  track_script {\n    chk_haproxy_answers\n    chk_api_healthy\n  }\n",
         "  enable_script_security\n",
     ] {
         assert!(
@@ -302,41 +289,56 @@ fn http_server(status: &'static str) -> u16 {
 }
 
 #[test]
-fn the_check_script_asks_the_health_endpoint() {
-    let run = |url: &str| {
-        let script = check_script(url).expect("valid");
-        let dir = temp();
-        let file = dir.path().join("check.sh");
-        std::fs::write(&file, &script).expect("write");
-        let output = Command::new(require("sh", "dash"))
+fn the_check_script_asks_the_monitor_endpoint() {
+    let script = check_script("http://127.0.0.1:8404/healthz").expect("valid");
+    let dir = temp();
+    let run = |port: u16, argument: &str| {
+        let file = dir.path().join(format!("check-{port}"));
+        std::fs::write(
+            &file,
+            script.replace("127.0.0.1:8404", &format!("127.0.0.1:{port}")),
+        )
+        .expect("write");
+        Command::new(require("sh", "dash"))
             .arg(&file)
+            .arg(argument)
             .output()
-            .expect("run");
-        (output.status.success(), script)
+            .expect("run")
+            .status
+            .code()
     };
     require("curl", "curl");
-    let healthy = http_server("200 OK");
-    let (ok, script) = run(&format!("http://127.0.0.1:{healthy}/healthz"));
-    assert!(ok, "a 200 passes:\n{script}");
-    let booting = http_server("503 Service Unavailable");
-    assert!(
-        run(&format!("http://127.0.0.1:{booting}/healthz")).0,
-        "a 503 (haproxy up, no API server yet) passes"
-    );
-    let other = http_server("500 Internal Server Error");
-    assert!(
-        !run(&format!("http://127.0.0.1:{other}/healthz")).0,
-        "a 500 (something other than haproxy's monitor) fails"
-    );
     let closed = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    assert!(
-        !run(&format!("http://127.0.0.1:{closed}/healthz")).0,
-        "nothing listening fails"
-    );
+    // (what answers, `answers` passes, `api` passes)
+    for (port, what, answers, api) in [
+        (http_server("200 OK"), "an API server is up", true, true),
+        (
+            http_server("503 Service Unavailable"),
+            "haproxy up, no API server",
+            true,
+            false,
+        ),
+        (
+            http_server("500 Internal Server Error"),
+            "another status",
+            true,
+            false,
+        ),
+        (closed, "nothing listening", false, false),
+    ] {
+        assert_eq!(
+            run(port, "answers"),
+            Some(if answers { 0 } else { 1 }),
+            "{what}"
+        );
+        assert_eq!(run(port, "api"), Some(if api { 0 } else { 1 }), "{what}");
+    }
+    assert_eq!(run(closed, ""), Some(2), "no argument is a usage error");
+    assert_eq!(run(closed, "healthz"), Some(2), "an unknown argument too");
 
     let output = run_with_input(
         &require("shellcheck", "shellcheck"),
@@ -380,8 +382,8 @@ fn bad_specs_are_refused() {
         "a failing check subtracts 1 from the priority, less than the 2 load balancers"
     );
     assert_eq!(
-        with(&|s| s.priority = 2),
-        "VRRP priority 2 minus the check weight 2 falls below 1"
+        with(&|s| s.priority = 4),
+        "VRRP priority 4 minus twice the check weight 2 falls below 1"
     );
     assert_eq!(
         with(&|s| s.vip_prefix = 33),

@@ -4,12 +4,13 @@
 //! installed programs before anything is (re)started, so a broken file fails the
 //! step that wrote it, with the program's own message in the log.
 //!
-//! keepalived's check asks haproxy's local monitor endpoint whether haproxy itself
-//! is alive: 200 (an API server is up) and 503 (none is up yet) both count. It must
-//! not wait for an API server: a colocated first control plane reaches its own
-//! API only through the virtual IP while `kubeadm init` runs, and nobody holds the
-//! address until a check succeeds. Losing every API server is not a reason to move
-//! the address either: every load balancer forwards to the same servers.
+//! keepalived runs two checks against haproxy's local monitor endpoint (see
+//! [`keepalived`]): whether haproxy answers at all (200 or 503), and whether it
+//! sees a healthy API server (200). Both only lower the priority, so someone always
+//! holds the address, and a host that is merely blind (haproxy up, every API server
+//! down) outranks one whose haproxy is dead. That matters while the cluster boots:
+//! a colocated first control plane reaches its own API only through the virtual
+//! IP while `kubeadm init` runs, when every haproxy still answers 503.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

@@ -2,11 +2,20 @@
 //!
 //! One VRRP instance with the same `virtual_router_id` and password on every
 //! peer, unicast adverts to the other load balancers (clouds rarely pass
-//! multicast), and a check script that asks the local haproxy's health endpoint.
-//! The priority and the check's weight come from the boot plan
-//! ([`crate::plan::keepalived_priority`], [`crate::plan::keepalived_check_weight`]),
-//! so `hac plan` shows what the hosts run; [`config`] refuses numbers that could not
-//! move the address away from a failing host.
+//! multicast), and two checks of the local haproxy, both with a negative weight so
+//! a failing check lowers the host's priority rather than taking it out of the
+//! election (nobody would hold the address while every check fails):
+//!
+//! - `chk_haproxy_answers`: haproxy answers on its monitor endpoint, with any
+//!   HTTP status;
+//! - `chk_api_healthy`: haproxy sees a healthy API server (the monitor answers 200).
+//!
+//! A host whose haproxy is dead fails both, one whose haproxy is up but sees no API
+//! server ("blind") fails only the second. The priority and the weight come from
+//! the boot plan ([`crate::plan::keepalived_priority`],
+//! [`crate::plan::keepalived_check_weight`], where the arithmetic is), so `hac plan`
+//! shows what the hosts run; they rank healthy hosts above blind ones above dead
+//! ones. [`config`] refuses numbers that could not keep that order.
 //!
 //! IPv4 uses VRRP version 2 with `auth_type PASS`; IPv6 needs VRRP version 3,
 //! which has no authentication, so the block is left out there.
@@ -27,6 +36,11 @@ use super::{SpecError, is_plain_name, shell};
 
 /// Where the configuration lives on the host.
 pub const CONFIG_PATH: &str = "/etc/keepalived/keepalived.conf";
+/// The check script's argument for "haproxy answers its monitor endpoint".
+pub const CHECK_HAPROXY_ANSWERS: &str = "answers";
+/// The check script's argument for "haproxy sees a healthy API server".
+pub const CHECK_API_HEALTHY: &str = "api";
+
 /// The file defining `$HAC_VRRP_INTERFACE` when the interface is found at boot.
 pub const INTERFACE_FILE: &str = "/etc/keepalived/hac-interface.conf";
 
@@ -46,7 +60,7 @@ pub struct KeepalivedSpec {
     pub auth_pass: String,
     /// This host's priority (the plan's).
     pub priority: u8,
-    /// Subtracted from `priority` while the check fails (the plan's).
+    /// Subtracted from `priority` by each failing check (the plan's).
     pub check_weight: u8,
     /// This host's own address: the source of its adverts and the key for
     /// finding its interface.
@@ -55,7 +69,8 @@ pub struct KeepalivedSpec {
     pub peers: Vec<IpAddr>,
     /// The network interface; `None` finds it at boot (see [`interface_discovery`]).
     pub interface: Option<String>,
-    /// Path of the script [`check_script`] writes.
+    /// Path of the script [`check_script`] writes; both checks run it, with
+    /// [`CHECK_HAPROXY_ANSWERS`] or [`CHECK_API_HEALTHY`] as argument.
     pub check_script: String,
 }
 
@@ -95,13 +110,24 @@ pub fn config_with_interface_file(
   script_user root
 }}
 
-vrrp_script chk_haproxy {{
-  script \"{script}\"
+vrrp_script chk_haproxy_answers {{
+  script \"{script} {answers}\"
   interval 2
   timeout 3
   fall 2
   rise 2
-  # a failing check puts this host below every healthy peer
+  # haproxy is dead here (and chk_api_healthy fails too): below every host whose
+  # haproxy answers, blind or not
+  weight -{weight}
+}}
+
+vrrp_script chk_api_healthy {{
+  script \"{script} {api}\"
+  interval 2
+  timeout 3
+  fall 2
+  rise 2
+  # this haproxy sees no healthy API server: below every host whose haproxy does
   weight -{weight}
 }}
 
@@ -115,6 +141,8 @@ vrrp_instance hac_api {{
   unicast_peer {{
 ",
         script = spec.check_script,
+        answers = CHECK_HAPROXY_ANSWERS,
+        api = CHECK_API_HEALTHY,
         id = spec.virtual_router_id,
         priority = spec.priority,
         weight = spec.check_weight,
@@ -141,7 +169,8 @@ vrrp_instance hac_api {{
     {}/{}
   }}
   track_script {{
-    chk_haproxy
+    chk_haproxy_answers
+    chk_api_healthy
   }}
 }}
 ",
@@ -150,9 +179,11 @@ vrrp_instance hac_api {{
     Ok(out)
 }
 
-/// The check script: succeeds while the local haproxy answers on its monitor
-/// endpoint `monitor_url` (see [`super::haproxy::health_url`]) with 200 (an API
-/// server is up) or 503 (none is up yet, e.g. while the first one initialises).
+/// The check script both checks run: with [`CHECK_HAPROXY_ANSWERS`] it succeeds
+/// while the local haproxy answers on its monitor endpoint `monitor_url` (see
+/// [`super::haproxy::health_url`]) with any HTTP status, 200 (an API server is up)
+/// or 503 (none is, e.g. while the first one initialises); with
+/// [`CHECK_API_HEALTHY`] only on 200.
 pub fn check_script(monitor_url: &str) -> Result<String, SpecError> {
     if !monitor_url.starts_with("http://") {
         return Err(SpecError::new(format!(
@@ -162,16 +193,24 @@ pub fn check_script(monitor_url: &str) -> Result<String, SpecError> {
     }
     Ok(format!(
         "#!/bin/sh
-# keepalived's check. Generated by hac.
-# Succeeds while the local haproxy answers on its monitor endpoint: 200 (an API
-# server is up) or 503 (none is up yet, e.g. while the first one initialises).
-status=$(curl --silent --output /dev/null --max-time 2 --write-out '%{{http_code}}' {}) || true
-case $status in
-200 | 503) exit 0 ;;
-*) exit 1 ;;
+# keepalived's checks of the local haproxy. Generated by hac.
+#   {answers}: haproxy answers on its monitor endpoint, with any HTTP status
+#            (200: an API server is up; 503: none is, e.g. while booting)
+#   {api}:     haproxy sees a healthy API server (200)
+# curl prints 000 when nothing answers.
+status=$(curl --silent --output /dev/null --max-time 2 --write-out '%{{http_code}}' {url}) || true
+case ${{1-}}:$status in
+{answers}:[1-5][0-9][0-9] | {api}:200) exit 0 ;;
+{answers}:* | {api}:*) exit 1 ;;
+*)
+  echo \"usage: $0 {answers}|{api}\" >&2
+  exit 2
+  ;;
 esac
 ",
-        shell::quote(monitor_url)?
+        answers = CHECK_HAPROXY_ANSWERS,
+        api = CHECK_API_HEALTHY,
+        url = shell::quote(monitor_url)?
     ))
 }
 
@@ -243,10 +282,11 @@ fn check(spec: &KeepalivedSpec) -> Result<(), SpecError> {
         .with_help("take the weight from the boot plan, so a failing check moves the address"));
     }
     // keepalived clamps an effective priority below 1, which would make failing
-    // hosts of different ranks equal.
-    if spec.priority <= spec.check_weight {
+    // hosts of different ranks equal; with both checks failing a host loses twice
+    // the weight.
+    if u16::from(spec.priority) <= 2 * u16::from(spec.check_weight) {
         return Err(SpecError::new(format!(
-            "VRRP priority {} minus the check weight {} falls below 1",
+            "VRRP priority {} minus twice the check weight {} falls below 1",
             spec.priority, spec.check_weight
         ))
         .with_help(format!(

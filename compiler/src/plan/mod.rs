@@ -43,10 +43,22 @@ pub fn keepalived_priority(rank: usize, count: usize) -> u8 {
     u8::try_from(priority).unwrap_or(u8::MAX)
 }
 
-/// What each failing keepalived check subtracts from a host's priority among
-/// `count` load balancers: `count`, one more than the spread of the healthy
-/// priorities, so one failing check puts a host below every host whose checks pass
-/// (for two: 101/100, `weight -2`). Saturates at 255, which the emitter refuses.
+/// What each of the two failing keepalived checks ("haproxy answers", "an API
+/// server is healthy through haproxy") subtracts from a host's priority among
+/// `count` load balancers: `count`. A host whose haproxy is dead fails both
+/// checks, one whose haproxy sees no API server ("blind") fails the second. With
+/// priorities `100..=99 + count` (see [`keepalived_priority`]) and `w = count`:
+///
+/// - healthy: `100 ..= 99 + w`;
+/// - blind: `100 - w ..= 99`, all below the lowest healthy host (100);
+/// - dead: `100 - 2w ..= 99 - w`, all below the lowest blind host (`100 - w`).
+///
+/// Two hosts: healthy 101/100, blind 99/98, dead 97/96. Three: healthy
+/// 102/101/100, blind 99/98/97, dead 96/95/94. So the address goes to a healthy
+/// host when there is one, and a holder whose haproxy is up while every API server
+/// is still booting keeps it against a peer whose haproxy is dead. The lowest
+/// value, `100 - 2 × count`, stays a valid priority (at least 1) up to 49 load
+/// balancers; the emitter refuses more. Saturates at 255.
 pub fn keepalived_check_weight(count: usize) -> u8 {
     u8::try_from(count).unwrap_or(u8::MAX)
 }

@@ -132,7 +132,10 @@ fn the_first_balancer_is_preferred_and_peers_are_the_others() {
     for key in ["virtual_router_id", "auth_pass"] {
         assert_eq!(line(first_config, key), line(second_config, key));
     }
-    assert!(first_config.contains(&format!("script \"{}\"", paths::KEEPALIVED_CHECK_SCRIPT)));
+    for check in ["answers", "api"] {
+        let line = format!("script \"{} {check}\"", paths::KEEPALIVED_CHECK_SCRIPT);
+        assert!(first_config.contains(&line), "{first_config}");
+    }
     let script = first
         .files
         .iter()
