@@ -1,6 +1,6 @@
-//! keepalived configurations: Debian's `keepalived -t` accepts them, priorities
-//! and the check weight make a failing host give the address away, and the check
-//! script and interface discovery work for real.
+//! keepalived configurations: Debian's `keepalived -t` accepts them, they carry
+//! the plan's priority and both checks' weights, and the check script and
+//! interface discovery work for real.
 
 #[path = "emit_common.rs"]
 mod emit_common;
@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use emit_common::{require, run_with_input, text};
+use hac::build::paths::KEEPALIVED_CHECK_SCRIPT;
 use hac::emit::keepalived::{
-    CHECK_SCRIPT_PATH, KeepalivedSpec, check_script, config, config_with_interface_file,
-    interface_discovery, priority_for,
+    KeepalivedSpec, check_script, config, config_with_interface_file, interface_discovery,
 };
+use hac::plan::{keepalived_check_weight, keepalived_priority};
 
 /// An interface of this machine with an address of the given family, and that
 /// address: `keepalived -t` insists that the configured interface exists.
@@ -43,11 +44,12 @@ fn ipv4_spec(interface: Option<String>) -> KeepalivedSpec {
         vip_prefix: 24,
         virtual_router_id: 51,
         auth_pass: "s3cr3tPw".to_string(),
-        priority: priority_for(0, 2).unwrap(),
+        priority: keepalived_priority(0, 2),
+        check_weight: keepalived_check_weight(2),
         source: "10.0.0.11".parse().unwrap(),
         peers: vec!["10.0.0.12".parse().unwrap()],
         interface,
-        check_script: CHECK_SCRIPT_PATH.to_string(),
+        check_script: KEEPALIVED_CHECK_SCRIPT.to_string(),
     }
 }
 
@@ -93,7 +95,7 @@ fn temp() -> tempfile::TempDir {
 /// exists, is executable and is writable by root only) and returns its path.
 fn install_check_script(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("hac-check-haproxy.sh");
+    let path = dir.join("hac-check-haproxy");
     std::fs::write(
         &path,
         check_script("http://127.0.0.1:8404/healthz").expect("valid"),
@@ -110,7 +112,7 @@ fn keepalived_accepts_a_two_host_ipv4_configuration() {
     for rank in 0..2 {
         let mut spec = ipv4_spec(Some(interface.clone()));
         spec.check_script = install_check_script(dir.path());
-        spec.priority = priority_for(rank, 2).unwrap();
+        spec.priority = keepalived_priority(rank, 2);
         let config_text = config(&spec).expect("valid");
         let (valid, output) = keepalived_check(&config_text, dir.path());
         assert!(
@@ -127,7 +129,8 @@ fn keepalived_accepts_three_peers_and_ipv6() {
     let mut three = ipv4_spec(Some(interface.clone()));
     three.check_script = install_check_script(dir.path());
     three.peers.push("10.0.0.13".parse().unwrap());
-    three.priority = priority_for(2, 3).unwrap();
+    three.priority = keepalived_priority(2, 3);
+    three.check_weight = keepalived_check_weight(3);
     let config_text = config(&three).expect("valid");
     assert!(config_text.contains("  weight -3\n"), "{config_text}");
     let (valid, output) = keepalived_check(&config_text, dir.path());
@@ -230,35 +233,21 @@ fn discovery_fails_clearly_when_no_interface_has_the_address() {
 }
 
 #[test]
-fn priorities_and_weight_move_the_address_away_from_a_failing_host() {
-    assert_eq!(priority_for(0, 2), Some(101));
-    assert_eq!(priority_for(1, 2), Some(100));
-    assert_eq!(priority_for(2, 2), None);
-    assert_eq!(priority_for(0, 1), Some(100));
-    for count in 1..=20 {
-        let weight = i32::try_from(count).unwrap();
-        let priorities: Vec<i32> = (0..count)
-            .map(|rank| i32::from(priority_for(rank, count).unwrap()))
-            .collect();
-        let mut unique = priorities.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), count, "distinct priorities");
-        for failing in &priorities {
-            for healthy in &priorities {
-                if failing != healthy {
-                    assert!(
-                        failing - weight < *healthy,
-                        "{count} peers: {failing} failing vs {healthy}"
-                    );
-                }
-            }
-        }
-    }
+fn both_checks_carry_the_plans_weight() {
+    // The ranking itself (healthy > blind > dead for any count) is tested with the
+    // plan's numbers in compiler/src/plan/tests.rs.
     let config_text = config(&ipv4_spec(Some("eth0".to_string()))).unwrap();
-    assert!(
-        config_text.contains("  weight -2\n") && config_text.contains("  priority 101\n"),
+    assert_eq!(
+        config_text.matches("  weight -2\n").count(),
+        2,
         "{config_text}"
     );
+    assert_eq!(
+        config_text.matches("  priority 101\n").count(),
+        1,
+        "{config_text}"
+    );
+    assert!(!config_text.contains("weight 0"), "{config_text}");
 }
 
 #[test]
@@ -272,8 +261,9 @@ fn the_configuration_has_one_instance_with_shared_settings() {
         "  unicast_src_ip 10.0.0.11\n",
         "  unicast_peer {\n    10.0.0.12\n  }\n",
         "    10.0.0.100/24\n",
-        "  script \"/etc/keepalived/hac-check-haproxy.sh\"\n",
-        "  track_script {\n    chk_haproxy\n  }\n",
+        "vrrp_script chk_haproxy_answers {\n  script \"/etc/keepalived/hac-check-haproxy answers\"\n",
+        "vrrp_script chk_api_healthy {\n  script \"/etc/keepalived/hac-check-haproxy api\"\n",
+        "  track_script {\n    chk_haproxy_answers\n    chk_api_healthy\n  }\n",
         "  enable_script_security\n",
     ] {
         assert!(
@@ -299,36 +289,56 @@ fn http_server(status: &'static str) -> u16 {
 }
 
 #[test]
-fn the_check_script_asks_the_health_endpoint() {
-    let run = |url: &str| {
-        let script = check_script(url).expect("valid");
-        let dir = temp();
-        let file = dir.path().join("check.sh");
-        std::fs::write(&file, &script).expect("write");
-        let output = Command::new(require("sh", "dash"))
+fn the_check_script_asks_the_monitor_endpoint() {
+    let script = check_script("http://127.0.0.1:8404/healthz").expect("valid");
+    let dir = temp();
+    let run = |port: u16, argument: &str| {
+        let file = dir.path().join(format!("check-{port}"));
+        std::fs::write(
+            &file,
+            script.replace("127.0.0.1:8404", &format!("127.0.0.1:{port}")),
+        )
+        .expect("write");
+        Command::new(require("sh", "dash"))
             .arg(&file)
+            .arg(argument)
             .output()
-            .expect("run");
-        (output.status.success(), script)
+            .expect("run")
+            .status
+            .code()
     };
     require("curl", "curl");
-    let healthy = http_server("200 OK");
-    let (ok, script) = run(&format!("http://127.0.0.1:{healthy}/healthz"));
-    assert!(ok, "a 200 passes:\n{script}");
-    let unhealthy = http_server("503 Service Unavailable");
-    assert!(
-        !run(&format!("http://127.0.0.1:{unhealthy}/healthz")).0,
-        "a 503 fails"
-    );
     let closed = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    assert!(
-        !run(&format!("http://127.0.0.1:{closed}/healthz")).0,
-        "nothing listening fails"
-    );
+    // (what answers, `answers` passes, `api` passes)
+    for (port, what, answers, api) in [
+        (http_server("200 OK"), "an API server is up", true, true),
+        (
+            http_server("503 Service Unavailable"),
+            "haproxy up, no API server",
+            true,
+            false,
+        ),
+        (
+            http_server("500 Internal Server Error"),
+            "another status",
+            true,
+            false,
+        ),
+        (closed, "nothing listening", false, false),
+    ] {
+        assert_eq!(
+            run(port, "answers"),
+            Some(if answers { 0 } else { 1 }),
+            "{what}"
+        );
+        assert_eq!(run(port, "api"), Some(if api { 0 } else { 1 }), "{what}");
+    }
+    assert_eq!(run(closed, ""), Some(2), "no argument is a usage error");
+    assert_eq!(run(closed, "healthz"), Some(2), "an unknown argument too");
 
     let output = run_with_input(
         &require("shellcheck", "shellcheck"),
@@ -364,8 +374,16 @@ fn bad_specs_are_refused() {
         "VRRP `virtual_router_id` 0 is invalid"
     );
     assert_eq!(
-        with(&|s| s.priority = 150),
-        "VRRP priority 150 is outside 100..=101 for 2 load balancers"
+        with(&|s| s.priority = 255),
+        "VRRP priority 255 is outside 1..=254"
+    );
+    assert_eq!(
+        with(&|s| s.check_weight = 1),
+        "a failing check subtracts 1 from the priority, less than the 2 load balancers"
+    );
+    assert_eq!(
+        with(&|s| s.priority = 4),
+        "VRRP priority 4 minus twice the check weight 2 falls below 1"
     );
     assert_eq!(
         with(&|s| s.vip_prefix = 33),

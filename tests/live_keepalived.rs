@@ -85,10 +85,11 @@ fn keepalived_accepts_every_generated_configuration() {
             .unwrap_or_else(|| panic!("{example}/{host}: no {KEEPALIVED_CONFIG}"));
         let scratch = tempfile::tempdir().unwrap();
         let mut text_of_config = config.content.clone();
-        // The check script, where the configuration names it.
+        // The check script, where the configuration names it (both checks run
+        // it, each with its own argument).
         let mut rewritten = 0;
         for file in files.iter().filter(|f| f.path != KEEPALIVED_CONFIG) {
-            if !text_of_config.contains(&format!("\"{}\"", file.path)) {
+            if !text_of_config.contains(&format!("script \"{} ", file.path)) {
                 continue;
             }
             let local = scratch.path().join(file.path.rsplit('/').next().unwrap());
@@ -106,6 +107,12 @@ fn keepalived_accepts_every_generated_configuration() {
             fs::write(&local, format!("$HAC_VRRP_INTERFACE={interface}\n")).unwrap();
             text_of_config = text_of_config.replace(INTERFACE_FILE, local.to_str().unwrap());
         }
+        let local_script = format!("script \"{}/", scratch.path().to_str().unwrap());
+        assert_eq!(
+            text_of_config.matches(&local_script).count(),
+            2,
+            "{example}/{host}: two checks, both running the local script:\n{text_of_config}"
+        );
         let file = scratch.path().join("keepalived.conf");
         fs::write(&file, &text_of_config).unwrap();
         let output = Command::new(&keepalived)
@@ -113,6 +120,13 @@ fn keepalived_accepts_every_generated_configuration() {
             .arg(&file)
             .output()
             .expect("run keepalived");
+        // keepalived -t drops a check whose script it cannot use, with this
+        // message, and then fails; say so even if a version went on to succeed.
+        assert!(
+            !text(&output.stderr).contains("Disabling track script"),
+            "{example}/{host}: {}",
+            text(&output.stderr)
+        );
         assert!(
             output.status.success(),
             "{example}/{host}: keepalived -t refused the configuration (status {:?}):\n{}{}\n--- configuration ---\n{text_of_config}",

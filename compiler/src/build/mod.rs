@@ -189,8 +189,18 @@ fn render_step(
         Action::ConfigureKeepalived {
             vip,
             priority,
+            check_weight,
             peers,
-        } => loadbalancer::configure_keepalived(context, host, vip, *priority, peers),
+            interface,
+        } => loadbalancer::configure_keepalived(
+            context,
+            host,
+            vip,
+            *priority,
+            *check_weight,
+            peers,
+            interface.as_deref(),
+        ),
         Action::StartLoadBalancer { keepalived } => {
             loadbalancer::start(context, host, plan_host, *keepalived)
         }

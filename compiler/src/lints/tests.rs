@@ -309,6 +309,33 @@ fn colocated_load_balancer_on_6443() {
 }
 
 #[test]
+fn colocated_without_vip_warns_on_the_load_balancer_set() {
+    let json = with(&[
+        ("loadbalancer", json!({ "colocated": true, "port": 8443 })),
+        ("endpoint", json!("api.prod.example.com:8443")),
+    ]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::COLOCATED_WITHOUT_VIP);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(d.message, "a colocated load balancer without a VIP");
+    assert_eq!(primary(&d), at(&root, "loadbalancer").origin);
+    assert!(d.help.as_deref().is_some_and(|h| h.contains("add `vip")));
+    assert!(accepted(json));
+    let json = with(&[
+        (
+            "loadbalancer",
+            json!({ "colocated": true, "vip": "10.0.0.100", "port": 8443 }),
+        ),
+        ("endpoint", json!("api.prod.example.com:8443")),
+    ]);
+    none(&run(json).1, codes::COLOCATED_WITHOUT_VIP);
+    // Dedicated hosts without a VIP are each a reachable load balancer of their own.
+    let mut json = base();
+    remove(&mut json, "loadbalancer.vip");
+    none(&run(json).1, codes::COLOCATED_WITHOUT_VIP);
+}
+
+#[test]
 fn vip_mistakes() {
     let (root, diagnostics) = run(with(&[("loadbalancer.vip", json!("10.0.0.21"))]));
     let d = one(&diagnostics, codes::VIP_IS_HOST_ADDRESS);

@@ -161,6 +161,15 @@ fn load_balancer(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         ),
         _ => {}
     }
+    if let LoadBalancer::Colocated {
+        origin, vip: None, ..
+    } = &cluster.loadbalancer
+    {
+        out.push(
+            warning(codes::COLOCATED_WITHOUT_VIP, *origin, "a colocated load balancer without a VIP".to_owned(), "no address moves between the control planes")
+                .with_help("each control plane's haproxy answers only on that control plane's own address, so clients reaching one of them lose the API with it; add `vip = \"…\";` and point `endpoint` at it (or at a DNS name for it), unless `endpoint` is a name that already fails over between the control planes"),
+        );
+    }
     let Some(vip) = cluster.loadbalancer.vip() else {
         return;
     };

@@ -79,6 +79,8 @@ codes! {
         => "Add a load balancer (`loadbalancer`), or point `endpoint` at a DNS name that fails over.";
     VIP_WITHOUT_FAILOVER = "hac::lint::vip_without_failover": "a VIP with fewer than two load-balancer hosts"
         => "Add a second load-balancer host, or drop the VIP and use the host's address.";
+    COLOCATED_WITHOUT_VIP = "hac::lint::colocated_without_vip": "a colocated load balancer without a VIP"
+        => "Add `vip` (a free address in the control planes' subnet) and point `endpoint` at it, or at a DNS name for it.";
     UNKNOWN_KUBERNETES_MINOR = "hac::lint::unknown_kubernetes_minor": "a Kubernetes minor outside the three newest hac knows"
         => "Use one of the supported minors; older ones get no patches, newer ones are untested with hac.";
     TOKEN_NEVER_EXPIRES = "hac::lint::token_never_expires": "a bootstrap token that never expires"

@@ -682,13 +682,20 @@ impl Reader {
         let external = self.optional(&view, "external", |r, v, p| r.bool(v, p), || false);
         let vip = self.optional(&view, "vip", |r, v, p| r.vip(v, p).map(Some), || None);
         let port = self.optional(&view, "port", |r, v, p| r.port(v, p).map(Some), || None);
+        let interface = self.optional(
+            &view,
+            "interface",
+            |r, v, p| r.interface(v, p).map(Some),
+            || None,
+        );
         let hosts_attr = view.get("hosts");
         // Read before anything can fail, so a bad `vip` hides no mistake in the hosts.
         let hosts = hosts_attr.map(|attr| {
             let hosts = self.hosts(&attr.value, &view.path_of("hosts"));
             hosts.map(|hosts| (hosts, attr.value.origin))
         });
-        let (colocated, external, vip, port) = (colocated?, external?, vip?, port?);
+        let (colocated, external, vip, port, interface) =
+            (colocated?, external?, vip?, port?, interface?);
         let port = port.or_else(|| endpoint_port.map(|p| Located::new(p, view.origin)));
         let conflict = |reader: &mut Self, what: &str| {
             let origin = hosts_attr.map_or(view.origin, |a| a.name_origin);
@@ -717,10 +724,32 @@ impl Reader {
                 conflict(self, "external");
                 return None;
             }
+            if let Some(interface) = &interface {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    interface.origin,
+                    &view.path_of("interface"),
+                    "hac runs no keepalived for an external load balancer".to_owned(),
+                    Some("remove `interface`".to_owned()),
+                );
+                return None;
+            }
             return Some(LoadBalancer::External {
                 origin: view.origin,
                 vip,
             });
+        }
+        // Without a VIP there is no keepalived to give the interface to; saying so
+        // beats ignoring a setting the user believes in.
+        if let (Some(interface), None) = (&interface, &vip) {
+            self.invalid(
+                codes::INVALID_VALUE,
+                interface.origin,
+                &view.path_of("interface"),
+                "keepalived puts the VIP on this interface, but there is no `vip`".to_owned(),
+                Some("add `vip`, or remove `interface`".to_owned()),
+            );
+            return None;
         }
         if colocated {
             if hosts_attr.is_some() {
@@ -730,6 +759,7 @@ impl Reader {
             return Some(LoadBalancer::Colocated {
                 origin: view.origin,
                 vip,
+                interface,
                 port: port?,
             });
         }
@@ -743,6 +773,7 @@ impl Reader {
             hosts,
             hosts_origin,
             vip,
+            interface,
             port: port?,
         })
     }
@@ -755,6 +786,12 @@ impl Reader {
                     text.escape_debug()
                 )
             })
+        })
+    }
+
+    fn interface(&mut self, value: &Value, path: &str) -> Option<Located<String>> {
+        self.formatted(value, path, codes::INVALID_VALUE, |text| {
+            formats::interface_name(text).map(|()| text.to_owned())
         })
     }
 

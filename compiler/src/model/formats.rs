@@ -41,6 +41,28 @@ pub fn dns_name(text: &str) -> Result<(), String> {
     }
 }
 
+/// A Linux network interface name as keepalived and the generated scripts take it:
+/// the kernel allows 1 to 15 bytes (IFNAMSIZ - 1) without `/`, whitespace or `:`,
+/// and not `.` or `..`; hac further keeps to letters, digits, `-`, `_` and `.`, so
+/// the name is safe in a configuration file without quoting.
+pub fn interface_name(text: &str) -> Result<(), String> {
+    let ok = !text.is_empty()
+        && text.len() <= 15
+        && text != "."
+        && text != ".."
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a network interface name: 1 to 15 characters from `A-Z`, `a-z`, `0-9`, `-`, `_` and `.`, not `.` or `..`",
+            text.escape_debug()
+        ))
+    }
+}
+
 /// An IPv4 or IPv6 address, or a DNS name.
 pub fn address(text: &str) -> Result<Address, String> {
     if let Ok(ip) = text.parse::<IpAddr>() {
@@ -590,6 +612,32 @@ mod tests {
         assert!(dns_name("api.prod.example.com").is_ok());
         assert!(dns_name("api..example.com").is_err());
         assert!(dns_name("api.example.com.").is_err());
+    }
+
+    #[test]
+    fn interface_names() {
+        for good in [
+            "eth0",
+            "enp0s31f6",
+            "br-lan",
+            "bond0.100",
+            "wg_0",
+            &"a".repeat(15),
+        ] {
+            assert!(interface_name(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "eth 0",
+            "eth0:1",
+            "a/b",
+            "eth0;",
+            &"a".repeat(16),
+        ] {
+            assert!(interface_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -333,6 +333,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         set: "loadbalancer",
+        name: "interface",
+        ty: "string",
+        default: "found at boot",
+        doc: "The network interface keepalived puts `vip` on, the same name on every haproxy host (e.g. `\"eth0\"`). Without it, each host finds at boot the interface that carries its own `address`. Needs `vip`.",
+    },
+    Attribute {
+        set: "loadbalancer",
         name: "port",
         ty: "int",
         default: "the endpoint's port",

@@ -453,6 +453,59 @@ fn load_balancer_forms() {
 }
 
 #[test]
+fn the_vrrp_interface_is_read_and_checked_at_its_value() {
+    let mut lb = base()["loadbalancer"].clone();
+    lb["interface"] = json!("ens3");
+    let root = value(with("loadbalancer", lb.clone()));
+    let (cluster, diagnostics) = check_cluster(&root);
+    assert_eq!(diagnostics, vec![]);
+    let cluster = cluster.unwrap();
+    assert_eq!(
+        cluster.loadbalancer.interface().map(|i| i.value.as_str()),
+        Some("ens3")
+    );
+    assert_eq!(
+        cluster.loadbalancer.interface().unwrap().origin,
+        at(&root, "loadbalancer.interface").origin
+    );
+
+    lb["interface"] = json!("eth0; reboot");
+    let (root, diagnostics) = run(with("loadbalancer", lb.clone()));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert!(
+        d.message.starts_with(
+            "invalid `loadbalancer.interface`: `eth0; reboot` is not a network interface name"
+        ),
+        "{}",
+        d.message
+    );
+    assert_eq!(primary(&d), at(&root, "loadbalancer.interface").origin);
+
+    lb["interface"] = json!(3);
+    let (_, diagnostics) = run(with("loadbalancer", lb.clone()));
+    one(&diagnostics, codes::WRONG_TYPE);
+
+    lb["interface"] = json!("ens3");
+    lb.as_object_mut().unwrap().remove("vip");
+    let (root, diagnostics) = run(with("loadbalancer", lb));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(
+        d.message,
+        "invalid `loadbalancer.interface`: keepalived puts the VIP on this interface, but there is no `vip`"
+    );
+    assert_eq!(primary(&d), at(&root, "loadbalancer.interface").origin);
+
+    let (_, diagnostics) = run(with(
+        "loadbalancer",
+        json!({ "external": true, "interface": "ens3" }),
+    ));
+    assert_eq!(
+        one(&diagnostics, codes::INVALID_VALUE).message,
+        "invalid `loadbalancer.interface`: hac runs no keepalived for an external load balancer"
+    );
+}
+
+#[test]
 fn knobs_are_read() {
     let mut json = base();
     set(&mut json, "bootstrap", json!({ "tokenTTL": "1h30m" }));

@@ -236,12 +236,16 @@ pub enum LoadBalancer {
         /// The `hosts` list.
         hosts_origin: Origin,
         vip: Option<Located<IpAddr>>,
+        /// The network interface for the VIP; `None` finds it at boot.
+        interface: Option<Located<String>>,
         port: Located<u16>,
     },
     /// haproxy (and keepalived when there is a VIP) on every control plane.
     Colocated {
         origin: Origin,
         vip: Option<Located<IpAddr>>,
+        /// The network interface for the VIP; `None` finds it at boot.
+        interface: Option<Located<String>>,
         port: Located<u16>,
     },
 }
@@ -253,6 +257,15 @@ impl LoadBalancer {
             LoadBalancer::External { vip, .. }
             | LoadBalancer::Dedicated { vip, .. }
             | LoadBalancer::Colocated { vip, .. } => vip.as_ref(),
+        }
+    }
+
+    /// The network interface keepalived puts the VIP on, when given.
+    pub fn interface(&self) -> Option<&Located<String>> {
+        match self {
+            LoadBalancer::Dedicated { interface, .. }
+            | LoadBalancer::Colocated { interface, .. } => interface.as_ref(),
+            LoadBalancer::None | LoadBalancer::External { .. } => None,
         }
     }
 

@@ -31,6 +31,37 @@ pub const API_READY_TIMEOUT_SECONDS: u32 = 30 * 60;
 pub const CONTROL_PLANE_JOIN_SECONDS: u32 = 15 * 60;
 /// Bound for workers' wait on the API: the first control plane must boot and initialise.
 pub const WORKER_API_TIMEOUT_SECONDS: u32 = 45 * 60;
+/// keepalived priority of the last-listed load balancer; the others count up from it.
+pub const KEEPALIVED_BASE_PRIORITY: u8 = 100;
+
+/// keepalived priority of the load balancer at `rank` (0 = listed first, preferred)
+/// among `count`: `KEEPALIVED_BASE_PRIORITY + count - 1 - rank`, so healthy hosts
+/// span `count` consecutive values (101/100 for two). Saturates at 255, which the
+/// emitter refuses (keepalived reserves it for the address owner).
+pub fn keepalived_priority(rank: usize, count: usize) -> u8 {
+    let priority = usize::from(KEEPALIVED_BASE_PRIORITY) + count.saturating_sub(1 + rank);
+    u8::try_from(priority).unwrap_or(u8::MAX)
+}
+
+/// What each of the two failing keepalived checks ("haproxy answers", "an API
+/// server is healthy through haproxy") subtracts from a host's priority among
+/// `count` load balancers: `count`. A host whose haproxy is dead fails both
+/// checks, one whose haproxy sees no API server ("blind") fails the second. With
+/// priorities `100..=99 + count` (see [`keepalived_priority`]) and `w = count`:
+///
+/// - healthy: `100 ..= 99 + w`;
+/// - blind: `100 - w ..= 99`, all below the lowest healthy host (100);
+/// - dead: `100 - 2w ..= 99 - w`, all below the lowest blind host (`100 - w`).
+///
+/// Two hosts: healthy 101/100, blind 99/98, dead 97/96. Three: healthy
+/// 102/101/100, blind 99/98/97, dead 96/95/94. So the address goes to a healthy
+/// host when there is one, and a holder whose haproxy is up while every API server
+/// is still booting keeps it against a peer whose haproxy is dead. The lowest
+/// value, `100 - 2 × count`, stays a valid priority (at least 1) up to 49 load
+/// balancers; the emitter refuses more. Saturates at 255.
+pub fn keepalived_check_weight(count: usize) -> u8 {
+    u8::try_from(count).unwrap_or(u8::MAX)
+}
 
 /// How long the certificates `kubeadm init --upload-certs` uploads stay in the
 /// `kubeadm-certs` secret (kubeadm's `DefaultCertTokenDuration`); a control plane that
@@ -130,10 +161,19 @@ pub enum Action {
         backends: Vec<Backend>,
     },
     /// keepalived: VRRP for the VIP; the highest priority holds it while healthy.
+    /// The emitter writes these numbers as they are: `hac plan` shows what the
+    /// hosts run.
     ConfigureKeepalived {
         vip: String,
+        /// From [`keepalived_priority`].
         priority: u8,
+        /// Subtracted by each failing check, from [`keepalived_check_weight`].
+        check_weight: u8,
+        /// The other load balancers' addresses, in declaration order.
         peers: Vec<String>,
+        /// The network interface for the VIP; `None`: the one carrying the host's
+        /// address, found at boot.
+        interface: Option<String>,
     },
     StartLoadBalancer {
         keepalived: bool,
@@ -349,13 +389,18 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                 id: "configure-keepalived",
                 action: Action::ConfigureKeepalived {
                     vip: vip.value.to_string(),
-                    priority: u8::try_from(200usize.saturating_sub(index).max(1)).unwrap_or(1),
+                    priority: keepalived_priority(index, peers.len()),
+                    check_weight: keepalived_check_weight(peers.len()),
                     peers: peers
                         .iter()
                         .enumerate()
                         .filter(|&(i, _)| i != index)
                         .map(|(_, h)| url_host(h))
                         .collect(),
+                    interface: cluster
+                        .loadbalancer
+                        .interface()
+                        .map(|name| name.value.clone()),
                 },
                 waits_for: Vec::new(),
             });

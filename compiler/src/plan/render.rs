@@ -151,14 +151,22 @@ fn describe_step(step: &Step) -> String {
         Action::ConfigureKeepalived {
             vip,
             priority,
+            check_weight,
             peers,
+            interface,
         } => {
             let peers = if peers.is_empty() {
                 "no peers".to_owned()
             } else {
                 format!("peers {}", peers.join(", "))
             };
-            format!("configure keepalived for VIP {vip} (priority {priority}, {peers})")
+            let interface = match interface {
+                Some(name) => format!("interface {name}"),
+                None => "interface found at boot".to_owned(),
+            };
+            format!(
+                "configure keepalived for VIP {vip} (priority {priority}, -{check_weight} per failing check, {peers}, {interface})"
+            )
         }
         Action::StartLoadBalancer { keepalived } => {
             if *keepalived {

@@ -124,16 +124,20 @@ fn stacked_with_two_load_balancers() {
     let priority = |name| match &step(&plan, name, "configure-keepalived").action {
         Action::ConfigureKeepalived {
             priority,
+            check_weight,
             peers,
             vip,
+            interface,
         } => {
             assert_eq!(vip, "10.0.0.100");
+            assert_eq!(*interface, None);
             assert_eq!(peers.len(), 1);
+            assert_eq!(*check_weight, 2);
             *priority
         }
         other => panic!("{other:?}"),
     };
-    assert!(priority("lb1") > priority("lb2"));
+    assert_eq!((priority("lb1"), priority("lb2")), (101, 100));
 
     let init = step(&plan, "cp1", "kubeadm-init");
     assert_eq!(
@@ -603,4 +607,34 @@ fn join_bounds_are_the_longest_wait_of_each_join() {
     expected.sort_unstable();
     assert_eq!(sorted, expected);
     assert!(bounds.iter().all(|(name, _)| *name != "cp1"));
+}
+
+/// Effective keepalived priorities in every combination of host states: a healthy
+/// host always outranks a blind one (haproxy up, no API server), and a blind one a
+/// dead one (haproxy silent, so both checks fail), whatever their ranks.
+#[test]
+fn keepalived_numbers_rank_healthy_above_blind_above_dead() {
+    use super::{keepalived_check_weight, keepalived_priority};
+    let effective = |count: usize, state: u8| -> Vec<i32> {
+        let weight = i32::from(keepalived_check_weight(count));
+        (0..count)
+            .map(|rank| i32::from(keepalived_priority(rank, count)) - i32::from(state) * weight)
+            .collect()
+    };
+    // 0: healthy, 1: blind (one check fails), 2: dead (both fail).
+    assert_eq!(effective(2, 0), [101, 100]);
+    assert_eq!(effective(2, 1), [99, 98]);
+    assert_eq!(effective(2, 2), [97, 96]);
+    assert_eq!(effective(3, 0), [102, 101, 100]);
+    assert_eq!(effective(3, 1), [99, 98, 97]);
+    assert_eq!(effective(3, 2), [96, 95, 94]);
+    for count in 1..=49 {
+        let [healthy, blind, dead] = [0, 1, 2].map(|state| effective(count, state));
+        assert!(healthy.iter().min() > blind.iter().max(), "{count}");
+        assert!(blind.iter().min() > dead.iter().max(), "{count}");
+        assert!(*dead.iter().min().unwrap() >= 1, "{count}");
+        let mut distinct = healthy.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), count, "{count}: ranks are distinct");
+    }
 }

@@ -1,9 +1,4 @@
-//! The load-balancer steps of a two-balancer cluster with a virtual IP, and the
-//! keepalived check script against a live HTTP endpoint.
-
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::process::Command;
+//! The load-balancer steps of a two-balancer cluster with a virtual IP.
 
 use serde_json::json;
 
@@ -66,8 +61,19 @@ impl Fixture {
             Action::ConfigureKeepalived {
                 vip,
                 priority,
+                check_weight,
                 peers,
-            } => configure_keepalived(&context, host, vip, *priority, peers).unwrap(),
+                interface,
+            } => configure_keepalived(
+                &context,
+                host,
+                vip,
+                *priority,
+                *check_weight,
+                peers,
+                interface.as_deref(),
+            )
+            .unwrap(),
             Action::StartLoadBalancer { keepalived } => {
                 start(&context, host, plan_host, *keepalived).unwrap()
             }
@@ -126,7 +132,10 @@ fn the_first_balancer_is_preferred_and_peers_are_the_others() {
     for key in ["virtual_router_id", "auth_pass"] {
         assert_eq!(line(first_config, key), line(second_config, key));
     }
-    assert!(first_config.contains(&format!("script \"{}\"", paths::KEEPALIVED_CHECK_SCRIPT)));
+    for check in ["answers", "api"] {
+        let line = format!("script \"{} {check}\"", paths::KEEPALIVED_CHECK_SCRIPT);
+        assert!(first_config.contains(&line), "{first_config}");
+    }
     let script = first
         .files
         .iter()
@@ -134,6 +143,34 @@ fn the_first_balancer_is_preferred_and_peers_are_the_others() {
         .unwrap();
     assert_eq!(script.permissions, 0o755);
     assert!(first.body.iter().any(|l| l.starts_with("keepalived -t -f")));
+}
+
+#[test]
+fn a_given_interface_is_written_and_nothing_is_discovered() {
+    let found_at_boot = Fixture::new(base()).render("lb1", "configure-keepalived");
+    let config = file(&found_at_boot, paths::KEEPALIVED_CONFIG);
+    assert!(
+        config.contains("interface ${HAC_VRRP_INTERFACE}"),
+        "{config}"
+    );
+    assert!(
+        found_at_boot
+            .body
+            .iter()
+            .any(|l| l.contains("ip -o addr show to"))
+    );
+
+    let mut json = base();
+    set(&mut json, "loadbalancer.interface", json!("ens3"));
+    let given = Fixture::new(json).render("lb1", "configure-keepalived");
+    let config = file(&given, paths::KEEPALIVED_CONFIG);
+    assert!(config.contains("\n  interface ens3\n"), "{config}");
+    assert!(!config.contains("HAC_VRRP_INTERFACE"), "{config}");
+    assert!(!config.contains("include"), "{config}");
+    assert_eq!(
+        given.body,
+        ["keepalived -t -f /etc/keepalived/keepalived.conf"]
+    );
 }
 
 #[test]
@@ -200,54 +237,4 @@ fn control_planes_known_only_by_name_are_refused() {
     }];
     let err = configure_haproxy(&fixture.context(), host, 6443, &backends).unwrap_err();
     assert!(err.message.contains("`cp1`"), "{}", err.message);
-}
-
-/// Serves `status` to every request on a free loopback port until dropped.
-fn http_server(status: u16) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten().take(4) {
-            let mut stream = stream;
-            let mut buffer = [0u8; 1024];
-            let _ = stream.read(&mut buffer);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-        }
-    });
-    port
-}
-
-fn check_passes(port: u16) -> bool {
-    let script = check_script(&format!("http://127.0.0.1:{port}/healthz")).unwrap();
-    Command::new("sh")
-        .args(["-c", &script])
-        .status()
-        .expect("sh")
-        .success()
-}
-
-#[test]
-fn the_check_says_haproxy_is_alive_with_or_without_an_api_server() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        panic!("curl is missing: install the Debian package `curl` (scripts/test installs it)");
-    }
-    assert!(
-        check_passes(http_server(200)),
-        "haproxy with an API server up"
-    );
-    assert!(
-        check_passes(http_server(503)),
-        "haproxy with no API server up yet"
-    );
-    assert!(!check_passes(http_server(500)), "something else answering");
-    // Nothing listening: a port that was free a moment ago.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    assert!(!check_passes(port), "haproxy down");
 }
