@@ -117,14 +117,22 @@ impl Client {
     ) -> Vec<Diagnostic> {
         let deadline = Instant::now() + WAIT;
         loop {
-            while let Some(index) = self
-                .pending
-                .iter()
-                .position(|n| n.method == PublishDiagnostics::METHOD)
-            {
-                let n = self.pending.remove(index);
-                let params: PublishDiagnosticsParams = serde_json::from_value(n.params).unwrap();
-                if params.uri == *uri && accept(&params) {
+            // Those for other files are kept for later.
+            let mut index = 0;
+            while index < self.pending.len() {
+                let n = &self.pending[index];
+                if n.method != PublishDiagnostics::METHOD {
+                    index += 1;
+                    continue;
+                }
+                let params: PublishDiagnosticsParams =
+                    serde_json::from_value(n.params.clone()).unwrap();
+                if params.uri != *uri {
+                    index += 1;
+                    continue;
+                }
+                self.pending.remove(index);
+                if accept(&params) {
                     return params.diagnostics;
                 }
             }
@@ -271,7 +279,11 @@ fn a_typo_is_reported_with_did_you_mean_and_cleared_when_fixed() {
     client.notify::<DidCloseTextDocument>(DidCloseTextDocumentParams {
         text_document: TextDocumentIdentifier::new(uri.clone()),
     });
-    assert_eq!(client.diagnostics_where(&uri, |_| true), Vec::new());
+    // Closed: published without a version.
+    assert_eq!(
+        client.diagnostics_where(&uri, |p| p.version.is_none()),
+        Vec::new()
+    );
 }
 
 #[test]
@@ -330,6 +342,8 @@ fn an_edit_in_an_imported_file_rechecks_its_importer() {
     let lib_uri = client.open("net.hac", lib);
     client.change(&lib_uri, 2, "{ cni = \"flanel\"; }\n");
     let in_lib = client.diagnostics_where(&lib_uri, |p| !p.diagnostics.is_empty());
+    let in_main = client.diagnostics_where(&main_uri, |p| !p.diagnostics.is_empty());
+    assert!(in_main[0].message.contains("`./net.hac` has an error"));
     // Only the importer's finding: the library is not itself checked as a cluster.
     assert_eq!(in_lib.len(), 1, "{in_lib:#?}");
     assert!(in_lib[0].message.contains("flanel"), "{in_lib:#?}");
@@ -342,7 +356,8 @@ fn an_edit_in_an_imported_file_rechecks_its_importer() {
         client.diagnostics_where(&lib_uri, |p| p.version == Some(3)),
         Vec::new()
     );
-    assert_eq!(client.diagnostics(&main_uri, 1), Vec::new());
+    // The importer marked the import of the broken file, and clears the mark.
+    client.diagnostics_where(&main_uri, |p| p.diagnostics.is_empty());
 
     // Closed without saving: the importer reads the file on disk again.
     client.change(&lib_uri, 4, "{ cni = \"flanel\"; }\n");
@@ -700,5 +715,185 @@ fn hover_shows_the_evaluated_value_of_a_binding() {
     assert!(
         at_binding.starts_with("`pods`: let binding, string"),
         "{at_binding}"
+    );
+}
+
+/// Runs until the step budget stops it: seconds in a release build, about 12 s in a
+/// debug one (the same program as `lsp_latency.rs`'s `RUNAWAY`).
+const RUNAWAY: &str = "let l = builtins.genList (i: i) 100000; in builtins.foldl' (a: x: a + builtins.foldl' (s: y: s + y) 0 l) 0 l\n";
+
+#[test]
+fn a_slow_file_does_not_hold_up_other_files() {
+    let mut client = Client::start();
+    let slow = client.open("a.hac", RUNAWAY);
+    std::thread::sleep(Duration::from_millis(200));
+
+    // A syntax error is published from the main thread's parse at once.
+    let opened = Instant::now();
+    let broken = client.open("b.hac", "{ a = ; }\n");
+    let syntax = client.diagnostics(&broken, 1);
+    let syntax_after = opened.elapsed();
+    assert!(!syntax.is_empty());
+    assert!(
+        syntax_after < Duration::from_secs(1),
+        "b's syntax error after {syntax_after:?}"
+    );
+
+    // A whole check of another file runs beside the slow one.
+    let opened = Instant::now();
+    let typo = CLUSTER.replace("  network = {", "  netwrok = {");
+    let other = client.open("c.hac", &typo);
+    let checked = client.diagnostics(&other, 1);
+    let checked_after = opened.elapsed();
+    assert!(checked[0].message.contains("netwrok"), "{checked:#?}");
+    assert!(
+        checked_after < Duration::from_secs(1),
+        "c's check after {checked_after:?}"
+    );
+
+    // An outline of the slow file waits for its check without blocking the rest:
+    // a completion asked for after it is answered first.
+    client.next_id += 1;
+    let outline_id = RequestId::from(client.next_id);
+    let params = DocumentSymbolParams {
+        text_document: TextDocumentIdentifier::new(slow.clone()),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+    };
+    let asked = Instant::now();
+    client
+        .connection
+        .sender
+        .send(
+            Request::new(
+                outline_id.clone(),
+                DocumentSymbolRequest::METHOD.into(),
+                params,
+            )
+            .into(),
+        )
+        .unwrap();
+    let mut answered_first = Vec::new();
+    client.next_id += 1;
+    let completion_id = RequestId::from(client.next_id);
+    let params = CompletionParams {
+        text_document_position: client.at(&other, find(&typo, "  kubernetes", 0, 2)),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+        context: None,
+    };
+    client
+        .connection
+        .sender
+        .send(Request::new(completion_id.clone(), Completion::METHOD.into(), params).into())
+        .unwrap();
+    while answered_first.len() < 2 {
+        match client.connection.receiver.recv_timeout(WAIT).unwrap() {
+            Message::Response(response) => answered_first.push((response.id, asked.elapsed())),
+            Message::Notification(n) => client.pending.push(n),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(answered_first[0].0, completion_id, "{answered_first:?}");
+    assert!(
+        answered_first[0].1 < Duration::from_millis(400),
+        "{answered_first:?}"
+    );
+    // The outline is answered from the syntax tree once its wait is over.
+    assert_eq!(answered_first[1].0, outline_id);
+    assert!(
+        answered_first[1].1 < Duration::from_secs(2),
+        "{answered_first:?}"
+    );
+
+    client.notify::<DidCloseTextDocument>(DidCloseTextDocumentParams {
+        text_document: TextDocumentIdentifier::new(slow),
+    });
+}
+
+#[test]
+fn an_open_imported_file_shows_each_mistake_once() {
+    let mut client = Client::start();
+    std::fs::write(client.path("net.hac"), "{ cni = \"flannel\"; }\n").unwrap();
+    let main = CLUSTER.replace(
+        "network = {\n    cni = \"flannel\";\n  };",
+        "network = import ./net.hac;",
+    );
+    let main_uri = client.open("main.hac", &main);
+    assert_eq!(client.diagnostics(&main_uri, 1), Vec::new());
+    // The library's own check and its importer's find the same syntax error; the
+    // importer adds where it imports the file.
+    let lib_uri = client.open("net.hac", "{ cni = ; }\n");
+    let importing = |d: &Diagnostic| {
+        d.related_information
+            .iter()
+            .flatten()
+            .any(|r| r.message == "while importing this file" && r.location.uri == main_uri)
+    };
+    let in_lib = client.diagnostics_where(&lib_uri, |p| p.diagnostics.iter().any(&importing));
+    assert_eq!(in_lib.len(), 1, "{in_lib:#?}");
+
+    // An evaluation error: the importer's copy says which attribute it was reading,
+    // the library's own check only the attribute of the library. Once both checks
+    // are in, one diagnostic has both.
+    client.change(&lib_uri, 2, "{ cni = 1 + \"x\"; }\n");
+    let related = |d: &Diagnostic, message: &str| {
+        d.related_information
+            .iter()
+            .flatten()
+            .any(|r| r.message == message)
+    };
+    let in_lib = client.diagnostics_where(&lib_uri, |p| {
+        p.diagnostics
+            .iter()
+            .any(|d| related(d, "while evaluating the attribute `cni`"))
+            && p.diagnostics
+                .iter()
+                .any(|d| related(d, "while evaluating the attribute `network.cni`"))
+    });
+    assert_eq!(in_lib.len(), 1, "{in_lib:#?}");
+}
+
+#[test]
+fn an_importer_shows_that_an_imported_file_is_broken() {
+    let mut client = Client::start();
+    // Not open in the editor, so its own diagnostics are not shown.
+    std::fs::write(
+        client.path("hosts.hac"),
+        "[ { name = \"w0\"; address = ; } ]\n",
+    )
+    .unwrap();
+    let main = CLUSTER.replace(
+        "builtins.genList (i: host \"w${toString i}\" (20 + i)) count",
+        "import ./hosts.hac",
+    );
+    let main_uri = client.open("main.hac", &main);
+    let in_main = client.diagnostics(&main_uri, 1);
+    assert_eq!(in_main.len(), 1, "{in_main:#?}");
+    let start = find(&main, "import ./hosts.hac", 0, 0);
+    assert_eq!(
+        in_main[0].range,
+        Range::new(start, Position::new(start.line, start.character + 18))
+    );
+    assert!(
+        in_main[0]
+            .message
+            .starts_with("the imported file `./hosts.hac` has an error: "),
+        "{}",
+        in_main[0].message
+    );
+    let related = &in_main[0].related_information.as_ref().unwrap()[0];
+    assert_eq!(related.location.uri, client.uri("hosts.hac"));
+    assert!((25..=27).contains(&related.location.range.start.character));
+
+    // An evaluation error in it is marked too.
+    std::fs::write(client.path("hosts.hac"), "[ { name = 1 + \"x\"; } ]\n").unwrap();
+    client.change(&main_uri, 2, &main);
+    let in_main = client.diagnostics(&main_uri, 2);
+    assert!(
+        in_main
+            .iter()
+            .any(|d| d.message.contains("cannot add a string to an integer")),
+        "{in_main:#?}"
     );
 }

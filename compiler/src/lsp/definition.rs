@@ -39,7 +39,7 @@ pub fn definition(context: &Context<'_>, position: Position) -> Option<GotoDefin
 
 /// A path literal as the evaluator resolves it: relative to the containing file's
 /// directory, `~` left alone.
-fn resolve_path(file: &Path, text: &str) -> std::path::PathBuf {
+pub fn resolve_path(file: &Path, text: &str) -> std::path::PathBuf {
     let base = file.parent().unwrap_or(Path::new("/"));
     hac_lang::loader::normalize(&base.join(text))
 }
