@@ -897,3 +897,24 @@ fn an_importer_shows_that_an_imported_file_is_broken() {
         "{in_main:#?}"
     );
 }
+
+#[test]
+fn the_primary_label_joins_the_message() {
+    let mut client = Client::start();
+    let uri = client.open("label.hac", "{ a = ; }\n");
+    let diagnostics = client.diagnostics_where(&uri, |p| !p.diagnostics.is_empty());
+    let text: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|m| m.ends_with("\nexpected an expression before `;`")),
+        "{text:#?}"
+    );
+    // A label that only repeats the message is left out.
+    let typo = CLUSTER.replace("  network = {", "  netwrok = {");
+    let uri = client.open("typo.hac", &typo);
+    let diagnostics = client.diagnostics(&uri, 1);
+    assert_eq!(diagnostics.len(), 1);
+    let lines: Vec<&str> = diagnostics[0].message.lines().collect();
+    assert_eq!(lines[0], "unknown attribute `netwrok` in the cluster");
+    assert_eq!(lines.last().copied(), Some("help: did you mean `network`?"));
+}

@@ -38,7 +38,8 @@ fn severity(severity: Severity) -> DiagnosticSeverity {
 
 /// One hac diagnostic as the protocol shows it, with the file it belongs to: the
 /// primary label's file, or `fallback` (the analysed file) when it has no place.
-/// Secondary labels become related information; the help is appended to the message.
+/// Secondary labels become related information; the primary label's text (when it
+/// adds to the message) and the help are appended to the message.
 pub fn diagnostic(
     diagnostic: &Diagnostic,
     sources: &SourceMap,
@@ -53,6 +54,16 @@ pub fn diagnostic(
     };
     let source = sources.try_get(file)?;
     let mut message = diagnostic.message.clone();
+    // `hac check` draws the primary label under the excerpt; editors show only the
+    // message, so the label's text joins it when it says something the message does
+    // not.
+    if let Some(label) = primary.map(|label| label.message.trim())
+        && !label.is_empty()
+        && !message.to_lowercase().contains(&label.to_lowercase())
+    {
+        message.push('\n');
+        message.push_str(label);
+    }
     if let Some(help) = &diagnostic.help {
         message.push_str("\nhelp: ");
         message.push_str(help);
