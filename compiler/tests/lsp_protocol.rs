@@ -33,10 +33,17 @@ struct Client {
     /// Notifications received while waiting for something else.
     pending: Vec<Notification>,
     dir: tempfile::TempDir,
+    /// The position encoding the server chose.
+    encoding: Option<lsp_types::PositionEncodingKind>,
 }
 
 impl Client {
     fn start() -> Client {
+        Client::start_with(serde_json::json!({}))
+    }
+
+    /// A client with these `capabilities`.
+    fn start_with(capabilities: serde_json::Value) -> Client {
         let (server_side, client_side) = Connection::memory();
         let server = std::thread::spawn(move || hac::lsp::serve(&server_side));
         let mut client = Client {
@@ -45,14 +52,13 @@ impl Client {
             next_id: 0,
             pending: Vec::new(),
             dir: tempfile::tempdir().expect("temporary directory"),
+            encoding: None,
         };
         let result = client.request::<Initialize>(
-            serde_json::from_value(serde_json::json!({
-                "capabilities": {}
-            }))
-            .unwrap(),
+            serde_json::from_value(serde_json::json!({ "capabilities": capabilities })).unwrap(),
         );
         assert!(result.capabilities.hover_provider.is_some());
+        client.encoding = result.capabilities.position_encoding;
         client.notify::<Initialized>(lsp_types::InitializedParams {});
         client
     }
@@ -532,18 +538,9 @@ fn the_outline_lists_attributes_and_hosts() {
     assert_eq!(cp1.selection_range.start, find(CLUSTER, "\"cp1\"", 0, 0));
 }
 
-#[test]
-fn check_json_and_the_server_agree_on_positions() {
-    let mut client = Client::start();
-    let text = CLUSTER
-        .replace("  network = {", "  netwrok = {")
-        .replace("\"cp2\"", "\"cp1\"")
-        .replace("10.0.0.12", "10.0.0.999");
-    let path = client.path("same.hac");
-    std::fs::write(&path, &text).unwrap();
-    let uri = client.open("same.hac", &text);
-    let from_server = client.diagnostics(&uri, 1);
-
+/// The positions of `hac check --format json`'s diagnostics, 0-based: lines, and
+/// columns from the field pair `column` (characters) or `column_utf16`.
+fn cli_positions(path: &Path, column: &str) -> Vec<(String, u64, u64, u64, u64)> {
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     let mut io = hac::cli::Io {
@@ -555,20 +552,23 @@ fn check_json_and_the_server_agree_on_positions() {
     hac::cli::run(args, &hac_lang::FsLoader, &mut io);
     let from_cli: Vec<serde_json::Value> = serde_json::from_slice(&stdout).unwrap();
     assert!(from_cli.len() >= 2, "{from_cli:#?}");
-    let cli_positions: Vec<(String, u64, u64, u64, u64)> = from_cli
+    from_cli
         .iter()
         .map(|d| {
             let n = |key: &str| d[key].as_u64().unwrap() - 1;
             (
                 d["code"].as_str().unwrap().to_owned(),
                 n("line"),
-                n("column"),
+                n(column),
                 n("end_line"),
-                n("end_column"),
+                n(&format!("end_{column}")),
             )
         })
-        .collect();
-    let server_positions: Vec<(String, u64, u64, u64, u64)> = from_server
+        .collect()
+}
+
+fn server_positions(diagnostics: &[Diagnostic]) -> Vec<(String, u64, u64, u64, u64)> {
+    diagnostics
         .iter()
         .map(|d| {
             let code = match &d.code {
@@ -584,8 +584,75 @@ fn check_json_and_the_server_agree_on_positions() {
                 r.end.character.into(),
             )
         })
-        .collect();
-    assert_eq!(cli_positions, server_positions);
+        .collect()
+}
+
+#[test]
+fn check_json_and_the_server_agree_on_positions() {
+    // Mistakes after an emoji (two UTF-16 units, four bytes) and a combining accent
+    // (`e` and U+0301: two characters) on the same line.
+    let text = CLUSTER
+        .replace("  network = {", "  netwrok = {")
+        .replace("\"cp2\"", "\"cp1\"")
+        .replace("10.0.0.12", "10.0.0.999")
+        .replace(
+            "(host \"cp1\" 11) {",
+            "(host \"cp1\" 11) /* 🚀🚀 cafe\u{301} */ {",
+        );
+
+    // A client that offers nothing gets UTF-16, the protocol's default: the JSON
+    // report's `column_utf16`.
+    let mut client = Client::start();
+    assert_eq!(
+        client.encoding,
+        Some(lsp_types::PositionEncodingKind::UTF16)
+    );
+    let path = client.path("same.hac");
+    std::fs::write(&path, &text).unwrap();
+    let uri = client.open("same.hac", &text);
+    let utf16 = server_positions(&client.diagnostics(&uri, 1));
+    assert_eq!(cli_positions(&path, "column_utf16"), utf16);
+
+    // A client that accepts UTF-32 counts characters, as the JSON report's `column`.
+    let mut client = Client::start_with(serde_json::json!({
+        "general": { "positionEncodings": ["utf-16", "utf-32"] }
+    }));
+    assert_eq!(
+        client.encoding,
+        Some(lsp_types::PositionEncodingKind::UTF32)
+    );
+    let uri = client.open("same.hac", &text);
+    let path = client.path("same.hac");
+    std::fs::write(&path, &text).unwrap();
+    let utf32 = server_positions(&client.diagnostics(&uri, 1));
+    assert_eq!(cli_positions(&path, "column"), utf32);
+    // The two differ after the emoji: the test compares what it should.
+    assert_ne!(utf16, utf32);
+    let line = text.lines().find(|l| l.contains("🚀")).unwrap();
+    let invalid = line.find("\"10.0.0.999\"").unwrap();
+    let characters = line[..invalid].chars().count() as u64;
+    assert!(
+        utf32.iter().any(|p| p.2 == characters) && utf16.iter().any(|p| p.2 == characters + 2),
+        "{utf32:?} {utf16:?}"
+    );
+
+    // UTF-8 counts bytes; hover and definition read positions the same way.
+    let mut client = Client::start_with(serde_json::json!({
+        "general": { "positionEncodings": ["utf-8", "utf-16"] }
+    }));
+    assert_eq!(client.encoding, Some(lsp_types::PositionEncodingKind::UTF8));
+    let uri = client.open("same.hac", &text);
+    let utf8 = server_positions(&client.diagnostics(&uri, 1));
+    assert!(utf8.iter().any(|p| p.2 == invalid as u64), "{utf8:?}");
+    let line_number = text.lines().position(|l| l.contains("🚀")).unwrap() as u32;
+    let address = line.find("address").unwrap() as u32 + 2;
+    let hover = client
+        .hover(&uri, Position::new(line_number, address))
+        .unwrap();
+    assert!(
+        hover.contains(hac::model::schema::lookup("host", "address").unwrap().doc),
+        "{hover}"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Conversions between hac's byte spans and diagnostics and the protocol's UTF-16
-//! positions and diagnostics.
+//! Conversions between hac's byte spans and diagnostics and the protocol's positions
+//! (in the negotiated encoding) and diagnostics.
 
 use std::path::PathBuf;
 
@@ -10,22 +10,80 @@ use lsp_types::{
 
 use super::uri;
 
-pub fn position(file: &SourceFile, offset: u32) -> Position {
-    let (line, character) = file.lines.line_utf16(&file.text, offset);
-    Position { line, character }
+/// How the client counts a position's `character`: negotiated at initialisation
+/// (`positionEncoding`). UTF-32 counts characters, as `hac check` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+    Utf32,
 }
 
-pub fn range(file: &SourceFile, span: Span) -> Range {
-    Range {
-        start: position(file, span.start),
-        end: position(file, span.end),
+impl Encoding {
+    /// The server's pick among the encodings a client offers: UTF-32 (the unit of
+    /// `hac check`'s columns), then UTF-8, else UTF-16, which every client supports.
+    pub fn negotiate(offered: &[lsp_types::PositionEncodingKind]) -> Encoding {
+        use lsp_types::PositionEncodingKind as Kind;
+        if offered.contains(&Kind::UTF32) {
+            Encoding::Utf32
+        } else if offered.contains(&Kind::UTF8) {
+            Encoding::Utf8
+        } else {
+            Encoding::Utf16
+        }
+    }
+
+    pub fn kind(self) -> lsp_types::PositionEncodingKind {
+        match self {
+            Encoding::Utf8 => lsp_types::PositionEncodingKind::UTF8,
+            Encoding::Utf16 => lsp_types::PositionEncodingKind::UTF16,
+            Encoding::Utf32 => lsp_types::PositionEncodingKind::UTF32,
+        }
+    }
+
+    fn units(self, ch: char) -> u32 {
+        match self {
+            Encoding::Utf8 => ch.len_utf8() as u32,
+            Encoding::Utf16 => ch.len_utf16() as u32,
+            Encoding::Utf32 => 1,
+        }
     }
 }
 
-/// The byte offset of a protocol position (clamped to the text).
-pub fn offset(file: &SourceFile, position: Position) -> usize {
-    file.lines
-        .offset_utf16(&file.text, position.line, position.character) as usize
+pub fn position(file: &SourceFile, offset: u32, encoding: Encoding) -> Position {
+    let (line, _) = file.lines.line_utf16(&file.text, offset);
+    let start = file.lines.offset_utf16(&file.text, line, 0) as usize;
+    let mut end = (offset as usize).min(file.text.len());
+    while !file.text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let character = file.text[start..end.max(start)]
+        .chars()
+        .map(|ch| encoding.units(ch))
+        .sum();
+    Position { line, character }
+}
+
+pub fn range(file: &SourceFile, span: Span, encoding: Encoding) -> Range {
+    Range {
+        start: position(file, span.start, encoding),
+        end: position(file, span.end, encoding),
+    }
+}
+
+/// The byte offset of a protocol position (clamped to its line, and to the text).
+pub fn offset(file: &SourceFile, position: Position, encoding: Encoding) -> usize {
+    let start = file.lines.offset_utf16(&file.text, position.line, 0) as usize;
+    let mut units = 0;
+    let mut offset = start;
+    for ch in file.text[start..].chars() {
+        if units >= position.character || ch == '\n' {
+            break;
+        }
+        units += encoding.units(ch);
+        offset += ch.len_utf8();
+    }
+    offset
 }
 
 fn severity(severity: Severity) -> DiagnosticSeverity {
@@ -44,6 +102,7 @@ pub fn diagnostic(
     diagnostic: &Diagnostic,
     sources: &SourceMap,
     fallback: FileId,
+    encoding: Encoding,
 ) -> Option<(PathBuf, lsp_types::Diagnostic)> {
     let primary = diagnostic
         .primary()
@@ -77,7 +136,7 @@ pub fn diagnostic(
             Some(DiagnosticRelatedInformation {
                 location: Location {
                     uri: uri::from_path(&file.path)?,
-                    range: range(file, label.origin.span),
+                    range: range(file, label.origin.span, encoding),
                 },
                 message: if label.message.is_empty() {
                     "related".to_owned()
@@ -90,7 +149,7 @@ pub fn diagnostic(
     Some((
         source.path.clone(),
         lsp_types::Diagnostic {
-            range: range(source, span),
+            range: range(source, span, encoding),
             severity: Some(severity(diagnostic.severity)),
             code: Some(NumberOrString::String(diagnostic.code.to_owned())),
             source: Some("hac".to_owned()),

@@ -32,6 +32,7 @@ use lsp_types::{
 
 use crate::analysis::{Analysis, Depth};
 
+use super::convert::Encoding;
 use super::documents::{Document, Documents};
 use super::features::{self, Context};
 use super::worker::{self, Job, Outcome};
@@ -90,14 +91,33 @@ struct Server<'c> {
     outcomes: Receiver<Outcome>,
     /// Hover and outline requests waiting for a check, oldest first.
     deferred: Vec<Deferred>,
+    /// How positions count characters, as negotiated with the client.
+    encoding: Encoding,
 }
 
 /// Serves one client until it disconnects or asks to exit.
 pub fn serve(connection: &Connection) -> Result<(), String> {
-    let capabilities = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
-    match connection.initialize(capabilities) {
-        Ok(_) => {}
+    let (id, params) = match connection.initialize_start() {
+        Ok(started) => started,
         // The client went away before it said hello: nothing to serve.
+        Err(err) if err.channel_is_disconnected() => return Ok(()),
+        Err(err) => return Err(err.to_string()),
+    };
+    let offered: Vec<lsp_types::PositionEncodingKind> = params
+        .pointer("/capabilities/general/positionEncodings")
+        .and_then(|offered| serde_json::from_value(offered.clone()).ok())
+        .unwrap_or_default();
+    let encoding = Encoding::negotiate(&offered);
+    let capabilities = ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        ..capabilities()
+    };
+    let result = serde_json::json!({
+        "capabilities": capabilities,
+        "serverInfo": { "name": "hac", "version": env!("CARGO_PKG_VERSION") },
+    });
+    match connection.initialize_finish(id, result) {
+        Ok(()) => {}
         Err(err) if err.channel_is_disconnected() => return Ok(()),
         Err(err) => return Err(err.to_string()),
     }
@@ -115,6 +135,7 @@ pub fn serve(connection: &Connection) -> Result<(), String> {
         jobs,
         outcomes,
         deferred: Vec::new(),
+        encoding,
     };
     let result = server.run(connection);
     // Checks still running are of no use any more.
@@ -326,7 +347,9 @@ impl Server<'_> {
         let mut diagnostics: HashMap<PathBuf, Vec<lsp_types::Diagnostic>> = HashMap::new();
         for diagnostic in &outcome.analysis.diagnostics {
             let fallback = sources.find(&root).unwrap_or(FileId(0));
-            if let Some((file, converted)) = convert::diagnostic(diagnostic, sources, fallback) {
+            if let Some((file, converted)) =
+                convert::diagnostic(diagnostic, sources, fallback, self.encoding)
+            {
                 diagnostics
                     .entry(hac_lang::loader::normalize(&file))
                     .or_default()
@@ -402,7 +425,7 @@ impl Server<'_> {
             };
             let summary = first.message.lines().next().unwrap_or_default();
             marks.push(lsp_types::Diagnostic {
-                range: convert::range(&document.file, span),
+                range: convert::range(&document.file, span, self.encoding),
                 severity: Some(DiagnosticSeverity::ERROR),
                 code: first.code.clone(),
                 source: Some("hac".to_owned()),
@@ -494,7 +517,7 @@ impl Server<'_> {
         parse
             .diagnostics
             .iter()
-            .filter_map(|d| convert::diagnostic(d, &sources, id))
+            .filter_map(|d| convert::diagnostic(d, &sources, id, self.encoding))
             .map(|(_, converted)| converted)
             .collect()
     }
@@ -630,6 +653,7 @@ impl Server<'_> {
             parse: document.parse(),
             analysis,
             open: &self.documents,
+            encoding: self.encoding,
         };
         Response::new_ok(request.id, handler(&context, params))
     }

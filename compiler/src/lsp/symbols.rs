@@ -16,6 +16,7 @@ pub fn symbols(context: &Context<'_>) -> Option<DocumentSymbolResponse> {
     });
     let outline = Outline {
         file: context.file,
+        encoding: context.encoding,
         evaluated,
     };
     Some(DocumentSymbolResponse::Nested(outline.bindings(
@@ -28,6 +29,7 @@ pub fn symbols(context: &Context<'_>) -> Option<DocumentSymbolResponse> {
 
 struct Outline<'a> {
     file: &'a SourceFile,
+    encoding: convert::Encoding,
     evaluated: Option<(&'a Value, FileId)>,
 }
 
@@ -170,8 +172,8 @@ impl Outline<'_> {
             kind,
             tags: None,
             deprecated: None,
-            range: convert::range(self.file, range),
-            selection_range: convert::range(self.file, selection),
+            range: convert::range(self.file, range, self.encoding),
+            selection_range: convert::range(self.file, selection, self.encoding),
             children: (!children.is_empty()).then_some(children),
         }
     }
