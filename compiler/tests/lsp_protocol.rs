@@ -985,3 +985,53 @@ fn the_primary_label_joins_the_message() {
     assert_eq!(lines[0], "unknown attribute `netwrok` in the cluster");
     assert_eq!(lines.last().copied(), Some("help: did you mean `network`?"));
 }
+
+#[test]
+fn the_outline_lists_inherited_attributes_and_their_hosts() {
+    let mut client = Client::start();
+    let text = r#"let
+  workers = [ { name = "w0"; address = "10.0.0.20"; } { name = "w1"; address = "10.0.0.21"; } ];
+  cp = name: octet: { inherit name; address = "10.0.0.${toString octet}"; };
+  hosts = { controlplanes = [ (cp "cp1" 11) (cp "cp2" 12) (cp "cp3" 13) ]; };
+  name = "prod";
+in
+{
+  inherit name;
+  kubernetes = "1.36.1";
+  endpoint = "api.example.com:6443";
+  inherit (hosts) controlplanes;
+  inherit workers;
+}
+"#;
+    let uri = client.open("inherit.hac", text);
+    assert_eq!(client.diagnostics(&uri, 1), Vec::new());
+    let params = DocumentSymbolParams {
+        text_document: TextDocumentIdentifier::new(uri.clone()),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+    };
+    let Some(DocumentSymbolResponse::Nested(symbols)) =
+        client.request::<DocumentSymbolRequest>(params)
+    else {
+        panic!("nested symbols expected");
+    };
+    let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["name", "kubernetes", "endpoint", "controlplanes", "workers"]
+    );
+    let hosts = |index: usize| -> Vec<String> {
+        symbols[index]
+            .children
+            .iter()
+            .flatten()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    assert_eq!(hosts(3), ["cp1", "cp2", "cp3"]);
+    assert_eq!(hosts(4), ["w0", "w1"]);
+    assert_eq!(symbols[4].kind, lsp_types::SymbolKind::ARRAY);
+    assert_eq!(symbols[0].kind, lsp_types::SymbolKind::STRING);
+    let at = find(text, "workers;", 0, 0);
+    assert_eq!(symbols[4].selection_range.start, at);
+}
