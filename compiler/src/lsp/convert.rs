@@ -159,3 +159,36 @@ pub fn diagnostic(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_in_the_negotiated_unit_and_read_back() {
+        // `🚀` is 4 bytes, 2 UTF-16 units, 1 character; `e\u{301}` is two characters.
+        let text = "x = 1;\n🚀 cafe\u{301} y\n";
+        let file = SourceFile::new("/t.hac".into(), text);
+        let y = text.find('y').unwrap() as u32;
+        for (encoding, column) in [
+            (Encoding::Utf8, 12),
+            (Encoding::Utf16, 9),
+            (Encoding::Utf32, 8),
+        ] {
+            let position = position(&file, y, encoding);
+            assert_eq!(position, Position::new(1, column), "{encoding:?}");
+            assert_eq!(offset(&file, position, encoding), y as usize);
+            // Past the end of the line: clamped to it.
+            let end = offset(&file, Position::new(1, 99), encoding);
+            assert_eq!(&text[end..], "\n");
+        }
+        assert_eq!(
+            Encoding::negotiate(&[
+                lsp_types::PositionEncodingKind::UTF8,
+                lsp_types::PositionEncodingKind::UTF32
+            ]),
+            Encoding::Utf32
+        );
+        assert_eq!(Encoding::negotiate(&[]), Encoding::Utf16);
+    }
+}
