@@ -963,6 +963,22 @@ fn an_importer_shows_that_an_imported_file_is_broken() {
             .any(|d| d.message.contains("cannot add a string to an integer")),
         "{in_main:#?}"
     );
+
+    // A mistake two imports away is marked at the first.
+    std::fs::write(client.path("hosts.hac"), "[ { name = 1 + \"x\"; } ]\n").unwrap();
+    std::fs::write(client.path("more.hac"), "import ./hosts.hac\n").unwrap();
+    let main = main.replace("import ./hosts.hac", "import ./more.hac");
+    client.change(&main_uri, 3, &main);
+    let in_main = client.diagnostics(&main_uri, 3);
+    let mark = in_main
+        .iter()
+        .find(|d| {
+            d.message
+                .contains("`./more.hac` imports a file with an error")
+        })
+        .unwrap_or_else(|| panic!("{in_main:#?}"));
+    let related = &mark.related_information.as_ref().unwrap()[0];
+    assert_eq!(related.location.uri, client.uri("hosts.hac"));
 }
 
 #[test]

@@ -356,7 +356,7 @@ impl Server<'_> {
                     .push(converted);
             }
         }
-        self.import_errors(&root, &mut diagnostics);
+        self.import_errors(&root, sources, &mut diagnostics);
         let mut dependencies: Vec<PathBuf> = vec![root.clone()];
         dependencies.extend(
             sources
@@ -398,12 +398,13 @@ impl Server<'_> {
         }
     }
 
-    /// Marks each `import` in `root` of a file with errors: editors show diagnostics
-    /// only for open files, and the imported file is often not open. The first error
-    /// is related information.
+    /// Marks each `import` in `root` of a file with errors, or of a file importing
+    /// one: editors show diagnostics only for open files, and the imported file is
+    /// often not open. The first error is related information.
     fn import_errors(
         &self,
         root: &Path,
+        sources: &hac_lang::SourceMap,
         diagnostics: &mut HashMap<PathBuf, Vec<lsp_types::Diagnostic>>,
     ) {
         let Some(document) = self.documents.get(root) else {
@@ -415,24 +416,36 @@ impl Server<'_> {
             if target == root {
                 continue;
             }
-            let first = diagnostics.get(&target).and_then(|found| {
-                found
-                    .iter()
-                    .find(|d| d.severity == Some(DiagnosticSeverity::ERROR))
-            });
-            let (Some(first), Some(target_uri)) = (first, uri::from_path(&target)) else {
+            let first = imported_from(&target, sources)
+                .into_iter()
+                .find_map(|file| {
+                    let error = diagnostics
+                        .get(&file)?
+                        .iter()
+                        .find(|d| d.severity == Some(DiagnosticSeverity::ERROR))?;
+                    Some((file, error))
+                });
+            let Some((file, first)) = first else {
+                continue;
+            };
+            let Some(file_uri) = uri::from_path(&file) else {
                 continue;
             };
             let summary = first.message.lines().next().unwrap_or_default();
+            let message = if file == target {
+                format!("the imported file `{text}` has an error: {summary}")
+            } else {
+                format!("the imported file `{text}` imports a file with an error: {summary}")
+            };
             marks.push(lsp_types::Diagnostic {
                 range: convert::range(&document.file, span, self.encoding),
                 severity: Some(DiagnosticSeverity::ERROR),
                 code: first.code.clone(),
                 source: Some("hac".to_owned()),
-                message: format!("the imported file `{text}` has an error: {summary}"),
+                message,
                 related_information: Some(vec![DiagnosticRelatedInformation {
                     location: Location {
-                        uri: target_uri,
+                        uri: file_uri,
                         range: first.range,
                     },
                     message: first.message.clone(),
@@ -657,6 +670,30 @@ impl Server<'_> {
         };
         Response::new_ok(request.id, handler(&context, params))
     }
+}
+
+/// `file` and the files it imports, directly or not, as far as the check read them
+/// (`sources`), nearest first.
+fn imported_from(file: &Path, sources: &hac_lang::SourceMap) -> Vec<PathBuf> {
+    let mut files = vec![file.to_path_buf()];
+    let mut next = 0;
+    while let Some(current) = files.get(next).cloned() {
+        next += 1;
+        let source = sources
+            .iter()
+            .find(|(_, source)| hac_lang::loader::normalize(&source.path) == current);
+        let Some((id, source)) = source else {
+            continue;
+        };
+        let parse = hac_lang::syntax::parse(id, &source.text);
+        for (text, _) in syntax::imports(&parse.expr) {
+            let imported = definition::resolve_path(&current, text);
+            if !files.contains(&imported) {
+                files.push(imported);
+            }
+        }
+    }
+    files
 }
 
 /// Adds `diagnostic` to `all`, merging it into one already there at the same place
