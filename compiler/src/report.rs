@@ -217,7 +217,7 @@ impl miette::Diagnostic for MietteReport {
 }
 
 /// The `--format json` shape of one diagnostic. Lines and columns are 1-based;
-/// columns count characters. Documented in docs/diagnostics.md.
+/// columns count characters, `*_utf16` columns UTF-16 code units. Documented in docs/diagnostics.md.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct JsonDiagnostic {
     pub severity: &'static str,
@@ -236,6 +236,10 @@ pub struct JsonPosition {
     pub column: u32,
     pub end_line: u32,
     pub end_column: u32,
+    /// The columns counted in UTF-16 code units, as the Language Server Protocol
+    /// counts them by default (and JavaScript strings do).
+    pub column_utf16: u32,
+    pub end_column_utf16: u32,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -269,16 +273,20 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
     }
 }
 
-/// The 1-based start and end of `origin` in characters.
+/// The 1-based start and end of `origin` in characters (and in UTF-16 units).
 pub fn position(origin: Origin, sources: &SourceMap) -> Option<JsonPosition> {
     let file = sources.try_get(origin.file)?;
     let LineCol { line, column } = file.lines.line_col(&file.text, origin.span.start);
     let end = file.lines.line_col(&file.text, origin.span.end);
+    let (_, column_utf16) = file.lines.line_utf16(&file.text, origin.span.start);
+    let (_, end_column_utf16) = file.lines.line_utf16(&file.text, origin.span.end);
     Some(JsonPosition {
         file: file.path.display().to_string(),
         line,
         column,
         end_line: end.line,
         end_column: end.column,
+        column_utf16: column_utf16 + 1,
+        end_column_utf16: end_column_utf16 + 1,
     })
 }

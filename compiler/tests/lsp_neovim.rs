@@ -1,6 +1,7 @@
-//! A real editor as the client: Debian's Neovim, headless, starts `hac lsp` on a file
-//! with a typo'd attribute, prints the diagnostics it receives, fixes the typo in the
-//! buffer and waits for them to clear, then formats the buffer through the server.
+//! A real editor as the client: Debian's Neovim, headless, set up with exactly the
+//! Neovim 0.7 snippet of docs/editors.md, opens a file with a typo'd attribute (the
+//! snippet starts `hac lsp`), prints the diagnostics it receives, fixes the typo in
+//! the buffer and waits for them to clear, then formats the buffer through the server.
 
 use std::io::Read;
 use std::path::Path;
@@ -27,11 +28,21 @@ fn neovim_shows_the_typo_at_its_line_clears_it_when_fixed_and_formats() {
     let file = dir.path().join("stacked.hac");
     std::fs::write(&file, &text).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/neovim/check.lua");
+    let init = dir.path().join("init.lua");
+    std::fs::write(&init, documented_snippet()).unwrap();
+    // The snippet runs `hac` from PATH: this build's.
+    let bin = Path::new(env!("CARGO_BIN_EXE_hac")).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
 
     let mut child = Command::new(NVIM)
-        .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
+        .args(["--headless", "--noplugin", "-i", "NONE", "-n", "-u"])
+        .arg(&init)
+        .arg("-c")
         .arg(format!("luafile {}", script.display()))
-        .env("HAC_BIN", env!("CARGO_BIN_EXE_hac"))
+        .env("PATH", path)
         .env("HAC_FILE", &file)
         .env("HAC_OUT", dir.path().join("formatted.hac"))
         .env("XDG_STATE_HOME", dir.path())
@@ -87,4 +98,17 @@ fn neovim_shows_the_typo_at_its_line_clears_it_when_fixed_and_formats() {
     assert_ne!(expected, fixed, "the test file must need formatting");
     let formatted = std::fs::read_to_string(dir.path().join("formatted.hac")).unwrap();
     assert_eq!(formatted, expected);
+}
+
+/// The Lua block docs/editors.md marks as the one this test runs.
+fn documented_snippet() -> String {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/editors.md");
+    let docs = std::fs::read_to_string(docs).unwrap();
+    let marker = "<!-- compiler/tests/lsp_neovim.rs runs this snippet as Neovim's init.lua. -->";
+    let after = &docs[docs.find(marker).expect("the marker in docs/editors.md") + marker.len()..];
+    let body = after
+        .trim_start()
+        .strip_prefix("```lua\n")
+        .expect("a Lua block right after the marker");
+    body[..body.find("\n```").expect("the end of the block") + 1].to_owned()
 }

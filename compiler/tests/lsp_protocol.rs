@@ -33,10 +33,17 @@ struct Client {
     /// Notifications received while waiting for something else.
     pending: Vec<Notification>,
     dir: tempfile::TempDir,
+    /// The position encoding the server chose.
+    encoding: Option<lsp_types::PositionEncodingKind>,
 }
 
 impl Client {
     fn start() -> Client {
+        Client::start_with(serde_json::json!({}))
+    }
+
+    /// A client with these `capabilities`.
+    fn start_with(capabilities: serde_json::Value) -> Client {
         let (server_side, client_side) = Connection::memory();
         let server = std::thread::spawn(move || hac::lsp::serve(&server_side));
         let mut client = Client {
@@ -45,14 +52,13 @@ impl Client {
             next_id: 0,
             pending: Vec::new(),
             dir: tempfile::tempdir().expect("temporary directory"),
+            encoding: None,
         };
         let result = client.request::<Initialize>(
-            serde_json::from_value(serde_json::json!({
-                "capabilities": {}
-            }))
-            .unwrap(),
+            serde_json::from_value(serde_json::json!({ "capabilities": capabilities })).unwrap(),
         );
         assert!(result.capabilities.hover_provider.is_some());
+        client.encoding = result.capabilities.position_encoding;
         client.notify::<Initialized>(lsp_types::InitializedParams {});
         client
     }
@@ -117,14 +123,22 @@ impl Client {
     ) -> Vec<Diagnostic> {
         let deadline = Instant::now() + WAIT;
         loop {
-            while let Some(index) = self
-                .pending
-                .iter()
-                .position(|n| n.method == PublishDiagnostics::METHOD)
-            {
-                let n = self.pending.remove(index);
-                let params: PublishDiagnosticsParams = serde_json::from_value(n.params).unwrap();
-                if params.uri == *uri && accept(&params) {
+            // Those for other files are kept for later.
+            let mut index = 0;
+            while index < self.pending.len() {
+                let n = &self.pending[index];
+                if n.method != PublishDiagnostics::METHOD {
+                    index += 1;
+                    continue;
+                }
+                let params: PublishDiagnosticsParams =
+                    serde_json::from_value(n.params.clone()).unwrap();
+                if params.uri != *uri {
+                    index += 1;
+                    continue;
+                }
+                self.pending.remove(index);
+                if accept(&params) {
                     return params.diagnostics;
                 }
             }
@@ -271,7 +285,11 @@ fn a_typo_is_reported_with_did_you_mean_and_cleared_when_fixed() {
     client.notify::<DidCloseTextDocument>(DidCloseTextDocumentParams {
         text_document: TextDocumentIdentifier::new(uri.clone()),
     });
-    assert_eq!(client.diagnostics_where(&uri, |_| true), Vec::new());
+    // Closed: published without a version.
+    assert_eq!(
+        client.diagnostics_where(&uri, |p| p.version.is_none()),
+        Vec::new()
+    );
 }
 
 #[test]
@@ -330,6 +348,8 @@ fn an_edit_in_an_imported_file_rechecks_its_importer() {
     let lib_uri = client.open("net.hac", lib);
     client.change(&lib_uri, 2, "{ cni = \"flanel\"; }\n");
     let in_lib = client.diagnostics_where(&lib_uri, |p| !p.diagnostics.is_empty());
+    let in_main = client.diagnostics_where(&main_uri, |p| !p.diagnostics.is_empty());
+    assert!(in_main[0].message.contains("`./net.hac` has an error"));
     // Only the importer's finding: the library is not itself checked as a cluster.
     assert_eq!(in_lib.len(), 1, "{in_lib:#?}");
     assert!(in_lib[0].message.contains("flanel"), "{in_lib:#?}");
@@ -342,7 +362,8 @@ fn an_edit_in_an_imported_file_rechecks_its_importer() {
         client.diagnostics_where(&lib_uri, |p| p.version == Some(3)),
         Vec::new()
     );
-    assert_eq!(client.diagnostics(&main_uri, 1), Vec::new());
+    // The importer marked the import of the broken file, and clears the mark.
+    client.diagnostics_where(&main_uri, |p| p.diagnostics.is_empty());
 
     // Closed without saving: the importer reads the file on disk again.
     client.change(&lib_uri, 4, "{ cni = \"flanel\"; }\n");
@@ -517,18 +538,9 @@ fn the_outline_lists_attributes_and_hosts() {
     assert_eq!(cp1.selection_range.start, find(CLUSTER, "\"cp1\"", 0, 0));
 }
 
-#[test]
-fn check_json_and_the_server_agree_on_positions() {
-    let mut client = Client::start();
-    let text = CLUSTER
-        .replace("  network = {", "  netwrok = {")
-        .replace("\"cp2\"", "\"cp1\"")
-        .replace("10.0.0.12", "10.0.0.999");
-    let path = client.path("same.hac");
-    std::fs::write(&path, &text).unwrap();
-    let uri = client.open("same.hac", &text);
-    let from_server = client.diagnostics(&uri, 1);
-
+/// The positions of `hac check --format json`'s diagnostics, 0-based: lines, and
+/// columns from the field pair `column` (characters) or `column_utf16`.
+fn cli_positions(path: &Path, column: &str) -> Vec<(String, u64, u64, u64, u64)> {
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     let mut io = hac::cli::Io {
@@ -540,20 +552,23 @@ fn check_json_and_the_server_agree_on_positions() {
     hac::cli::run(args, &hac_lang::FsLoader, &mut io);
     let from_cli: Vec<serde_json::Value> = serde_json::from_slice(&stdout).unwrap();
     assert!(from_cli.len() >= 2, "{from_cli:#?}");
-    let cli_positions: Vec<(String, u64, u64, u64, u64)> = from_cli
+    from_cli
         .iter()
         .map(|d| {
             let n = |key: &str| d[key].as_u64().unwrap() - 1;
             (
                 d["code"].as_str().unwrap().to_owned(),
                 n("line"),
-                n("column"),
+                n(column),
                 n("end_line"),
-                n("end_column"),
+                n(&format!("end_{column}")),
             )
         })
-        .collect();
-    let server_positions: Vec<(String, u64, u64, u64, u64)> = from_server
+        .collect()
+}
+
+fn server_positions(diagnostics: &[Diagnostic]) -> Vec<(String, u64, u64, u64, u64)> {
+    diagnostics
         .iter()
         .map(|d| {
             let code = match &d.code {
@@ -569,8 +584,75 @@ fn check_json_and_the_server_agree_on_positions() {
                 r.end.character.into(),
             )
         })
-        .collect();
-    assert_eq!(cli_positions, server_positions);
+        .collect()
+}
+
+#[test]
+fn check_json_and_the_server_agree_on_positions() {
+    // Mistakes after an emoji (two UTF-16 units, four bytes) and a combining accent
+    // (`e` and U+0301: two characters) on the same line.
+    let text = CLUSTER
+        .replace("  network = {", "  netwrok = {")
+        .replace("\"cp2\"", "\"cp1\"")
+        .replace("10.0.0.12", "10.0.0.999")
+        .replace(
+            "(host \"cp1\" 11) {",
+            "(host \"cp1\" 11) /* 🚀🚀 cafe\u{301} */ {",
+        );
+
+    // A client that offers nothing gets UTF-16, the protocol's default: the JSON
+    // report's `column_utf16`.
+    let mut client = Client::start();
+    assert_eq!(
+        client.encoding,
+        Some(lsp_types::PositionEncodingKind::UTF16)
+    );
+    let path = client.path("same.hac");
+    std::fs::write(&path, &text).unwrap();
+    let uri = client.open("same.hac", &text);
+    let utf16 = server_positions(&client.diagnostics(&uri, 1));
+    assert_eq!(cli_positions(&path, "column_utf16"), utf16);
+
+    // A client that accepts UTF-32 counts characters, as the JSON report's `column`.
+    let mut client = Client::start_with(serde_json::json!({
+        "general": { "positionEncodings": ["utf-16", "utf-32"] }
+    }));
+    assert_eq!(
+        client.encoding,
+        Some(lsp_types::PositionEncodingKind::UTF32)
+    );
+    let uri = client.open("same.hac", &text);
+    let path = client.path("same.hac");
+    std::fs::write(&path, &text).unwrap();
+    let utf32 = server_positions(&client.diagnostics(&uri, 1));
+    assert_eq!(cli_positions(&path, "column"), utf32);
+    // The two differ after the emoji: the test compares what it should.
+    assert_ne!(utf16, utf32);
+    let line = text.lines().find(|l| l.contains("🚀")).unwrap();
+    let invalid = line.find("\"10.0.0.999\"").unwrap();
+    let characters = line[..invalid].chars().count() as u64;
+    assert!(
+        utf32.iter().any(|p| p.2 == characters) && utf16.iter().any(|p| p.2 == characters + 2),
+        "{utf32:?} {utf16:?}"
+    );
+
+    // UTF-8 counts bytes; hover and definition read positions the same way.
+    let mut client = Client::start_with(serde_json::json!({
+        "general": { "positionEncodings": ["utf-8", "utf-16"] }
+    }));
+    assert_eq!(client.encoding, Some(lsp_types::PositionEncodingKind::UTF8));
+    let uri = client.open("same.hac", &text);
+    let utf8 = server_positions(&client.diagnostics(&uri, 1));
+    assert!(utf8.iter().any(|p| p.2 == invalid as u64), "{utf8:?}");
+    let line_number = text.lines().position(|l| l.contains("🚀")).unwrap() as u32;
+    let address = line.find("address").unwrap() as u32 + 2;
+    let hover = client
+        .hover(&uri, Position::new(line_number, address))
+        .unwrap();
+    assert!(
+        hover.contains(hac::model::schema::lookup("host", "address").unwrap().doc),
+        "{hover}"
+    );
 }
 
 #[test]
@@ -701,4 +783,271 @@ fn hover_shows_the_evaluated_value_of_a_binding() {
         at_binding.starts_with("`pods`: let binding, string"),
         "{at_binding}"
     );
+}
+
+/// Runs until the step budget stops it: seconds in a release build, about 12 s in a
+/// debug one (the same program as `lsp_latency.rs`'s `RUNAWAY`).
+const RUNAWAY: &str = "let l = builtins.genList (i: i) 100000; in builtins.foldl' (a: x: a + builtins.foldl' (s: y: s + y) 0 l) 0 l\n";
+
+#[test]
+fn a_slow_file_does_not_hold_up_other_files() {
+    let mut client = Client::start();
+    let slow = client.open("a.hac", RUNAWAY);
+    std::thread::sleep(Duration::from_millis(200));
+
+    // A syntax error is published from the main thread's parse at once.
+    let opened = Instant::now();
+    let broken = client.open("b.hac", "{ a = ; }\n");
+    let syntax = client.diagnostics(&broken, 1);
+    let syntax_after = opened.elapsed();
+    assert!(!syntax.is_empty());
+    assert!(
+        syntax_after < Duration::from_secs(1),
+        "b's syntax error after {syntax_after:?}"
+    );
+
+    // A whole check of another file runs beside the slow one.
+    let opened = Instant::now();
+    let typo = CLUSTER.replace("  network = {", "  netwrok = {");
+    let other = client.open("c.hac", &typo);
+    let checked = client.diagnostics(&other, 1);
+    let checked_after = opened.elapsed();
+    assert!(checked[0].message.contains("netwrok"), "{checked:#?}");
+    assert!(
+        checked_after < Duration::from_secs(1),
+        "c's check after {checked_after:?}"
+    );
+
+    // An outline of the slow file waits for its check without blocking the rest:
+    // a completion asked for after it is answered first.
+    client.next_id += 1;
+    let outline_id = RequestId::from(client.next_id);
+    let params = DocumentSymbolParams {
+        text_document: TextDocumentIdentifier::new(slow.clone()),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+    };
+    let asked = Instant::now();
+    client
+        .connection
+        .sender
+        .send(
+            Request::new(
+                outline_id.clone(),
+                DocumentSymbolRequest::METHOD.into(),
+                params,
+            )
+            .into(),
+        )
+        .unwrap();
+    let mut answered_first = Vec::new();
+    client.next_id += 1;
+    let completion_id = RequestId::from(client.next_id);
+    let params = CompletionParams {
+        text_document_position: client.at(&other, find(&typo, "  kubernetes", 0, 2)),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+        context: None,
+    };
+    client
+        .connection
+        .sender
+        .send(Request::new(completion_id.clone(), Completion::METHOD.into(), params).into())
+        .unwrap();
+    while answered_first.len() < 2 {
+        match client.connection.receiver.recv_timeout(WAIT).unwrap() {
+            Message::Response(response) => answered_first.push((response.id, asked.elapsed())),
+            Message::Notification(n) => client.pending.push(n),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(answered_first[0].0, completion_id, "{answered_first:?}");
+    assert!(
+        answered_first[0].1 < Duration::from_millis(400),
+        "{answered_first:?}"
+    );
+    // The outline is answered from the syntax tree once its wait is over.
+    assert_eq!(answered_first[1].0, outline_id);
+    assert!(
+        answered_first[1].1 < Duration::from_secs(2),
+        "{answered_first:?}"
+    );
+
+    client.notify::<DidCloseTextDocument>(DidCloseTextDocumentParams {
+        text_document: TextDocumentIdentifier::new(slow),
+    });
+}
+
+#[test]
+fn an_open_imported_file_shows_each_mistake_once() {
+    let mut client = Client::start();
+    std::fs::write(client.path("net.hac"), "{ cni = \"flannel\"; }\n").unwrap();
+    let main = CLUSTER.replace(
+        "network = {\n    cni = \"flannel\";\n  };",
+        "network = import ./net.hac;",
+    );
+    let main_uri = client.open("main.hac", &main);
+    assert_eq!(client.diagnostics(&main_uri, 1), Vec::new());
+    // The library's own check and its importer's find the same syntax error; the
+    // importer adds where it imports the file.
+    let lib_uri = client.open("net.hac", "{ cni = ; }\n");
+    let importing = |d: &Diagnostic| {
+        d.related_information
+            .iter()
+            .flatten()
+            .any(|r| r.message == "while importing this file" && r.location.uri == main_uri)
+    };
+    let in_lib = client.diagnostics_where(&lib_uri, |p| p.diagnostics.iter().any(&importing));
+    assert_eq!(in_lib.len(), 1, "{in_lib:#?}");
+
+    // An evaluation error: the importer's copy says which attribute it was reading,
+    // the library's own check only the attribute of the library. Once both checks
+    // are in, one diagnostic has both.
+    client.change(&lib_uri, 2, "{ cni = 1 + \"x\"; }\n");
+    let related = |d: &Diagnostic, message: &str| {
+        d.related_information
+            .iter()
+            .flatten()
+            .any(|r| r.message == message)
+    };
+    let in_lib = client.diagnostics_where(&lib_uri, |p| {
+        p.diagnostics
+            .iter()
+            .any(|d| related(d, "while evaluating the attribute `cni`"))
+            && p.diagnostics
+                .iter()
+                .any(|d| related(d, "while evaluating the attribute `network.cni`"))
+    });
+    assert_eq!(in_lib.len(), 1, "{in_lib:#?}");
+}
+
+#[test]
+fn an_importer_shows_that_an_imported_file_is_broken() {
+    let mut client = Client::start();
+    // Not open in the editor, so its own diagnostics are not shown.
+    std::fs::write(
+        client.path("hosts.hac"),
+        "[ { name = \"w0\"; address = ; } ]\n",
+    )
+    .unwrap();
+    let main = CLUSTER.replace(
+        "builtins.genList (i: host \"w${toString i}\" (20 + i)) count",
+        "import ./hosts.hac",
+    );
+    let main_uri = client.open("main.hac", &main);
+    let in_main = client.diagnostics(&main_uri, 1);
+    assert_eq!(in_main.len(), 1, "{in_main:#?}");
+    let start = find(&main, "import ./hosts.hac", 0, 0);
+    assert_eq!(
+        in_main[0].range,
+        Range::new(start, Position::new(start.line, start.character + 18))
+    );
+    assert!(
+        in_main[0]
+            .message
+            .starts_with("the imported file `./hosts.hac` has an error: "),
+        "{}",
+        in_main[0].message
+    );
+    let related = &in_main[0].related_information.as_ref().unwrap()[0];
+    assert_eq!(related.location.uri, client.uri("hosts.hac"));
+    assert!((25..=27).contains(&related.location.range.start.character));
+
+    // An evaluation error in it is marked too.
+    std::fs::write(client.path("hosts.hac"), "[ { name = 1 + \"x\"; } ]\n").unwrap();
+    client.change(&main_uri, 2, &main);
+    let in_main = client.diagnostics(&main_uri, 2);
+    assert!(
+        in_main
+            .iter()
+            .any(|d| d.message.contains("cannot add a string to an integer")),
+        "{in_main:#?}"
+    );
+
+    // A mistake two imports away is marked at the first.
+    std::fs::write(client.path("hosts.hac"), "[ { name = 1 + \"x\"; } ]\n").unwrap();
+    std::fs::write(client.path("more.hac"), "import ./hosts.hac\n").unwrap();
+    let main = main.replace("import ./hosts.hac", "import ./more.hac");
+    client.change(&main_uri, 3, &main);
+    let in_main = client.diagnostics(&main_uri, 3);
+    let mark = in_main
+        .iter()
+        .find(|d| {
+            d.message
+                .contains("`./more.hac` imports a file with an error")
+        })
+        .unwrap_or_else(|| panic!("{in_main:#?}"));
+    let related = &mark.related_information.as_ref().unwrap()[0];
+    assert_eq!(related.location.uri, client.uri("hosts.hac"));
+}
+
+#[test]
+fn the_primary_label_joins_the_message() {
+    let mut client = Client::start();
+    let uri = client.open("label.hac", "{ a = ; }\n");
+    let diagnostics = client.diagnostics_where(&uri, |p| !p.diagnostics.is_empty());
+    let text: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|m| m.ends_with("\nexpected an expression before `;`")),
+        "{text:#?}"
+    );
+    // A label that only repeats the message is left out.
+    let typo = CLUSTER.replace("  network = {", "  netwrok = {");
+    let uri = client.open("typo.hac", &typo);
+    let diagnostics = client.diagnostics(&uri, 1);
+    assert_eq!(diagnostics.len(), 1);
+    let lines: Vec<&str> = diagnostics[0].message.lines().collect();
+    assert_eq!(lines[0], "unknown attribute `netwrok` in the cluster");
+    assert_eq!(lines.last().copied(), Some("help: did you mean `network`?"));
+}
+
+#[test]
+fn the_outline_lists_inherited_attributes_and_their_hosts() {
+    let mut client = Client::start();
+    let text = r#"let
+  workers = [ { name = "w0"; address = "10.0.0.20"; } { name = "w1"; address = "10.0.0.21"; } ];
+  cp = name: octet: { inherit name; address = "10.0.0.${toString octet}"; };
+  hosts = { controlplanes = [ (cp "cp1" 11) (cp "cp2" 12) (cp "cp3" 13) ]; };
+  name = "prod";
+in
+{
+  inherit name;
+  kubernetes = "1.36.1";
+  endpoint = "api.example.com:6443";
+  inherit (hosts) controlplanes;
+  inherit workers;
+}
+"#;
+    let uri = client.open("inherit.hac", text);
+    assert_eq!(client.diagnostics(&uri, 1), Vec::new());
+    let params = DocumentSymbolParams {
+        text_document: TextDocumentIdentifier::new(uri.clone()),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+    };
+    let Some(DocumentSymbolResponse::Nested(symbols)) =
+        client.request::<DocumentSymbolRequest>(params)
+    else {
+        panic!("nested symbols expected");
+    };
+    let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["name", "kubernetes", "endpoint", "controlplanes", "workers"]
+    );
+    let hosts = |index: usize| -> Vec<String> {
+        symbols[index]
+            .children
+            .iter()
+            .flatten()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    assert_eq!(hosts(3), ["cp1", "cp2", "cp3"]);
+    assert_eq!(hosts(4), ["w0", "w1"]);
+    assert_eq!(symbols[4].kind, lsp_types::SymbolKind::ARRAY);
+    assert_eq!(symbols[0].kind, lsp_types::SymbolKind::STRING);
+    let at = find(text, "workers;", 0, 0);
+    assert_eq!(symbols[4].selection_range.start, at);
 }

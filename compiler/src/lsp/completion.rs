@@ -17,7 +17,7 @@ use super::schema::{attribute_at, enum_values, set_at};
 use super::syntax;
 
 pub fn completion(context: &Context<'_>, position: Position) -> Option<CompletionResponse> {
-    let offset = convert::offset(context.file, position);
+    let offset = convert::offset(context.file, position, context.encoding);
     let before = &context.file.text[..offset];
     let word_start = before
         .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '\'' | '-')))

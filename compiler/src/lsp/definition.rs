@@ -10,19 +10,19 @@ use super::syntax;
 use super::{convert, uri};
 
 pub fn definition(context: &Context<'_>, position: Position) -> Option<GotoDefinitionResponse> {
-    let offset = convert::offset(context.file, position);
+    let offset = convert::offset(context.file, position, context.encoding);
     let cursor = syntax::cursor(&context.parse.expr, offset);
     if let Some(var) = cursor.var {
         let definition = cursor.resolve(&var.name)?;
         return Some(GotoDefinitionResponse::Scalar(Location {
             uri: context.uri.clone(),
-            range: convert::range(context.file, definition.span),
+            range: convert::range(context.file, definition.span, context.encoding),
         }));
     }
     if let Some(definition) = cursor.definition_at(offset) {
         return Some(GotoDefinitionResponse::Scalar(Location {
             uri: context.uri.clone(),
-            range: convert::range(context.file, definition.span),
+            range: convert::range(context.file, definition.span, context.encoding),
         }));
     }
     let (text, _) = cursor.path?;
@@ -39,7 +39,7 @@ pub fn definition(context: &Context<'_>, position: Position) -> Option<GotoDefin
 
 /// A path literal as the evaluator resolves it: relative to the containing file's
 /// directory, `~` left alone.
-fn resolve_path(file: &Path, text: &str) -> std::path::PathBuf {
+pub fn resolve_path(file: &Path, text: &str) -> std::path::PathBuf {
     let base = file.parent().unwrap_or(Path::new("/"));
     hac_lang::loader::normalize(&base.join(text))
 }

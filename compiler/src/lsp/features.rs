@@ -22,4 +22,6 @@ pub struct Context<'a> {
     /// The last check, when it was of exactly this text.
     pub analysis: Option<&'a Analysis>,
     pub open: &'a Documents,
+    /// How positions count characters.
+    pub encoding: super::convert::Encoding,
 }

@@ -16,7 +16,7 @@ pub fn formatting(context: &Context<'_>) -> Option<Vec<TextEdit>> {
     if formatted.as_str() == &**text {
         return Some(Vec::new());
     }
-    let end = convert::position(context.file, text.len() as u32);
+    let end = convert::position(context.file, text.len() as u32, context.encoding);
     Some(vec![TextEdit {
         range: Range::new(lsp_types::Position::new(0, 0), end),
         new_text: formatted,

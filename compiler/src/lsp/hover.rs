@@ -14,7 +14,7 @@ use super::schema::set_at;
 use super::syntax::{self, Definition, Segment};
 
 pub fn hover(context: &Context<'_>, position: Position) -> Option<Hover> {
-    let offset = convert::offset(context.file, position);
+    let offset = convert::offset(context.file, position, context.encoding);
     let cursor = syntax::cursor(&context.parse.expr, offset);
     // A `let` name is the binding, even when the schema has an attribute of that name;
     // a `rec` set's names are attributes first.
@@ -45,7 +45,7 @@ pub fn hover(context: &Context<'_>, position: Position) -> Option<Hover> {
             kind: MarkupKind::Markdown,
             value: text,
         }),
-        range: Some(convert::range(context.file, span)),
+        range: Some(convert::range(context.file, span, context.encoding)),
     })
 }
 

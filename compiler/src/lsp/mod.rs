@@ -1,7 +1,7 @@
 //! `hac lsp`: a language server over stdio.
 //!
 //! Diagnostics come from [`crate::analysis::analyze`], the function `hac check` calls,
-//! run on a worker thread over the editor's unsaved texts; hover, completion, go to
+//! run on worker threads over the editor's unsaved texts; hover, completion, go to
 //! definition and the outline read the syntax tree (and the last evaluated value).
 
 mod builtin_docs;

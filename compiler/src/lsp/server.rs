@@ -25,20 +25,30 @@ use lsp_types::request::{
     Request as LspRequest,
 };
 use lsp_types::{
-    CompletionOptions, HoverProviderCapability, OneOf, PublishDiagnosticsParams,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
+    CompletionOptions, DiagnosticRelatedInformation, DiagnosticSeverity, HoverProviderCapability,
+    Location, OneOf, PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, Uri,
 };
 
 use crate::analysis::{Analysis, Depth};
 
+use super::convert::Encoding;
 use super::documents::{Document, Documents};
 use super::features::{self, Context};
 use super::worker::{self, Job, Outcome};
-use super::{convert, uri};
+use super::{convert, definition, syntax, uri};
 
-/// How long a request that uses the evaluated value waits for a pending check; checks
-/// of ordinary files take milliseconds.
+/// How long the answer to a request that uses the evaluated value waits for a pending
+/// check; checks of ordinary files take milliseconds. Other messages are handled
+/// meanwhile.
 const CHECK_WAIT: Duration = Duration::from_millis(500);
+
+/// A request whose answer waits for the pending check of its document.
+struct Deferred {
+    request: Request,
+    path: PathBuf,
+    deadline: Instant,
+}
 
 pub fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
@@ -79,20 +89,41 @@ struct Server<'c> {
     published: HashSet<PathBuf>,
     jobs: Sender<Job>,
     outcomes: Receiver<Outcome>,
+    /// Hover and outline requests waiting for a check, oldest first.
+    deferred: Vec<Deferred>,
+    /// How positions count characters, as negotiated with the client.
+    encoding: Encoding,
 }
 
 /// Serves one client until it disconnects or asks to exit.
 pub fn serve(connection: &Connection) -> Result<(), String> {
-    let capabilities = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
-    match connection.initialize(capabilities) {
-        Ok(_) => {}
+    let (id, params) = match connection.initialize_start() {
+        Ok(started) => started,
         // The client went away before it said hello: nothing to serve.
+        Err(err) if err.channel_is_disconnected() => return Ok(()),
+        Err(err) => return Err(err.to_string()),
+    };
+    let offered: Vec<lsp_types::PositionEncodingKind> = params
+        .pointer("/capabilities/general/positionEncodings")
+        .and_then(|offered| serde_json::from_value(offered.clone()).ok())
+        .unwrap_or_default();
+    let encoding = Encoding::negotiate(&offered);
+    let capabilities = ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        ..capabilities()
+    };
+    let result = serde_json::json!({
+        "capabilities": capabilities,
+        "serverInfo": { "name": "hac", "version": env!("CARGO_PKG_VERSION") },
+    });
+    match connection.initialize_finish(id, result) {
+        Ok(()) => {}
         Err(err) if err.channel_is_disconnected() => return Ok(()),
         Err(err) => return Err(err.to_string()),
     }
     let (jobs, job_receiver) = crossbeam_channel::unbounded();
     let (outcome_sender, outcomes) = crossbeam_channel::unbounded();
-    let worker = worker::spawn(job_receiver, outcome_sender).map_err(|e| e.to_string())?;
+    let workers = worker::spawn(job_receiver, outcome_sender).map_err(|e| e.to_string())?;
     let mut server = Server {
         sender: &connection.sender,
         documents: Documents::default(),
@@ -103,10 +134,18 @@ pub fn serve(connection: &Connection) -> Result<(), String> {
         published: HashSet::new(),
         jobs,
         outcomes,
+        deferred: Vec::new(),
+        encoding,
     };
     let result = server.run(connection);
+    // Checks still running are of no use any more.
+    for cancel in server.cancels.values() {
+        cancel.store(true, Ordering::Relaxed);
+    }
     drop(server);
-    let _ = worker.join();
+    for worker in workers {
+        let _ = worker.join();
+    }
     result
 }
 
@@ -114,6 +153,13 @@ impl Server<'_> {
     fn run(&mut self, connection: &Connection) -> Result<(), String> {
         let outcomes = self.outcomes.clone();
         loop {
+            // Wake up for the first deferred answer whose wait is over.
+            let timeout = self
+                .deferred
+                .iter()
+                .map(|d| d.deadline.saturating_duration_since(Instant::now()))
+                .min()
+                .unwrap_or(Duration::from_secs(3600));
             select! {
                 recv(connection.receiver) -> message => {
                     let Ok(message) = message else { return Ok(()) };
@@ -122,8 +168,7 @@ impl Server<'_> {
                             if connection.handle_shutdown(&request).map_err(|e| e.to_string())? {
                                 return Ok(());
                             }
-                            let response = self.request(request);
-                            self.send(response.into());
+                            self.request(request);
                         }
                         Message::Notification(notification) => {
                             if notification.method == "exit" {
@@ -139,7 +184,9 @@ impl Server<'_> {
                         self.checked_one(outcome);
                     }
                 }
+                default(timeout) => {}
             }
+            self.answer_deferred();
         }
     }
 
@@ -165,6 +212,7 @@ impl Server<'_> {
                             doc.text,
                         ));
                         self.changed(&path);
+                        self.publish_syntax(&path);
                     }
                 }
             }
@@ -184,6 +232,7 @@ impl Server<'_> {
                             change.text,
                         ));
                         self.changed(&path);
+                        self.publish_syntax(&path);
                     }
                 }
             }
@@ -227,6 +276,9 @@ impl Server<'_> {
             return;
         }
         let depth = self.depth_for(&root);
+        // A fresh generation: a check cancelled by this one, even of the same text,
+        // must not count as this one's result.
+        self.generation += 1;
         self.requested.insert(root.clone(), self.generation);
         let cancel = Arc::new(AtomicBool::new(false));
         if let Some(previous) = self.cancels.insert(root.clone(), cancel.clone()) {
@@ -295,13 +347,16 @@ impl Server<'_> {
         let mut diagnostics: HashMap<PathBuf, Vec<lsp_types::Diagnostic>> = HashMap::new();
         for diagnostic in &outcome.analysis.diagnostics {
             let fallback = sources.find(&root).unwrap_or(FileId(0));
-            if let Some((file, converted)) = convert::diagnostic(diagnostic, sources, fallback) {
+            if let Some((file, converted)) =
+                convert::diagnostic(diagnostic, sources, fallback, self.encoding)
+            {
                 diagnostics
                     .entry(hac_lang::loader::normalize(&file))
                     .or_default()
                     .push(converted);
             }
         }
+        self.import_errors(&root, sources, &mut diagnostics);
         let mut dependencies: Vec<PathBuf> = vec![root.clone()];
         dependencies.extend(
             sources
@@ -343,24 +398,99 @@ impl Server<'_> {
         }
     }
 
+    /// Marks each `import` in `root` of a file with errors, or of a file importing
+    /// one: editors show diagnostics only for open files, and the imported file is
+    /// often not open. The first error is related information.
+    fn import_errors(
+        &self,
+        root: &Path,
+        sources: &hac_lang::SourceMap,
+        diagnostics: &mut HashMap<PathBuf, Vec<lsp_types::Diagnostic>>,
+    ) {
+        let Some(document) = self.documents.get(root) else {
+            return;
+        };
+        let mut marks = Vec::new();
+        for (text, span) in syntax::imports(&document.parse().expr) {
+            let target = definition::resolve_path(root, text);
+            if target == root {
+                continue;
+            }
+            let first = imported_from(&target, sources)
+                .into_iter()
+                .find_map(|file| {
+                    let error = diagnostics
+                        .get(&file)?
+                        .iter()
+                        .find(|d| d.severity == Some(DiagnosticSeverity::ERROR))?;
+                    Some((file, error))
+                });
+            let Some((file, first)) = first else {
+                continue;
+            };
+            let Some(file_uri) = uri::from_path(&file) else {
+                continue;
+            };
+            let summary = first.message.lines().next().unwrap_or_default();
+            let message = if file == target {
+                format!("the imported file `{text}` has an error: {summary}")
+            } else {
+                format!("the imported file `{text}` imports a file with an error: {summary}")
+            };
+            marks.push(lsp_types::Diagnostic {
+                range: convert::range(&document.file, span, self.encoding),
+                severity: Some(DiagnosticSeverity::ERROR),
+                code: first.code.clone(),
+                source: Some("hac".to_owned()),
+                message,
+                related_information: Some(vec![DiagnosticRelatedInformation {
+                    location: Location {
+                        uri: file_uri,
+                        range: first.range,
+                    },
+                    message: first.message.clone(),
+                }]),
+                ..lsp_types::Diagnostic::default()
+            });
+        }
+        if !marks.is_empty() {
+            diagnostics
+                .entry(root.to_path_buf())
+                .or_default()
+                .extend(marks);
+        }
+    }
+
     /// Sends the union of every root's diagnostics in `file`; an empty list clears
     /// what the editor showed.
     fn publish(&mut self, file: &Path) {
         let mut all: Vec<lsp_types::Diagnostic> = Vec::new();
+        // While the file's own check is pending, its syntax errors (found on the main
+        // thread) stand in for the outdated findings.
+        let own_current = self
+            .checked
+            .get(file)
+            .is_some_and(|checked| self.requested.get(file) == Some(&checked.generation));
+        let syntax = if own_current {
+            Vec::new()
+        } else {
+            self.syntax_diagnostics(file)
+        };
         let mut roots: Vec<(&PathBuf, &Checked)> = self.checked.iter().collect();
         roots.sort_by_key(|(root, _)| (root.as_path() != file, *root));
         for (root, checked) in roots {
-            // An importer being re-checked after an edit here would show outdated
-            // findings; its new ones follow shortly.
-            let outdated = self.requested.get(root) != Some(&checked.generation);
-            if root.as_path() != file && outdated {
+            // A check of an older text (this file's own, or an importer's being re-run
+            // after an edit here) would show outdated findings, perhaps next to new
+            // ones; the new ones follow shortly.
+            if self.requested.get(root) != Some(&checked.generation) {
                 continue;
             }
             for diagnostic in checked.diagnostics.get(file).into_iter().flatten() {
-                if !all.contains(diagnostic) {
-                    all.push(diagnostic.clone());
-                }
+                merge(&mut all, diagnostic.clone());
             }
+        }
+        for diagnostic in syntax {
+            merge(&mut all, diagnostic);
         }
         if all.is_empty() && !self.published.contains(file) && self.documents.get(file).is_none() {
             return;
@@ -385,11 +515,45 @@ impl Server<'_> {
         self.send(Notification::new(PublishDiagnostics::METHOD.to_owned(), params).into());
     }
 
+    /// The syntax errors of an open document's current text, from the main thread's
+    /// parse.
+    fn syntax_diagnostics(&self, file: &Path) -> Vec<lsp_types::Diagnostic> {
+        let Some(document) = self.documents.get(file) else {
+            return Vec::new();
+        };
+        let parse = document.parse();
+        if parse.diagnostics.is_empty() {
+            return Vec::new();
+        }
+        let mut sources = hac_lang::SourceMap::new();
+        let id = sources.add(document.file.path.clone(), document.file.text.clone());
+        parse
+            .diagnostics
+            .iter()
+            .filter_map(|d| convert::diagnostic(d, &sources, id, self.encoding))
+            .map(|(_, converted)| converted)
+            .collect()
+    }
+
+    /// Publishes the syntax errors of a just-edited document at once, without waiting
+    /// for its check (which may wait behind a slow one); the check's findings replace
+    /// them.
+    fn publish_syntax(&mut self, file: &Path) {
+        if self
+            .documents
+            .get(file)
+            .is_some_and(|document| !document.parse().diagnostics.is_empty())
+        {
+            self.publish(file);
+        }
+    }
+
     // ----- requests -------------------------------------------------------------
 
-    fn request(&mut self, request: Request) -> Response {
+    fn request(&mut self, request: Request) {
         // Answers that use the evaluated value wait (briefly) for the check of the
         // current text, so an outline asked for right after opening lists the hosts.
+        // Meanwhile other messages are handled.
         if matches!(
             request.method.as_str(),
             HoverRequest::METHOD | DocumentSymbolRequest::METHOD
@@ -398,9 +562,40 @@ impl Server<'_> {
             .pointer("/textDocument/uri")
             .and_then(|uri| serde_json::from_value::<Uri>(uri.clone()).ok())
             .and_then(|uri| uri::to_path(&uri))
+            && !self.check_done(&path)
         {
-            self.await_check(&path, CHECK_WAIT);
+            self.deferred.push(Deferred {
+                request,
+                path,
+                deadline: Instant::now() + CHECK_WAIT,
+            });
+            return;
         }
+        let response = self.respond(request);
+        self.send(response.into());
+    }
+
+    /// Whether there is nothing to wait for before answering about `path`: it is not
+    /// open, or its newest check is in.
+    fn check_done(&self, path: &Path) -> bool {
+        self.documents.get(path).is_none()
+            || self.requested.get(path) == self.checked.get(path).map(|c| &c.generation)
+    }
+
+    /// Answers the deferred requests whose check is in or whose wait is over.
+    fn answer_deferred(&mut self) {
+        let now = Instant::now();
+        let (ready, waiting): (Vec<Deferred>, Vec<Deferred>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|d| d.deadline <= now || self.check_done(&d.path));
+        self.deferred = waiting;
+        for deferred in ready {
+            let response = self.respond(deferred.request);
+            self.send(response.into());
+        }
+    }
+
+    fn respond(&mut self, request: Request) -> Response {
         match request.method.as_str() {
             HoverRequest::METHOD => self.answer::<HoverRequest>(request, |ctx, params| {
                 features::hover(ctx, params.text_document_position_params.position)
@@ -422,20 +617,6 @@ impl Server<'_> {
                 ErrorCode::MethodNotFound as i32,
                 format!("`{}` is not supported", request.method),
             ),
-        }
-    }
-
-    /// Takes in check results until `path`'s newest check is in, or `limit` passed.
-    fn await_check(&mut self, path: &Path, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.documents.get(path).is_some()
-            && self.requested.get(path) != self.checked.get(path).map(|checked| &checked.generation)
-        {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.outcomes.recv_timeout(left) {
-                Ok(outcome) => self.checked_one(outcome),
-                Err(_) => return,
-            }
         }
     }
 
@@ -485,8 +666,52 @@ impl Server<'_> {
             parse: document.parse(),
             analysis,
             open: &self.documents,
+            encoding: self.encoding,
         };
         Response::new_ok(request.id, handler(&context, params))
+    }
+}
+
+/// `file` and the files it imports, directly or not, as far as the check read them
+/// (`sources`), nearest first.
+fn imported_from(file: &Path, sources: &hac_lang::SourceMap) -> Vec<PathBuf> {
+    let mut files = vec![file.to_path_buf()];
+    let mut next = 0;
+    while let Some(current) = files.get(next).cloned() {
+        next += 1;
+        let source = sources
+            .iter()
+            .find(|(_, source)| hac_lang::loader::normalize(&source.path) == current);
+        let Some((id, source)) = source else {
+            continue;
+        };
+        let parse = hac_lang::syntax::parse(id, &source.text);
+        for (text, _) in syntax::imports(&parse.expr) {
+            let imported = definition::resolve_path(&current, text);
+            if !files.contains(&imported) {
+                files.push(imported);
+            }
+        }
+    }
+    files
+}
+
+/// Adds `diagnostic` to `all`, merging it into one already there at the same place
+/// with the same code and message (an imported file's mistake found by the file's own
+/// check and by its importer's, which adds "while importing this file").
+fn merge(all: &mut Vec<lsp_types::Diagnostic>, diagnostic: lsp_types::Diagnostic) {
+    let same = all.iter_mut().find(|d| {
+        d.range == diagnostic.range && d.code == diagnostic.code && d.message == diagnostic.message
+    });
+    let Some(existing) = same else {
+        all.push(diagnostic);
+        return;
+    };
+    for related in diagnostic.related_information.into_iter().flatten() {
+        let list = existing.related_information.get_or_insert_with(Vec::new);
+        if !list.contains(&related) {
+            list.push(related);
+        }
     }
 }
 

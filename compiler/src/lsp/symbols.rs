@@ -1,6 +1,6 @@
 //! The outline: the file's top-level attributes, nested sets, and hosts by name.
 
-use hac_lang::ast::{AttrName, Binding, Expr, ExprKind};
+use hac_lang::ast::{AttrName, Binding, Expr, ExprKind, Ident};
 use hac_lang::{FileId, SourceFile, Span, Value};
 use lsp_types::{DocumentSymbol, DocumentSymbolResponse, SymbolKind};
 
@@ -16,6 +16,7 @@ pub fn symbols(context: &Context<'_>) -> Option<DocumentSymbolResponse> {
     });
     let outline = Outline {
         file: context.file,
+        encoding: context.encoding,
         evaluated,
     };
     Some(DocumentSymbolResponse::Nested(outline.bindings(
@@ -28,6 +29,7 @@ pub fn symbols(context: &Context<'_>) -> Option<DocumentSymbolResponse> {
 
 struct Outline<'a> {
     file: &'a SourceFile,
+    encoding: convert::Encoding,
     evaluated: Option<(&'a Value, FileId)>,
 }
 
@@ -43,13 +45,12 @@ impl Outline<'_> {
     ) -> Vec<DocumentSymbol> {
         let mut out = Vec::new();
         for binding in bindings {
-            let Binding::Attr {
-                path: names,
-                value: expr,
-                span,
-            } = binding
-            else {
-                continue;
+            let (names, expr, span) = match binding {
+                Binding::Attr { path, value, span } => (path, value, span),
+                Binding::Inherit { names, .. } => {
+                    out.extend(self.inherited(names, path, value, depth));
+                    continue;
+                }
             };
             let Some(static_names) = names
                 .iter()
@@ -81,6 +82,40 @@ impl Outline<'_> {
         out
     }
 
+    /// `inherit a b;` or `inherit (set) a b;`: one symbol per name, its kind and
+    /// hosts from the evaluated value (the expression is elsewhere).
+    fn inherited(
+        &self,
+        names: &[Ident],
+        path: &[Segment],
+        value: Option<&Value>,
+        depth: usize,
+    ) -> Vec<DocumentSymbol> {
+        names
+            .iter()
+            .map(|name| {
+                let child_value = value
+                    .and_then(Value::as_attrs)
+                    .and_then(|attrs| attrs.get(&name.name))
+                    .map(|attr| &attr.value);
+                let mut child_path = path.to_vec();
+                child_path.push(Segment::Attr(name.name.clone()));
+                let children = if depth < MAX_DEPTH && is_host_list(&child_path) {
+                    self.hosts(&[], name.span, child_value)
+                } else {
+                    Vec::new()
+                };
+                let kind = match child_value {
+                    Some(v) if v.as_attrs().is_some() => SymbolKind::NAMESPACE,
+                    Some(v) if v.as_list().is_some() => SymbolKind::ARRAY,
+                    Some(v) if v.as_str().is_some() => SymbolKind::STRING,
+                    _ => SymbolKind::PROPERTY,
+                };
+                self.symbol(name.name.clone(), kind, name.span, name.span, children)
+            })
+            .collect()
+    }
+
     fn children(
         &self,
         expr: &Expr,
@@ -91,18 +126,22 @@ impl Outline<'_> {
         match &expr.kind {
             ExprKind::Paren(inner) => self.children(inner, path, value, depth),
             ExprKind::AttrSet { bindings, .. } => self.bindings(bindings, path, value, depth),
-            _ if is_host_list(path) => self.hosts(expr, value),
+            _ if is_host_list(path) => {
+                let items: &[Expr] = match &expr.kind {
+                    ExprKind::List(items) => items,
+                    _ => &[],
+                };
+                self.hosts(items, expr.span, value)
+            }
             _ => Vec::new(),
         }
     }
 
     /// One symbol per host, named by its `name`: from the evaluated list when the
     /// file evaluated, else from the hosts written literally.
-    fn hosts(&self, expr: &Expr, value: Option<&Value>) -> Vec<DocumentSymbol> {
-        let items: &[Expr] = match &expr.kind {
-            ExprKind::List(items) => items,
-            _ => &[],
-        };
+    /// `items` are the hosts written literally (if the list is), `span` where the list
+    /// is.
+    fn hosts(&self, items: &[Expr], span: Span, value: Option<&Value>) -> Vec<DocumentSymbol> {
         let mut out = Vec::new();
         if let (Some(list), Some((_, file))) = (value.and_then(Value::as_list), self.evaluated) {
             for (index, host) in list.iter().enumerate() {
@@ -112,7 +151,7 @@ impl Outline<'_> {
                 let Some(text) = name.value.as_str() else {
                     continue;
                 };
-                let range = items.get(index).map_or(expr.span, |item| item.span);
+                let range = items.get(index).map_or(span, |item| item.span);
                 let origin = name.value.origin;
                 let selection = if origin.file == file
                     && range.start <= origin.span.start
@@ -170,8 +209,8 @@ impl Outline<'_> {
             kind,
             tags: None,
             deprecated: None,
-            range: convert::range(self.file, range),
-            selection_range: convert::range(self.file, selection),
+            range: convert::range(self.file, range, self.encoding),
+            selection_range: convert::range(self.file, selection, self.encoding),
             children: (!children.is_empty()).then_some(children),
         }
     }

@@ -377,3 +377,125 @@ pub fn described_set(root: &Expr) -> Option<&[Binding]> {
         _ => None,
     }
 }
+
+/// The `import ./path` expressions of a file: the path as written and the span of the
+/// whole expression.
+pub fn imports(root: &Expr) -> Vec<(&str, Span)> {
+    let mut out = Vec::new();
+    hac_lang::syntax::with_parser_stack(|| collect_imports(root, &mut out));
+    out
+}
+
+fn is_import(func: &Expr) -> bool {
+    match &func.kind {
+        ExprKind::Var(ident) => ident.name == "import",
+        ExprKind::Select {
+            expr,
+            path,
+            default: None,
+        } => {
+            matches!(&expr.kind, ExprKind::Var(ident) if ident.name == "builtins")
+                && path.len() == 1
+                && path[0].static_name() == Some("import")
+        }
+        ExprKind::Paren(inner) => is_import(inner),
+        _ => false,
+    }
+}
+
+fn collect_imports<'e>(e: &'e Expr, out: &mut Vec<(&'e str, Span)>) {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Error | ExprKind::Path(_) | ExprKind::Var(_) => {}
+        ExprKind::Str { parts, .. } => {
+            for part in parts {
+                if let StrPart::Interpolation(inner) = part {
+                    collect_imports(inner, out);
+                }
+            }
+        }
+        ExprKind::Paren(inner) => collect_imports(inner, out),
+        ExprKind::List(items) => {
+            for item in items {
+                collect_imports(item, out);
+            }
+        }
+        ExprKind::AttrSet { bindings, .. } => bindings_imports(bindings, out),
+        ExprKind::Let { bindings, body } => {
+            bindings_imports(bindings, out);
+            collect_imports(body, out);
+        }
+        ExprKind::Select {
+            expr,
+            path,
+            default,
+        } => {
+            collect_imports(expr, out);
+            for name in path {
+                if let AttrName::Str(e) | AttrName::Dynamic(e) = name {
+                    collect_imports(e, out);
+                }
+            }
+            if let Some(default) = default {
+                collect_imports(default, out);
+            }
+        }
+        ExprKind::HasAttr { expr, .. } => collect_imports(expr, out),
+        ExprKind::Apply { func, arg } => {
+            let mut target = arg.as_ref();
+            while let ExprKind::Paren(inner) = &target.kind {
+                target = inner;
+            }
+            if is_import(func)
+                && let ExprKind::Path(text) = &target.kind
+            {
+                out.push((text.as_str(), e.span));
+            }
+            collect_imports(func, out);
+            collect_imports(arg, out);
+        }
+        ExprKind::Lambda { param, body } => {
+            if let Param::Pattern { entries, .. } = param {
+                for entry in entries {
+                    if let Some(default) = &entry.default {
+                        collect_imports(default, out);
+                    }
+                }
+            }
+            collect_imports(body, out);
+        }
+        ExprKind::If { cond, then, else_ } => {
+            collect_imports(cond, out);
+            collect_imports(then, out);
+            collect_imports(else_, out);
+        }
+        ExprKind::Assert { cond, body } => {
+            collect_imports(cond, out);
+            collect_imports(body, out);
+        }
+        ExprKind::Unary { expr, .. } => collect_imports(expr, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            collect_imports(lhs, out);
+            collect_imports(rhs, out);
+        }
+    }
+}
+
+fn bindings_imports<'e>(bindings: &'e [Binding], out: &mut Vec<(&'e str, Span)>) {
+    for binding in bindings {
+        match binding {
+            Binding::Attr { path, value, .. } => {
+                for name in path {
+                    if let AttrName::Str(e) | AttrName::Dynamic(e) = name {
+                        collect_imports(e, out);
+                    }
+                }
+                collect_imports(value, out);
+            }
+            Binding::Inherit { from, .. } => {
+                if let Some(from) = from {
+                    collect_imports(from, out);
+                }
+            }
+        }
+    }
+}

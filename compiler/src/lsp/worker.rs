@@ -1,13 +1,14 @@
-//! The analysis thread. The main loop keeps answering requests while a file is being
-//! checked. When a file is edited again, the main loop cancels its running check
+//! The analysis threads. The main loop keeps answering requests while files are
+//! being checked, and a slow check of one file leaves the other thread free for the
+//! rest. When a file is edited again, the main loop cancels its running check
 //! (evaluation stops at its next poll of the flag), checks queued for it are skipped
 //! (only the newest text of each file is checked), and any result older than the
 //! file's latest edit is dropped.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,31 +36,50 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// Starts the thread. It ends when `jobs` is closed or `outcomes` has no receiver.
-pub fn spawn(jobs: Receiver<Job>, outcomes: Sender<Outcome>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("hac-lsp-check".into())
-        .spawn(move || {
-            let mut queue: VecDeque<Job> = VecDeque::new();
-            loop {
-                if queue.is_empty() {
-                    match jobs.recv() {
-                        Ok(job) => queue.push_back(job),
-                        Err(_) => return,
+/// How many checks run at once: a file that takes long (one that loops until the step
+/// budget stops it, say) does not hold up the checks of other files.
+pub const WORKERS: usize = 2;
+
+/// Starts [`WORKERS`] threads taking jobs from `jobs`. They end when `jobs` is closed
+/// or `outcomes` has no receiver.
+pub fn spawn(
+    jobs: Receiver<Job>,
+    outcomes: Sender<Outcome>,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let queue = Arc::new(Mutex::new(VecDeque::new()));
+    (0..WORKERS)
+        .map(|index| {
+            let jobs = jobs.clone();
+            let outcomes = outcomes.clone();
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("hac-lsp-check-{index}"))
+                .spawn(move || {
+                    while let Some(job) = next(&jobs, &queue) {
+                        if outcomes.send(check(job)).is_err() {
+                            return;
+                        }
                     }
-                }
-                for job in jobs.try_iter() {
-                    queue.retain(|queued| queued.root != job.root);
-                    queue.push_back(job);
-                }
-                let Some(job) = queue.pop_front() else {
-                    continue;
-                };
-                if outcomes.send(check(job)).is_err() {
-                    return;
-                }
-            }
+                })
         })
+        .collect()
+}
+
+/// The oldest queued job, waiting for one when none is queued; `None` once `jobs`
+/// is closed. Only the newest job of each root is kept (an older one is stale). The
+/// worker that holds the queue waits on the channel; the others wait for the queue.
+fn next(jobs: &Receiver<Job>, queue: &Mutex<VecDeque<Job>>) -> Option<Job> {
+    let mut queue = queue
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if queue.is_empty() {
+        queue.push_back(jobs.recv().ok()?);
+    }
+    for job in jobs.try_iter() {
+        queue.retain(|queued| queued.root != job.root);
+        queue.push_back(job);
+    }
+    queue.pop_front()
 }
 
 /// Runs the same analysis as `hac check`, with the CLI's budgets, over the editor's

@@ -1,9 +1,7 @@
--- Opens $HAC_FILE in Neovim with `$HAC_BIN lsp` attached, waits (bounded) for its
--- diagnostics and prints them, fixes the mistake and waits for them to clear, then
--- formats the buffer and writes it to $HAC_OUT.
--- Works with Neovim 0.7 (Debian 12) and later: `vim.lsp.start` needs 0.8, so the
--- client is started and attached by hand.
-local bin = os.getenv("HAC_BIN")
+-- Opens $HAC_FILE in Neovim, where the documented set-up (docs/editors.md, loaded as
+-- init.lua) has attached `hac lsp`, waits (bounded) for its diagnostics and prints
+-- them, fixes the mistake and waits for them to clear, then formats the buffer and
+-- writes it to $HAC_OUT. Works with Neovim 0.7 (Debian 12) and later.
 local file = os.getenv("HAC_FILE")
 local function say(line)
   io.stdout:write(line .. "\n")
@@ -12,16 +10,18 @@ end
 
 vim.cmd("edit " .. vim.fn.fnameescape(file))
 local buf = vim.api.nvim_get_current_buf()
-local client_id = vim.lsp.start_client({
-  name = "hac",
-  cmd = { bin, "lsp" },
-  root_dir = vim.fn.fnamemodify(file, ":p:h"),
-})
-if not client_id then
-  say("ERROR the client did not start")
+if vim.bo[buf].filetype ~= "hac" then
+  say("ERROR the filetype is `" .. vim.bo[buf].filetype .. "`, not hac")
   vim.cmd("cquit 2")
 end
-vim.lsp.buf_attach_client(buf, client_id)
+local attached = vim.wait(10000, function()
+  return next(vim.lsp.buf_get_clients(buf)) ~= nil
+end, 20)
+if not attached then
+  say("ERROR no language server attached to the buffer")
+  vim.cmd("cquit 2")
+end
+local client_id = next(vim.lsp.buf_get_clients(buf))
 
 local reported = vim.wait(20000, function()
   return #vim.diagnostic.get(buf) > 0
