@@ -11,12 +11,22 @@ use crate::model::Containerd;
 
 use super::{HostFile, paths};
 
-/// The two candidate configurations and every registry's `hosts.toml`.
-pub fn files(containerd: &Containerd) -> Result<Vec<HostFile>, SpecError> {
-    let mut files = vec![
-        HostFile::public(paths::CONTAINERD_CONFIG_V1, config_v1(containerd)),
-        HostFile::public(paths::CONTAINERD_CONFIG_V2, config_v2(containerd)),
-    ];
+/// The candidate configurations and every registry's `hosts.toml`. Which containerd
+/// a host ends up with is known only at boot (it depends on the image's packages),
+/// except that a cluster needing 2.x always gets 2.x: then the 1.x configuration
+/// would be dead weight in a size-limited user-data.
+pub fn files(containerd: &Containerd, needs_v2: bool) -> Result<Vec<HostFile>, SpecError> {
+    let mut files = Vec::new();
+    if !needs_v2 {
+        files.push(HostFile::public(
+            paths::CONTAINERD_CONFIG_V1,
+            config_v1(containerd),
+        ));
+    }
+    files.push(HostFile::public(
+        paths::CONTAINERD_CONFIG_V2,
+        config_v2(containerd),
+    ));
     for (registry, mirrors) in &containerd.registry_mirrors {
         files.push(HostFile::public(
             hosts_toml_path(registry)?,
@@ -270,6 +280,23 @@ mod tests {
     }
 
     #[test]
+    fn only_the_2_x_configuration_ships_when_the_cluster_needs_it() {
+        let model = containerd(&[]);
+        let paths_of = |needs_v2| -> Vec<String> {
+            files(&model, needs_v2)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.path)
+                .collect()
+        };
+        assert_eq!(
+            paths_of(false),
+            [paths::CONTAINERD_CONFIG_V1, paths::CONTAINERD_CONFIG_V2]
+        );
+        assert_eq!(paths_of(true), [paths::CONTAINERD_CONFIG_V2]);
+    }
+
+    #[test]
     fn mirrors_become_hosts_toml_files_in_order() {
         let model = containerd(&[
             (
@@ -278,7 +305,7 @@ mod tests {
             ),
             ("registry.local:5000", &["https://cache.local"]),
         ]);
-        let files = files(&model).unwrap();
+        let files = files(&model, false).unwrap();
         let docker = files
             .iter()
             .find(|f| f.path == "/etc/containerd/certs.d/docker.io/hosts.toml")

@@ -659,9 +659,15 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
     ] {
         assert!(sysctl.contains(setting), "{sysctl}");
     }
-    file(install, paths::CONTAINERD_CONFIG_V1);
+    // 1.36 needs containerd 2: only its configuration ships, and where the OS
+    // packages 1.x, the pinned upstream release is installed.
     file(install, paths::CONTAINERD_CONFIG_V2);
-    // 1.36 needs containerd 2: where the OS packages 1.x, the pinned upstream release.
+    assert!(
+        !install
+            .files
+            .iter()
+            .any(|f| f.path == paths::CONTAINERD_CONFIG_V1)
+    );
     assert!(body.contains("needs containerd 2.x"));
     assert!(body.contains(&format!(
         "https://github.com/containerd/containerd/releases/download/v{}",
@@ -674,7 +680,10 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
 fn containerd_1_is_configured_for_older_kubernetes() {
     let fixture = Fixture::new(with(&[("kubernetes", json!("1.33.2"))]));
     let steps = fixture.host_steps("w1");
-    let body = step(&steps, "install-packages").body.join("\n");
+    let install = step(&steps, "install-packages");
+    let body = install.body.join("\n");
+    file(install, paths::CONTAINERD_CONFIG_V1);
+    file(install, paths::CONTAINERD_CONFIG_V2);
     assert!(body.contains(&format!(
         "1) containerd_config={}",
         paths::CONTAINERD_CONFIG_V1

@@ -28,6 +28,10 @@ const BASE_PACKAGES: [&str; 3] = ["ca-certificates", "curl", "gpg"];
 /// the kubelet reads the cgroup driver from).
 pub const CONTAINERD_2_REQUIRED_FROM_MINOR: u32 = 36;
 
+fn needs_containerd_2(version: KubernetesVersion) -> bool {
+    version.minor >= CONTAINERD_2_REQUIRED_FROM_MINOR
+}
+
 /// The containerd release installed where the OS packages only containerd 1.x and
 /// the cluster needs 2.x (pinned in `versions.rs`).
 pub use super::versions::CONTAINERD as UPSTREAM_CONTAINERD_VERSION;
@@ -134,9 +138,10 @@ pub fn install_packages(
     rendered
         .files
         .push(HostFile::public(paths::SYSCTL_CONFIG, sysctl_config(ipv6)));
-    rendered
-        .files
-        .extend(containerd::files(&cluster.containerd)?);
+    rendered.files.extend(containerd::files(
+        &cluster.containerd,
+        needs_containerd_2(version),
+    )?);
 
     let body = &mut rendered.body;
     body.extend(prepare_kernel(ipv6)?);
@@ -151,7 +156,7 @@ pub fn install_packages(
     body.push(apt_install(&first)?);
     if packages.plain.iter().any(|p| p == "containerd") {
         body.extend(install_containerd(version)?);
-        body.extend(configure_containerd()?);
+        body.extend(configure_containerd(needs_containerd_2(version))?);
     }
     body.extend(kubernetes_repository(&cluster.packages.mirror, version)?);
     body.extend(install_pinned(&packages.pinned)?);
@@ -275,7 +280,7 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
     let packaged = vec![format!(
         "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends containerd"
     )];
-    if version.minor < CONTAINERD_2_REQUIRED_FROM_MINOR {
+    if !needs_containerd_2(version) {
         return Ok(packaged);
     }
     let dir = quote(paths::CONTAINERD_DOWNLOAD_DIR)?;
@@ -332,8 +337,9 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
 }
 
 /// Installs the generated configuration for the installed containerd's major
-/// version, and waits until its CRI plugin serves.
-fn configure_containerd() -> Result<Vec<String>, SpecError> {
+/// version (only 2.x when the cluster needs it), and waits until its CRI plugin
+/// serves.
+fn configure_containerd(needs_v2: bool) -> Result<Vec<String>, SpecError> {
     let mut lines = vec![
         "containerd_version=$(containerd --version)".to_owned(),
         "if ! [[ $containerd_version =~ [[:space:]]v?([0-9]+)\\.[0-9]+ ]]; then".to_owned(),
@@ -341,18 +347,20 @@ fn configure_containerd() -> Result<Vec<String>, SpecError> {
         "  return 1".to_owned(),
         "fi".to_owned(),
         "case ${BASH_REMATCH[1]} in".to_owned(),
-        format!(
+    ];
+    if !needs_v2 {
+        lines.push(format!(
             "  1) containerd_config={} ;;",
             quote(paths::CONTAINERD_CONFIG_V1)?
-        ),
-    ];
+        ));
+    }
     lines.extend([
         format!(
             "  2) containerd_config={} ;;",
             quote(paths::CONTAINERD_CONFIG_V2)?
         ),
         "  *)".to_owned(),
-        "    log \"containerd '$containerd_version' is neither 1.x nor 2.x: hac has no configuration for it\"".to_owned(),
+        "    log \"hac has no configuration for containerd '$containerd_version' with this Kubernetes\"".to_owned(),
         "    return 1".to_owned(),
         "    ;;".to_owned(),
         "esac".to_owned(),
@@ -585,8 +593,30 @@ systemctl() { :; }
 wait_until() { :; }"#;
 
     #[test]
+    fn a_cluster_that_needs_containerd_2_refuses_containerd_1() {
+        let lines = configure_containerd(true).unwrap();
+        let (ok, out) = run_body(
+            CONFIGURE_STUBS,
+            &lines,
+            &[(
+                "FAKE_VERSION",
+                "containerd github.com/containerd/containerd 1.7.12",
+            )],
+        );
+        assert!(!ok, "{out}");
+        assert!(out.contains("no configuration for containerd"), "{out}");
+        let (ok, out) = run_body(
+            CONFIGURE_STUBS,
+            &lines,
+            &[("FAKE_VERSION", "containerd containerd.io 2.0.2 c507a0257")],
+        );
+        assert!(ok, "{out}");
+        assert!(out.contains(paths::CONTAINERD_CONFIG_V2), "{out}");
+    }
+
+    #[test]
     fn the_containerd_config_follows_the_installed_major_version() {
-        let lines = configure_containerd().unwrap();
+        let lines = configure_containerd(false).unwrap();
         for (version, expected) in [
             (
                 "containerd github.com/containerd/containerd 1.7.12",

@@ -61,7 +61,7 @@ pub fn script_with_library(steps: &[Step], library: &str) -> Result<String, Spec
     check_steps(steps)?;
     let mut out = String::new();
     out.push_str(PREAMBLE);
-    out.push_str(LIBRARY);
+    push_without_comments(&mut out, LIBRARY);
     out.push_str(library);
     for step in steps {
         out.push('\n');
@@ -124,6 +124,19 @@ fn check_steps(steps: &[Step]) -> Result<(), SpecError> {
         }
     }
     Ok(())
+}
+
+/// The library's comments document it for readers of this file; the hosts get it
+/// without them, since every byte counts against the providers' user-data limits
+/// (16 KiB raw on AWS, 32 KiB on Hetzner). The library is hac's own text, so no
+/// line that starts with `#` is inside a string.
+fn push_without_comments(out: &mut String, text: &str) {
+    for line in text.lines() {
+        if !line.trim_start().starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
 }
 
 const PREAMBLE: &str = r#"#!/bin/bash
