@@ -131,3 +131,34 @@ pub fn have(program: &str) -> bool {
 pub fn seconds(duration: Duration) -> String {
     format!("{:.2}s", duration.as_secs_f64())
 }
+
+/// Writes `cert.pem` and `key.pem` into `dir`: a self-signed P-256 certificate for a
+/// stand-in API server, which haproxy's check reaches with `verify none`.
+pub fn self_signed_api_server_pair(dir: &Path) {
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=kube-apiserver",
+            "-days",
+            "1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("run openssl req");
+    assert!(
+        made.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}

@@ -38,7 +38,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use emit_common::{pyyaml_load, require, text};
-use live_common::{Daemon, machine_lock, poll, report, seconds};
+use live_common::{Daemon, machine_lock, poll, report, seconds, self_signed_api_server_pair};
 
 const EXAMPLE: &str = "loopback";
 const HAPROXY_CONFIG: &str = "/etc/haproxy/haproxy.cfg";
@@ -225,28 +225,7 @@ impl Backend {
     fn new(server: &Server, scratch: &Path) -> Backend {
         let dir = scratch.join(&server.name);
         fs::create_dir_all(&dir).unwrap();
-        let made = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-subj",
-                "/CN=kube-apiserver",
-                "-days",
-                "1",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ])
-            .current_dir(&dir)
-            .output()
-            .expect("run openssl req");
-        assert!(made.status.success(), "{}", text(&made.stderr));
+        self_signed_api_server_pair(&dir);
         let backend = Backend {
             server: server.clone(),
             dir,
