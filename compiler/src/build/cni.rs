@@ -11,6 +11,7 @@ use crate::emit::shell::{command, quote};
 use crate::emit::yaml::{to_yaml, to_yaml_stream};
 use crate::model::cidr::Cidr;
 
+use super::download::curl_download;
 use super::{Context, HostFile, Rendered, paths};
 
 // The releases are pinned in `versions.rs`.
@@ -89,23 +90,9 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
     Ok(rendered)
 }
 
-/// `retry 5 10 curl … --output FILE URL`.
+/// A download of a manifest into FILE.
 fn download(url: &str, file: &str) -> Result<String, SpecError> {
-    command(&[
-        "retry",
-        "5",
-        "10",
-        "curl",
-        "--fail",
-        "--silent",
-        "--show-error",
-        "--location",
-        "--max-time",
-        "120",
-        "--output",
-        file,
-        url,
-    ])
+    Ok(curl_download(120, &quote(file)?, &quote(url)?))
 }
 
 fn dir(name: &str) -> String {
@@ -257,13 +244,18 @@ fn cilium() -> Result<Rendered, SpecError> {
             "cilium_tarball={}/cilium-linux-$cilium_arch.tar.gz",
             quote(&dir)?
         ),
-        format!(
-            "retry 5 10 curl --fail --silent --show-error --location --max-time 300 --output \"$cilium_tarball\" {}/cilium-linux-\"$cilium_arch\".tar.gz",
-            quote(&base)?
+        curl_download(
+            300,
+            "\"$cilium_tarball\"",
+            &format!("{}/cilium-linux-\"$cilium_arch\".tar.gz", quote(&base)?),
         ),
-        format!(
-            "retry 5 10 curl --fail --silent --show-error --location --max-time 60 --output \"$cilium_tarball.sha256sum\" {}/cilium-linux-\"$cilium_arch\".tar.gz.sha256sum",
-            quote(&base)?
+        curl_download(
+            60,
+            "\"$cilium_tarball.sha256sum\"",
+            &format!(
+                "{}/cilium-linux-\"$cilium_arch\".tar.gz.sha256sum",
+                quote(&base)?
+            ),
         ),
         format!(
             "(cd {} && sha256sum --check --strict \"${{cilium_tarball##*/}}.sha256sum\")",

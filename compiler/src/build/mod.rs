@@ -9,6 +9,7 @@
 
 pub mod cni;
 pub mod containerd;
+pub mod download;
 pub mod etcd;
 pub mod kubeadm;
 pub mod kubeadm_config;

@@ -14,6 +14,7 @@ use crate::model::version::KubernetesVersion;
 use crate::model::{Address, Host, Os};
 use crate::plan::HostPlan;
 
+use super::download::curl_download;
 use super::{Context, HostFile, Rendered, containerd, paths};
 
 /// The packages pinned to the cluster's version; the plan writes them `name=X.Y.Z`.
@@ -310,12 +311,20 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
         "  fi".to_owned(),
         format!("  install -d -m 0755 {dir}"),
         format!(
-            "  retry 5 10 curl --fail --silent --show-error --location --max-time 300 --output {dir}/\"{tarball}\" {}/\"{tarball}\"",
-            quote(&release)?
+            "  {}",
+            curl_download(
+                300,
+                &format!("{dir}/\"{tarball}\""),
+                &format!("{}/\"{tarball}\"", quote(&release)?)
+            )
         ),
         format!(
-            "  retry 5 10 curl --fail --silent --show-error --location --max-time 60 --output {dir}/\"{tarball}.sha256sum\" {}/\"{tarball}.sha256sum\"",
-            quote(&release)?
+            "  {}",
+            curl_download(
+                60,
+                &format!("{dir}/\"{tarball}.sha256sum\""),
+                &format!("{}/\"{tarball}.sha256sum\"", quote(&release)?)
+            )
         ),
         format!("  (cd {dir} && sha256sum --check --strict \"{tarball}.sha256sum\")"),
         format!(
@@ -323,9 +332,12 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
             quote(paths::CONTAINERD_UPSTREAM_PREFIX)?
         ),
         format!(
-            "  retry 5 10 curl --fail --silent --show-error --location --max-time 60 --create-dirs --output {} {}",
-            quote(paths::CONTAINERD_UPSTREAM_UNIT)?,
-            quote(&unit_url)?
+            "  {}",
+            curl_download(
+                60,
+                &quote(paths::CONTAINERD_UPSTREAM_UNIT)?,
+                &quote(&unit_url)?
+            )
         ),
         format!(
             "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends runc"
@@ -398,21 +410,7 @@ fn kubernetes_repository(
     let source = format!("deb [signed-by={keyring}] {repository} /");
     Ok(vec![
         format!("install -d -m 0755 {}", quote(paths::APT_KEYRINGS_DIR)?),
-        command(&[
-            "retry",
-            "5",
-            "10",
-            "curl",
-            "--fail",
-            "--silent",
-            "--show-error",
-            "--location",
-            "--max-time",
-            "60",
-            "--output",
-            &download,
-            &key_url,
-        ])?,
+        curl_download(60, &quote(&download)?, &quote(&key_url)?),
         format!(
             "if ! gpg --batch --yes --dearmor --output {} {}; then",
             quote(&fresh)?,
