@@ -548,3 +548,59 @@ fn deep_runtime_recursion_is_bounded() {
     );
     survive_big("string_doubling", "let f = s: f (s + s); in f \"x\"");
 }
+
+// ---------------------------------------------------------------------------------
+// Rendering
+
+/// Analyses `text` and renders its diagnostics for a person, as `hac check` does.
+fn render(name: &str, text: &str) -> String {
+    record_panics();
+    let watchdog = Watchdog::new("rendering");
+    let root = PathBuf::from(format!("/robustness/{name}.hac"));
+    let loader = MemoryLoader::with_root(&root, text);
+    let describe = || format!("{} = {}", root.display(), describe_input(text));
+    let analysis = watchdog.time(&describe, || {
+        analyze(&loader, &root, &hac_lang::Limits::default())
+    });
+    let rendered = watchdog.time(&describe, || {
+        let result = std::panic::catch_unwind(|| {
+            hac::report::render_human(
+                &analysis.diagnostics,
+                &analysis.sources,
+                hac::report::Style::plain(),
+            )
+        });
+        result.unwrap_or_else(|_| panic!("render_human panicked on {}", describe()))
+    });
+    assert_no_panics(&describe);
+    rendered
+}
+
+/// miette cannot place a label past column 65535 (it panics): such labels get a
+/// plain rendering with a window of the line.
+#[test]
+fn labels_on_very_long_lines_render() {
+    let out = render("wide", &format!("{}x", " ".repeat(70_000)));
+    assert!(
+        out.contains("hac::check::undefined_variable") && out.contains("wide.hac:1:70001"),
+        "{out}"
+    );
+    assert!(
+        out.len() < 2_000,
+        "the whole line was drawn: {} bytes",
+        out.len()
+    );
+
+    let literal = "a".repeat(70_000);
+    let out = render("literal", &format!("\"{literal}\" + y"));
+    assert!(out.contains("literal.hac:1:70006"), "{out}");
+
+    let bindings: String = (0..100_000).map(|i| format!("a{i} = {i}; ")).collect();
+    let out = render("bindings", &format!("let {bindings}in zz"));
+    assert!(out.contains("undefined variable `zz`"), "{out}");
+
+    // A short line between long ones is still drawn by miette.
+    let long = "#".repeat(70_000);
+    let out = render("context", &format!("{long}\nlet a = 1; in b\n{long}"));
+    assert!(out.contains("context.hac:2:15"), "{out}");
+}

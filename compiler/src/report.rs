@@ -4,6 +4,7 @@
 //! same data to LSP diagnostics elsewhere.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use hac_lang::source::LineCol;
@@ -40,6 +41,11 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
         .with_links(false);
     let mut out = String::new();
     for diagnostic in diagnostics {
+        if has_long_lines(diagnostic, sources) {
+            render_plain(&mut out, diagnostic, sources);
+            out.push('\n');
+            continue;
+        }
         let report = MietteReport::new(diagnostic, sources);
         if handler.render_report(&mut out, &report).is_err() {
             // Rendering into a String cannot fail; keep the message if it somehow does.
@@ -49,6 +55,108 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
         out.push('\n');
     }
     out
+}
+
+/// Lines longer than this (in bytes) are not drawn by miette: it cannot place a
+/// label past column 65535 (it panics), and a megabyte-wide snippet helps nobody.
+const MAX_DRAWN_LINE: usize = 1_000;
+
+/// How many characters of a long line are shown on each side of a label's start.
+const WINDOW: usize = 40;
+
+/// Whether a line that miette would draw for `diagnostic` (a labelled line or
+/// the context line either side of it) is too long to draw.
+fn has_long_lines(diagnostic: &Diagnostic, sources: &SourceMap) -> bool {
+    diagnostic.labels.iter().any(|label| {
+        let Some(file) = sources.try_get(label.origin.file) else {
+            return false;
+        };
+        let bytes = file.text.as_bytes();
+        let end = (label.origin.span.end as usize).min(bytes.len());
+        let start = (label.origin.span.start as usize).min(end);
+        // From the start of the line before the label to the end of the line after it.
+        let line_start = |at: usize| bytes[..at].iter().rposition(|&b| b == b'\n');
+        let from = match line_start(start) {
+            Some(newline) => line_start(newline).map_or(0, |i| i + 1),
+            None => 0,
+        };
+        let line_end = |at: usize| bytes[at..].iter().position(|&b| b == b'\n').map(|i| at + i);
+        let to = match line_end(end) {
+            Some(newline) => line_end(newline + 1).unwrap_or(bytes.len()),
+            None => bytes.len(),
+        };
+        bytes[from..to]
+            .split(|&b| b == b'\n')
+            .any(|line| line.len() > MAX_DRAWN_LINE)
+    })
+}
+
+/// A plain rendering for diagnostics on very long lines: `file:line:column` of
+/// every label and a window of the primary label's line around its start.
+fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) {
+    let _ = write!(out, "{}", diagnostic.severity.as_str());
+    if !diagnostic.code.is_empty() {
+        let _ = write!(out, "[{}]", diagnostic.code);
+    }
+    let _ = writeln!(out, ": {}", diagnostic.message);
+    let mut labels: Vec<&Label> = diagnostic.labels.iter().collect();
+    labels.sort_by_key(|label| !label.primary);
+    for label in labels {
+        let Some(at) = position(label.origin, sources) else {
+            continue;
+        };
+        let arrow = if label.primary { "-->" } else { "..." };
+        let _ = write!(out, "  {arrow} {}:{}:{}", at.file, at.line, at.column);
+        if !label.message.is_empty() {
+            let _ = write!(out, ": {}", label.message);
+        }
+        out.push('\n');
+        if label.primary
+            && let Some(file) = sources.try_get(label.origin.file)
+        {
+            window(out, &file.text, label.origin.span, at.column as usize);
+        }
+    }
+    if let Some(help) = &diagnostic.help {
+        let _ = writeln!(out, "  help: {help}");
+    }
+}
+
+/// Up to [`WINDOW`] characters either side of `span`'s start on its line, with
+/// the start of the span underlined. `column` is the span's 1-based character column.
+fn window(out: &mut String, text: &str, span: hac_lang::Span, column: usize) {
+    let start = (span.start as usize).min(text.len());
+    let line_start = text.as_bytes()[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = text[line_start..].split('\n').next().unwrap_or("");
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let at = column.saturating_sub(1);
+    let first = at.saturating_sub(WINDOW);
+    let shown: String = line
+        .chars()
+        .skip(first)
+        .take(2 * WINDOW)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let before = if first > 0 { "…" } else { "" };
+    let after = if line.chars().count() > first + 2 * WINDOW {
+        "…"
+    } else {
+        ""
+    };
+    let span_chars = text
+        .get(start..(span.end as usize).min(text.len()))
+        .map_or(1, |s| s.chars().count())
+        .clamp(1, (first + 2 * WINDOW).saturating_sub(at).max(1));
+    let _ = writeln!(out, "     | {before}{shown}{after}");
+    let _ = writeln!(
+        out,
+        "     | {}{}",
+        " ".repeat(before.chars().count() + at - first),
+        "^".repeat(span_chars)
+    );
 }
 
 /// One-line summary such as `2 errors, 1 warning`.
