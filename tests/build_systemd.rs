@@ -28,7 +28,9 @@ const CLOUD_INIT_SERVICES: [&str; 4] = [
 ];
 
 fn unit_name(path: &str) -> &str {
-    path.rsplit('/').next().expect("a unit path has a file name")
+    path.rsplit('/')
+        .next()
+        .expect("a unit path has a file name")
 }
 
 /// A unit directory that boots into `multi-user.target` with cloud-init and the
@@ -81,7 +83,9 @@ fn problems(report: &str) -> Vec<&str> {
 #[test]
 fn the_resume_unit_starts_at_boot_without_an_ordering_cycle() {
     assert!(
-        Path::new(CLOUD_INIT_UNITS).join("cloud-final.service").is_file(),
+        Path::new(CLOUD_INIT_UNITS)
+            .join("cloud-final.service")
+            .is_file(),
         "cloud-init's units are missing: install the Debian package `cloud-init` (scripts/test installs it)"
     );
     let built = build_all();
@@ -121,5 +125,8 @@ fn a_cyclic_unit_is_reported() {
         "[Unit]\nAfter=cloud-final.service\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n",
     );
     let report = verify_boot(dir.path());
-    assert!(!problems(&report).is_empty(), "no cycle found in:\n{report}");
+    assert!(
+        !problems(&report).is_empty(),
+        "no cycle found in:\n{report}"
+    );
 }
