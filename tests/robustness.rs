@@ -604,3 +604,59 @@ fn labels_on_very_long_lines_render() {
     let out = render("context", &format!("{long}\nlet a = 1; in b\n{long}"));
     assert!(out.contains("context.hac:2:15"), "{out}");
 }
+
+// ---------------------------------------------------------------------------------
+// Shared structure at the default limits
+
+/// Analyses `text` at the default limits: it must end in `budget_exceeded` with a
+/// message containing `expected`, well within a minute even in a debug build.
+fn exceeds_budget(name: &str, text: &str, expected: &str) {
+    const WALL: Duration = Duration::from_secs(60);
+    record_panics();
+    let root = PathBuf::from(format!("/robustness/{name}.hac"));
+    let loader = MemoryLoader::with_root(&root, text);
+    let start = Instant::now();
+    let analysis = analyze(&loader, &root, &hac_lang::Limits::default());
+    let elapsed = start.elapsed();
+    assert_no_panics(&|| name.to_string());
+    assert!(elapsed < WALL, "{name} took {elapsed:?}");
+    let codes: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.message.as_str()))
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .any(|(code, message)| *code == "hac::eval::budget_exceeded"
+                && message.contains(expected)),
+        "{name}: {codes:?}"
+    );
+}
+
+/// Values that share structure are small, but comparing or copying them out can
+/// take exponentially long or much memory: the budgets must end both.
+#[test]
+fn shared_structure_is_bounded() {
+    let doubling_lists = "let s = n: if n == 0 then [ 1 ] else let t = s (n - 1); in [ t t ];";
+    exceeds_budget(
+        "equality",
+        &format!("{doubling_lists} x = s 40; y = s 40; in x == y"),
+        "steps",
+    );
+    let doubling_sets =
+        "let s = n: if n == 0 then { } else let t = s (n - 1); in { a = t; b = t; };";
+    exceeds_budget("plain_copy", &format!("{doubling_sets} in s 30"), "1 GiB");
+    exceeds_budget(
+        "to_json",
+        &format!("{doubling_sets} in builtins.toJSON (s 30)"),
+        "1 GiB",
+    );
+    // A string repeated: small values, long JSON text.
+    exceeds_budget(
+        "long_json",
+        "let t = builtins.concatStringsSep \"\" (builtins.genList (i: \"\\t\") 1000000); \
+         in builtins.toJSON (builtins.genList (i: t) 900)",
+        "1 GiB",
+    );
+}

@@ -456,7 +456,11 @@ fn eval(path: &Path, format: Format, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     };
     let mut printed = None;
     if let Some(value) = analysis.value.as_ref() {
-        match hac_lang::json::to_json(value) {
+        // The JSON text counts against the same memory budget as the evaluation.
+        let room = Limits::default()
+            .max_bytes
+            .saturating_sub(analysis.allocated);
+        match hac_lang::json::to_json_within(value, room) {
             Ok(json) => printed = Some(json),
             Err(diagnostic) => analysis.diagnostics.push(diagnostic),
         }

@@ -140,7 +140,7 @@ impl<'l> Evaluator<'l> {
     // ---- limits -------------------------------------------------------------
 
     /// Counts one evaluation step and checks the native stack.
-    fn tick(&mut self, at: Origin) -> R<()> {
+    pub(super) fn tick(&mut self, at: Origin) -> R<()> {
         self.steps += 1;
         // Polled rarely: an atomic load per step would cost more than the step.
         if self.steps.is_multiple_of(4096) && self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
@@ -205,20 +205,30 @@ impl<'l> Evaluator<'l> {
     pub fn charge(&mut self, bytes: usize, at: Origin) -> R<()> {
         self.bytes = self.bytes.saturating_add(bytes as u64);
         if self.bytes > self.limits.max_bytes {
-            return Err(help(
-                error(
-                    codes::BUDGET_EXCEEDED,
-                    format!(
-                        "evaluation allocated more than {}",
-                        shown_bytes(self.limits.max_bytes)
-                    ),
-                    at,
-                    "allocating here",
-                ),
-                "look for strings or lists that grow without end; the limit keeps a runaway file from exhausting memory",
-            ));
+            return Err(self.out_of_memory(at));
         }
         Ok(())
+    }
+
+    /// Bytes that may still be allocated.
+    pub fn remaining_bytes(&self) -> u64 {
+        self.limits.max_bytes.saturating_sub(self.bytes)
+    }
+
+    /// The memory budget's diagnostic.
+    pub fn out_of_memory(&self, at: Origin) -> Box<Diagnostic> {
+        help(
+            error(
+                codes::BUDGET_EXCEEDED,
+                format!(
+                    "evaluation allocated more than {}",
+                    shown_bytes(self.limits.max_bytes)
+                ),
+                at,
+                "allocating here",
+            ),
+            "look for strings or lists that grow without end; the limit keeps a runaway file from exhausting memory",
+        )
     }
 
     pub fn register_recursive(&mut self, env: &EnvRef) {
@@ -1077,7 +1087,7 @@ fn io_reason(err: &std::io::Error) -> String {
 }
 
 /// `1 GiB`, `512 MiB` or `1000 bytes`: a limit as people set it.
-fn shown_bytes(bytes: u64) -> String {
+pub(crate) fn shown_bytes(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     UNITS
         .iter()

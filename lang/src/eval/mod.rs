@@ -13,6 +13,9 @@ mod runtime;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use convert::about_bytes;
+pub(crate) use machine::shown_bytes;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -59,6 +62,8 @@ pub struct Analysis {
     pub value: Option<Value>,
     /// Diagnostics from every phase, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Bytes charged against [`Limits::max_bytes`]; printing the value may use the rest.
+    pub allocated: u64,
 }
 
 impl Analysis {
@@ -157,12 +162,14 @@ fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBo
     };
     crate::diagnostic::normalize(&mut diagnostics);
     let sources = std::mem::take(&mut evaluator.sources);
+    let allocated = limits.max_bytes - evaluator.remaining_bytes();
     drop(evaluator);
     Analysis {
         root: (!sources.is_empty()).then_some(FileId(0)),
         sources,
         value,
         diagnostics,
+        allocated,
     }
 }
 

@@ -854,3 +854,49 @@ fn long_value_chains_are_freed_without_overflowing_the_stack() {
     let src = "let chain = builtins.foldl' (acc: x: { next = acc; }) { } (builtins.genList (x: x) 1000000); in builtins.seq chain 1";
     assert_eq!(ok(src), "1");
 }
+
+#[test]
+fn comparisons_count_steps() {
+    let small = Limits {
+        max_steps: 100_000,
+        ..Limits::default()
+    };
+    let doubling = "let s = n: if n == 0 then [ 1 ] else let t = s (n - 1); in [ t t ];";
+    for op in ["==", "!=", "<", ">=", "<="] {
+        fails_with_limits(
+            &format!("{doubling} x = s 40; y = s 40; in x {op} y"),
+            codes::BUDGET_EXCEEDED,
+            &small,
+        );
+    }
+    // Small comparisons stay within the same budget.
+    let program = format!("{doubling} x = s 10; y = s 10; in x == y");
+    let analysis = run_files(&[(MAIN, &program)], &small);
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
+    assert_eq!(
+        crate::json::to_json(analysis.value.as_ref().expect("a value")).unwrap(),
+        "true"
+    );
+}
+
+#[test]
+fn plain_copies_of_shared_values_are_refused_before_they_are_built() {
+    let sets = "let s = n: if n == 0 then { } else let t = s (n - 1); in { a = t; b = t; };";
+    for program in [
+        format!("{sets} in s 40"),
+        format!("{sets} in builtins.toJSON (s 40)"),
+    ] {
+        let analysis = run_files(&[(MAIN, &program)], &Limits::default());
+        let err = analysis.diagnostics.first().expect("an error");
+        assert_eq!(err.code, codes::BUDGET_EXCEEDED, "{program}");
+        assert!(
+            err.message.contains("would allocate more than 1 GiB"),
+            "{}",
+            err.message
+        );
+    }
+}
