@@ -660,3 +660,35 @@ fn shared_structure_is_bounded() {
         "1 GiB",
     );
 }
+
+/// Each undefined name searches the names in scope for a did-you-mean; a file
+/// full of them must still be checked (and rendered) quickly.
+#[test]
+fn many_undefined_names_are_fast() {
+    const N: usize = 20_000;
+    let bindings: String = (0..N).map(|i| format!("  v{i} = u{i};\n")).collect();
+    let text = format!("let\n{bindings}in v0\n");
+    let root = PathBuf::from("/robustness/undefined.hac");
+    let loader = MemoryLoader::with_root(&root, &text);
+    let start = Instant::now();
+    let analysis = analyze(&loader, &root, &hac_lang::Limits::default());
+    let checked = start.elapsed();
+    let undefined = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "hac::check::undefined_variable")
+        .count();
+    assert_eq!(undefined, N);
+    let rendered = hac::report::render_human(
+        &analysis.diagnostics,
+        &analysis.sources,
+        hac::report::Style::plain(),
+    );
+    let total = start.elapsed();
+    assert!(rendered.contains("undefined variable `u19999`"));
+    assert!(
+        total < Duration::from_secs(20),
+        "checking took {checked:?}, rendering {:?}",
+        total - checked
+    );
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use hac_lang::source::LineCol;
 use hac_lang::{Diagnostic, Label, Origin, Severity, SourceMap};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode as _};
 use serde::Serialize;
 
 /// How diagnostics are shown on a terminal.
@@ -40,13 +40,14 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
         .with_width(style.width)
         .with_links(false);
     let mut out = String::new();
+    let mut lines = Lines::default();
     for diagnostic in diagnostics {
         if has_long_lines(diagnostic, sources) {
             render_plain(&mut out, diagnostic, sources);
             out.push('\n');
             continue;
         }
-        let report = MietteReport::new(diagnostic, sources);
+        let report = MietteReport::new(diagnostic, sources, &mut lines);
         if handler.render_report(&mut out, &report).is_err() {
             // Rendering into a String cannot fail; keep the message if it somehow does.
             out.push_str(&diagnostic.message);
@@ -190,7 +191,7 @@ struct MietteReport {
 }
 
 impl MietteReport {
-    fn new(diagnostic: &Diagnostic, sources: &SourceMap) -> MietteReport {
+    fn new(diagnostic: &Diagnostic, sources: &SourceMap, lines: &mut Lines) -> MietteReport {
         let home = diagnostic.primary().map(|l| l.origin.file);
         let (here, elsewhere): (Vec<&Label>, Vec<&Label>) = diagnostic
             .labels
@@ -199,7 +200,7 @@ impl MietteReport {
         let related = elsewhere
             .into_iter()
             .filter_map(|label| {
-                let source = named_source(sources, label.origin)?;
+                let source = named_source(sources, label.origin, lines)?;
                 Some(MietteReport {
                     severity: Severity::Advice,
                     code: "",
@@ -216,24 +217,98 @@ impl MietteReport {
             code: diagnostic.code,
             message: diagnostic.message.clone(),
             help: diagnostic.help.clone(),
-            source: home
-                .and_then(|file| named_source(sources, Origin::new(file, Default::default()))),
+            source: home.and_then(|file| {
+                named_source(sources, Origin::new(file, Default::default()), lines)
+            }),
             labels: here.into_iter().map(labeled_span).collect(),
             related,
         }
     }
 }
 
-fn named_source(sources: &SourceMap, origin: Origin) -> Option<NamedSource<CharColumns>> {
+/// Where each file's lines start, as miette counts lines (after `\n`, `\r\n` or a
+/// lone `\r`), worked out once per file however many diagnostics it has.
+type Lines = std::collections::HashMap<hac_lang::FileId, Arc<[usize]>>;
+
+fn named_source(
+    sources: &SourceMap,
+    origin: Origin,
+    lines: &mut Lines,
+) -> Option<NamedSource<CharColumns>> {
     let file = sources.try_get(origin.file)?;
     let name = file.path.display().to_string();
-    Some(NamedSource::new(name, CharColumns(file.text.clone())).with_language("nix"))
+    let starts = lines
+        .entry(origin.file)
+        .or_insert_with(|| line_starts(&file.text))
+        .clone();
+    let source = CharColumns {
+        text: file.text.clone(),
+        lines: starts,
+    };
+    Some(NamedSource::new(name, source).with_language("nix"))
+}
+
+fn line_starts(text: &str) -> Arc<[usize]> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => starts.push(i + 1),
+            b'\r' => {
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                starts.push(i + 1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    starts.into()
 }
 
 /// Source text whose reported columns count characters, as `--format json` and the
 /// rest of hac do; miette on its own counts bytes, which puts the `file:line:column`
 /// header off after any non-ASCII character.
-struct CharColumns(Arc<str>);
+///
+/// miette finds a span's lines by scanning the text from its start; with many
+/// diagnostics in a large file that is quadratic, so it is given only the lines
+/// around the span.
+struct CharColumns {
+    text: Arc<str>,
+    lines: Arc<[usize]>,
+}
+
+impl CharColumns {
+    /// miette's reading of the lines around `span`, on those lines alone.
+    fn read_window<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text: &'a str = &self.text;
+        let (offset, len) = (span.offset(), span.len());
+        if offset.saturating_add(len) > text.len() {
+            return text.read_span(span, before, after);
+        }
+        let line_of = |at: usize| self.lines.partition_point(|&start| start <= at) - 1;
+        let first = line_of(offset).saturating_sub(before + 1);
+        let last = line_of(offset + len) + after + 2;
+        let start = self.lines[first];
+        let end = self.lines.get(last).copied().unwrap_or(text.len());
+        let window = &text.as_bytes()[start..end];
+        let inner = window.read_span(&(offset - start, len).into(), before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new(
+            inner.data(),
+            (inner.span().offset() + start, inner.span().len()).into(),
+            inner.line() + first,
+            inner.column(),
+            inner.line_count() + first,
+        )))
+    }
+}
 
 impl miette::SourceCode for CharColumns {
     fn read_span<'a>(
@@ -242,13 +317,11 @@ impl miette::SourceCode for CharColumns {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let contents = self
-            .0
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let contents = self.read_window(span, context_lines_before, context_lines_after)?;
         if contents.column() == 0 {
             return Ok(contents);
         }
-        let text: &str = &self.0;
+        let text: &str = &self.text;
         let offset = span.offset().min(text.len());
         let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
         let column = text
