@@ -688,10 +688,31 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             } else {
                 start.saturating_add(len as usize).min(bytes.len())
             };
-            Ok(string_val(
-                bytes_to_string(bytes[start..end].to_vec()),
-                site,
-            ))
+            // Nix counts bytes and would return part of a character; hac strings are
+            // always valid UTF-8, so that is an error rather than a different value.
+            if let Some(cut) = [start, end]
+                .into_iter()
+                .find(|&at| !text.is_char_boundary(at))
+            {
+                let first = (0..cut)
+                    .rev()
+                    .find(|&at| text.is_char_boundary(at))
+                    .unwrap_or(0);
+                let character = text[first..].chars().next().unwrap_or_default();
+                let last = first + character.len_utf8() - 1;
+                return Err(help(
+                    invalid(
+                        format!(
+                            "`substring` would split the UTF-8 character `{character}` at byte {cut}"
+                        ),
+                        site,
+                        format!("this would cut `{character}` (bytes {first} to {last})"),
+                    ),
+                    "positions and lengths in `substring` count bytes, and hac strings must stay valid UTF-8: start and end the substring between characters",
+                ));
+            }
+            ev.charge(end - start, site)?;
+            Ok(string_val(text[start..end].to_owned(), site))
         }
         Prim::ToJson => {
             let val = ev.force(&args[0])?;

@@ -900,3 +900,28 @@ fn plain_copies_of_shared_values_are_refused_before_they_are_built() {
         );
     }
 }
+
+#[test]
+fn substring_never_splits_a_character() {
+    // Nix 2.8 returns the bytes (`stringLength` 1); hac strings stay valid UTF-8.
+    let (err, text) = fails_with(
+        r#"builtins.stringLength (builtins.substring 0 1 "éa")"#,
+        codes::INVALID_ARGUMENT,
+    );
+    assert_eq!(
+        err.message,
+        "`substring` would split the UTF-8 character `é` at byte 1"
+    );
+    assert_eq!(text, r#"builtins.substring 0 1 "éa""#);
+    let (err, _) = fails_with(r#"builtins.substring 2 5 "aéb""#, codes::INVALID_ARGUMENT);
+    assert!(err.message.contains("`é` at byte 2"), "{}", err.message);
+    let (err, _) = fails_with(r#"builtins.substring 1 2 "a€b""#, codes::INVALID_ARGUMENT);
+    assert!(err.message.contains("`€` at byte 3"), "{}", err.message);
+    // Cuts between characters are fine, counted in bytes as in Nix.
+    assert_eq!(
+        ok(
+            r#"[ (builtins.substring 1 2 "aéb") (builtins.substring 0 100 "é") (builtins.substring 2 (-1) "é") ]"#
+        ),
+        r#"["é","é",""]"#
+    );
+}
