@@ -925,3 +925,33 @@ fn substring_never_splits_a_character() {
         r#"["é","é",""]"#
     );
 }
+
+#[test]
+fn from_json_integers_are_exact() {
+    // Nix 2.8 wraps 2^63 to -2^63 and reads -2^63 - 1 and 2^64 as floats.
+    for text in [
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "[ 1, { \\\"a\\\": 99999999999999999999 } ]",
+    ] {
+        let (err, label) = fails_with(
+            &format!("let big = \"{text}\"; in builtins.fromJSON big"),
+            codes::INTEGER_OVERFLOW,
+        );
+        assert_eq!(label, format!("\"{text}\""), "{err:?}");
+    }
+    // `-0` is the integer 0, as in Nix; the limits themselves are fine.
+    assert_eq!(
+        ok(
+            r#"builtins.fromJSON "[ -0, 9223372036854775807, -9223372036854775808, { \"-0.5\": -0 } ]""#
+        ),
+        r#"[0,9223372036854775807,-9223372036854775808,{"-0.5":0}]"#
+    );
+    // A fraction anywhere is still a float, which hac does not have.
+    fails_with(
+        r#"builtins.fromJSON "[ -0, -0.0 ]""#,
+        codes::INVALID_ARGUMENT,
+    );
+    fails_with(r#"builtins.fromJSON "1e3""#, codes::INVALID_ARGUMENT);
+}
