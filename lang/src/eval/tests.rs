@@ -373,7 +373,6 @@ const NIX_AGREES: &[(&str, &str)] = &[
         r#"[1,6]"#,
     ),
     (r#"builtins.toJSON [ 1 "é" (-3) ]"#, r#""[1,\"é\",-3]""#),
-    (r#"builtins.fromJSON "18446744073709551615""#, r#"-1"#),
     (r#"builtins.fromJSON "[]""#, r#"[]"#),
     (
         r#"builtins.attrNames (builtins.fromJSON "{\"b\":1,\"a\":2}")"#,
@@ -932,6 +931,7 @@ fn from_json_integers_are_exact() {
     for text in [
         "9223372036854775808",
         "-9223372036854775809",
+        "18446744073709551615",
         "18446744073709551616",
         "[ 1, { \\\"a\\\": 99999999999999999999 } ]",
     ] {
