@@ -14,7 +14,7 @@ use super::runtime::{AttrSet, AttrSlot, Kind, Thunk, ThunkState, Val, done, pend
 
 macro_rules! prims {
     ($( $variant:ident = $name:literal / $arity:literal, )*) => {
-        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
         pub(crate) enum Prim { $( $variant, )* }
 
         const ALL_PRIMS: &[Prim] = &[ $( Prim::$variant, )* ];
@@ -116,10 +116,25 @@ pub(crate) fn builtins_set(origin: Origin) -> Val {
     ] {
         entries.push((name.into(), slot(done(Val::new(kind, origin)), origin)));
     }
-    Val::new(
+    // `builtins.builtins` is the set itself, as in Nix. The cycle is broken when the
+    // evaluator is dropped (see [`unlink_builtins`]).
+    let itself = done(Val::new(Kind::Null, origin));
+    entries.push(("builtins".into(), slot(itself.clone(), origin)));
+    let set = Val::new(
         Kind::Attrs(Rc::new(AttrSet::from_unsorted(entries))),
         origin,
-    )
+    );
+    *itself.state.borrow_mut() = ThunkState::Done(set.clone());
+    set
+}
+
+/// Frees the set made by [`builtins_set`] by breaking its cycle.
+pub(crate) fn unlink_builtins(set: &Val) {
+    if let Kind::Attrs(attrs) = &set.kind
+        && let Some(slot) = attrs.get("builtins")
+    {
+        *slot.thunk.state.borrow_mut() = ThunkState::Done(Val::new(Kind::Null, set.origin));
+    }
 }
 
 fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {

@@ -102,12 +102,18 @@ pub(crate) struct Evaluator<'l> {
     /// Frames that may refer to themselves; emptied at the end to free the cycles.
     recursive_envs: Vec<Weak<Env>>,
     builtins: Option<Val>,
+    /// The value each global builtin name (`map`, `toString`…) stands for: one per
+    /// evaluation, as in Nix, where `[ map ] == [ map ]` compares a value with itself.
+    pub(super) global_prims: HashMap<super::builtins::Prim, Rc<PrimApp>>,
     /// Set by the caller when the result is no longer wanted (an editor's newer text).
     pub cancel: Option<&'l AtomicBool>,
 }
 
 impl Drop for Evaluator<'_> {
     fn drop(&mut self) {
+        if let Some(builtins) = self.builtins.take() {
+            super::builtins::unlink_builtins(&builtins);
+        }
         for env in self.recursive_envs.drain(..) {
             if let Some(env) = env.upgrade() {
                 let slots = std::mem::take(&mut *env.slots.borrow_mut());
@@ -133,6 +139,7 @@ impl<'l> Evaluator<'l> {
             stack_base: stack_address(),
             recursive_envs: Vec::new(),
             builtins: None,
+            global_prims: HashMap::new(),
             cancel: None,
         }
     }
@@ -581,7 +588,15 @@ impl<'l> Evaluator<'l> {
             ir::Global::True => Val::new(Kind::Bool(true), origin),
             ir::Global::False => Val::new(Kind::Bool(false), origin),
             ir::Global::Null => Val::new(Kind::Null, origin),
-            ir::Global::Prim(prim) => prim_value(prim, origin),
+            ir::Global::Prim(prim) => {
+                let app = self.global_prims.entry(prim).or_insert_with(|| {
+                    Rc::new(PrimApp {
+                        prim,
+                        args: Vec::new(),
+                    })
+                });
+                Val::new(Kind::Prim(app.clone()), origin)
+            }
             ir::Global::Builtins => {
                 let set = self
                     .builtins

@@ -247,6 +247,17 @@ impl Evaluator<'_> {
         }
         let a = self.force(p)?;
         let b = self.force(q)?;
+        // In Nix a list element or attribute that is just a global builtin's name is
+        // that builtin's one value, so `[ map ] == [ map ]` compares it with itself.
+        if let (Kind::Prim(x), Kind::Prim(y)) = (&a.kind, &b.kind)
+            && Rc::ptr_eq(x, y)
+            && self
+                .global_prims
+                .get(&x.prim)
+                .is_some_and(|global| Rc::ptr_eq(global, x))
+        {
+            return Ok(true);
+        }
         self.equal(&a, &b, at)
     }
 
