@@ -78,6 +78,52 @@ fn unreadable_files_and_bad_usage_exit_two() {
 }
 
 #[test]
+fn an_unreadable_file_does_not_hide_the_others() {
+    let files = [
+        "../examples/stacked.hac",
+        "cli-inputs/unicode-error.hac",
+        "cli-inputs/does-not-exist.hac",
+        "cli-inputs/clean.hac",
+    ];
+    let json = hac(&[&["check", "--format", "json"][..], &files[..]].concat());
+    assert_eq!(json.status, 2);
+    assert!(
+        json.stderr
+            .contains("cannot read cli-inputs/does-not-exist.hac"),
+        "{}",
+        json.stderr
+    );
+    let array: serde_json::Value = serde_json::from_str(&json.stdout).expect("valid JSON");
+    let reported: Vec<&str> = array
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    // The files before and after the unreadable one are both reported.
+    assert!(
+        reported.contains(&"cli-inputs/unicode-error.hac"),
+        "{reported:?}"
+    );
+    assert!(reported.contains(&"cli-inputs/clean.hac"), "{reported:?}");
+
+    let human = hac(&[&["check"][..], &files[..]].concat());
+    assert_eq!(human.status, 2);
+    for summary in [
+        "../examples/stacked.hac: 0 errors",
+        "cli-inputs/unicode-error.hac: 1 error",
+        "cannot read cli-inputs/does-not-exist.hac",
+        "cli-inputs/clean.hac: ",
+    ] {
+        assert!(
+            human.stderr.contains(summary),
+            "{summary}: {}",
+            human.stderr
+        );
+    }
+}
+
+#[test]
 fn json_format_gives_one_based_character_positions() {
     let out = hac(&["check", "--format", "json", "cli-inputs/unicode-error.hac"]);
     assert_eq!(out.status, 1);

@@ -548,3 +548,147 @@ fn deep_runtime_recursion_is_bounded() {
     );
     survive_big("string_doubling", "let f = s: f (s + s); in f \"x\"");
 }
+
+// ---------------------------------------------------------------------------------
+// Rendering
+
+/// Analyses `text` and renders its diagnostics for a person, as `hac check` does.
+fn render(name: &str, text: &str) -> String {
+    record_panics();
+    let watchdog = Watchdog::new("rendering");
+    let root = PathBuf::from(format!("/robustness/{name}.hac"));
+    let loader = MemoryLoader::with_root(&root, text);
+    let describe = || format!("{} = {}", root.display(), describe_input(text));
+    let analysis = watchdog.time(&describe, || {
+        analyze(&loader, &root, &hac_lang::Limits::default())
+    });
+    let rendered = watchdog.time(&describe, || {
+        let result = std::panic::catch_unwind(|| {
+            hac::report::render_human(
+                &analysis.diagnostics,
+                &analysis.sources,
+                hac::report::Style::plain(),
+            )
+        });
+        result.unwrap_or_else(|_| panic!("render_human panicked on {}", describe()))
+    });
+    assert_no_panics(&describe);
+    rendered
+}
+
+/// miette cannot place a label past column 65535 (it panics): such labels get a
+/// plain rendering with a window of the line.
+#[test]
+fn labels_on_very_long_lines_render() {
+    let out = render("wide", &format!("{}x", " ".repeat(70_000)));
+    assert!(
+        out.contains("hac::check::undefined_variable") && out.contains("wide.hac:1:70001"),
+        "{out}"
+    );
+    assert!(
+        out.len() < 2_000,
+        "the whole line was drawn: {} bytes",
+        out.len()
+    );
+
+    let literal = "a".repeat(70_000);
+    let out = render("literal", &format!("\"{literal}\" + y"));
+    assert!(out.contains("literal.hac:1:70006"), "{out}");
+
+    let bindings: String = (0..100_000).map(|i| format!("a{i} = {i}; ")).collect();
+    let out = render("bindings", &format!("let {bindings}in zz"));
+    assert!(out.contains("undefined variable `zz`"), "{out}");
+
+    // A short line between long ones is still drawn by miette.
+    let long = "#".repeat(70_000);
+    let out = render("context", &format!("{long}\nlet a = 1; in b\n{long}"));
+    assert!(out.contains("context.hac:2:15"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------
+// Shared structure at the default limits
+
+/// Analyses `text` at the default limits: it must end in `budget_exceeded` with a
+/// message containing `expected`, well within a minute even in a debug build.
+fn exceeds_budget(name: &str, text: &str, expected: &str) {
+    const WALL: Duration = Duration::from_secs(60);
+    record_panics();
+    let root = PathBuf::from(format!("/robustness/{name}.hac"));
+    let loader = MemoryLoader::with_root(&root, text);
+    let start = Instant::now();
+    let analysis = analyze(&loader, &root, &hac_lang::Limits::default());
+    let elapsed = start.elapsed();
+    assert_no_panics(&|| name.to_string());
+    assert!(elapsed < WALL, "{name} took {elapsed:?}");
+    let codes: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.message.as_str()))
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .any(|(code, message)| *code == "hac::eval::budget_exceeded"
+                && message.contains(expected)),
+        "{name}: {codes:?}"
+    );
+}
+
+/// Values that share structure are small, but comparing or copying them out can
+/// take exponentially long or much memory: the budgets must end both.
+#[test]
+fn shared_structure_is_bounded() {
+    let doubling_lists = "let s = n: if n == 0 then [ 1 ] else let t = s (n - 1); in [ t t ];";
+    exceeds_budget(
+        "equality",
+        &format!("{doubling_lists} x = s 40; y = s 40; in x == y"),
+        "steps",
+    );
+    let doubling_sets =
+        "let s = n: if n == 0 then { } else let t = s (n - 1); in { a = t; b = t; };";
+    exceeds_budget("plain_copy", &format!("{doubling_sets} in s 30"), "1 GiB");
+    exceeds_budget(
+        "to_json",
+        &format!("{doubling_sets} in builtins.toJSON (s 30)"),
+        "1 GiB",
+    );
+    // A string repeated: small values, long JSON text.
+    exceeds_budget(
+        "long_json",
+        "let t = builtins.concatStringsSep \"\" (builtins.genList (i: \"\\t\") 1000000); \
+         in builtins.toJSON (builtins.genList (i: t) 900)",
+        "1 GiB",
+    );
+}
+
+/// Each undefined name searches the names in scope for a did-you-mean; a file
+/// full of them must still be checked (and rendered) quickly.
+#[test]
+fn many_undefined_names_are_fast() {
+    const N: usize = 20_000;
+    let bindings: String = (0..N).map(|i| format!("  v{i} = u{i};\n")).collect();
+    let text = format!("let\n{bindings}in v0\n");
+    let root = PathBuf::from("/robustness/undefined.hac");
+    let loader = MemoryLoader::with_root(&root, &text);
+    let start = Instant::now();
+    let analysis = analyze(&loader, &root, &hac_lang::Limits::default());
+    let checked = start.elapsed();
+    let undefined = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "hac::check::undefined_variable")
+        .count();
+    assert_eq!(undefined, N);
+    let rendered = hac::report::render_human(
+        &analysis.diagnostics,
+        &analysis.sources,
+        hac::report::Style::plain(),
+    );
+    let total = start.elapsed();
+    assert!(rendered.contains("undefined variable `u19999`"));
+    assert!(
+        total < Duration::from_secs(20),
+        "checking took {checked:?}, rendering {:?}",
+        total - checked
+    );
+}

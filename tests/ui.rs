@@ -76,3 +76,17 @@ fn every_cluster_code_is_tested_and_documented() {
         "codes missing from docs/cluster.md: {undocumented:?}"
     );
 }
+
+/// No input makes the evaluator panic, so the diagnostic that would report it is
+/// rendered directly, as `hac check` would show it.
+#[test]
+fn internal_error_snapshot() {
+    let diagnostic = hac_lang::eval::internal_error("the evaluator crashed: example");
+    assert_eq!(diagnostic.code, hac_lang::codes::INTERNAL_ERROR);
+    let rendered = hac::report::render_human(
+        &[diagnostic],
+        &hac_lang::SourceMap::new(),
+        hac::report::Style::plain(),
+    );
+    insta::assert_snapshot!("internal_error", rendered);
+}

@@ -28,6 +28,8 @@ pub struct Analysis {
     pub cluster: Option<Cluster>,
     /// Diagnostics from every phase, in source order.
     pub diagnostics: Vec<Diagnostic>,
+    /// Bytes the evaluation charged against the memory budget.
+    pub allocated: u64,
 }
 
 impl Analysis {
@@ -58,6 +60,7 @@ pub fn analyze_cancellable(
         value: lang.value,
         cluster: None,
         diagnostics: lang.diagnostics,
+        allocated: lang.allocated,
     };
     if cancel.load(Ordering::Relaxed) {
         return analysis;

@@ -322,21 +322,25 @@ fn check(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
+    // A file that cannot be read is reported on stderr and makes the status 2, but
+    // the other files are still checked and reported.
     let mut reports = Vec::new();
+    let mut unreadable = false;
     for path in files {
         match analyze_readable(path, Depth::Cluster, loader, io) {
-            Some(analysis) => reports.push(analysis),
-            None => return EXIT_USAGE,
+            Some(analysis) => reports.push((path, analysis)),
+            None => unreadable = true,
         }
     }
-    let status = reports
+    let checked = reports
         .iter()
-        .map(|analysis| status_of(&analysis.diagnostics, deny_warnings))
+        .map(|(_, analysis)| status_of(&analysis.diagnostics, deny_warnings))
         .max()
         .unwrap_or(EXIT_OK);
+    let status = if unreadable { EXIT_USAGE } else { checked };
     match format {
         Format::Human => {
-            for (path, analysis) in files.iter().zip(&reports) {
+            for (path, analysis) in &reports {
                 print_human(analysis, io);
                 if files.len() > 1 || !analysis.diagnostics.is_empty() {
                     let _ = writeln!(
@@ -351,7 +355,7 @@ fn check(
         Format::Json => {
             let all: Vec<_> = reports
                 .iter()
-                .flat_map(|a| a.diagnostics.iter().map(|d| report::to_json(d, &a.sources)))
+                .flat_map(|(_, a)| a.diagnostics.iter().map(|d| report::to_json(d, &a.sources)))
                 .collect();
             write_json(&all, io.stdout);
         }
@@ -473,7 +477,11 @@ fn eval(path: &Path, format: Format, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     };
     let mut printed = None;
     if let Some(value) = analysis.value.as_ref() {
-        match hac_lang::json::to_json(value) {
+        // The JSON text counts against the same memory budget as the evaluation.
+        let room = Limits::default()
+            .max_bytes
+            .saturating_sub(analysis.allocated);
+        match hac_lang::json::to_json_within(value, room) {
             Ok(json) => printed = Some(json),
             Err(diagnostic) => analysis.diagnostics.push(diagnostic),
         }

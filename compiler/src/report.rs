@@ -4,11 +4,12 @@
 //! same data to LSP diagnostics elsewhere.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use hac_lang::source::LineCol;
 use hac_lang::{Diagnostic, Label, Origin, Severity, SourceMap};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode as _};
 use serde::Serialize;
 
 /// How diagnostics are shown on a terminal.
@@ -39,8 +40,14 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
         .with_width(style.width)
         .with_links(false);
     let mut out = String::new();
+    let mut lines = Lines::default();
     for diagnostic in diagnostics {
-        let report = MietteReport::new(diagnostic, sources);
+        if has_long_lines(diagnostic, sources) {
+            render_plain(&mut out, diagnostic, sources);
+            out.push('\n');
+            continue;
+        }
+        let report = MietteReport::new(diagnostic, sources, &mut lines);
         if handler.render_report(&mut out, &report).is_err() {
             // Rendering into a String cannot fail; keep the message if it somehow does.
             out.push_str(&diagnostic.message);
@@ -49,6 +56,108 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Styl
         out.push('\n');
     }
     out
+}
+
+/// Lines longer than this (in bytes) are not drawn by miette: it cannot place a
+/// label past column 65535 (it panics), and a megabyte-wide snippet helps nobody.
+const MAX_DRAWN_LINE: usize = 1_000;
+
+/// How many characters of a long line are shown on each side of a label's start.
+const WINDOW: usize = 40;
+
+/// Whether a line that miette would draw for `diagnostic` (a labelled line or
+/// the context line either side of it) is too long to draw.
+fn has_long_lines(diagnostic: &Diagnostic, sources: &SourceMap) -> bool {
+    diagnostic.labels.iter().any(|label| {
+        let Some(file) = sources.try_get(label.origin.file) else {
+            return false;
+        };
+        let bytes = file.text.as_bytes();
+        let end = (label.origin.span.end as usize).min(bytes.len());
+        let start = (label.origin.span.start as usize).min(end);
+        // From the start of the line before the label to the end of the line after it.
+        let line_start = |at: usize| bytes[..at].iter().rposition(|&b| b == b'\n');
+        let from = match line_start(start) {
+            Some(newline) => line_start(newline).map_or(0, |i| i + 1),
+            None => 0,
+        };
+        let line_end = |at: usize| bytes[at..].iter().position(|&b| b == b'\n').map(|i| at + i);
+        let to = match line_end(end) {
+            Some(newline) => line_end(newline + 1).unwrap_or(bytes.len()),
+            None => bytes.len(),
+        };
+        bytes[from..to]
+            .split(|&b| b == b'\n')
+            .any(|line| line.len() > MAX_DRAWN_LINE)
+    })
+}
+
+/// A plain rendering for diagnostics on very long lines: `file:line:column` of
+/// every label and a window of the primary label's line around its start.
+fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) {
+    let _ = write!(out, "{}", diagnostic.severity.as_str());
+    if !diagnostic.code.is_empty() {
+        let _ = write!(out, "[{}]", diagnostic.code);
+    }
+    let _ = writeln!(out, ": {}", diagnostic.message);
+    let mut labels: Vec<&Label> = diagnostic.labels.iter().collect();
+    labels.sort_by_key(|label| !label.primary);
+    for label in labels {
+        let Some(at) = position(label.origin, sources) else {
+            continue;
+        };
+        let arrow = if label.primary { "-->" } else { "..." };
+        let _ = write!(out, "  {arrow} {}:{}:{}", at.file, at.line, at.column);
+        if !label.message.is_empty() {
+            let _ = write!(out, ": {}", label.message);
+        }
+        out.push('\n');
+        if label.primary
+            && let Some(file) = sources.try_get(label.origin.file)
+        {
+            window(out, &file.text, label.origin.span, at.column as usize);
+        }
+    }
+    if let Some(help) = &diagnostic.help {
+        let _ = writeln!(out, "  help: {help}");
+    }
+}
+
+/// Up to [`WINDOW`] characters either side of `span`'s start on its line, with
+/// the start of the span underlined. `column` is the span's 1-based character column.
+fn window(out: &mut String, text: &str, span: hac_lang::Span, column: usize) {
+    let start = (span.start as usize).min(text.len());
+    let line_start = text.as_bytes()[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = text[line_start..].split('\n').next().unwrap_or("");
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let at = column.saturating_sub(1);
+    let first = at.saturating_sub(WINDOW);
+    let shown: String = line
+        .chars()
+        .skip(first)
+        .take(2 * WINDOW)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let before = if first > 0 { "…" } else { "" };
+    let after = if line.chars().count() > first + 2 * WINDOW {
+        "…"
+    } else {
+        ""
+    };
+    let span_chars = text
+        .get(start..(span.end as usize).min(text.len()))
+        .map_or(1, |s| s.chars().count())
+        .clamp(1, (first + 2 * WINDOW).saturating_sub(at).max(1));
+    let _ = writeln!(out, "     | {before}{shown}{after}");
+    let _ = writeln!(
+        out,
+        "     | {}{}",
+        " ".repeat(before.chars().count() + at - first),
+        "^".repeat(span_chars)
+    );
 }
 
 /// One-line summary such as `2 errors, 1 warning`.
@@ -82,7 +191,7 @@ struct MietteReport {
 }
 
 impl MietteReport {
-    fn new(diagnostic: &Diagnostic, sources: &SourceMap) -> MietteReport {
+    fn new(diagnostic: &Diagnostic, sources: &SourceMap, lines: &mut Lines) -> MietteReport {
         let home = diagnostic.primary().map(|l| l.origin.file);
         let (here, elsewhere): (Vec<&Label>, Vec<&Label>) = diagnostic
             .labels
@@ -91,7 +200,7 @@ impl MietteReport {
         let related = elsewhere
             .into_iter()
             .filter_map(|label| {
-                let source = named_source(sources, label.origin)?;
+                let source = named_source(sources, label.origin, lines)?;
                 Some(MietteReport {
                     severity: Severity::Advice,
                     code: "",
@@ -108,24 +217,98 @@ impl MietteReport {
             code: diagnostic.code,
             message: diagnostic.message.clone(),
             help: diagnostic.help.clone(),
-            source: home
-                .and_then(|file| named_source(sources, Origin::new(file, Default::default()))),
+            source: home.and_then(|file| {
+                named_source(sources, Origin::new(file, Default::default()), lines)
+            }),
             labels: here.into_iter().map(labeled_span).collect(),
             related,
         }
     }
 }
 
-fn named_source(sources: &SourceMap, origin: Origin) -> Option<NamedSource<CharColumns>> {
+/// Where each file's lines start, as miette counts lines (after `\n`, `\r\n` or a
+/// lone `\r`), worked out once per file however many diagnostics it has.
+type Lines = std::collections::HashMap<hac_lang::FileId, Arc<[usize]>>;
+
+fn named_source(
+    sources: &SourceMap,
+    origin: Origin,
+    lines: &mut Lines,
+) -> Option<NamedSource<CharColumns>> {
     let file = sources.try_get(origin.file)?;
     let name = file.path.display().to_string();
-    Some(NamedSource::new(name, CharColumns(file.text.clone())).with_language("nix"))
+    let starts = lines
+        .entry(origin.file)
+        .or_insert_with(|| line_starts(&file.text))
+        .clone();
+    let source = CharColumns {
+        text: file.text.clone(),
+        lines: starts,
+    };
+    Some(NamedSource::new(name, source).with_language("nix"))
+}
+
+fn line_starts(text: &str) -> Arc<[usize]> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => starts.push(i + 1),
+            b'\r' => {
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                starts.push(i + 1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    starts.into()
 }
 
 /// Source text whose reported columns count characters, as `--format json` and the
 /// rest of hac do; miette on its own counts bytes, which puts the `file:line:column`
 /// header off after any non-ASCII character.
-struct CharColumns(Arc<str>);
+///
+/// miette finds a span's lines by scanning the text from its start; with many
+/// diagnostics in a large file that is quadratic, so it is given only the lines
+/// around the span.
+struct CharColumns {
+    text: Arc<str>,
+    lines: Arc<[usize]>,
+}
+
+impl CharColumns {
+    /// miette's reading of the lines around `span`, on those lines alone.
+    fn read_window<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text: &'a str = &self.text;
+        let (offset, len) = (span.offset(), span.len());
+        if offset.saturating_add(len) > text.len() {
+            return text.read_span(span, before, after);
+        }
+        let line_of = |at: usize| self.lines.partition_point(|&start| start <= at) - 1;
+        let first = line_of(offset).saturating_sub(before + 1);
+        let last = line_of(offset + len) + after + 2;
+        let start = self.lines[first];
+        let end = self.lines.get(last).copied().unwrap_or(text.len());
+        let window = &text.as_bytes()[start..end];
+        let inner = window.read_span(&(offset - start, len).into(), before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new(
+            inner.data(),
+            (inner.span().offset() + start, inner.span().len()).into(),
+            inner.line() + first,
+            inner.column(),
+            inner.line_count() + first,
+        )))
+    }
+}
 
 impl miette::SourceCode for CharColumns {
     fn read_span<'a>(
@@ -134,13 +317,11 @@ impl miette::SourceCode for CharColumns {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let contents = self
-            .0
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let contents = self.read_window(span, context_lines_before, context_lines_after)?;
         if contents.column() == 0 {
             return Ok(contents);
         }
-        let text: &str = &self.0;
+        let text: &str = &self.text;
         let offset = span.offset().min(text.len());
         let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
         let column = text

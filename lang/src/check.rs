@@ -30,6 +30,7 @@ pub fn check(file: FileId, expr: &Expr) -> Vec<Diagnostic> {
             file,
             scopes: Vec::new(),
             diagnostics: Vec::new(),
+            suggestions_left: MAX_SUGGESTIONS,
         };
         checker.expr(expr);
         let mut diagnostics = checker.diagnostics;
@@ -43,7 +44,14 @@ struct Checker<'e> {
     /// Innermost last.
     scopes: Vec<HashSet<&'e str>>,
     diagnostics: Vec<Diagnostic>,
+    /// Undefined names that may still get a did-you-mean search.
+    suggestions_left: usize,
 }
+
+/// Each did-you-mean search compares the name with every name in scope: past this
+/// many undefined names in one file (a file that is mostly mistakes), the help
+/// stops suggesting so checking stays fast.
+const MAX_SUGGESTIONS: usize = 100;
 
 impl<'e> Checker<'e> {
     fn expr(&mut self, e: &'e Expr) {
@@ -188,7 +196,13 @@ impl<'e> Checker<'e> {
             .iter()
             .flat_map(|scope| scope.iter().copied())
             .chain(GLOBALS.iter().copied());
-        let help = match did_you_mean(name, candidates) {
+        let suggestion = if self.suggestions_left > 0 {
+            self.suggestions_left -= 1;
+            did_you_mean(name, candidates)
+        } else {
+            None
+        };
+        let help = match suggestion {
             Some(suggestion) => format!("did you mean `{suggestion}`?"),
             None => format!(
                 "define `{name}` with `let {name} = …; in …`, or take it as a function argument"

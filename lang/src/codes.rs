@@ -49,6 +49,9 @@ codes! {
     RECURSION_TOO_DEEP = "hac::eval::recursion_too_deep": "evaluation nested deeper than the depth limit";
     BUDGET_EXCEEDED = "hac::eval::budget_exceeded": "evaluation took more steps or memory than allowed";
     TRACE = "hac::eval::trace": "a message from `builtins.trace` (advice)";
+
+    // Not about the file: hac itself failed.
+    INTERNAL_ERROR = "hac::internal_error": "a bug in hac itself, not in the file; please report it";
 }
 
 #[cfg(test)]

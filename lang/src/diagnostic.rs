@@ -118,18 +118,74 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
 }
 
 /// The closest candidate to `name` by edit distance, for "did you mean" help.
+///
+/// Only candidates within a third of the name's length (at least 1) are considered;
+/// a candidate whose length differs by more is skipped without comparing, and the
+/// comparison itself gives up past that bound, so the cost is linear in the
+/// candidates' total length.
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    let wanted: Vec<char> = name.chars().collect();
+    let limit = (wanted.len() / 3).max(1);
+    let mut other = Vec::new();
     candidates
         .into_iter()
         .filter(|c| *c != name)
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|&(distance, c)| distance <= limit || (c.eq_ignore_ascii_case(name)))
+        .filter_map(|c| {
+            if c.eq_ignore_ascii_case(name) {
+                // The same letters in another case: always worth suggesting.
+                return Some((1, c));
+            }
+            // A character takes 1 to 4 bytes: skip lengths surely too different.
+            let too_long = c.len() > wanted.len().saturating_add(limit).saturating_mul(4);
+            if too_long || c.len().saturating_add(limit) < wanted.len() {
+                return None;
+            }
+            other.clear();
+            other.extend(c.chars());
+            bounded_distance(&wanted, &other, limit).map(|distance| (distance, c))
+        })
         .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
         .map(|(_, c)| c)
+}
+
+/// The edit distance between `a` and `b` counting insertions, deletions,
+/// substitutions and swaps of adjacent characters (the optimal string alignment
+/// form of Damerau–Levenshtein), or `None` when it is more than `limit`. Only the
+/// band of cells within `limit` of the diagonal is computed.
+fn bounded_distance(a: &[char], b: &[char], limit: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > limit {
+        return None;
+    }
+    let big = limit + 1;
+    let mut before: Vec<usize> = vec![big; m + 2];
+    let mut previous: Vec<usize> = (0..=m).map(|j| j.min(big)).chain([big]).collect();
+    let mut current: Vec<usize> = vec![big; m + 2];
+    for i in 1..=n {
+        let low = i.saturating_sub(limit).max(1);
+        let high = (i + limit).min(m);
+        current[low - 1] = if low == 1 { i.min(big) } else { big };
+        let mut best = current[low - 1];
+        for j in low..=high {
+            let substitution = previous[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut cell = substitution.min(previous[j] + 1).min(current[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cell = cell.min(before[j - 2] + 1);
+            }
+            current[j] = cell.min(big);
+            best = best.min(current[j]);
+        }
+        current[high + 1] = big;
+        if best > limit {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    (previous[m] <= limit).then_some(previous[m])
 }
 
 #[cfg(test)]
@@ -143,5 +199,40 @@ mod tests {
         assert_eq!(did_you_mean("wokers", names), Some("workers"));
         assert_eq!(did_you_mean("zzz", names), None);
         assert_eq!(did_you_mean("workers", names), None);
+        assert_eq!(did_you_mean("WORKERS", names), Some("workers"));
+    }
+
+    #[test]
+    fn bounded_distance_agrees_with_the_full_one() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "bca",
+            "ca",
+            "kitten",
+            "sitting",
+            "workers",
+            "wokrers",
+            "controlplanes",
+            "controlplane",
+            "network",
+            "netwrok",
+            "éa",
+            "aé",
+        ];
+        for a in words {
+            for b in words {
+                let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                let full = strsim::osa_distance(a, b);
+                for limit in 0..6 {
+                    let expected = (full <= limit).then_some(full);
+                    assert_eq!(bounded_distance(&x, &y, limit), expected, "{a} {b} {limit}");
+                }
+            }
+        }
     }
 }

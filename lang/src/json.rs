@@ -10,12 +10,34 @@ use crate::value::{Value, ValueKind};
 /// A path prints as its absolute path. Nix would first copy the file into its store
 /// and print the store path; hac never copies files, so it prints the real path.
 pub fn to_json(value: &Value) -> Result<String, Diagnostic> {
+    to_json_within(value, u64::MAX)
+}
+
+/// [`to_json`], refusing with a `budget_exceeded` diagnostic (at the value that
+/// does not fit) to build a text longer than `max_len` bytes.
+pub fn to_json_within(value: &Value, max_len: u64) -> Result<String, Diagnostic> {
     let mut out = String::new();
-    write_value(&mut out, value)?;
+    write_value(&mut out, value, max_len)?;
     Ok(out)
 }
 
-fn write_value(out: &mut String, value: &Value) -> Result<(), Diagnostic> {
+fn too_long(value: &Value, max_len: u64) -> Diagnostic {
+    let origin = value.origin;
+    Diagnostic::error(
+        codes::BUDGET_EXCEEDED,
+        format!(
+            "the JSON text of the value does not fit in the memory budget (about {} left)",
+            crate::eval::about_bytes(max_len)
+        ),
+    )
+    .with_primary(origin.file, origin.span, "the text was this long by here")
+    .with_help("look for a value that repeats a large part many times; the limit keeps a runaway file from exhausting memory")
+}
+
+fn write_value(out: &mut String, value: &Value, max_len: u64) -> Result<(), Diagnostic> {
+    if out.len() as u64 > max_len {
+        return Err(too_long(value, max_len));
+    }
     match &value.kind {
         ValueKind::Null => out.push_str("null"),
         ValueKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -28,14 +50,14 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), Diagnostic> {
                 if i > 0 {
                     out.push(',');
                 }
-                write_value(out, item)?;
+                write_value(out, item, max_len)?;
             }
             out.push(']');
         }
         ValueKind::Attrs(attrs) => {
             // Like Nix, a set with `outPath` stands for that path.
             if let Some(out_path) = attrs.get("outPath") {
-                return write_value(out, &out_path.value);
+                return write_value(out, &out_path.value, max_len);
             }
             out.push('{');
             for (i, (name, attr)) in attrs.iter().enumerate() {
@@ -44,7 +66,7 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), Diagnostic> {
                 }
                 write_string(out, name);
                 out.push(':');
-                write_value(out, &attr.value)?;
+                write_value(out, &attr.value, max_len)?;
             }
             out.push('}');
         }
@@ -57,6 +79,9 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), Diagnostic> {
             .with_primary(origin.file, origin.span, "this function has no JSON form")
             .with_help("call the function, or remove it from the value"));
         }
+    }
+    if out.len() as u64 > max_len {
+        return Err(too_long(value, max_len));
     }
     Ok(())
 }
@@ -90,6 +115,15 @@ mod tests {
             kind,
             origin: Origin::default(),
         }
+    }
+
+    #[test]
+    fn refuses_text_longer_than_the_budget() {
+        let s = v(ValueKind::String("\t".repeat(600)));
+        let list = v(ValueKind::List(vec![s.clone(), s]));
+        assert_eq!(to_json_within(&list, 2_500).unwrap().len(), 2_407);
+        let err = to_json_within(&list, 2_000).unwrap_err();
+        assert_eq!(err.code, codes::BUDGET_EXCEEDED);
     }
 
     #[test]

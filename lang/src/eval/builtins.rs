@@ -14,7 +14,7 @@ use super::runtime::{AttrSet, AttrSlot, Kind, Thunk, ThunkState, Val, done, pend
 
 macro_rules! prims {
     ($( $variant:ident = $name:literal / $arity:literal, )*) => {
-        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
         pub(crate) enum Prim { $( $variant, )* }
 
         const ALL_PRIMS: &[Prim] = &[ $( Prim::$variant, )* ];
@@ -116,10 +116,25 @@ pub(crate) fn builtins_set(origin: Origin) -> Val {
     ] {
         entries.push((name.into(), slot(done(Val::new(kind, origin)), origin)));
     }
-    Val::new(
+    // `builtins.builtins` is the set itself, as in Nix. The cycle is broken when the
+    // evaluator is dropped (see [`unlink_builtins`]).
+    let itself = done(Val::new(Kind::Null, origin));
+    entries.push(("builtins".into(), slot(itself.clone(), origin)));
+    let set = Val::new(
         Kind::Attrs(Rc::new(AttrSet::from_unsorted(entries))),
         origin,
-    )
+    );
+    *itself.state.borrow_mut() = ThunkState::Done(set.clone());
+    set
+}
+
+/// Frees the set made by [`builtins_set`] by breaking its cycle.
+pub(crate) fn unlink_builtins(set: &Val) {
+    if let Kind::Attrs(attrs) = &set.kind
+        && let Some(slot) = attrs.get("builtins")
+    {
+        *slot.thunk.state.borrow_mut() = ThunkState::Done(Val::new(Kind::Null, set.origin));
+    }
 }
 
 fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
@@ -371,7 +386,13 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                     "this string is not valid JSON",
                 )
             })?;
-            from_json(ev, &json, site)
+            let source = ev.force(&args[0])?.origin;
+            let context = JsonContext {
+                site,
+                source,
+                has_fractions: has_fraction_or_exponent(&text),
+            };
+            from_json(ev, &json, &context)
         }
         Prim::GenList => {
             // Like Nix, the function is only checked when an element is used.
@@ -688,15 +709,42 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             } else {
                 start.saturating_add(len as usize).min(bytes.len())
             };
-            Ok(string_val(
-                bytes_to_string(bytes[start..end].to_vec()),
-                site,
-            ))
+            // Nix counts bytes and would return part of a character; hac strings are
+            // always valid UTF-8, so that is an error rather than a different value.
+            if let Some(cut) = [start, end]
+                .into_iter()
+                .find(|&at| !text.is_char_boundary(at))
+            {
+                let first = (0..cut)
+                    .rev()
+                    .find(|&at| text.is_char_boundary(at))
+                    .unwrap_or(0);
+                let character = text[first..].chars().next().unwrap_or_default();
+                let last = first + character.len_utf8() - 1;
+                return Err(help(
+                    invalid(
+                        format!(
+                            "`substring` would split the UTF-8 character `{character}` at byte {cut}"
+                        ),
+                        site,
+                        format!("this would cut `{character}` (bytes {first} to {last})"),
+                    ),
+                    "positions and lengths in `substring` count bytes, and hac strings must stay valid UTF-8: start and end the substring between characters",
+                ));
+            }
+            ev.charge(end - start, site)?;
+            Ok(string_val(text[start..end].to_owned(), site))
         }
         Prim::ToJson => {
             let val = ev.force(&args[0])?;
             let public = ev.deep_value(&val, &mut Default::default())?;
-            let text = crate::json::to_json(&public).map_err(Box::new)?;
+            let text = match crate::json::to_json_within(&public, ev.remaining_bytes()) {
+                Ok(text) => text,
+                Err(err) if err.code == crate::codes::BUDGET_EXCEEDED => {
+                    return Err(ev.out_of_memory(site));
+                }
+                Err(err) => return Err(Box::new(err)),
+            };
             ev.charge(text.len(), site)?;
             Ok(string_val(text, site))
         }
@@ -842,7 +890,48 @@ fn merge_sort<T: Clone>(items: &mut [T], less: &mut dyn FnMut(&T, &T) -> R<bool>
     Ok(())
 }
 
-fn from_json(ev: &mut Evaluator<'_>, json: &serde_json::Value, site: Origin) -> R<Val> {
+struct JsonContext {
+    /// The `fromJSON` call.
+    site: Origin,
+    /// The string argument.
+    source: Origin,
+    /// Whether some number in the text is written with a fraction or an exponent.
+    has_fractions: bool,
+}
+
+/// Whether a number outside the strings of JSON `text` has a `.`, `e` or `E`: only
+/// then is a number Nix reads as a float. serde_json reads `-0` and integers past
+/// 64 bits as floats, which Nix does not.
+fn has_fraction_or_exponent(text: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_number = false;
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                in_number = false;
+            }
+            '-' | '0'..='9' => in_number = true,
+            '.' | 'e' | 'E' if in_number => return true,
+            '+' if in_number => {}
+            _ => in_number = false,
+        }
+    }
+    false
+}
+
+fn from_json(ev: &mut Evaluator<'_>, json: &serde_json::Value, context: &JsonContext) -> R<Val> {
+    let site = context.site;
     ev.check_stack(site)?;
     let kind = match json {
         serde_json::Value::Null => Kind::Null,
@@ -850,9 +939,24 @@ fn from_json(ev: &mut Evaluator<'_>, json: &serde_json::Value, site: Origin) -> 
         serde_json::Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 Kind::Int(i)
-            } else if let Some(u) = n.as_u64() {
-                // Nix reads unsigned 64-bit numbers and wraps them.
-                Kind::Int(u as i64)
+            } else if n.as_f64() == Some(0.0) && !context.has_fractions {
+                // `-0`, which Nix reads as the integer 0.
+                Kind::Int(0)
+            } else if n.is_u64() || !context.has_fractions {
+                // An integer written without fraction or exponent that does not fit
+                // in 64 bits: Nix 2.8 wraps it or makes it a float.
+                return Err(help(
+                    error(
+                        codes::INTEGER_OVERFLOW,
+                        match n.as_u64() {
+                            Some(n) => format!("integer overflow in the JSON number `{n}`"),
+                            None => "integer overflow in a JSON number".to_owned(),
+                        },
+                        context.source,
+                        "this JSON has a number that does not fit in 64 bits",
+                    ),
+                    "integers range from -9223372036854775808 to 9223372036854775807; write a larger number as a string",
+                ));
             } else {
                 return Err(help(
                     invalid(
@@ -872,7 +976,7 @@ fn from_json(ev: &mut Evaluator<'_>, json: &serde_json::Value, site: Origin) -> 
             ev.charge(items.len() * 16, site)?;
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                out.push(done(from_json(ev, item, site)?));
+                out.push(done(from_json(ev, item, context)?));
             }
             Kind::List(Rc::new(out))
         }
@@ -882,7 +986,7 @@ fn from_json(ev: &mut Evaluator<'_>, json: &serde_json::Value, site: Origin) -> 
             for (name, item) in map {
                 entries.push((
                     name.as_str().into(),
-                    slot(done(from_json(ev, item, site)?), site),
+                    slot(done(from_json(ev, item, context)?), site),
                 ));
             }
             Kind::Attrs(Rc::new(AttrSet::from_unsorted(entries)))

@@ -1,7 +1,7 @@
 //! Deep forcing: runtime values to the owned [`crate::value::Value`], `deepSeq`,
 //! and the Nix-style rendering `builtins.trace` prints.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -60,13 +60,83 @@ impl ValuePath {
 impl Evaluator<'_> {
     /// Forces `val` completely and copies it out. `path` is where `val` sits in the
     /// value being converted, for the "while evaluating the attribute" label.
+    ///
+    /// A value that shares structure can have an exponentially larger plain copy
+    /// (`let t = …; in { a = t; b = t; }`, nested): the copy's size is worked out
+    /// first, once per shared list or set, and a copy that does not fit in the
+    /// memory budget is refused before any of it is built.
     pub(crate) fn deep_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
-        self.charge(std::mem::size_of::<Value>(), val.origin)?;
-        let container = match &val.kind {
-            Kind::List(items) => Some(Rc::as_ptr(items) as *const () as usize),
-            Kind::Attrs(set) => Some(Rc::as_ptr(set) as *const () as usize),
-            _ => None,
+        let size = self.plain_size(val, path, &mut Sizes::default())?;
+        if size > self.remaining_bytes() {
+            let mut err = self.out_of_memory(val.origin);
+            err.message = format!(
+                "evaluation would allocate more than {}: the plain form of this value needs about {}",
+                super::shown_bytes(self.limits.max_bytes),
+                about_bytes(size)
+            );
+            return Err(err);
+        }
+        self.copy_value(val, path)
+    }
+
+    /// Forces everything reachable from `val` and returns the memory its plain copy
+    /// needs, visiting each list and set once. Errors are reported as the copy
+    /// would report them: in the same order, with the same context.
+    fn plain_size(&mut self, val: &Val, path: &mut ValuePath, sizes: &mut Sizes) -> R<u64> {
+        let own = plain_cost(val) as u64;
+        let Some(container) = container_of(val) else {
+            return Ok(own);
         };
+        if let Some(&size) = sizes.known.get(&container) {
+            return Ok(size);
+        }
+        if path.open.contains(&container) {
+            return Err(contains_itself(val, path));
+        }
+        self.enter(val.origin)?;
+        path.open.push(container);
+        let result = self.children_size(val, path, sizes);
+        path.open.pop();
+        self.leave();
+        let size = own.saturating_add(result?);
+        sizes.known.insert(container, size);
+        sizes.keep.push(val.clone());
+        Ok(size)
+    }
+
+    fn children_size(&mut self, val: &Val, path: &mut ValuePath, sizes: &mut Sizes) -> R<u64> {
+        let mut total = 0u64;
+        match &val.kind {
+            Kind::List(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    path.steps.push(Step::Index(index));
+                    let size = self
+                        .force(item)
+                        .and_then(|item| self.plain_size(&item, path, sizes))?;
+                    path.steps.pop();
+                    total = total.saturating_add(size);
+                }
+            }
+            Kind::Attrs(set) => {
+                for (name, slot) in &set.entries {
+                    path.steps.push(Step::Attr(name.clone()));
+                    let size = self
+                        .force(&slot.thunk)
+                        .and_then(|item| self.plain_size(&item, path, sizes))
+                        .map_err(|err| attribute_context(err, slot.name_origin, path))?;
+                    path.steps.pop();
+                    total = total.saturating_add(size);
+                }
+            }
+            _ => {}
+        }
+        Ok(total)
+    }
+
+    /// Copies `val`, already forced, charging the memory the copy takes.
+    fn copy_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
+        self.charge(plain_cost(val), val.origin)?;
+        let container = container_of(val);
         if let Some(container) = container {
             if path.open.contains(&container) {
                 return Err(contains_itself(val, path));
@@ -90,10 +160,7 @@ impl Evaluator<'_> {
             Kind::Null => ValueKind::Null,
             Kind::Bool(b) => ValueKind::Bool(*b),
             Kind::Int(i) => ValueKind::Int(*i),
-            Kind::Str(s) => {
-                self.charge(s.len(), val.origin)?;
-                ValueKind::String(s.to_string())
-            }
+            Kind::Str(s) => ValueKind::String(s.to_string()),
             Kind::Path(p) => ValueKind::Path(PathBuf::from(&**p)),
             Kind::Lambda(_) | Kind::Prim(_) => ValueKind::Function,
             Kind::List(items) => {
@@ -102,7 +169,7 @@ impl Evaluator<'_> {
                     path.steps.push(Step::Index(index));
                     let item = self
                         .force(item)
-                        .and_then(|item| self.deep_value(&item, path))?;
+                        .and_then(|item| self.copy_value(&item, path))?;
                     path.steps.pop();
                     out.push(item);
                 }
@@ -114,21 +181,8 @@ impl Evaluator<'_> {
                     path.steps.push(Step::Attr(name.clone()));
                     let value = self
                         .force(&slot.thunk)
-                        .and_then(|item| self.deep_value(&item, path))
-                        .map_err(|mut err| {
-                            if !err
-                                .labels
-                                .iter()
-                                .any(|l| l.message.starts_with(ATTRIBUTE_CONTEXT))
-                            {
-                                super::machine::add_context(
-                                    &mut err,
-                                    slot.name_origin,
-                                    &format!("{ATTRIBUTE_CONTEXT} `{}`", path.shown()),
-                                );
-                            }
-                            err
-                        })?;
+                        .and_then(|item| self.copy_value(&item, path))
+                        .map_err(|err| attribute_context(err, slot.name_origin, path))?;
                     path.steps.pop();
                     out.insert(
                         name.to_string(),
@@ -233,6 +287,87 @@ fn show_into(out: &mut String, val: &Val, depth: usize) {
             }
             out.push('}');
         }
+    }
+}
+
+/// The plain sizes of the lists and sets met so far, by address; `keep` holds them
+/// so no address is reused while the sizes are in use.
+#[derive(Default)]
+struct Sizes {
+    known: HashMap<usize, u64>,
+    keep: Vec<Val>,
+}
+
+fn container_of(val: &Val) -> Option<usize> {
+    match &val.kind {
+        Kind::List(items) => Some(Rc::as_ptr(items) as *const () as usize),
+        Kind::Attrs(set) => Some(Rc::as_ptr(set) as *const () as usize),
+        _ => None,
+    }
+}
+
+/// Adds "while evaluating the attribute `path`" unless an inner attribute has.
+fn attribute_context(
+    mut err: Box<crate::diagnostic::Diagnostic>,
+    name_origin: Origin,
+    path: &ValuePath,
+) -> Box<crate::diagnostic::Diagnostic> {
+    if !err
+        .labels
+        .iter()
+        .any(|l| l.message.starts_with(ATTRIBUTE_CONTEXT))
+    {
+        super::machine::add_context(
+            &mut err,
+            name_origin,
+            &format!("{ATTRIBUTE_CONTEXT} `{}`", path.shown()),
+        );
+    }
+    err
+}
+
+/// `3 GiB`, `12 MiB`, `40 KiB`, rounded up.
+pub(crate) fn about_bytes(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS.iter().find(|(size, _)| bytes >= *size).map_or_else(
+        || format!("{bytes} bytes"),
+        |(size, unit)| format!("{} {unit}", bytes.div_ceil(*size)),
+    )
+}
+
+/// Bytes of an allocation of `len` bytes, with the allocator's bookkeeping and
+/// rounding (glibc: 16-byte granules, 8 bytes of header).
+fn heap(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).div_ceil(16) * 16
+    }
+}
+
+/// What the plain copy of `val` made by [`Evaluator::deep_value`] costs in memory,
+/// not counting its elements' own: the cell it sits in, its text, and for a set
+/// its entries, names and B-tree nodes. Charging this (rather than the cell alone)
+/// keeps the memory budget close to the real use when a value shares structure
+/// and its copy is exponentially larger than the value itself.
+fn plain_cost(val: &Val) -> usize {
+    /// Entries per B-tree leaf (Rust's `BTreeMap`); a leaf is allocated whole.
+    const LEAF_CAPACITY: usize = 11;
+    let cell = std::mem::size_of::<Value>();
+    cell + match &val.kind {
+        Kind::Str(s) => heap(s.len()),
+        Kind::Path(p) => heap(p.len()),
+        // Each element charges its own cell.
+        Kind::List(items) => heap(items.len() * cell) - items.len() * cell,
+        Kind::Attrs(set) if set.entries.is_empty() => 0,
+        Kind::Attrs(set) => {
+            let entry = std::mem::size_of::<String>() + std::mem::size_of::<Attr>();
+            // Sequential inserts leave leaves about half full.
+            let leaves = 1 + set.entries.len() / (LEAF_CAPACITY / 2);
+            let names: usize = set.entries.iter().map(|(name, _)| heap(name.len())).sum();
+            leaves * heap(LEAF_CAPACITY * entry + 16) + names
+        }
+        _ => 0,
     }
 }
 

@@ -102,12 +102,18 @@ pub(crate) struct Evaluator<'l> {
     /// Frames that may refer to themselves; emptied at the end to free the cycles.
     recursive_envs: Vec<Weak<Env>>,
     builtins: Option<Val>,
+    /// The value each global builtin name (`map`, `toString`…) stands for: one per
+    /// evaluation, as in Nix, where `[ map ] == [ map ]` compares a value with itself.
+    pub(super) global_prims: HashMap<super::builtins::Prim, Rc<PrimApp>>,
     /// Set by the caller when the result is no longer wanted (an editor's newer text).
     pub cancel: Option<&'l AtomicBool>,
 }
 
 impl Drop for Evaluator<'_> {
     fn drop(&mut self) {
+        if let Some(builtins) = self.builtins.take() {
+            super::builtins::unlink_builtins(&builtins);
+        }
         for env in self.recursive_envs.drain(..) {
             if let Some(env) = env.upgrade() {
                 let slots = std::mem::take(&mut *env.slots.borrow_mut());
@@ -133,6 +139,7 @@ impl<'l> Evaluator<'l> {
             stack_base: stack_address(),
             recursive_envs: Vec::new(),
             builtins: None,
+            global_prims: HashMap::new(),
             cancel: None,
         }
     }
@@ -140,7 +147,7 @@ impl<'l> Evaluator<'l> {
     // ---- limits -------------------------------------------------------------
 
     /// Counts one evaluation step and checks the native stack.
-    fn tick(&mut self, at: Origin) -> R<()> {
+    pub(super) fn tick(&mut self, at: Origin) -> R<()> {
         self.steps += 1;
         // Polled rarely: an atomic load per step would cost more than the step.
         if self.steps.is_multiple_of(4096) && self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
@@ -205,20 +212,30 @@ impl<'l> Evaluator<'l> {
     pub fn charge(&mut self, bytes: usize, at: Origin) -> R<()> {
         self.bytes = self.bytes.saturating_add(bytes as u64);
         if self.bytes > self.limits.max_bytes {
-            return Err(help(
-                error(
-                    codes::BUDGET_EXCEEDED,
-                    format!(
-                        "evaluation allocated more than {}",
-                        shown_bytes(self.limits.max_bytes)
-                    ),
-                    at,
-                    "allocating here",
-                ),
-                "look for strings or lists that grow without end; the limit keeps a runaway file from exhausting memory",
-            ));
+            return Err(self.out_of_memory(at));
         }
         Ok(())
+    }
+
+    /// Bytes that may still be allocated.
+    pub fn remaining_bytes(&self) -> u64 {
+        self.limits.max_bytes.saturating_sub(self.bytes)
+    }
+
+    /// The memory budget's diagnostic.
+    pub fn out_of_memory(&self, at: Origin) -> Box<Diagnostic> {
+        help(
+            error(
+                codes::BUDGET_EXCEEDED,
+                format!(
+                    "evaluation allocated more than {}",
+                    shown_bytes(self.limits.max_bytes)
+                ),
+                at,
+                "allocating here",
+            ),
+            "look for strings or lists that grow without end; the limit keeps a runaway file from exhausting memory",
+        )
     }
 
     pub fn register_recursive(&mut self, env: &EnvRef) {
@@ -571,7 +588,15 @@ impl<'l> Evaluator<'l> {
             ir::Global::True => Val::new(Kind::Bool(true), origin),
             ir::Global::False => Val::new(Kind::Bool(false), origin),
             ir::Global::Null => Val::new(Kind::Null, origin),
-            ir::Global::Prim(prim) => prim_value(prim, origin),
+            ir::Global::Prim(prim) => {
+                let app = self.global_prims.entry(prim).or_insert_with(|| {
+                    Rc::new(PrimApp {
+                        prim,
+                        args: Vec::new(),
+                    })
+                });
+                Val::new(Kind::Prim(app.clone()), origin)
+            }
             ir::Global::Builtins => {
                 let set = self
                     .builtins
@@ -1077,7 +1102,7 @@ fn io_reason(err: &std::io::Error) -> String {
 }
 
 /// `1 GiB`, `512 MiB` or `1000 bytes`: a limit as people set it.
-fn shown_bytes(bytes: u64) -> String {
+pub(crate) fn shown_bytes(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     UNITS
         .iter()

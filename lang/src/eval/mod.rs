@@ -13,6 +13,9 @@ mod runtime;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use convert::about_bytes;
+pub(crate) use machine::shown_bytes;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -59,6 +62,8 @@ pub struct Analysis {
     pub value: Option<Value>,
     /// Diagnostics from every phase, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Bytes charged against [`Limits::max_bytes`]; printing the value may use the rest.
+    pub allocated: u64,
 }
 
 impl Analysis {
@@ -105,7 +110,12 @@ pub fn analyze_cancellable(
             });
         let worker = match worker {
             Ok(worker) => worker,
-            Err(err) => return Err(format!("cannot start the evaluation thread: {err}")),
+            Err(err) => {
+                let mut diagnostic =
+                    internal_error(&format!("cannot start the evaluation thread: {err}"));
+                diagnostic.help = Some("the system is short of memory or threads; try again, and report it if it persists".to_owned());
+                return Err(diagnostic);
+            }
         };
         for request in request_rx {
             let response = match request {
@@ -121,8 +131,8 @@ pub fn analyze_cancellable(
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            format!("internal evaluator error: {detail}")
+                .unwrap_or_else(|| "no details".to_owned());
+            internal_error(&format!("the evaluator crashed: {detail}"))
         })
     });
     match result {
@@ -133,11 +143,23 @@ pub fn analyze_cancellable(
             }
             analysis
         }
-        Err(message) => Analysis {
-            diagnostics: vec![Diagnostic::error(codes::INVALID_ARGUMENT, message)],
+        Err(diagnostic) => Analysis {
+            diagnostics: vec![diagnostic],
             ..Analysis::default()
         },
     }
+}
+
+/// The diagnostic for a failure of hac itself (a panic in the evaluator), which no
+/// change to the file can fix: it asks for a bug report.
+pub fn internal_error(detail: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::INTERNAL_ERROR,
+        format!("internal error in hac: {detail}"),
+    )
+    .with_help(
+        "this is a bug in hac, not a problem in your file; please report it with the file (or a smaller one that shows it) and the output of `hac --version`",
+    )
 }
 
 fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBool) -> Analysis {
@@ -157,12 +179,14 @@ fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBo
     };
     crate::diagnostic::normalize(&mut diagnostics);
     let sources = std::mem::take(&mut evaluator.sources);
+    let allocated = limits.max_bytes - evaluator.remaining_bytes();
     drop(evaluator);
     Analysis {
         root: (!sources.is_empty()).then_some(FileId(0)),
         sources,
         value,
         diagnostics,
+        allocated,
     }
 }
 

@@ -373,7 +373,6 @@ const NIX_AGREES: &[(&str, &str)] = &[
         r#"[1,6]"#,
     ),
     (r#"builtins.toJSON [ 1 "é" (-3) ]"#, r#""[1,\"é\",-3]""#),
-    (r#"builtins.fromJSON "18446744073709551615""#, r#"-1"#),
     (r#"builtins.fromJSON "[]""#, r#"[]"#),
     (
         r#"builtins.attrNames (builtins.fromJSON "{\"b\":1,\"a\":2}")"#,
@@ -853,4 +852,106 @@ fn syntax_errors_in_imported_files_carry_their_file() {
 fn long_value_chains_are_freed_without_overflowing_the_stack() {
     let src = "let chain = builtins.foldl' (acc: x: { next = acc; }) { } (builtins.genList (x: x) 1000000); in builtins.seq chain 1";
     assert_eq!(ok(src), "1");
+}
+
+#[test]
+fn comparisons_count_steps() {
+    let small = Limits {
+        max_steps: 100_000,
+        ..Limits::default()
+    };
+    let doubling = "let s = n: if n == 0 then [ 1 ] else let t = s (n - 1); in [ t t ];";
+    for op in ["==", "!=", "<", ">=", "<="] {
+        fails_with_limits(
+            &format!("{doubling} x = s 40; y = s 40; in x {op} y"),
+            codes::BUDGET_EXCEEDED,
+            &small,
+        );
+    }
+    // Small comparisons stay within the same budget.
+    let program = format!("{doubling} x = s 10; y = s 10; in x == y");
+    let analysis = run_files(&[(MAIN, &program)], &small);
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
+    assert_eq!(
+        crate::json::to_json(analysis.value.as_ref().expect("a value")).unwrap(),
+        "true"
+    );
+}
+
+#[test]
+fn plain_copies_of_shared_values_are_refused_before_they_are_built() {
+    let sets = "let s = n: if n == 0 then { } else let t = s (n - 1); in { a = t; b = t; };";
+    for program in [
+        format!("{sets} in s 40"),
+        format!("{sets} in builtins.toJSON (s 40)"),
+    ] {
+        let analysis = run_files(&[(MAIN, &program)], &Limits::default());
+        let err = analysis.diagnostics.first().expect("an error");
+        assert_eq!(err.code, codes::BUDGET_EXCEEDED, "{program}");
+        assert!(
+            err.message.contains("would allocate more than 1 GiB"),
+            "{}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn substring_never_splits_a_character() {
+    // Nix 2.8 returns the bytes (`stringLength` 1); hac strings stay valid UTF-8.
+    let (err, text) = fails_with(
+        r#"builtins.stringLength (builtins.substring 0 1 "éa")"#,
+        codes::INVALID_ARGUMENT,
+    );
+    assert_eq!(
+        err.message,
+        "`substring` would split the UTF-8 character `é` at byte 1"
+    );
+    assert_eq!(text, r#"builtins.substring 0 1 "éa""#);
+    let (err, _) = fails_with(r#"builtins.substring 2 5 "aéb""#, codes::INVALID_ARGUMENT);
+    assert!(err.message.contains("`é` at byte 2"), "{}", err.message);
+    let (err, _) = fails_with(r#"builtins.substring 1 2 "a€b""#, codes::INVALID_ARGUMENT);
+    assert!(err.message.contains("`€` at byte 3"), "{}", err.message);
+    // Cuts between characters are fine, counted in bytes as in Nix.
+    assert_eq!(
+        ok(
+            r#"[ (builtins.substring 1 2 "aéb") (builtins.substring 0 100 "é") (builtins.substring 2 (-1) "é") ]"#
+        ),
+        r#"["é","é",""]"#
+    );
+}
+
+#[test]
+fn from_json_integers_are_exact() {
+    // Nix 2.8 wraps 2^63 to -2^63 and reads -2^63 - 1 and 2^64 as floats.
+    for text in [
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "[ 1, { \\\"a\\\": 99999999999999999999 } ]",
+    ] {
+        let (err, label) = fails_with(
+            &format!("let big = \"{text}\"; in builtins.fromJSON big"),
+            codes::INTEGER_OVERFLOW,
+        );
+        assert_eq!(label, format!("\"{text}\""), "{err:?}");
+    }
+    // `-0` is the integer 0, as in Nix; the limits themselves are fine.
+    assert_eq!(
+        ok(
+            r#"builtins.fromJSON "[ -0, 9223372036854775807, -9223372036854775808, { \"-0.5\": -0 } ]""#
+        ),
+        r#"[0,9223372036854775807,-9223372036854775808,{"-0.5":0}]"#
+    );
+    // A fraction anywhere is still a float, which hac does not have.
+    fails_with(
+        r#"builtins.fromJSON "[ -0, -0.0 ]""#,
+        codes::INVALID_ARGUMENT,
+    );
+    fails_with(r#"builtins.fromJSON "1e3""#, codes::INVALID_ARGUMENT);
 }

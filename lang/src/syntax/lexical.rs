@@ -162,6 +162,10 @@ fn path_interpolation(i: &str) -> Res<'_, &str> {
 
 /// Numbers: an integer, or anything Nix would read as a float (plus `1e3`, which
 /// Nix reads as `1` applied to `e3`, almost certainly meant as a float).
+///
+/// Nix's float is `(([1-9][0-9]*\.[0-9]*)|(0?\.[0-9]+))([Ee][+-]?[0-9]+)?`: `1.` and
+/// `0.5` are floats, but `0.` is the integer `0` followed by `.` (so `0.a or true`
+/// is `true`), and `01.5` is `01` followed by `.5`.
 fn number(i: &str) -> Res<'_, (Tok, &str)> {
     let digits = || take_while1(|c: char| c.is_ascii_digit());
     let exponent = || {
@@ -173,13 +177,14 @@ fn number(i: &str) -> Res<'_, (Tok, &str)> {
     };
     alt((
         recognize((
-            digits(),
+            satisfy(|c: char| matches!(c, '1'..='9')),
+            take_while(|c: char| c.is_ascii_digit()),
             char('.'),
             take_while(|c: char| c.is_ascii_digit()),
             opt(exponent()),
         ))
         .map(|s| (Tok::Float, s)),
-        recognize((char('.'), digits(), opt(exponent()))).map(|s| (Tok::Float, s)),
+        recognize((opt(char('0')), char('.'), digits(), opt(exponent()))).map(|s| (Tok::Float, s)),
         recognize(pair(digits(), exponent())).map(|s| (Tok::Float, s)),
         digits().map(|s| (Tok::Int, s)),
     ))
@@ -291,6 +296,13 @@ mod tests {
         assert_eq!(kind(".5"), (Tok::Float, ".5"));
         assert_eq!(kind("1e3"), (Tok::Float, "1e3"));
         assert_eq!(kind("1."), (Tok::Float, "1."));
+        assert_eq!(kind("10.e3"), (Tok::Float, "10.e3"));
+        assert_eq!(kind("0.5"), (Tok::Float, "0.5"));
+        // As in Nix: `0.` is not a float, and a float never starts with `00` or `01`.
+        assert_eq!(kind("0.a"), (Tok::Int, "0"));
+        assert_eq!(kind("0. "), (Tok::Int, "0"));
+        assert_eq!(kind("01.5"), (Tok::Int, "01"));
+        assert_eq!(kind("00.5"), (Tok::Int, "00"));
         assert_eq!(kind("12 "), (Tok::Int, "12"));
         assert_eq!(kind("a-b'c"), (Tok::Ident, "a-b'c"));
         assert_eq!(kind("or"), (Tok::Keyword(Keyword::Or), "or"));
