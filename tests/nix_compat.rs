@@ -83,14 +83,17 @@ impl NixSandbox {
         let stderr_path = self.dir.join(format!("{index}.err"));
         let stdout = File::create(&stdout_path).expect("temp file for Nix output");
         let stderr = File::create(&stderr_path).expect("temp file for Nix errors");
+        // Cases run on several threads, and Nix keeps a SQLite database in its state
+        // directory that concurrent runs find busy: each run gets its own.
+        let home = self.dir.join(format!("home-{index}"));
         let spawned = Command::new("nix-instantiate")
             .args(["--eval", "--strict", "--json"])
             .arg(case)
-            .env("HOME", &self.dir)
-            .env("NIX_STATE_DIR", self.dir.join("state"))
-            .env("NIX_LOG_DIR", self.dir.join("log"))
-            .env("XDG_CACHE_HOME", self.dir.join("cache"))
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("HOME", &home)
+            .env("NIX_STATE_DIR", home.join("state"))
+            .env("NIX_LOG_DIR", home.join("log"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
             .env("NIX_REMOTE", "")
             .env_remove("NIX_PATH")
             .stdin(Stdio::null())
@@ -125,6 +128,7 @@ impl NixSandbox {
         let mut stderr = read(&stderr_path);
         let _ = std::fs::remove_file(stdout_path);
         let _ = std::fs::remove_file(stderr_path);
+        let _ = std::fs::remove_dir_all(&home);
         if status.is_none() {
             stderr.push_str("\n(nix-instantiate timed out)");
         }
