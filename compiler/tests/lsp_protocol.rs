@@ -724,6 +724,22 @@ fn completion_works_while_the_text_is_incomplete() {
             "  \n}",
             &["controlplanes"],
         ),
+        (
+            "{\n  name = \"x\";\n  network.c\n}\n",
+            "network.c",
+            &["cni"],
+        ),
+        (
+            "{\n  name = \"x\";\n  network.\n}\n",
+            "network.",
+            &["cni", "pods"],
+        ),
+        ("{\n  ssh.\n}\n", "ssh.", &["authorizedKeys"]),
+        (
+            "let\n  host = i: { name = \"h${toString i}\"; add };\nin\n{ controlplanes = [ (host 1) ]; }\n",
+            "add",
+            &["address", "labels"],
+        ),
     ];
     for (index, (text, marker, expected)) in cases.iter().enumerate() {
         let uri = client.open(&format!("partial{index}.hac"), text);

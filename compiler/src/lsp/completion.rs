@@ -16,6 +16,9 @@ use super::hover::attribute_markdown;
 use super::schema::{attribute_at, enum_values, set_at};
 use super::syntax;
 
+/// A name no one writes, standing in for the attribute name not typed yet.
+const PLACEHOLDER: &str = "hac_completion_placeholder";
+
 pub fn completion(context: &Context<'_>, position: Position) -> Option<CompletionResponse> {
     let offset = convert::offset(context.file, position, context.encoding);
     let before = &context.file.text[..offset];
@@ -29,7 +32,16 @@ pub fn completion(context: &Context<'_>, position: Position) -> Option<Completio
             BUILTINS.iter().map(|name| builtin_item(name)).collect(),
         ));
     }
-    let cursor = syntax::cursor(&context.parse.expr, offset);
+    // `network.` with nothing after the dot is no binding name yet, so the parser
+    // cannot say which set it extends: complete as if a name had been typed there.
+    let patched;
+    let cursor = if word_start == offset && before.ends_with('.') {
+        let text = format!("{before}{PLACEHOLDER}{}", &context.file.text[offset..]);
+        patched = hac_lang::syntax::parse(hac_lang::FileId(0), &text);
+        syntax::cursor(&patched.expr, offset)
+    } else {
+        syntax::cursor(&context.parse.expr, offset)
+    };
     let mut items = Vec::new();
     if let Some(values) = cursor
         .value_path
@@ -64,6 +76,29 @@ pub fn completion(context: &Context<'_>, position: Position) -> Option<Completio
             });
         }
         return Some(CompletionResponse::Array(items));
+    }
+    if cursor.in_set_bindings && cursor.set_path.is_none() {
+        // A set whose place in the cluster is unknown (a host made by a function,
+        // a set merged in with `//`): every schema attribute, each saying where it
+        // belongs, as hover does for such sets.
+        let mut offered = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+        for attribute in schema::ATTRIBUTES {
+            offered
+                .entry(attribute.name)
+                .or_default()
+                .push(attribute.set);
+        }
+        for (name, sets) in offered {
+            if cursor.bound.iter().any(|b| b == name) {
+                continue;
+            }
+            items.push(CompletionItem {
+                label: name.to_owned(),
+                kind: Some(CompletionItemKind::PROPERTY),
+                detail: Some(format!("attribute of {}", sets.join(", "))),
+                ..CompletionItem::default()
+            });
+        }
     }
     let mut seen = std::collections::HashSet::new();
     for definition in cursor.scope.iter().rev() {

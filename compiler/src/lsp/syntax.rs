@@ -76,6 +76,9 @@ pub struct Cursor<'e> {
     pub in_string: bool,
     /// The names the set at `set_path` already binds, except the one being written.
     pub bound: Vec<String>,
+    /// Whether the cursor is where an attribute set's next attribute name goes, even
+    /// when `set_path` cannot say which schema set it is (a host made by a function).
+    pub in_set_bindings: bool,
 }
 
 /// Analyses the cursor at byte `offset` of `root`.
@@ -150,11 +153,11 @@ impl<'e> Walker<'e> {
                 if *recursive {
                     self.bind_all(bindings, DefinitionKind::Rec);
                 }
-                self.bindings(bindings, &path);
+                self.bindings(bindings, &path, true);
             }
             ExprKind::Let { bindings, body } => {
                 self.bind_all(bindings, DefinitionKind::Let);
-                self.bindings(bindings, &None);
+                self.bindings(bindings, &None, false);
                 self.expr(body, path);
             }
             ExprKind::Select {
@@ -199,7 +202,8 @@ impl<'e> Walker<'e> {
         }
     }
 
-    fn bindings(&mut self, bindings: &'e [Binding], path: &Option<Vec<Segment>>) {
+    /// Walks the bindings of an attribute set (`is_set`) or of a `let`.
+    fn bindings(&mut self, bindings: &'e [Binding], path: &Option<Vec<Segment>>, is_set: bool) {
         self.cursor.bound = bindings
             .iter()
             .filter(|binding| !self.contains(binding.span()))
@@ -223,6 +227,9 @@ impl<'e> Walker<'e> {
                 Binding::Attr {
                     path: names, value, ..
                 } => {
+                    if is_set && names.first().is_some_and(|n| self.contains(n.span())) {
+                        self.cursor.in_set_bindings = true;
+                    }
                     self.names(names, path);
                     if self.contains(value.span) && !names.iter().any(|n| self.contains(n.span())) {
                         self.expr(value, extend(path, names));
@@ -245,6 +252,7 @@ impl<'e> Walker<'e> {
         }
         if !in_binding {
             self.cursor.set_path = path.clone();
+            self.cursor.in_set_bindings = is_set;
         }
     }
 
@@ -263,9 +271,12 @@ impl<'e> Walker<'e> {
                         span: name.span(),
                         set_path: set_path.clone(),
                     });
-                    if index == 0 {
-                        self.cursor.set_path = set_path;
+                    if index > 0 {
+                        // `network.c`: the set being completed is `network`, whose
+                        // other bindings are not known here.
+                        self.cursor.bound.clear();
                     }
+                    self.cursor.set_path = set_path;
                 }
                 AttrName::Ident(_) => {}
                 AttrName::Str(e) | AttrName::Dynamic(e) => self.expr(e, None),
