@@ -132,9 +132,12 @@ pub fn seconds(duration: Duration) -> String {
     format!("{:.2}s", duration.as_secs_f64())
 }
 
-/// Writes `cert.pem` and `key.pem` into `dir`: a self-signed P-256 certificate for a
-/// stand-in API server, which haproxy's check reaches with `verify none`.
-pub fn self_signed_api_server_pair(dir: &Path) {
+/// Writes `cert.pem` and `key.pem` into `dir`: a self-signed P-256 pair for
+/// `common_name`, with `extra` arguments to `openssl req` (e.g. `-addext …`). It
+/// stands in for a server that checks reach with `verify none`, or for a client
+/// nobody trusts. Returns the certificate's and the key's paths.
+pub fn self_signed_pair(dir: &Path, common_name: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
+    fs::create_dir_all(dir).expect("a directory for the pair");
     let made = Command::new("openssl")
         .args([
             "req",
@@ -145,14 +148,10 @@ pub fn self_signed_api_server_pair(dir: &Path) {
             "ec_paramgen_curve:P-256",
             "-nodes",
             "-subj",
-            "/CN=kube-apiserver",
-            "-days",
-            "1",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
         ])
+        .arg(format!("/CN={common_name}"))
+        .args(extra)
+        .args(["-days", "1", "-keyout", "key.pem", "-out", "cert.pem"])
         .current_dir(dir)
         .output()
         .expect("run openssl req");
@@ -161,4 +160,5 @@ pub fn self_signed_api_server_pair(dir: &Path) {
         "openssl req: {}",
         String::from_utf8_lossy(&made.stderr)
     );
+    (dir.join("cert.pem"), dir.join("key.pem"))
 }

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use emit_common::{pyyaml_load, require, text};
-use live_common::{Daemon, machine_lock, poll, report, seconds};
+use live_common::{Daemon, machine_lock, poll, report, seconds, self_signed_pair};
 
 const EXAMPLE: &str = "loopback-external-etcd";
 const MANIFEST: &str = "/etc/kubernetes/manifests/etcd.yaml";
@@ -257,38 +257,6 @@ impl Client {
 /// for a write without quorum.
 const TUTORIAL_QUORUM_ERROR: &str = "etcdserver: request timed out";
 
-/// A client pair signed by nobody the cluster trusts (`openssl req -x509`, with the
-/// client usage etcd would want of a real one): (certificate, key).
-fn self_signed_pair(dir: &Path) -> (String, String) {
-    fs::create_dir_all(dir).unwrap();
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=kube-apiserver-etcd-client",
-            "-addext",
-            "extendedKeyUsage=clientAuth",
-            "-days",
-            "1",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.crt",
-        ])
-        .current_dir(dir)
-        .output()
-        .expect("run openssl req");
-    assert!(made.status.success(), "{}", text(&made.stderr));
-    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    (path("client.crt"), path("client.key"))
-}
-
 fn start(member: &Member, scratch: &Path) -> Daemon {
     Daemon::start(
         &member.name,
@@ -438,7 +406,19 @@ fn three_generated_members_keep_quorum_with_one_down_and_lose_it_with_two() {
     };
     let stranger = Client {
         ca: client.ca.clone(),
-        pair: Some(self_signed_pair(&scratch.path().join("stranger"))),
+        pair: Some({
+            // Signed by nobody the cluster trusts, with the client usage etcd
+            // would want of a real one.
+            let (cert, key) = self_signed_pair(
+                &scratch.path().join("stranger"),
+                "kube-apiserver-etcd-client",
+                &["-addext", "extendedKeyUsage=clientAuth"],
+            );
+            (
+                cert.to_string_lossy().into_owned(),
+                key.to_string_lossy().into_owned(),
+            )
+        }),
     };
     // etcdctl only sees its dial time out; the members' logs say why they
     // rejected the connection.

@@ -38,7 +38,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use emit_common::{pyyaml_load, require, text};
-use live_common::{Daemon, machine_lock, poll, report, seconds, self_signed_api_server_pair};
+use live_common::{Daemon, machine_lock, poll, report, seconds, self_signed_pair};
 
 const EXAMPLE: &str = "loopback";
 const HAPROXY_CONFIG: &str = "/etc/haproxy/haproxy.cfg";
@@ -225,7 +225,7 @@ impl Backend {
     fn new(server: &Server, scratch: &Path) -> Backend {
         let dir = scratch.join(&server.name);
         fs::create_dir_all(&dir).unwrap();
-        self_signed_api_server_pair(&dir);
+        self_signed_pair(&dir, "kube-apiserver", &[]);
         let backend = Backend {
             server: server.clone(),
             dir,

@@ -33,7 +33,7 @@ use build_common::build;
 use emit_common::{require, text};
 use hac::build::paths;
 use hac::plan::Action;
-use live_common::{Daemon, machine_lock, poll, report, seconds, self_signed_api_server_pair};
+use live_common::{Daemon, machine_lock, poll, report, seconds, self_signed_pair};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -176,7 +176,7 @@ fn the_checks_tell_a_dead_haproxy_from_a_blind_one_from_a_healthy_one() {
     // One API server comes up.
     let server_dir = dir.path().join("cp1");
     fs::create_dir(&server_dir).unwrap();
-    self_signed_api_server_pair(&server_dir);
+    self_signed_pair(&server_dir, "kube-apiserver", &[]);
     fs::write(
         server_dir.join("healthz"),
         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nok",
