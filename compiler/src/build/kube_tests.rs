@@ -9,42 +9,15 @@ use serde_json::{Value, json};
 
 use crate::emit::bootstrap;
 use crate::emit::validate;
+use crate::model::check_cluster;
 use crate::model::testing::{base, set, value};
-use crate::model::{Cluster, check_cluster};
-use crate::plan::{Action, BootPlan, HostPlan, plan};
-use crate::secrets::Bundle;
+use crate::plan::{Action, HostPlan};
 
+use super::fixture::Fixture;
 use super::kubeadm_config::{self, Api};
-use super::{Context, HostFile, Rendered, cni, kubeadm, node, paths, waits};
-
-struct Fixture {
-    cluster: Cluster,
-    plan: BootPlan,
-    bundle: Bundle,
-}
+use super::{HostFile, Rendered, cni, kubeadm, node, paths, waits};
 
 impl Fixture {
-    fn new(json: Value) -> Fixture {
-        let (cluster, diagnostics) = check_cluster(&value(json));
-        let cluster = cluster.unwrap_or_else(|| panic!("not a cluster: {diagnostics:#?}"));
-        let spec = crate::cli::secrets_spec(&cluster, None);
-        let (bundle, _) = crate::secrets::reconcile(None, &spec).expect("a secrets bundle");
-        let plan = plan(&cluster);
-        Fixture {
-            cluster,
-            plan,
-            bundle,
-        }
-    }
-
-    fn context(&self) -> Context<'_> {
-        Context {
-            cluster: &self.cluster,
-            plan: &self.plan,
-            secrets: &self.bundle,
-        }
-    }
-
     /// The steps this helper renders, for one host: (step id, rendered with waits).
     fn render_host(&self, plan_host: &HostPlan) -> Vec<(&'static str, Rendered)> {
         let context = self.context();

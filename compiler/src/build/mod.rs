@@ -25,6 +25,8 @@ pub mod versions;
 pub mod waits;
 
 #[cfg(test)]
+mod fixture;
+#[cfg(test)]
 mod kube_tests;
 
 use crate::emit::SpecError;

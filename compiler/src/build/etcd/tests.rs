@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::build::Context;
+use crate::build::fixture::Fixture;
 use crate::emit::validate;
+use crate::model::check_cluster;
 use crate::model::testing::{base, set, value};
-use crate::model::{Cluster, check_cluster};
-use crate::plan::{Action, BootPlan, plan};
-use crate::secrets::{Bundle, EtcdMember, SecretsSpec, reconcile};
+use crate::plan::{Action, plan};
 
-fn cluster() -> Cluster {
+fn cluster() -> Value {
     let mut json = base();
     set(
         &mut json,
@@ -24,55 +23,10 @@ fn cluster() -> Cluster {
             { "name": "etcd3", "address": "fd00::33" },
         ]}),
     );
-    let (cluster, diagnostics) = check_cluster(&value(json));
-    cluster.unwrap_or_else(|| panic!("invalid test cluster: {diagnostics:#?}"))
-}
-
-fn bundle(cluster: &Cluster) -> Bundle {
-    let Etcd::External { members, .. } = &cluster.etcd else {
-        panic!("external etcd expected");
-    };
-    let spec = SecretsSpec {
-        key_algorithm: None,
-        etcd_members: members
-            .iter()
-            .map(|m| EtcdMember {
-                name: m.name.value.clone(),
-                address: m.address.as_ref().unwrap().value.to_string(),
-            })
-            .collect(),
-    };
-    reconcile(None, &spec).unwrap().0
-}
-
-use crate::model::Etcd;
-
-struct Fixture {
-    cluster: Cluster,
-    plan: BootPlan,
-    bundle: Bundle,
+    json
 }
 
 impl Fixture {
-    fn new() -> Self {
-        let cluster = cluster();
-        let plan = plan(&cluster);
-        let bundle = bundle(&cluster);
-        Fixture {
-            cluster,
-            plan,
-            bundle,
-        }
-    }
-
-    fn context(&self) -> Context<'_> {
-        Context {
-            cluster: &self.cluster,
-            plan: &self.plan,
-            secrets: &self.bundle,
-        }
-    }
-
     /// The rendered `start-etcd` step of `member`, with the plan's arguments.
     fn start(&self, member: &str) -> Result<Rendered, SpecError> {
         let context = self.context();
@@ -160,7 +114,7 @@ fn manifest_of(fixture: &Fixture, member: &str) -> Value {
 
 #[test]
 fn a_member_gets_its_certificates_with_private_keys() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new(cluster());
     let rendered = fixture.start("etcd2").unwrap();
     let pki = fixture.bundle.etcd().unwrap();
     let member = pki.member("etcd2").unwrap();
@@ -215,7 +169,7 @@ fn a_member_gets_its_certificates_with_private_keys() {
 
 #[test]
 fn every_member_starts_with_the_same_cluster_and_its_own_urls() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new(cluster());
     let all: Vec<BTreeMap<String, String>> = ["etcd1", "etcd2", "etcd3"]
         .iter()
         .map(|m| flags(&manifest_of(&fixture, m)))
@@ -259,7 +213,7 @@ fn every_member_starts_with_the_same_cluster_and_its_own_urls() {
 
 #[test]
 fn the_pod_is_the_one_kubeadm_writes() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new(cluster());
     let manifest = manifest_of(&fixture, "etcd1");
     let container = &manifest["spec"]["containers"][0];
     assert_eq!(manifest["metadata"]["namespace"], "kube-system");
@@ -324,7 +278,7 @@ fn the_image_follows_kubeadm_for_the_minor() {
     // outside the table: the nearest entry, as kubeadm
     assert_eq!(etcd_image(version(37)), "registry.k8s.io/etcd:3.6.9-0");
     assert_eq!(etcd_image(version(28)), "registry.k8s.io/etcd:3.5.24-0");
-    let fixture = Fixture::new();
+    let fixture = Fixture::new(cluster());
     let rendered = fixture.start("etcd1").unwrap();
     assert!(
         file(&rendered, paths::ETCD_MANIFEST)
@@ -372,7 +326,7 @@ fn the_standalone_kubelet_configuration_is_valid_and_has_no_api_server() {
 
 #[test]
 fn the_step_starts_the_kubelet_after_writing_its_files() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new(cluster());
     let rendered = fixture.start("etcd1").unwrap();
     let body = rendered.body.join("\n");
     let restart = body.find("systemctl restart kubelet").expect("restart");
@@ -382,7 +336,7 @@ fn the_step_starts_the_kubelet_after_writing_its_files() {
 
 #[test]
 fn certificates_for_another_address_are_refused() {
-    let mut fixture = Fixture::new();
+    let mut fixture = Fixture::new(cluster());
     // the bundle was issued before etcd2 moved
     let mut json = base();
     set(
@@ -406,7 +360,7 @@ fn certificates_for_another_address_are_refused() {
 
 #[test]
 fn the_quorum_step_asks_this_member_for_the_list() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::new(cluster());
     let context = fixture.context();
     let rendered = confirm_quorum(&context, context.host("etcd3").unwrap()).unwrap();
     let body = rendered.body.join("\n");

@@ -3,43 +3,11 @@
 use serde_json::json;
 
 use super::*;
-use crate::build::Context;
-use crate::model::testing::{base, set, value};
-use crate::model::{Cluster, check_cluster};
-use crate::plan::{BootPlan, Step, plan};
-use crate::secrets::{Bundle, SecretsSpec, reconcile};
-
-struct Fixture {
-    cluster: Cluster,
-    plan: BootPlan,
-    bundle: Bundle,
-}
+use crate::build::fixture::Fixture;
+use crate::model::testing::{base, set};
+use crate::plan::Step;
 
 impl Fixture {
-    fn new(json: serde_json::Value) -> Self {
-        let (cluster, diagnostics) = check_cluster(&value(json));
-        let cluster = cluster.unwrap_or_else(|| panic!("invalid test cluster: {diagnostics:#?}"));
-        let plan = plan(&cluster);
-        let spec = SecretsSpec {
-            key_algorithm: None,
-            etcd_members: Vec::new(),
-        };
-        let bundle = reconcile(None, &spec).unwrap().0;
-        Fixture {
-            cluster,
-            plan,
-            bundle,
-        }
-    }
-
-    fn context(&self) -> Context<'_> {
-        Context {
-            cluster: &self.cluster,
-            plan: &self.plan,
-            secrets: &self.bundle,
-        }
-    }
-
     fn host(&self, name: &str) -> (&Host, &HostPlan) {
         let host = self.context().host(name).unwrap();
         let plan_host = self.plan.hosts.iter().find(|h| h.name == name).unwrap();
