@@ -81,6 +81,7 @@ pub fn cluster_and_plan(path: &Path) -> (Cluster, BootPlan) {
 /// One example's build with its fixture bundle.
 pub struct Built {
     pub example: String,
+    pub cluster: Cluster,
     pub plan: BootPlan,
     pub hosts: Vec<HostOutput>,
 }
@@ -98,6 +99,7 @@ pub fn build(example: &str) -> Built {
         .unwrap_or_else(|err| panic!("examples/{example}.hac does not build: {err}"));
     Built {
         example: example.to_owned(),
+        cluster,
         plan,
         hosts,
     }

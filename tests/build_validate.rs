@@ -286,11 +286,8 @@ fn the_plan_printed_by_hac_plan_names_the_same_steps() {
 #[test]
 fn every_file_hac_writes_is_reserved_from_user_files() {
     for example in build_common::examples() {
-        let path = support_root()
-            .join("examples")
-            .join(format!("{example}.hac"));
-        let (cluster, _) = build_common::cluster_and_plan(&path);
         let built = build_common::build(&example);
+        let cluster = &built.cluster;
         for host in &built.hosts {
             let model_host = cluster
                 .hosts()
@@ -321,11 +318,4 @@ fn every_file_hac_writes_is_reserved_from_user_files() {
             }
         }
     }
-}
-
-fn support_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
 }

@@ -7,16 +7,12 @@ use std::process::{Command, Stdio};
 
 use hac_tests::{hac, repo_root};
 
+#[path = "build_common.rs"]
+mod build_common;
+
+/// The examples, all seven the model issue names (and any added since).
 fn examples() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("examples"))
-        .expect("examples/")
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".hac").map(str::to_owned)
-        })
-        .collect();
-    names.sort();
+    let names = build_common::examples();
     assert!(names.len() >= 7, "{names:?}");
     names
 }

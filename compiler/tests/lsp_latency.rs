@@ -43,12 +43,7 @@ fn a_thousand_line_file_rechecks_after_an_edit() {
 
     let edited = text.replacen("taints = [", "tains = [", 1);
     let outcome = check(&edited);
-    let messages: Vec<&str> = outcome
-        .analysis
-        .diagnostics
-        .iter()
-        .map(|d| d.message.as_str())
-        .collect();
+    let messages = messages(&outcome);
     assert_eq!(messages, ["unknown attribute `tains` in `workers[0]`"]);
     let span = outcome.analysis.diagnostics[0]
         .primary()
@@ -56,6 +51,16 @@ fn a_thousand_line_file_rechecks_after_an_edit() {
         .origin
         .span;
     assert_eq!(&edited[span.range()], "tains");
+}
+
+/// The messages of a check's diagnostics, in order.
+fn messages(outcome: &worker::Outcome) -> Vec<&str> {
+    outcome
+        .analysis
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect()
 }
 
 /// Ten billion steps: only the step budget (or cancellation) ends it.
@@ -72,11 +77,6 @@ fn a_cancelled_check_stops_instead_of_running_to_its_budget() {
         overlay: HashMap::from([(root.clone(), RUNAWAY.to_owned())]),
         cancel,
     });
-    let messages: Vec<&str> = outcome
-        .analysis
-        .diagnostics
-        .iter()
-        .map(|d| d.message.as_str())
-        .collect();
+    let messages = messages(&outcome);
     assert_eq!(messages, ["evaluation was cancelled"]);
 }
