@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Sourced by scripts/test and scripts/hac: makes sure cargo, rustfmt and clippy of a
-# recent enough Rust are on PATH, installing the toolchain with rustup when they are
-# missing (a fresh Debian or Ubuntu machine has none, and their packaged Rust is
-# older than the workspace's rust-version).
+# Sourced by scripts/test and scripts/hac: finds a cargo recent enough for the
+# workspace's rust-version, and for the tests rustfmt and clippy beside it. It never
+# downloads a toolchain: the machines hac is built on may reach only the package
+# registries, so a missing or old Rust is reported with what to install instead.
 
 hac_required_rust=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml")
 
@@ -13,40 +13,39 @@ hac_rust_is_recent() {
   [[ $(printf '%s\n%s\n' "$hac_required_rust" "$version" | sort -V | head -n1) == "$hac_required_rust" ]]
 }
 
-hac_ensure_rust() {
+hac_rust_install_help() {
+  cat >&2 <<HELP
+Install Rust $hac_required_rust or newer, for example with rustup (https://rustup.rs):
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+or with your distribution's packages if they are recent enough, then run this again.
+HELP
+}
+
+# hac_ensure_cargo: cargo >= rust-version on PATH (enough to build and run hac).
+hac_ensure_cargo() {
   if [[ -x $HOME/.cargo/bin/cargo ]]; then
     PATH="$HOME/.cargo/bin:$PATH"
   fi
-  if hac_rust_is_recent && cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
-    return 0
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo is not installed" >&2
+    hac_rust_install_help
+    exit 2
   fi
-  echo "==> installing Rust (rustup, minimal profile with rustfmt and clippy; needs Rust >= $hac_required_rust)"
-  if ! command -v curl >/dev/null 2>&1; then
-    if [[ $(id -u) -ne 0 ]]; then
-      echo "error: curl is missing; run as root or install curl first" >&2
+  if ! hac_rust_is_recent; then
+    echo "error: $(cargo --version) is older than Rust $hac_required_rust, which hac needs" >&2
+    hac_rust_install_help
+    exit 2
+  fi
+}
+
+# hac_ensure_rust: cargo as above, with rustfmt and clippy (the test run checks both).
+hac_ensure_rust() {
+  hac_ensure_cargo
+  local component
+  for component in fmt clippy; do
+    if ! cargo "$component" --version >/dev/null 2>&1; then
+      echo "error: cargo $component is missing; with rustup: rustup component add ${component/fmt/rustfmt}" >&2
       exit 2
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl ca-certificates gcc libc6-dev >/dev/null
-  fi
-  if command -v rustup >/dev/null 2>&1; then
-    rustup toolchain install stable --profile minimal --component rustfmt,clippy
-    rustup default stable
-  else
-    # rustup-init straight from the Rust project's distribution server, which is
-    # what the sh.rustup.rs script downloads too.
-    # It must keep its name: rustup-init tells what to do from it.
-    local dir
-    dir=$(mktemp -d)
-    curl --proto '=https' --tlsv1.2 -sSf -o "$dir/rustup-init" \
-      "https://static.rust-lang.org/rustup/dist/$(uname -m)-unknown-linux-gnu/rustup-init"
-    chmod +x "$dir/rustup-init"
-    "$dir/rustup-init" -y --no-modify-path --profile minimal --component rustfmt,clippy
-    rm -rf "$dir"
-  fi
-  PATH="$HOME/.cargo/bin:$PATH"
-  hac_rust_is_recent || {
-    echo "error: cargo $(cargo --version) is older than Rust $hac_required_rust" >&2
-    exit 2
-  }
+  done
 }
