@@ -255,11 +255,77 @@ where
                 err.render().to_string()
             };
             let sink: &mut dyn Write = if to_stdout { io.stdout } else { io.stderr };
-            let _ = sink.write_all(text.as_bytes());
-            return if to_stdout { EXIT_OK } else { EXIT_USAGE };
+            let written = sink.write_all(text.as_bytes()).and_then(|()| sink.flush());
+            return match written {
+                Err(err) if to_stdout => {
+                    let _ = writeln!(io.stderr, "error: cannot write standard output: {err}");
+                    EXIT_USAGE
+                }
+                _ if to_stdout => EXIT_OK,
+                _ => EXIT_USAGE,
+            };
         }
     };
-    let status = match cli.command {
+    let mut stdout = TrackedWrite::new(io.stdout);
+    let mut tracked = Io {
+        stdout: &mut stdout,
+        stderr: io.stderr,
+        style: io.style,
+    };
+    let status = dispatch(cli.command, loader, &mut tracked);
+    let flushed = tracked.stdout.flush();
+    let _ = io.stderr.flush();
+    match stdout.error.take() {
+        Some(err) => {
+            // A reader that went away (`hac plan … | head`) needs no message.
+            if err.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = writeln!(io.stderr, "error: cannot write standard output: {err}");
+                let _ = io.stderr.flush();
+            }
+            EXIT_USAGE
+        }
+        None if flushed.is_err() => EXIT_USAGE,
+        None => status,
+    }
+}
+
+/// A writer that remembers its first error, so that a command whose output could not
+/// be written fails (exit 2) however it wrote.
+struct TrackedWrite<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl<'a> TrackedWrite<'a> {
+    fn new(inner: &'a mut dyn Write) -> Self {
+        TrackedWrite { inner, error: None }
+    }
+
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(err) = &result
+            && err.kind() != std::io::ErrorKind::Interrupted
+            && self.error.is_none()
+        {
+            self.error = Some(std::io::Error::new(err.kind(), err.to_string()));
+        }
+        result
+    }
+}
+
+impl Write for TrackedWrite<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(bytes);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
+}
+
+fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
+    match command {
         Command::Check {
             files,
             deny_warnings,
@@ -309,10 +375,7 @@ where
             plan_format,
             diagnostics,
         } => plan(&file, plan_format, diagnostics, loader, io),
-    };
-    let _ = io.stdout.flush();
-    let _ = io.stderr.flush();
-    status
+    }
 }
 
 fn check(
