@@ -503,7 +503,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     // The output is checked before the bundle is touched (the cluster id is not known
     // yet), so a refused directory costs nothing; it is checked again, with the id,
     // right before it is replaced.
-    let target = match build_replace::Target::open(&output) {
+    let target = match build_replace::Target::new(&output) {
         Ok(target) => target,
         Err(err) => return report_write_error(&err, io),
     };
@@ -578,7 +578,6 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     if let Err(err) = target.write(owner, &protected, &files) {
         return report_write_error(&err, io);
     }
-    drop(target);
     let _ = io
         .stdout
         .write_all(sizes::table(&manifest, &output, request.gzip, request.provider).as_bytes());

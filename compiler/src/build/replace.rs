@@ -52,30 +52,22 @@ pub type Protected<'a> = [(&'a str, &'a Path)];
 /// How many unlisted entries an error names before it says "and N more".
 const NAMED_IN_ERRORS: usize = 5;
 
-/// The output directory of a build, its parent locked for as long as this lives.
+/// The output directory of a build.
 pub struct Target {
     dir: PathBuf,
     parent: PathBuf,
     base: String,
-    _lock: Option<File>,
 }
 
 impl Target {
-    /// Locks the parent of `dir` (creating it), puts back an output directory that a
-    /// build killed halfway through a non-atomic swap left aside, and removes what
-    /// killed builds left beside it.
-    pub fn open(dir: &Path) -> Result<Self, WriteError> {
+    /// The output directory `dir`; nothing is created or changed yet.
+    pub fn new(dir: &Path) -> Result<Self, WriteError> {
         let (parent, base) = split(dir)?;
-        fs::create_dir_all(&parent).map_err(|e| WriteError::io("create", &parent, &e))?;
-        let lock = lock_directory(&parent)?;
-        let target = Target {
+        Ok(Target {
             dir: parent.join(&base),
             parent,
             base,
-            _lock: lock,
-        };
-        target.recover();
-        Ok(target)
+        })
     }
 
     /// Refuses the output directory unless it is absent, empty or provably an earlier
@@ -84,14 +76,19 @@ impl Target {
         check_replaceable(&self.dir, owner, protected)
     }
 
-    /// Writes `files` (the manifest first) into a fresh private directory and puts it in
-    /// the output's place, checking the output again first.
+    /// Creates the parent directory and, holding its lock: puts back an output that a
+    /// build killed halfway through a two-step swap left aside, removes what killed
+    /// builds left beside it, checks the output again, writes `files` (the manifest
+    /// first) into a fresh private directory and puts that in the output's place.
     pub fn write(
         &self,
         owner: Owner<'_>,
         protected: &Protected<'_>,
         files: &[Artefact],
     ) -> Result<(), WriteError> {
+        fs::create_dir_all(&self.parent).map_err(|e| WriteError::io("create", &self.parent, &e))?;
+        let _lock = lock_directory(&self.parent)?;
+        self.recover();
         self.check(owner, protected)?;
         let staging = self.leftover_name(NEW, std::process::id());
         let result = fill(&staging, files).and_then(|()| self.swap_in(&staging));
@@ -543,7 +540,7 @@ mod tests {
     fn replacing_keeps_a_file_that_appears_after_the_check() {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path().join("out");
-        let target = Target::open(&dir).unwrap();
+        let target = Target::new(&dir).unwrap();
         target
             .write(owner(), &[], &artefacts(&[("a.yaml", "1")]))
             .unwrap();
@@ -562,14 +559,15 @@ mod tests {
     fn an_output_set_aside_by_a_killed_swap_is_put_back() {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path().join("out");
-        Target::open(&dir)
+        Target::new(&dir)
             .unwrap()
             .write(owner(), &[], &artefacts(&[("a.yaml", "old")]))
             .unwrap();
         // Killed between the two renames of the fallback swap: no `out` at all.
         fs::rename(&dir, scratch.path().join(".out.hac-old-4242")).unwrap();
         fs::create_dir(scratch.path().join(".out.hac-new-4242")).unwrap();
-        let target = Target::open(&dir).unwrap();
+        let target = Target::new(&dir).unwrap();
+        target.recover();
         assert_eq!(fs::read_to_string(dir.join("a.yaml")).unwrap(), "old");
         assert!(!scratch.path().join(".out.hac-old-4242").exists());
         assert!(!scratch.path().join(".out.hac-new-4242").exists());
