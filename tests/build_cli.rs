@@ -599,3 +599,117 @@ fn show_and_rotate_take_a_bundle_by_any_name_or_a_description() {
         before.bootstrap_token()
     );
 }
+
+// ------------------------------------------------ a bundle belongs to one cluster
+
+/// The reproduction: building `stacked` (cluster `prod`) with the bundle of an
+/// external-etcd cluster (`analytics`) destroyed that cluster's etcd PKI. The bundle
+/// now names its cluster, and a build of any other cluster is refused, `--force` or not.
+#[test]
+fn a_build_with_another_clusters_bundle_is_refused() {
+    let scratch = Scratch::new();
+    let analytics = scratch.example("external-etcd");
+    // The fixture bundle predates recorded clusters: the first build adopts it.
+    let first = scratch.build(&analytics, "analytics", &[]);
+    assert_ok(&first);
+    assert!(
+        first
+            .stderr
+            .contains("recorded that the bundle belongs to cluster `analytics`"),
+        "{}",
+        first.stderr
+    );
+    let bundle = scratch.path("cluster.secrets");
+    let recorded = hac::secrets::load(&bundle).expect("bundle");
+    assert_eq!(recorded.cluster(), Some("analytics"));
+    let id = recorded.cluster_id().expect("a cluster id").to_owned();
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(scratch.path("analytics/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["cluster_id"], id.as_str());
+    assert_eq!(manifest["generator"], "hac");
+    let before = std::fs::read(&bundle).unwrap();
+
+    let stacked = scratch.stacked("stacked.hac", unchanged);
+    for extra in [&[][..], &["--force"][..]] {
+        let out = scratch.build(&stacked, "prod", extra);
+        assert_eq!(out.status, 2, "{extra:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("belongs to cluster `analytics`, not `prod`"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("removed the etcd PKI"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(std::fs::read(&bundle).unwrap(), before, "{extra:?}");
+        assert!(!scratch.path("prod").exists());
+    }
+}
+
+/// A change of the cluster that drops private keys (here: every etcd member moves, so
+/// their certificates are re-issued) needs `--force`, and then first keeps the old
+/// bundle beside the new one, private.
+#[test]
+fn dropping_key_material_needs_force_and_keeps_a_copy_of_the_bundle() {
+    let scratch = Scratch::new();
+    let source = scratch.example("external-etcd");
+    assert_ok(&scratch.build(&source, "out", &[]));
+    let bundle = scratch.path("cluster.secrets");
+    let before = std::fs::read(&bundle).unwrap();
+    let old = hac::secrets::load(&bundle).unwrap();
+    let output_before = contents(&scratch.path("out"));
+    let text = std::fs::read_to_string(&source).unwrap();
+    assert!(text.contains("numbered \"etcd\" 31 3"));
+    std::fs::write(
+        &source,
+        text.replace("numbered \"etcd\" 31 3", "numbered \"etcd\" 41 3"),
+    )
+    .unwrap();
+
+    let refused = scratch.build(&source, "out", &[]);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("would remove private keys"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("`etcd1`"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(&bundle).unwrap(), before);
+    assert_eq!(contents(&scratch.path("out")), output_before);
+
+    let forced = scratch.build(&source, "out", &["--force"]);
+    assert_ok(&forced);
+    let copies: Vec<PathBuf> = std::fs::read_dir(scratch.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("cluster.secrets.") && name.ends_with(".old")
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(
+        forced.stderr.contains(&copies[0].display().to_string()),
+        "{}",
+        forced.stderr
+    );
+    assert_eq!(std::fs::read(&copies[0]).unwrap(), before);
+    assert_eq!(mode_of(&copies[0]), 0o600);
+    let new = hac::secrets::load(&bundle).unwrap();
+    assert_eq!(new.etcd().unwrap().ca(), old.etcd().unwrap().ca());
+    assert_ne!(
+        new.etcd().unwrap().member("etcd1").unwrap().server(),
+        old.etcd().unwrap().member("etcd1").unwrap().server()
+    );
+    assert_eq!(new.cluster_id(), old.cluster_id());
+}

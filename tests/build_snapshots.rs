@@ -16,7 +16,7 @@ fn every_example_matches_its_snapshots() {
         for host in &built.hosts {
             insta::assert_snapshot!(format!("{example}__{}", host.name), host.user_data);
         }
-        let (_, files) = output::artefacts(&built.plan, &built.hosts, true);
+        let (_, files) = output::artefacts(&built.plan, &built.hosts, true, None);
         let manifest = files
             .iter()
             .find(|f| f.name == output::MANIFEST)

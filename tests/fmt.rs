@@ -225,3 +225,78 @@ fn the_documented_example_is_right() {
     assert_eq!(formatted, blocks[1]);
     assert_ne!(blocks[0], blocks[1], "the example shows a change");
 }
+
+/// `hac fmt` rewrites a file's contents and nothing else about it: through a symlink
+/// it formats the target and the link stays a link; a hard-linked file keeps its inode
+/// (every name sees the new text); owner, group and mode stay, also when root formats
+/// another user's file.
+#[test]
+fn fmt_keeps_links_owner_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let scratch = tempfile::tempdir().unwrap();
+    let unformatted = "{a=1;}";
+    let formatted = "{ a = 1; }\n";
+
+    let target = scratch.path().join("real.hac");
+    let link = scratch.path().join("link.hac");
+    std::fs::write(&target, unformatted).unwrap();
+    std::os::unix::fs::symlink("real.hac", &link).unwrap();
+    let out = hac(&["fmt", link.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("real.hac"));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), formatted);
+
+    let first = scratch.path().join("first.hac");
+    let second = scratch.path().join("second.hac");
+    std::fs::write(&first, unformatted).unwrap();
+    std::fs::hard_link(&first, &second).unwrap();
+    let inode = std::fs::metadata(&first).unwrap().ino();
+    let out = hac(&["fmt", first.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(std::fs::metadata(&first).unwrap().ino(), inode);
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), formatted);
+    assert_eq!(std::fs::metadata(&second).unwrap().nlink(), 2);
+
+    let owned = scratch.path().join("owned.hac");
+    std::fs::write(&owned, unformatted).unwrap();
+    std::fs::set_permissions(&owned, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let root = std::fs::metadata(&owned).unwrap().uid() == 0;
+    if root {
+        // Another user's file, formatted by root.
+        std::os::unix::fs::chown(&owned, Some(4321), Some(4321)).unwrap();
+    }
+    let before = std::fs::metadata(&owned).unwrap();
+    let out = hac(&["fmt", owned.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let after = std::fs::metadata(&owned).unwrap();
+    assert_eq!(std::fs::read_to_string(&owned).unwrap(), formatted);
+    assert_eq!(after.mode() & 0o7777, 0o640);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    if root {
+        assert_eq!(after.uid(), 4321);
+    }
+    // Nothing left beside the files.
+    let mut names: Vec<String> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "first.hac",
+            "link.hac",
+            "owned.hac",
+            "real.hac",
+            "second.hac"
+        ]
+    );
+}

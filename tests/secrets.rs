@@ -62,6 +62,7 @@ fn member(name: &str, address: &str) -> EtcdMember {
 
 fn spec(algorithm: KeyAlgorithm, members: &[(&str, &str)]) -> SecretsSpec {
     SecretsSpec {
+        cluster: None,
         key_algorithm: Some(algorithm),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
     }
@@ -235,18 +236,34 @@ fn member_changes_touch_only_those_members() {
         ),
     )
     .unwrap();
-    let (after, changes) = secrets::ensure(
-        &path,
-        &spec(
-            algorithm,
-            &[
-                ("etcd-a", "10.0.0.1"),
-                ("etcd-b", "10.0.0.20"),
-                ("etcd-d", "10.0.0.4"),
-            ],
-        ),
-    )
-    .unwrap();
+    let changed = spec(
+        algorithm,
+        &[
+            ("etcd-a", "10.0.0.1"),
+            ("etcd-b", "10.0.0.20"),
+            ("etcd-d", "10.0.0.4"),
+        ],
+    );
+    // Dropping `etcd-c` and `etcd-b`'s old keys needs `--force`; without it nothing
+    // changes and no copy is made.
+    let old_bytes = fs::read(&path).unwrap();
+    let refused = secrets::ensure(&path, &changed).unwrap_err();
+    assert!(
+        matches!(refused, secrets::SecretsError::RemovesKeyMaterial { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("`etcd-c`"), "{refused}");
+    assert!(refused.help().unwrap().contains("--force"));
+    assert_eq!(fs::read(&path).unwrap(), old_bytes);
+    assert_eq!(dir.entries(), ["c.secrets", "c.secrets.lock"]);
+
+    let ensured = secrets::ensure_with(&path, &changed, true).unwrap();
+    let (after, changes) = (ensured.bundle, ensured.changes);
+    let copy = ensured.kept_copy.expect("a copy of the old bundle");
+    assert_eq!(copy.parent(), path.parent());
+    assert_eq!(fs::read(&copy).unwrap(), old_bytes);
+    assert_eq!(mode(&copy), 0o600);
+    assert_eq!(secrets::load(&copy).unwrap(), before);
     let report = changes.to_string();
     assert!(
         report.contains("issued certificates for etcd member `etcd-d`"),
@@ -976,4 +993,111 @@ fn etcd_serves_tls_with_ecdsa_certificates() {
 #[test]
 fn etcd_serves_tls_with_rsa_certificates() {
     etcd_serves_tls_with(KeyAlgorithm::Rsa2048);
+}
+
+// ------------------------------------------------ which cluster a bundle belongs to
+
+fn spec_for(cluster: &str, members: &[(&str, &str)]) -> SecretsSpec {
+    SecretsSpec {
+        cluster: Some(cluster.to_owned()),
+        ..spec(KeyAlgorithm::EcdsaP256, members)
+    }
+}
+
+#[test]
+fn a_bundle_records_its_cluster_and_is_refused_for_another() {
+    let dir = Scratch::new("cluster");
+    let path = dir.path("c.secrets");
+    let (bundle, _) =
+        secrets::ensure(&path, &spec_for("analytics", &[("etcd1", "10.0.0.1")])).unwrap();
+    assert_eq!(bundle.cluster(), Some("analytics"));
+    let id = bundle.cluster_id().expect("an id").to_owned();
+    assert_eq!(id.len(), 32);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\ncluster = \"analytics\"\n"), "{text}");
+    assert!(
+        text.contains(&format!("\ncluster-id = \"{id}\"\n")),
+        "{text}"
+    );
+    // Another bundle never has the same id.
+    let (other, _) = secrets::ensure(&dir.path("d.secrets"), &spec_for("analytics", &[])).unwrap();
+    assert_ne!(other.cluster_id(), Some(id.as_str()));
+
+    let before = fs::read(&path).unwrap();
+    for force in [false, true] {
+        let err = secrets::ensure_with(&path, &spec_for("prod", &[]), force).unwrap_err();
+        assert!(matches!(err, SecretsError::OtherCluster { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("belongs to cluster `analytics`, not `prod`"),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+    assert_eq!(
+        dir.entries(),
+        ["c.secrets", "c.secrets.lock", "d.secrets", "d.secrets.lock"]
+    );
+}
+
+#[test]
+fn a_bundle_without_a_cluster_is_adopted_once() {
+    let dir = Scratch::new("adopt");
+    let path = dir.path("c.secrets");
+    // What an earlier hac wrote: no `cluster`, no `cluster-id`.
+    let (old, _) = secrets::ensure(&path, &spec(KeyAlgorithm::EcdsaP256, &[])).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let legacy: String = text
+        .lines()
+        .filter(|l| !l.starts_with("cluster = ") && !l.starts_with("cluster-id = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&path, &legacy).unwrap();
+    let loaded = secrets::load(&path).unwrap();
+    assert_eq!((loaded.cluster(), loaded.cluster_id()), (None, None));
+
+    let (adopted, changes) = secrets::ensure(&path, &spec_for("prod", &[])).unwrap();
+    assert_eq!(
+        changes.0,
+        [secrets::Change::RecordedCluster {
+            name: "prod".to_owned()
+        }]
+    );
+    assert_eq!(adopted.cluster(), Some("prod"));
+    assert!(adopted.cluster_id().is_some());
+    assert_eq!(adopted.cluster_ca(), old.cluster_ca());
+    assert_eq!(adopted.bootstrap_token(), old.bootstrap_token());
+    // Only the two lines were added, and no copy was needed.
+    let now = fs::read_to_string(&path).unwrap();
+    let without: String = now
+        .lines()
+        .filter(|l| !l.starts_with("cluster = ") && !l.starts_with("cluster-id = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without, legacy);
+    assert_eq!(now.lines().count(), legacy.lines().count() + 2);
+    assert_eq!(dir.entries(), ["c.secrets", "c.secrets.lock"]);
+    let (_, again) = secrets::ensure(&path, &spec_for("prod", &[])).unwrap();
+    assert!(again.is_empty());
+    assert!(secrets::ensure(&path, &spec_for("other", &[])).is_err());
+}
+
+#[test]
+fn init_force_keeps_a_copy_and_the_clusters_id() {
+    let dir = Scratch::new("init-force");
+    let path = dir.path("c.secrets");
+    let first = secrets::init(&path, &spec_for("prod", &[]), false).unwrap();
+    let before = fs::read(&path).unwrap();
+    let (second, kept) = secrets::init_keeping_copy(&path, &spec_for("prod", &[]), true).unwrap();
+    let kept = kept.expect("a copy");
+    assert_eq!(fs::read(&kept).unwrap(), before);
+    assert_eq!(mode(&kept), 0o600);
+    assert_ne!(second.cluster_ca(), first.cluster_ca());
+    assert_eq!(second.cluster_id(), first.cluster_id());
+    // Re-created for another cluster: a new id, and a second copy beside the first.
+    let (third, kept_again) =
+        secrets::init_keeping_copy(&path, &spec_for("edge", &[]), true).unwrap();
+    assert_ne!(third.cluster_id(), first.cluster_id());
+    assert_ne!(kept_again.expect("a copy"), kept);
+    assert_eq!(dir.entries().len(), 4, "{:?}", dir.entries());
 }

@@ -11,7 +11,7 @@ use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
 use crate::build::providers::{self, Provider};
-use crate::build::{output as build_output, sizes};
+use crate::build::{output as build_output, replace as build_replace, sizes};
 use crate::model::{Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
@@ -64,14 +64,10 @@ enum Command {
     Build {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The output directory (replaced as a whole when the build succeeds)
-        #[arg(
-            short = 'o',
-            long = "output",
-            value_name = "DIR",
-            default_value = "out"
-        )]
-        output: PathBuf,
+        /// The output directory [default: out/<cluster name>]; an existing one is
+        /// replaced as a whole, and only when an earlier build of this cluster wrote it
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
         /// Also write `<host>.yaml.gz` (cloud-init unpacks gzip user-data itself)
         #[arg(long)]
         gzip: bool,
@@ -80,6 +76,10 @@ enum Command {
         provider: Option<String>,
         #[command(flatten)]
         bundle: BundleArg,
+        /// Let the build remove private keys from the bundle (etcd members or external
+        /// etcd dropped from the cluster); a copy of the old bundle is kept beside it
+        #[arg(long)]
+        force: bool,
         /// How to print diagnostics
         #[arg(long, value_enum, default_value_t = Format::Human)]
         diagnostics: Format,
@@ -123,7 +123,8 @@ enum SecretsCommand {
         /// Key algorithm of the CAs and certificates: ECDSA-P256 (default) or RSA-2048
         #[arg(long, value_name = "ALG")]
         key_algorithm: Option<KeyAlgorithm>,
-        /// Replace an existing bundle (every host must then be rebuilt)
+        /// Replace an existing bundle, keeping a copy of it beside it (every host must
+        /// then be rebuilt)
         #[arg(long)]
         force: bool,
     },
@@ -255,11 +256,77 @@ where
                 err.render().to_string()
             };
             let sink: &mut dyn Write = if to_stdout { io.stdout } else { io.stderr };
-            let _ = sink.write_all(text.as_bytes());
-            return if to_stdout { EXIT_OK } else { EXIT_USAGE };
+            let written = sink.write_all(text.as_bytes()).and_then(|()| sink.flush());
+            return match written {
+                Err(err) if to_stdout => {
+                    let _ = writeln!(io.stderr, "error: cannot write standard output: {err}");
+                    EXIT_USAGE
+                }
+                _ if to_stdout => EXIT_OK,
+                _ => EXIT_USAGE,
+            };
         }
     };
-    let status = match cli.command {
+    let mut stdout = TrackedWrite::new(io.stdout);
+    let mut tracked = Io {
+        stdout: &mut stdout,
+        stderr: io.stderr,
+        style: io.style,
+    };
+    let status = dispatch(cli.command, loader, &mut tracked);
+    let flushed = tracked.stdout.flush();
+    let _ = io.stderr.flush();
+    match stdout.error.take() {
+        Some(err) => {
+            // A reader that went away (`hac plan … | head`) needs no message.
+            if err.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = writeln!(io.stderr, "error: cannot write standard output: {err}");
+                let _ = io.stderr.flush();
+            }
+            EXIT_USAGE
+        }
+        None if flushed.is_err() => EXIT_USAGE,
+        None => status,
+    }
+}
+
+/// A writer that remembers its first error, so that a command whose output could not
+/// be written fails (exit 2) however it wrote.
+struct TrackedWrite<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl<'a> TrackedWrite<'a> {
+    fn new(inner: &'a mut dyn Write) -> Self {
+        TrackedWrite { inner, error: None }
+    }
+
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(err) = &result
+            && err.kind() != std::io::ErrorKind::Interrupted
+            && self.error.is_none()
+        {
+            self.error = Some(std::io::Error::new(err.kind(), err.to_string()));
+        }
+        result
+    }
+}
+
+impl Write for TrackedWrite<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(bytes);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
+}
+
+fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
+    match command {
         Command::Check {
             files,
             deny_warnings,
@@ -288,15 +355,17 @@ where
             gzip,
             provider,
             bundle,
+            force,
             diagnostics,
         } => match bundle.for_description(&file) {
             Ok(secrets) => build(
                 &BuildRequest {
                     file: &file,
-                    output: &output,
+                    output: output.as_deref(),
                     gzip,
                     provider: provider.as_deref().and_then(providers::find),
                     secrets,
+                    force,
                     format: diagnostics,
                 },
                 loader,
@@ -309,10 +378,7 @@ where
             plan_format,
             diagnostics,
         } => plan(&file, plan_format, diagnostics, loader, io),
-    };
-    let _ = io.stdout.flush();
-    let _ = io.stderr.flush();
-    status
+    }
 }
 
 fn check(
@@ -390,11 +456,27 @@ fn plan(
 
 struct BuildRequest<'a> {
     file: &'a Path,
-    output: &'a Path,
+    /// `-o`; `None` is `out/<cluster name>`.
+    output: Option<&'a Path>,
     gzip: bool,
     provider: Option<&'static Provider>,
     secrets: PathBuf,
+    force: bool,
     format: Format,
+}
+
+/// The output directory when `-o` is not given: one per cluster, so that building a
+/// second cluster never replaces the first one's files.
+pub fn default_output(cluster: &str) -> PathBuf {
+    Path::new("out").join(cluster)
+}
+
+fn report_write_error(err: &build_replace::WriteError, io: &mut Io<'_>) -> u8 {
+    let _ = writeln!(io.stderr, "error: {}", err.message);
+    if let Some(help) = &err.help {
+        let _ = writeln!(io.stderr, "  help: {help}");
+    }
+    EXIT_USAGE
 }
 
 /// `hac build`: analyse, plan, ensure the secrets bundle, render every host, check
@@ -409,17 +491,47 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         return EXIT_ERRORS;
     };
     let plan = crate::plan::plan(cluster);
+    let output = request
+        .output
+        .map_or_else(|| default_output(&cluster.name.value), Path::to_path_buf);
+    let lock_file = secrets::lock_path(&request.secrets);
+    let protected = [
+        ("the cluster description", request.file),
+        ("the secrets bundle", request.secrets.as_path()),
+        ("the secrets bundle's lock", lock_file.as_path()),
+    ];
+    // The output is checked before the bundle is touched (the cluster id is not known
+    // yet), so a refused directory costs nothing; it is checked again, with the id,
+    // right before it is replaced.
+    let target = match build_replace::Target::new(&output) {
+        Ok(target) => target,
+        Err(err) => return report_write_error(&err, io),
+    };
+    let unchecked_owner = build_replace::Owner {
+        cluster: &cluster.name.value,
+        cluster_id: None,
+    };
+    if let Err(err) = target.check(unchecked_owner, &protected) {
+        return report_write_error(&err, io);
+    }
     let spec = secrets_spec(cluster, None);
-    let bundle = match secrets::ensure(&request.secrets, &spec) {
-        Ok((bundle, changes)) => {
-            for change in changes.iter() {
+    let bundle = match secrets::ensure_with(&request.secrets, &spec, request.force) {
+        Ok(ensured) => {
+            if let Some(copy) = &ensured.kept_copy {
+                let _ = writeln!(
+                    io.stderr,
+                    "secrets: kept the previous bundle as {}",
+                    copy.display()
+                );
+            }
+            for change in ensured.changes.iter() {
                 let _ = writeln!(
                     io.stderr,
                     "secrets: {change} in {}",
                     request.secrets.display()
                 );
             }
-            bundle
+            ensured.bundle
         }
         Err(err) => return report_secrets_error(&err, io),
     };
@@ -445,7 +557,8 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     };
-    let (manifest, files) = build_output::artefacts(&plan, &hosts, request.gzip);
+    let (manifest, files) =
+        build_output::artefacts(&plan, &hosts, request.gzip, bundle.cluster_id());
     if let Some(provider) = request.provider {
         let problems = sizes::over_limit(&manifest, provider, request.gzip);
         if !problems.is_empty() {
@@ -458,16 +571,16 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     }
-    if let Err(err) = build_output::write_directory(request.output, &files) {
-        let _ = writeln!(io.stderr, "error: {}", err.message);
-        if let Some(help) = &err.help {
-            let _ = writeln!(io.stderr, "  help: {help}");
-        }
-        return EXIT_USAGE;
+    let owner = build_replace::Owner {
+        cluster: &cluster.name.value,
+        cluster_id: bundle.cluster_id(),
+    };
+    if let Err(err) = target.write(owner, &protected, &files) {
+        return report_write_error(&err, io);
     }
-    let _ = io.stdout.write_all(
-        sizes::table(&manifest, request.output, request.gzip, request.provider).as_bytes(),
-    );
+    let _ = io
+        .stdout
+        .write_all(sizes::table(&manifest, &output, request.gzip, request.provider).as_bytes());
     EXIT_OK
 }
 
@@ -514,7 +627,12 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
                 return EXIT_ERRORS;
             };
             let spec = secrets_spec(cluster, key_algorithm);
-            secrets::init(&path, &spec, force).map(|_| format!("created {}\n", path.display()))
+            secrets::init_keeping_copy(&path, &spec, force).map(|(_, kept)| {
+                let kept = kept
+                    .map(|copy| format!("kept the previous bundle as {}\n", copy.display()))
+                    .unwrap_or_default();
+                format!("{kept}created {}\n", path.display())
+            })
         }
         SecretsCommand::Show {
             file,
@@ -565,6 +683,7 @@ pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> S
             .collect(),
     };
     SecretsSpec {
+        cluster: Some(cluster.name.value.clone()),
         key_algorithm,
         etcd_members,
     }

@@ -109,31 +109,103 @@ pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// Replaces `path` with `text` so that readers see the old file or the new one,
-/// never a part: the text goes to a temporary file beside it, which is renamed.
+/// Replaces the contents of `path` with `text`, keeping the file what it was: a symlink
+/// is followed and its target rewritten (the link stays a link), and the target keeps
+/// its inode when it has other hard links, and its owner, group and mode in any case.
+///
+/// A file with one link is replaced atomically (readers see the old file or the new
+/// one): the text goes to a new file beside it that gets the old one's owner, group and
+/// mode, and is renamed over it. When that cannot keep the file's identity (more than
+/// one hard link, or an owner this process may not give a file), the file is rewritten
+/// in place instead: same inode, same links, same owner.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
+    let target = std::fs::canonicalize(path)?;
+    let metadata = std::fs::metadata(&target)?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if hard_links(&metadata) > 1 {
+        return rewrite_in_place(&target, text);
+    }
+    match replace_by_rename(&target, text, &metadata) {
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            rewrite_in_place(&target, text)
+        }
+        other => other,
+    }
+}
+
+#[cfg(unix)]
+fn hard_links(metadata: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(metadata)
+}
+
+#[cfg(not(unix))]
+fn hard_links(_metadata: &std::fs::Metadata) -> u64 {
+    1
+}
+
+/// Writes `text` into a new file beside `target` with its owner, group and mode, then
+/// renames it over `target`. Fails with `PermissionDenied`, changing nothing, when the
+/// owner cannot be kept.
+fn replace_by_rename(
+    target: &Path,
+    text: &str,
+    metadata: &std::fs::Metadata,
+) -> std::io::Result<()> {
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temporary = dir.join(format!(".{name}.fmt-{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
     let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary)?;
+        keep_owner(&file, metadata)?;
+        // After the owner: changing it clears the set-id bits.
+        file.set_permissions(metadata.permissions())?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
-        if let Ok(metadata) = std::fs::metadata(path) {
-            std::fs::set_permissions(&temporary, metadata.permissions())?;
-        }
-        std::fs::rename(&temporary, path)
+        std::fs::rename(&temporary, target)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     result
+}
+
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, metadata: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let created = file.metadata()?;
+    if (created.uid(), created.gid()) == (metadata.uid(), metadata.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(metadata.uid()), Some(metadata.gid())).map_err(|e| {
+        match e.raw_os_error() {
+            // EPERM: not ours to give away; the caller rewrites in place instead.
+            Some(1) => std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            _ => e,
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &std::fs::File, _metadata: &std::fs::Metadata) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Overwrites `target` itself: the inode, its links, owner and mode stay.
+fn rewrite_in_place(target: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new().write(true).open(target)?;
+    file.write_all(text.as_bytes())?;
+    file.set_len(text.len() as u64)?;
+    file.sync_all()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod node;
 pub mod output;
 pub mod paths;
 pub mod providers;
+pub mod replace;
 pub mod sizes;
 pub mod user;
 pub mod userdata;

@@ -1,11 +1,9 @@
 //! The files `hac build` writes: `<host>.yaml` per host (and `<host>.yaml.gz`), and
-//! `manifest.json`. Everything is computed in memory first, then written into a
-//! fresh directory beside the output directory, which replaces it only when every
-//! file is on disk: a failed build leaves the output directory as it was.
+//! `manifest.json`. Everything is computed in memory first; the directory itself is
+//! written by [`super::replace`], which replaces an output directory only when it can
+//! prove hac wrote it.
 
-use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
 
 use flate2::{Compression, GzBuilder};
 use serde::Serialize;
@@ -17,6 +15,9 @@ use crate::plan::PlanRole;
 /// The manifest's file name in the output directory.
 pub const MANIFEST: &str = "manifest.json";
 
+/// The manifest's `generator`: what marks a directory as hac's output.
+pub const GENERATOR: &str = "hac";
+
 /// One file to write: its name in the output directory and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artefact {
@@ -26,10 +27,17 @@ pub struct Artefact {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
+    /// Always [`GENERATOR`].
+    pub generator: String,
     pub cluster: String,
+    /// The secrets bundle's cluster id (absent with a bundle that records none).
+    pub cluster_id: Option<String>,
     pub kubernetes: String,
     pub endpoint: String,
     pub hosts: Vec<ManifestHost>,
+    /// Every file of the directory but the manifest itself: a later build removes
+    /// exactly these, and refuses a directory that holds anything else.
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,11 +71,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The manifest and every artefact of a build, in a fixed order.
+/// The manifest and every artefact of a build; the manifest comes first, so that a
+/// directory being filled always names what it holds.
 pub fn artefacts(
     plan: &crate::plan::BootPlan,
     hosts: &[HostOutput],
     with_gzip: bool,
+    cluster_id: Option<&str>,
 ) -> (Manifest, Vec<Artefact>) {
     let mut files = Vec::new();
     let mut entries = Vec::new();
@@ -96,146 +106,25 @@ pub fn artefacts(
         }
     }
     let manifest = Manifest {
+        generator: GENERATOR.to_owned(),
         cluster: plan.cluster.clone(),
+        cluster_id: cluster_id.map(str::to_owned),
         kubernetes: plan.kubernetes.clone(),
         endpoint: plan.endpoint.clone(),
         hosts: entries,
+        files: files.iter().map(|f: &Artefact| f.name.clone()).collect(),
     };
     // Plain strings and numbers: serialising cannot fail.
     let mut json = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     json.push('\n');
-    files.push(Artefact {
-        name: MANIFEST.to_owned(),
-        bytes: json.into_bytes(),
-    });
+    files.insert(
+        0,
+        Artefact {
+            name: MANIFEST.to_owned(),
+            bytes: json.into_bytes(),
+        },
+    );
     (manifest, files)
-}
-
-/// Why the output directory could not be written.
-#[derive(Debug)]
-pub struct WriteError {
-    pub message: String,
-    pub help: Option<String>,
-}
-
-impl WriteError {
-    fn io(what: &str, path: &Path, error: &io::Error) -> Self {
-        WriteError {
-            message: format!("cannot {what} {}: {error}", path.display()),
-            help: None,
-        }
-    }
-}
-
-/// Replaces `dir` by a directory holding exactly `files` (mode 0600, the directory
-/// 0700). `dir` must be absent, empty, or an earlier build's output (it has a
-/// manifest), so a mistyped `-o` never removes somebody's files.
-pub fn write_directory(dir: &Path, files: &[Artefact]) -> Result<(), WriteError> {
-    check_replaceable(dir)?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| WriteError::io("create", &parent, &e))?;
-    let base = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".to_owned());
-    let staging = parent.join(format!(".{base}.hac-new-{}", std::process::id()));
-    let result =
-        fill(&staging, files).and_then(|()| swap_into_place(&staging, dir, &parent, &base));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result
-}
-
-fn check_replaceable(dir: &Path) -> Result<(), WriteError> {
-    let metadata = match fs::symlink_metadata(dir) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(WriteError::io("read", dir, &e)),
-    };
-    let refuse = |why: &str| {
-        WriteError {
-        message: format!("{} {why}", dir.display()),
-        help: Some(
-            "give `-o` a new directory, or one an earlier `hac build` wrote (it is replaced as a whole)"
-                .to_owned(),
-        ),
-    }
-    };
-    if !metadata.is_dir() {
-        return Err(refuse("exists and is not a directory"));
-    }
-    let mut entries = fs::read_dir(dir).map_err(|e| WriteError::io("read", dir, &e))?;
-    let empty = entries.next().is_none();
-    if !empty && !dir.join(MANIFEST).is_file() {
-        return Err(refuse(
-            "holds files but no manifest.json: it is not the output of `hac build`",
-        ));
-    }
-    Ok(())
-}
-
-fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
-    let _ = fs::remove_dir_all(staging);
-    create_private_dir(staging).map_err(|e| WriteError::io("create", staging, &e))?;
-    for file in files {
-        let path = staging.join(&file.name);
-        write_private(&path, &file.bytes).map_err(|e| WriteError::io("write", &path, &e))?;
-    }
-    Ok(())
-}
-
-/// Moves the old directory aside, the new one in, then removes the old one; puts
-/// the old one back if the new one cannot take its place.
-fn swap_into_place(
-    staging: &Path,
-    dir: &Path,
-    parent: &Path,
-    base: &str,
-) -> Result<(), WriteError> {
-    if fs::symlink_metadata(dir).is_err() {
-        return fs::rename(staging, dir).map_err(|e| WriteError::io("create", dir, &e));
-    }
-    let old = parent.join(format!(".{base}.hac-old-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&old);
-    fs::rename(dir, &old).map_err(|e| WriteError::io("replace", dir, &e))?;
-    if let Err(e) = fs::rename(staging, dir) {
-        let _ = fs::rename(&old, dir);
-        return Err(WriteError::io("replace", dir, &e));
-    }
-    let _ = fs::remove_dir_all(&old);
-    Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().mode(0o700).create(path)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(path: &Path) -> io::Result<()> {
-    fs::create_dir(path)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    fs::write(path, bytes)
 }
 
 #[cfg(test)]

@@ -7,6 +7,12 @@ use super::secret::Secret;
 /// Everything the hosts of one cluster must agree on before any of them boots.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bundle {
+    /// The name of the cluster the bundle belongs to; `None` in a bundle written before
+    /// bundles recorded it (the next build adopts it for its cluster).
+    pub(crate) cluster: Option<String>,
+    /// A random id (32 lowercase hex characters) that tells apart clusters sharing a
+    /// name; the build writes it into the output manifest.
+    pub(crate) cluster_id: Option<String>,
     pub(crate) key_algorithm: KeyAlgorithm,
     pub(crate) bootstrap_token: BootstrapToken,
     pub(crate) certificate_key: Secret,
@@ -15,6 +21,16 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// The cluster the bundle belongs to, when recorded.
+    pub fn cluster(&self) -> Option<&str> {
+        self.cluster.as_deref()
+    }
+
+    /// The bundle's random cluster id, when recorded.
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
+    }
+
     /// The algorithm of every key in the bundle; kubeadm's `encryptionAlgorithm` must be
     /// set to [`KeyAlgorithm::kubeadm_name`] of it.
     pub fn key_algorithm(&self) -> KeyAlgorithm {

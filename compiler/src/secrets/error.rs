@@ -37,6 +37,14 @@ pub enum SecretsError {
         existing: KeyAlgorithm,
         requested: KeyAlgorithm,
     },
+    /// The bundle records another cluster than the one being built.
+    OtherCluster {
+        path: Option<PathBuf>,
+        recorded: String,
+        wanted: String,
+    },
+    /// Bringing the bundle in line would drop private keys, and `--force` was not given.
+    RemovesKeyMaterial { path: PathBuf, what: Vec<String> },
     /// The cluster description gives something the PKI cannot be built from.
     InvalidSpec { message: String },
     /// Key generation or signing failed.
@@ -79,6 +87,13 @@ impl SecretsError {
             Self::UnsupportedVersion { .. } => {
                 Some("upgrade hac, or re-create the bundle with `hac secrets init --force`".into())
             }
+            Self::OtherCluster { wanted, .. } => Some(format!(
+                "every cluster needs its own bundle: leave out `--secrets` to use the one beside the description, or name `{wanted}`'s bundle; if the cluster was renamed, change `cluster` in the bundle to `{wanted}`"
+            )),
+            Self::RemovesKeyMaterial { .. } => Some(
+                "if the cluster description is right, run the build again with `--force`: hac first keeps a copy of the current bundle beside it (mode 0600)"
+                    .into(),
+            ),
             Self::AlgorithmChange { .. } => Some(
                 "keep the old algorithm, or re-create the bundle with `hac secrets init --force` and rebuild every node"
                     .into(),
@@ -132,6 +147,26 @@ impl fmt::Display for SecretsError {
             } => write!(
                 f,
                 "the cluster CA uses `{existing}` but `{requested}` is requested; changing the key algorithm means a new CA, which invalidates every node"
+            ),
+            Self::OtherCluster {
+                path,
+                recorded,
+                wanted,
+            } => {
+                match path {
+                    Some(path) => write!(f, "secrets file `{}`", path.display())?,
+                    None => f.write_str("the secrets bundle")?,
+                }
+                write!(
+                    f,
+                    " belongs to cluster `{recorded}`, not `{wanted}`; building with it would give two clusters one CA"
+                )
+            }
+            Self::RemovesKeyMaterial { path, what } => write!(
+                f,
+                "the build would remove private keys from `{}`: {}",
+                path.display(),
+                what.join("; ")
             ),
             Self::InvalidSpec { message } => f.write_str(message),
             Self::Crypto { context, detail } => write!(f, "{context}: {detail}"),

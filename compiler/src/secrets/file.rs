@@ -136,10 +136,15 @@ pub(crate) struct BundleLock {
     _file: Option<File>,
 }
 
-pub(crate) fn lock(path: &Path) -> Result<BundleLock, SecretsError> {
+/// The lock file of the bundle at `path`: `<bundle>.lock` beside the resolved bundle.
+pub(crate) fn lock_path(path: &Path) -> Result<PathBuf, SecretsError> {
     let path = resolve(path)?;
     let (directory, file_name) = split(&path)?;
-    let lock_path = directory.join(format!("{file_name}.lock"));
+    Ok(directory.join(format!("{file_name}.lock")))
+}
+
+pub(crate) fn lock(path: &Path) -> Result<BundleLock, SecretsError> {
+    let lock_path = lock_path(path)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -256,6 +261,69 @@ fn remove_stale_temporaries(directory: &Path, bundle: &str) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// Keeps the current bytes of the bundle at `path` (through symlinks) in a new mode-0600
+/// file beside it, `<name>.<UTC time>.old` (with `-2`, `-3`, … when that name is taken),
+/// before a change that drops key material. Returns `None` when there is no file. The
+/// caller holds the bundle's [`lock`].
+pub(crate) fn keep_copy(
+    path: &Path,
+    now: time::OffsetDateTime,
+) -> Result<Option<PathBuf>, SecretsError> {
+    let path = resolve(path)?;
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SecretsError::io(&path, "open", e)),
+    };
+    let metadata = file
+        .metadata()
+        .map_err(|e| SecretsError::io(&path, "inspect", e))?;
+    if !metadata.is_file() {
+        return Err(SecretsError::Malformed {
+            path: path.clone(),
+            line: None,
+            message: "not a regular file".to_owned(),
+            help: None,
+        });
+    }
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| SecretsError::io(&path, "read", e))?;
+    let (directory, file_name) = split(&path)?;
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    for attempt in 1..=1000u32 {
+        let suffix = if attempt == 1 {
+            String::new()
+        } else {
+            format!("-{attempt}")
+        };
+        let copy = directory.join(format!("{file_name}.{stamp}{suffix}.old"));
+        match write_new_private(&copy, &bytes) {
+            Ok(()) => {
+                sync_directory(&directory).map_err(|e| SecretsError::io(&directory, "sync", e))?;
+                return Ok(Some(copy));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(SecretsError::io(&copy, "write a copy of the bundle to", e)),
+        }
+    }
+    Err(SecretsError::io(
+        &path,
+        "keep a copy of",
+        io::Error::other("too many copies with the same time stamp"),
+    ))
 }
 
 fn write_new_private(path: &Path, contents: &[u8]) -> io::Result<()> {

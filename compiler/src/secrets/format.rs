@@ -30,6 +30,12 @@ pub fn serialize(bundle: &Bundle) -> String {
     let mut out = String::from(HEADER);
     out.push('\n');
     let _ = writeln!(out, "version = {FORMAT_VERSION}");
+    if let Some(cluster) = &bundle.cluster {
+        write_string(&mut out, "cluster", cluster);
+    }
+    if let Some(id) = &bundle.cluster_id {
+        write_string(&mut out, "cluster-id", id);
+    }
     write_string(
         &mut out,
         "key-algorithm",
@@ -197,6 +203,18 @@ impl Reader<'_> {
         }
     }
 
+    fn optional_string<'t>(
+        &self,
+        table: &'t Table,
+        key: &str,
+    ) -> Result<Option<&'t str>, SecretsError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.type_error("", key, "a string", other)),
+        }
+    }
+
     fn table<'t>(&self, table: &'t Table, at: &str, key: &str) -> Result<&'t Table, SecretsError> {
         match self.required(table, at, key)? {
             Value::Table(t) => Ok(t),
@@ -237,6 +255,8 @@ impl Reader<'_> {
             "",
             &[
                 "version",
+                "cluster",
+                "cluster-id",
                 "key-algorithm",
                 "bootstrap-token",
                 "certificate-key",
@@ -244,6 +264,24 @@ impl Reader<'_> {
                 "etcd",
             ],
         )?;
+        let cluster = self.optional_string(root, "cluster")?;
+        if let Some(name) = cluster
+            && !spec::is_dns_label(name)
+        {
+            return Err(self.error(
+                "`cluster` must be a cluster name (a lowercase DNS-1123 label)".to_owned(),
+                None,
+            ));
+        }
+        let cluster_id = self.optional_string(root, "cluster-id")?;
+        if let Some(id) = cluster_id
+            && !is_cluster_id(id)
+        {
+            return Err(self.error(
+                "`cluster-id` must be 32 lowercase hexadecimal characters".to_owned(),
+                None,
+            ));
+        }
         let algorithm_name = self.string(root, "", "key-algorithm")?;
         let key_algorithm: KeyAlgorithm = algorithm_name
             .parse()
@@ -279,6 +317,8 @@ impl Reader<'_> {
             Some(_) => Some(self.etcd(self.table(root, "", "etcd")?, key_algorithm)?),
         };
         Ok(Bundle {
+            cluster: cluster.map(str::to_owned),
+            cluster_id: cluster_id.map(str::to_owned),
             key_algorithm,
             bootstrap_token,
             certificate_key,
@@ -502,6 +542,11 @@ impl Reader<'_> {
         }
         Ok(pair)
     }
+}
+
+/// Whether `id` has the form of a cluster id: 32 lowercase hexadecimal characters.
+pub fn is_cluster_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn join(at: &str, key: &str) -> String {

@@ -65,6 +65,12 @@ fn save_locked(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
     )
 }
 
+/// The lock file hac keeps beside the bundle at `path` (see docs/secrets.md); the
+/// bundle's own path when it cannot be resolved.
+pub fn lock_path(path: &Path) -> PathBuf {
+    file::lock_path(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// The canonical file contents of `bundle`.
 pub fn to_file_contents(bundle: &Bundle) -> String {
     format::serialize(bundle)
@@ -107,58 +113,128 @@ pub fn bundle_for(file: &Path) -> PathBuf {
 }
 
 /// Creates a new bundle for `spec` at `path`. An existing file is an error unless
-/// `force`, which replaces it (a new CA: every node must be rebuilt).
+/// `force`, which replaces it (a new CA: every node must be rebuilt) after keeping a
+/// copy of it beside it. A replaced bundle of the same cluster passes its cluster id on,
+/// so the cluster's earlier output directory is still recognised as its own.
 pub fn init(path: &Path, spec: &SecretsSpec, force: bool) -> Result<Bundle, SecretsError> {
+    init_keeping_copy(path, spec, force).map(|(bundle, _)| bundle)
+}
+
+/// [`init`], also returning where the replaced bundle was kept.
+pub fn init_keeping_copy(
+    path: &Path,
+    spec: &SecretsSpec,
+    force: bool,
+) -> Result<(Bundle, Option<PathBuf>), SecretsError> {
     let _lock = file::lock(path)?;
-    if !force && path.symlink_metadata().is_ok() {
+    let exists = path.symlink_metadata().is_ok();
+    if !force && exists {
         return Err(SecretsError::AlreadyExists {
             path: path.to_path_buf(),
         });
     }
-    let (bundle, _) = reconcile(None, spec)?;
+    let (mut bundle, _) = reconcile(None, spec)?;
+    if let Ok(old) = load(path)
+        && old.cluster.is_some()
+        && old.cluster == spec.cluster
+    {
+        bundle.cluster_id = old.cluster_id;
+    }
+    let kept = if exists {
+        file::keep_copy(path, OffsetDateTime::now_utc())?
+    } else {
+        None
+    };
     let existing = if force {
         file::Existing::Replace
     } else {
         file::Existing::Keep
     };
     file::write_atomically(path, format::serialize(&bundle).as_bytes(), existing)?;
-    Ok(bundle)
+    Ok((bundle, kept))
+}
+
+/// What [`ensure_with`] did: the bundle to build with, what changed in it, and where
+/// the previous bundle was kept when a change dropped a private key.
+#[derive(Debug)]
+pub struct Ensured {
+    pub bundle: Bundle,
+    pub changes: Changes,
+    pub kept_copy: Option<PathBuf>,
+}
+
+/// [`ensure_with`] without `--force`: a change that removes key material is refused.
+pub fn ensure(path: &Path, spec: &SecretsSpec) -> Result<(Bundle, Changes), SecretsError> {
+    ensure_with(path, spec, false).map(|ensured| (ensured.bundle, ensured.changes))
 }
 
 /// The bundle `hac build` uses: loads it (or creates it when the file does not exist),
 /// reconciles it with `spec`, and writes it back only when something changed, so an
 /// unchanged cluster never rewrites the file.
 ///
+/// A bundle that records another cluster is refused; one written before bundles
+/// recorded their cluster is adopted by this one. A change that removes key material
+/// hosts may still use ([`Change::removes_key_material`]) is refused unless `force`;
+/// before any change that drops a private key, the old file is kept beside the bundle.
+///
 /// The whole load-reconcile-save runs under the bundle's lock, so concurrent builds
 /// agree on one bundle and never undo each other's changes.
-pub fn ensure(path: &Path, spec: &SecretsSpec) -> Result<(Bundle, Changes), SecretsError> {
+pub fn ensure_with(path: &Path, spec: &SecretsSpec, force: bool) -> Result<Ensured, SecretsError> {
     let _lock = file::lock(path)?;
     let existing = match load(path) {
         Ok(bundle) => Some(bundle),
         Err(SecretsError::Missing { .. }) => None,
         Err(e) => return Err(e),
     };
+    if let Some(bundle) = &existing {
+        reconcile::check_cluster(Some(path), bundle, spec)?;
+    }
     let creating = existing.is_none();
     let (bundle, changes) = reconcile(existing, spec)?;
     if changes.is_empty() {
-        return Ok((bundle, changes));
+        return Ok(Ensured {
+            bundle,
+            changes,
+            kept_copy: None,
+        });
     }
     if !creating {
+        let removed: Vec<String> = changes
+            .iter()
+            .filter(|c| c.removes_key_material())
+            .map(ToString::to_string)
+            .collect();
+        if !removed.is_empty() && !force {
+            return Err(SecretsError::RemovesKeyMaterial {
+                path: path.to_path_buf(),
+                what: removed,
+            });
+        }
+        let kept_copy = if changes.iter().any(Change::discards_a_key) {
+            file::keep_copy(path, OffsetDateTime::now_utc())?
+        } else {
+            None
+        };
         save_locked(path, &bundle)?;
-        return Ok((bundle, changes));
+        return Ok(Ensured {
+            bundle,
+            changes,
+            kept_copy,
+        });
     }
     let contents = format::serialize(&bundle);
     match file::write_atomically(path, contents.as_bytes(), file::Existing::Keep) {
-        Ok(()) => Ok((bundle, changes)),
+        Ok(()) => Ok(Ensured {
+            bundle,
+            changes,
+            kept_copy: None,
+        }),
         // Created meanwhile by a writer that does not take the lock (an older hac, a
         // copy): the bundle on disk is the one hosts may already pin, so it wins over
-        // ours, which nobody has seen.
+        // ours, which nobody has seen. It is reconciled like any existing bundle.
         Err(SecretsError::AlreadyExists { .. }) => {
-            let (bundle, changes) = reconcile(Some(load(path)?), spec)?;
-            if !changes.is_empty() {
-                save_locked(path, &bundle)?;
-            }
-            Ok((bundle, changes))
+            drop(_lock);
+            ensure_with(path, spec, force)
         }
         Err(e) => Err(e),
     }

@@ -45,6 +45,13 @@ pub(crate) fn certificate_key() -> Result<Secret, SecretsError> {
     Ok(Secret::new(hex))
 }
 
+/// A bundle's cluster id: 16 random bytes as 32 lowercase hex characters.
+pub(crate) fn cluster_id() -> Result<String, SecretsError> {
+    let mut bytes = [0u8; 16];
+    fill(&mut bytes)?;
+    Ok(lower_hex(&bytes))
+}
+
 /// A positive, non-zero 128-bit certificate serial number, as RFC 5280 asks.
 pub(crate) fn serial_number() -> Result<rcgen::SerialNumber, SecretsError> {
     let mut bytes = [0u8; 16];

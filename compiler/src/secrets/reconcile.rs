@@ -42,6 +42,10 @@ impl fmt::Display for Changes {
 pub enum Change {
     /// A new bundle: token, certificate key and cluster CA.
     Created,
+    /// A bundle written before bundles named their cluster now names this one.
+    RecordedCluster {
+        name: String,
+    },
     /// The etcd CA and the two etcd client certificates.
     CreatedEtcdPki,
     /// External etcd is no longer used.
@@ -62,6 +66,34 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// Whether the change drops a private key that hosts built earlier may still use:
+    /// the etcd PKI, a member's certificates, or a member's certificates re-issued for
+    /// a new address. Renewals of certificates about to expire are not counted: they
+    /// keep every identity, and refusing them would fail a build at a time nobody
+    /// chose (the old bundle is still kept as a copy, see `secrets::ensure_with`).
+    pub fn removes_key_material(&self) -> bool {
+        matches!(
+            self,
+            Self::RemovedEtcdPki
+                | Self::RemovedEtcdMember { .. }
+                | Self::ReissuedEtcdMember {
+                    reason: ReissueReason::AddressChanged { .. },
+                    ..
+                }
+        )
+    }
+
+    /// Whether the change replaces or drops any private key of the bundle.
+    pub fn discards_a_key(&self) -> bool {
+        self.removes_key_material()
+            || matches!(
+                self,
+                Self::ReissuedEtcdMember { .. } | Self::RenewedCertificate { .. }
+            )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReissueReason {
     AddressChanged { from: String, to: String },
@@ -74,6 +106,10 @@ impl fmt::Display for Change {
             Self::Created => {
                 f.write_str("created a bootstrap token, a certificate key and the cluster CA")
             }
+            Self::RecordedCluster { name } => write!(
+                f,
+                "recorded that the bundle belongs to cluster `{name}` (it was written by a hac that did not record it)"
+            ),
             Self::CreatedEtcdPki => {
                 f.write_str("created the etcd CA and the etcd client certificates")
             }
@@ -127,6 +163,9 @@ pub(crate) fn reconcile_at(
 ) -> Result<(Bundle, Changes), SecretsError> {
     spec.check()?;
     let mut changes = Vec::new();
+    if let Some(bundle) = &bundle {
+        check_cluster(None, bundle, spec)?;
+    }
     let mut bundle = match bundle {
         Some(bundle) => match spec.key_algorithm {
             Some(requested) if requested != bundle.key_algorithm => {
@@ -139,9 +178,22 @@ pub(crate) fn reconcile_at(
         },
         None => {
             changes.push(Change::Created);
-            new_bundle(spec.key_algorithm.unwrap_or_default(), now)?
+            new_bundle(
+                spec.key_algorithm.unwrap_or_default(),
+                spec.cluster.clone(),
+                now,
+            )?
         }
     };
+    if bundle.cluster.is_none()
+        && let Some(name) = &spec.cluster
+    {
+        bundle.cluster = Some(name.clone());
+        if bundle.cluster_id.is_none() {
+            bundle.cluster_id = Some(random::cluster_id()?);
+        }
+        changes.push(Change::RecordedCluster { name: name.clone() });
+    }
     let algorithm = bundle.key_algorithm;
     if spec.etcd_members.is_empty() {
         if bundle.etcd.take().is_some() {
@@ -166,12 +218,31 @@ pub(crate) fn reconcile_at(
     Ok((bundle, Changes(changes)))
 }
 
+/// Refuses a bundle that records another cluster than the one `spec` names.
+pub(crate) fn check_cluster(
+    path: Option<&std::path::Path>,
+    bundle: &Bundle,
+    spec: &SecretsSpec,
+) -> Result<(), SecretsError> {
+    match (&bundle.cluster, &spec.cluster) {
+        (Some(recorded), Some(wanted)) if recorded != wanted => Err(SecretsError::OtherCluster {
+            path: path.map(std::path::Path::to_path_buf),
+            recorded: recorded.clone(),
+            wanted: wanted.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn new_bundle(
     algorithm: KeyAlgorithm,
+    cluster: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Bundle, SecretsError> {
     let (id, secret) = random::bootstrap_token_parts()?;
     Ok(Bundle {
+        cluster,
+        cluster_id: Some(random::cluster_id()?),
         key_algorithm: algorithm,
         bootstrap_token: BootstrapToken { id, secret },
         certificate_key: random::certificate_key()?,

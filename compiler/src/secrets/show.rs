@@ -18,6 +18,11 @@ pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -
         let _ = writeln!(out, "{label:<22}{value}");
     };
     line("secrets file", &path.display().to_string());
+    line("cluster", bundle.cluster().unwrap_or("(not recorded)"));
+    line(
+        "cluster id",
+        bundle.cluster_id().unwrap_or("(not recorded)"),
+    );
     line("key algorithm", bundle.key_algorithm().kubeadm_name());
     line("bootstrap token id", bundle.bootstrap_token().id());
     if reveal {

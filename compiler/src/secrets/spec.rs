@@ -9,6 +9,9 @@ use super::error::SecretsError;
 /// absent: adding or removing one never changes the bundle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecretsSpec {
+    /// The cluster's name. A bundle records it and is then refused for any other
+    /// cluster; `None` (a caller that knows no cluster) neither records nor checks it.
+    pub cluster: Option<String>,
     /// The key algorithm the cluster description asks for. `None` accepts whatever an
     /// existing bundle uses and gives a new bundle the default ([`KeyAlgorithm::EcdsaP256`]),
     /// so that a bundle made with `hac secrets init --key-algorithm RSA-2048` keeps
@@ -29,6 +32,16 @@ pub struct EtcdMember {
 
 impl SecretsSpec {
     pub(crate) fn check(&self) -> Result<(), SecretsError> {
+        if let Some(name) = &self.cluster
+            && !is_dns_label(name)
+        {
+            return Err(SecretsError::InvalidSpec {
+                message: format!(
+                    "cluster name `{}` is not a lowercase DNS-1123 label",
+                    name.escape_debug()
+                ),
+            });
+        }
         let mut seen = std::collections::BTreeSet::new();
         for member in &self.etcd_members {
             check_member(member).map_err(|message| SecretsError::InvalidSpec { message })?;
@@ -57,6 +70,17 @@ pub(crate) fn check_member(member: &EtcdMember) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A lowercase DNS-1123 label, the form of a cluster name.
+pub(crate) fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_dns_name(name: &str) -> bool {
@@ -126,6 +150,7 @@ mod tests {
         assert!(check_member(&member("etcd-1", "10.0.0.1:2379")).is_err());
         assert!(check_member(&member("etcd-1", "fd00::1")).is_ok());
         let twice = SecretsSpec {
+            cluster: None,
             key_algorithm: None,
             etcd_members: vec![member("a", "10.0.0.1"), member("a", "10.0.0.2")],
         };

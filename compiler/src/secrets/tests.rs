@@ -16,6 +16,7 @@ fn member(name: &str, address: &str) -> EtcdMember {
 
 fn spec(members: &[(&str, &str)]) -> SecretsSpec {
     SecretsSpec {
+        cluster: None,
         key_algorithm: Some(KeyAlgorithm::EcdsaP256),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
     }
@@ -431,7 +432,10 @@ fn build_warns_about_an_expiring_ca_on_stderr_without_secrets() {
             stderr: &mut stderr,
             style: crate::report::Style::plain(),
         };
-        let out = dir.path().join("out");
+        // Each bundle is another cluster (another id): it gets its own output.
+        let out = dir
+            .path()
+            .join(format!("out-{}", bundle.cluster_id().unwrap_or("none")));
         let args = [
             "hac".as_ref(),
             "build".as_ref(),
