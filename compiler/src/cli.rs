@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use hac_lang::loader::{Confined, refusal};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
@@ -15,6 +16,7 @@ use crate::build::{output as build_output, replace as build_replace, sizes};
 use crate::model::{Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
+use crate::sandbox;
 use crate::secrets::{self, EtcdMember, KeyAlgorithm, SecretsSpec};
 
 /// Exit status: clean (or only warnings).
@@ -48,6 +50,8 @@ enum Command {
         deny_warnings: bool,
         #[command(flatten)]
         output: OutputArgs,
+        #[command(flatten)]
+        root: RootArg,
     },
     /// Show the boot plan: which host does what, in which order, waiting for what
     Plan {
@@ -59,6 +63,8 @@ enum Command {
         /// How to print diagnostics
         #[arg(long, value_enum, default_value_t = Format::Human)]
         diagnostics: Format,
+        #[command(flatten)]
+        root: RootArg,
     },
     /// Write every host's cloud-init user-data and a manifest into a directory
     Build {
@@ -83,6 +89,8 @@ enum Command {
         /// How to print diagnostics
         #[arg(long, value_enum, default_value_t = Format::Human)]
         diagnostics: Format,
+        #[command(flatten)]
+        root: RootArg,
     },
     /// Create, inspect and rotate the secrets bundle (token, certificate key, CAs)
     #[command(subcommand)]
@@ -108,6 +116,8 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         output: OutputArgs,
+        #[command(flatten)]
+        root: RootArg,
     },
 }
 
@@ -127,6 +137,8 @@ enum SecretsCommand {
         /// then be rebuilt)
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        root: RootArg,
     },
     /// Print the bundle's public facts: token id, CA subjects and expiry, discovery hash
     Show {
@@ -179,6 +191,32 @@ impl BundleArg {
         match &self.path {
             Some(path) => path.clone(),
             None => secrets::bundle_for(file),
+        }
+    }
+}
+
+/// The directory `import` and `readFile` may read from (see docs/language.md).
+#[derive(Debug, clap::Args)]
+struct RootArg {
+    /// The project root: imports and `readFile` may read only files below it
+    /// [default: the nearest directory holding `hac.toml`, else FILE's directory]
+    #[arg(long = "root", value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+/// What a command may read besides its description: the project root and the bundle
+/// it uses (refused to the description whatever its name).
+#[derive(Clone, Copy, Default)]
+struct Reading<'a> {
+    root: Option<&'a Path>,
+    bundle: Option<&'a Path>,
+}
+
+impl RootArg {
+    fn reading(&self) -> Reading<'_> {
+        Reading {
+            root: self.root.as_deref(),
+            bundle: None,
         }
     }
 }
@@ -331,8 +369,18 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             files,
             deny_warnings,
             output,
-        } => check(&files, deny_warnings, output.format, loader, io),
-        Command::Eval { file, output } => eval(&file, output.format, loader, io),
+            root,
+        } => check(
+            &files,
+            deny_warnings,
+            output.format,
+            root.reading(),
+            loader,
+            io,
+        ),
+        Command::Eval { file, output, root } => {
+            eval(&file, output.format, root.reading(), loader, io)
+        }
         Command::Lsp { stdio: _ } => match crate::lsp::run_stdio() {
             Ok(()) => EXIT_OK,
             Err(err) => {
@@ -346,7 +394,13 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             } else {
                 crate::fmt::Mode::Write
             };
-            crate::fmt::run(&files, mode, loader, &mut std::io::stdin().lock(), io)
+            // Formatting reads only the named files, wherever they are, but never a
+            // secret: its syntax errors would quote it.
+            let confined = Confined {
+                sandbox: sandbox::for_description(Path::new("/"), Some(Path::new("/")), None),
+                inner: loader,
+            };
+            crate::fmt::run(&files, mode, &confined, &mut std::io::stdin().lock(), io)
         }
         Command::Secrets(command) => secrets_command(command, loader, io),
         Command::Build {
@@ -357,6 +411,7 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             bundle,
             force,
             diagnostics,
+            root,
         } => match bundle.for_description(&file) {
             Ok(secrets) => build(
                 &BuildRequest {
@@ -367,6 +422,7 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
                     secrets,
                     force,
                     format: diagnostics,
+                    root: root.root.as_deref(),
                 },
                 loader,
                 io,
@@ -377,7 +433,8 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             file,
             plan_format,
             diagnostics,
-        } => plan(&file, plan_format, diagnostics, loader, io),
+            root,
+        } => plan(&file, plan_format, diagnostics, root.reading(), loader, io),
     }
 }
 
@@ -385,6 +442,7 @@ fn check(
     files: &[PathBuf],
     deny_warnings: bool,
     format: Format,
+    reading: Reading<'_>,
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
@@ -393,7 +451,7 @@ fn check(
     let mut reports = Vec::new();
     let mut unreadable = false;
     for path in files {
-        match analyze_readable(path, Depth::Cluster, loader, io) {
+        match analyze_readable(path, Depth::Cluster, reading, loader, io) {
             Some(analysis) => reports.push((path, analysis)),
             None => unreadable = true,
         }
@@ -433,10 +491,11 @@ fn plan(
     path: &Path,
     plan_format: PlanFormat,
     format: Format,
+    reading: Reading<'_>,
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    let Some(analysis) = analyze_readable(path, Depth::Cluster, loader, io) else {
+    let Some(analysis) = analyze_readable(path, Depth::Cluster, reading, loader, io) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, format, io);
@@ -463,6 +522,7 @@ struct BuildRequest<'a> {
     secrets: PathBuf,
     force: bool,
     format: Format,
+    root: Option<&'a Path>,
 }
 
 /// The output directory when `-o` is not given: one per cluster, so that building a
@@ -483,7 +543,11 @@ fn report_write_error(err: &build_replace::WriteError, io: &mut Io<'_>) -> u8 {
 /// the sizes, then write the directory in one step. Nothing in the output
 /// directory changes unless every step succeeded.
 fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
-    let Some(analysis) = analyze_readable(request.file, Depth::Cluster, loader, io) else {
+    let reading = Reading {
+        root: request.root,
+        bundle: Some(&request.secrets),
+    };
+    let Some(analysis) = analyze_readable(request.file, Depth::Cluster, reading, loader, io) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, request.format, io);
@@ -584,8 +648,14 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     EXIT_OK
 }
 
-fn eval(path: &Path, format: Format, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
-    let Some(mut analysis) = analyze_readable(path, Depth::Language, loader, io) else {
+fn eval(
+    path: &Path,
+    format: Format,
+    reading: Reading<'_>,
+    loader: &dyn Loader,
+    io: &mut Io<'_>,
+) -> u8 {
+    let Some(mut analysis) = analyze_readable(path, Depth::Language, reading, loader, io) else {
         return EXIT_USAGE;
     };
     let mut printed = None;
@@ -614,12 +684,18 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             bundle,
             key_algorithm,
             force,
+            root,
         } => {
             let path = match bundle.for_description(&file) {
                 Ok(path) => path,
                 Err(err) => return report_secrets_error(&err, io),
             };
-            let Some(analysis) = analyze_readable(&file, Depth::Cluster, loader, io) else {
+            let reading = Reading {
+                root: root.root.as_deref(),
+                bundle: Some(&path),
+            };
+            let Some(analysis) = analyze_readable(&file, Depth::Cluster, reading, loader, io)
+            else {
                 return EXIT_USAGE;
             };
             print_human(&analysis, io);
@@ -689,19 +765,43 @@ pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> S
     }
 }
 
-/// Analyses `path`, or reports that it cannot be read (a usage problem, not a
-/// diagnostic in the file) and returns `None`.
+/// Analyses `path`, reading only what the project's sandbox admits, or reports that it
+/// cannot be read (a usage problem, not a diagnostic in the file) and returns `None`.
 fn analyze_readable(
     path: &Path,
     depth: Depth,
+    reading: Reading<'_>,
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> Option<Analysis> {
-    if let Err(err) = loader.read(path) {
-        let _ = writeln!(io.stderr, "error: cannot read {}: {err}", path.display());
+    if let Some(root) = reading.root
+        && !root.is_dir()
+    {
+        let _ = writeln!(
+            io.stderr,
+            "error: the project root {} is not a directory",
+            report::printable(&root.display().to_string())
+        );
         return None;
     }
-    Some(analysis::analyze(loader, path, &Limits::default(), depth))
+    let confined = Confined {
+        sandbox: sandbox::for_description(path, reading.root, reading.bundle),
+        inner: loader,
+    };
+    if let Err(err) = confined.read(path) {
+        let shown = report::printable(&path.display().to_string()).into_owned();
+        let _ = match refusal(&err) {
+            Some(reason) => writeln!(io.stderr, "error: refused to read {shown}: {reason}"),
+            None => writeln!(io.stderr, "error: cannot read {shown}: {err}"),
+        };
+        return None;
+    }
+    Some(analysis::analyze(
+        &confined,
+        path,
+        &Limits::default(),
+        depth,
+    ))
 }
 
 fn status_of(diagnostics: &[Diagnostic], deny_warnings: bool) -> u8 {

@@ -12,4 +12,5 @@ pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod sandbox;
 pub mod secrets;

@@ -29,7 +29,37 @@ impl Style {
     }
 }
 
-/// Renders every diagnostic as a graphical report, separated by blank lines.
+/// `text` safe to print on a terminal: control characters (C0 but tab and newline,
+/// DEL, C1) and the bidirectional overrides that reorder what a reader sees are shown
+/// as `\u{..}` escapes, so a source or a string in it cannot clear the screen, write
+/// the clipboard or disguise itself.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    printable_except(text, &['\n', '\t'])
+}
+
+fn printable_except<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> {
+    let unsafe_char = |c: char| needs_escape(c) && !kept.contains(&c);
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Renders every diagnostic as a graphical report, separated by blank lines. Every
+/// piece of text from the user (sources, file names, messages quoting strings) is
+/// [`printable`].
 pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -99,7 +129,7 @@ fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) 
     if !diagnostic.code.is_empty() {
         let _ = write!(out, "[{}]", diagnostic.code);
     }
-    let _ = writeln!(out, ": {}", diagnostic.message);
+    let _ = writeln!(out, ": {}", printable(&diagnostic.message));
     let mut labels: Vec<&Label> = diagnostic.labels.iter().collect();
     labels.sort_by_key(|label| !label.primary);
     for label in labels {
@@ -107,9 +137,15 @@ fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) 
             continue;
         };
         let arrow = if label.primary { "-->" } else { "..." };
-        let _ = write!(out, "  {arrow} {}:{}:{}", at.file, at.line, at.column);
+        let _ = write!(
+            out,
+            "  {arrow} {}:{}:{}",
+            printable(&at.file),
+            at.line,
+            at.column
+        );
         if !label.message.is_empty() {
-            let _ = write!(out, ": {}", label.message);
+            let _ = write!(out, ": {}", printable(&label.message));
         }
         out.push('\n');
         if label.primary
@@ -119,7 +155,7 @@ fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) 
         }
     }
     if let Some(help) = &diagnostic.help {
-        let _ = writeln!(out, "  help: {help}");
+        let _ = writeln!(out, "  help: {}", printable(help));
     }
 }
 
@@ -139,7 +175,7 @@ fn window(out: &mut String, text: &str, span: hac_lang::Span, column: usize) {
         .chars()
         .skip(first)
         .take(2 * WINDOW)
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if needs_escape(c) { ' ' } else { c })
         .collect();
     let before = if first > 0 { "…" } else { "" };
     let after = if line.chars().count() > first + 2 * WINDOW {
@@ -200,52 +236,112 @@ impl MietteReport {
         let related = elsewhere
             .into_iter()
             .filter_map(|label| {
-                let source = named_source(sources, label.origin, lines)?;
+                let (source, shown) = named_source(sources, label.origin, lines)?;
                 Some(MietteReport {
                     severity: Severity::Advice,
                     code: "",
-                    message: label.message.clone(),
+                    message: printable(&label.message).into_owned(),
                     help: None,
                     source: Some(source),
-                    labels: vec![LabeledSpan::new_with_span(None, span_of(label.origin))],
+                    labels: vec![LabeledSpan::new_with_span(
+                        None,
+                        span_of(label.origin, &shown),
+                    )],
                     related: Vec::new(),
                 })
             })
             .collect();
+        let home_source = home
+            .and_then(|file| named_source(sources, Origin::new(file, Default::default()), lines));
+        let labels = match &home_source {
+            Some((_, shown)) => here
+                .into_iter()
+                .map(|label| labeled_span(label, shown))
+                .collect(),
+            None => Vec::new(),
+        };
         MietteReport {
             severity: diagnostic.severity,
             code: diagnostic.code,
-            message: diagnostic.message.clone(),
-            help: diagnostic.help.clone(),
-            source: home.and_then(|file| {
-                named_source(sources, Origin::new(file, Default::default()), lines)
-            }),
-            labels: here.into_iter().map(labeled_span).collect(),
+            message: printable(&diagnostic.message).into_owned(),
+            help: diagnostic
+                .help
+                .as_deref()
+                .map(|h| printable(h).into_owned()),
+            source: home_source.map(|(source, _)| source),
+            labels,
             related,
         }
     }
 }
 
-/// Where each file's lines start, as miette counts lines (after `\n`, `\r\n` or a
-/// lone `\r`), worked out once per file however many diagnostics it has.
-type Lines = std::collections::HashMap<hac_lang::FileId, Arc<[usize]>>;
+/// Each file as it is shown (escaped) and where its lines start, as miette counts
+/// lines (after `\n`, `\r\n` or a lone `\r`), worked out once per file however many
+/// diagnostics it has.
+type Lines = std::collections::HashMap<hac_lang::FileId, Arc<Shown>>;
+
+/// A source file as the terminal is shown it: control characters escaped, with the
+/// shift this puts on byte offsets.
+struct Shown {
+    text: Arc<str>,
+    lines: Arc<[usize]>,
+    /// `(offset in the original, bytes added by escapes up to and including it)` for
+    /// every escaped character, in order.
+    shifts: Vec<(usize, usize)>,
+}
+
+impl Shown {
+    fn new(original: &Arc<str>) -> Shown {
+        let kept = ['\n', '\r', '\t'];
+        let escaped = printable_except(original, &kept);
+        let (text, shifts): (Arc<str>, Vec<(usize, usize)>) = match escaped {
+            std::borrow::Cow::Borrowed(_) => (original.clone(), Vec::new()),
+            std::borrow::Cow::Owned(text) => {
+                let mut added = 0;
+                let shifts = original
+                    .char_indices()
+                    .filter(|(_, c)| needs_escape(*c) && !kept.contains(c))
+                    .map(|(at, c)| {
+                        added += printable(&c.to_string()).len() - c.len_utf8();
+                        (at, added)
+                    })
+                    .collect();
+                (text.into(), shifts)
+            }
+        };
+        Shown {
+            lines: line_starts(&text),
+            text,
+            shifts,
+        }
+    }
+
+    /// Where byte `offset` of the original is in the shown text.
+    fn offset(&self, offset: usize) -> usize {
+        let escaped_before = self.shifts.partition_point(|&(at, _)| at < offset);
+        match escaped_before {
+            0 => offset,
+            n => offset + self.shifts[n - 1].1,
+        }
+    }
+}
 
 fn named_source(
     sources: &SourceMap,
     origin: Origin,
     lines: &mut Lines,
-) -> Option<NamedSource<CharColumns>> {
+) -> Option<(NamedSource<CharColumns>, Arc<Shown>)> {
     let file = sources.try_get(origin.file)?;
-    let name = file.path.display().to_string();
-    let starts = lines
+    let name = printable(&file.path.display().to_string()).into_owned();
+    let shown = lines
         .entry(origin.file)
-        .or_insert_with(|| line_starts(&file.text))
+        .or_insert_with(|| Arc::new(Shown::new(&file.text)))
         .clone();
     let source = CharColumns {
-        text: file.text.clone(),
-        lines: starts,
+        text: shown.text.clone(),
+        lines: shown.lines.clone(),
     };
-    Some(NamedSource::new(name, source).with_language("nix"))
+    Some((NamedSource::new(name, source).with_language("nix"), shown))
 }
 
 fn line_starts(text: &str) -> Arc<[usize]> {
@@ -337,16 +433,19 @@ impl miette::SourceCode for CharColumns {
     }
 }
 
-fn span_of(origin: Origin) -> miette::SourceSpan {
-    (origin.span.start as usize, origin.span.len()).into()
+/// Where `origin` is in the shown (escaped) text of its file.
+fn span_of(origin: Origin, shown: &Shown) -> miette::SourceSpan {
+    let start = shown.offset(origin.span.start as usize);
+    let end = shown.offset(origin.span.end as usize);
+    (start, end.saturating_sub(start)).into()
 }
 
-fn labeled_span(label: &Label) -> LabeledSpan {
-    let text = (!label.message.is_empty()).then(|| label.message.clone());
+fn labeled_span(label: &Label, shown: &Shown) -> LabeledSpan {
+    let text = (!label.message.is_empty()).then(|| printable(&label.message).into_owned());
     if label.primary {
-        LabeledSpan::new_primary_with_span(text, span_of(label.origin))
+        LabeledSpan::new_primary_with_span(text, span_of(label.origin, shown))
     } else {
-        LabeledSpan::new_with_span(text, span_of(label.origin))
+        LabeledSpan::new_with_span(text, span_of(label.origin, shown))
     }
 }
 

@@ -38,6 +38,7 @@ codes! {
     INFINITE_RECURSION = "hac::eval::infinite_recursion": "a value that depends on itself";
     IMPORT_CYCLE = "hac::eval::import_cycle": "files that import each other in a cycle";
     FILE_NOT_FOUND = "hac::eval::file_not_found": "`import` or `readFile` of a file that cannot be read";
+    FILE_REFUSED = "hac::eval::file_refused": "`import` or `readFile` of a file outside the project, a secret or a kernel interface";
     ASSERTION_FAILED = "hac::eval::assertion_failed": "an `assert` whose condition is false";
     THROW = "hac::eval::throw": "`throw` called with the user's message";
     ABORT = "hac::eval::abort": "`abort` called with the user's message";

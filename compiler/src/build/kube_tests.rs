@@ -436,7 +436,9 @@ fn v1beta3_uses_maps_and_its_own_timeout_fields() {
 
 #[test]
 fn hostile_kubelet_args_labels_and_taints_arrive_verbatim() {
-    let hostile = "a'b\"c $(touch /tmp/pwned) `id` \\ ; | & # {x: y} - [1]";
+    // Everything YAML and bash treat specially that kubeadm still passes through
+    // verbatim (whitespace, quotes, `$` and backslashes are refused by the model).
+    let hostile = "a;b|c&d#{x:y}-[1]*!%@>pwned<~^?,:=";
     let fixture = Fixture::new(with(&[
         ("kubelet", json!({ "extraArgs": { "v": hostile } })),
         (
@@ -504,6 +506,25 @@ fn hostile_mirrors_and_flags_are_refused_by_the_model() {
         ),
         ("kubelet", json!({ "extraArgs": { "v": "1\nrm -rf /" } })),
         ("kubelet", json!({ "extraArgs": { "node-ip": "10.0.0.1" } })),
+        // kubeadm joins the flags with spaces and systemd splits, unquotes and expands
+        // them: each of these would reach the kubelet as something else.
+        (
+            "kubelet",
+            json!({ "extraArgs": { "max-pods": "110 --node-labels=node-role.kubernetes.io/control-plane=" } }),
+        ),
+        (
+            "kubelet",
+            json!({ "extraArgs": { "v": "$(touch /tmp/pwned)" } }),
+        ),
+        ("kubelet", json!({ "extraArgs": { "v": "a'b" } })),
+        ("kubelet", json!({ "extraArgs": { "v": "a\"b" } })),
+        ("kubelet", json!({ "extraArgs": { "v": "a\\b" } })),
+        ("kubelet", json!({ "extraArgs": { "v": "a\tb" } })),
+        ("packages", json!({ "mirror": "http://mirror.example.com" })),
+        (
+            "containerd",
+            json!({ "registryMirrors": { "docker.io": ["http://registry.local"] } }),
+        ),
     ] {
         let (cluster, _) = check_cluster(&value(with(&[(path, bad.clone())])));
         assert!(cluster.is_none(), "{path} = {bad} was accepted");

@@ -12,6 +12,7 @@ use crate::model::{Address, Cluster, Cni, LoadBalancer, Located, Role, codes};
 pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     duplicates(cluster, out);
     missing_addresses(cluster, out);
+    addresses_needing_ip(cluster, out);
     cidrs(cluster, out);
     cluster_addresses(cluster, out);
     cni(cluster, out);
@@ -75,6 +76,50 @@ fn missing_addresses(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                     if role == Role::Etcd { "an" } else { "a" },
                     role.as_str()
                 )),
+            );
+        }
+    }
+}
+
+/// The load balancer hac generates names its servers and VRRP peers by IP: haproxy
+/// resolves no names at start and keepalived sends adverts to addresses. (`hac build`
+/// would otherwise fail where `hac check` passed.)
+fn addresses_needing_ip(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let (balanced, vrrp_peers): (bool, &[crate::model::Host]) = match &cluster.loadbalancer {
+        LoadBalancer::Dedicated { hosts, vip, .. } => {
+            (true, if vip.is_some() { hosts } else { &[] })
+        }
+        LoadBalancer::Colocated { .. } => (true, &[]),
+        LoadBalancer::None | LoadBalancer::External { .. } => (false, &[]),
+    };
+    let control_planes: &[crate::model::Host] = if balanced {
+        &cluster.controlplanes
+    } else {
+        &[]
+    };
+    for (host, why) in control_planes
+        .iter()
+        .map(|h| (h, "haproxy forwards to the control planes by IP address"))
+        .chain(vrrp_peers.iter().map(|h| {
+            (
+                h,
+                "keepalived sends VRRP adverts to the other load balancers' IP addresses",
+            )
+        }))
+    {
+        if let Some(Located {
+            value: Address::Dns(name),
+            origin,
+        }) = &host.address
+        {
+            out.push(
+                error(
+                    codes::ADDRESS_NEEDS_IP,
+                    *origin,
+                    format!("`{}` is named `{name}`, but {why}", host.name.value),
+                    "a DNS name",
+                )
+                .with_help("give this host its IP address; DNS names are fine for workers and with an external load balancer"),
             );
         }
     }

@@ -28,7 +28,11 @@ pub fn definition(context: &Context<'_>, position: Position) -> Option<GotoDefin
     let (text, _) = cursor.path?;
     let target = resolve_path(&context.file.path, text);
     let exists = context.open.get(&target).is_some() || target.is_file();
-    if !exists {
+    // Only to files the document could read: not to a secret, nor out of the project.
+    let readable = crate::sandbox::for_description(&context.file.path, None, None)
+        .admit(&target)
+        .is_ok();
+    if !exists || !readable {
         return None;
     }
     Some(GotoDefinitionResponse::Scalar(Location {

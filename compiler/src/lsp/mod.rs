@@ -16,15 +16,17 @@ mod schema;
 mod server;
 mod symbols;
 mod syntax;
+pub mod transport;
 mod uri;
 pub mod worker;
 
 pub use server::{capabilities, serve};
 
-/// Runs the server on stdin/stdout until the client exits.
+/// Runs the server on stdin/stdout until the client exits (or breaks the protocol).
 pub fn run_stdio() -> Result<(), String> {
-    let (connection, io_threads) = lsp_server::Connection::stdio();
-    serve(&connection)?;
+    let (connection, io_threads) = transport::stdio().map_err(|e| e.to_string())?;
+    let served = serve(&connection);
     drop(connection);
-    io_threads.join().map_err(|e| e.to_string())
+    let transported = io_threads.join();
+    served.and(transported)
 }

@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use hac_lang::FileId;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
+    Cancel, DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
     PublishDiagnostics,
 };
 use lsp_types::request::{
@@ -234,6 +234,12 @@ impl Server<'_> {
                         self.changed(&path);
                         self.publish_syntax(&path);
                     }
+                }
+            }
+            Cancel::METHOD => {
+                if let Ok(params) = notification.extract::<lsp_types::CancelParams>(Cancel::METHOD)
+                {
+                    self.cancel(params.id);
                 }
             }
             DidCloseTextDocument::METHOD => {
@@ -573,6 +579,30 @@ impl Server<'_> {
         }
         let response = self.respond(request);
         self.send(response.into());
+    }
+
+    /// Answers a request still waiting for its check with `RequestCancelled`; requests
+    /// already answered need nothing more.
+    fn cancel(&mut self, id: lsp_types::NumberOrString) {
+        let id: lsp_server::RequestId = match id {
+            lsp_types::NumberOrString::Number(n) => n.into(),
+            lsp_types::NumberOrString::String(s) => s.into(),
+        };
+        let (cancelled, waiting): (Vec<Deferred>, Vec<Deferred>) =
+            std::mem::take(&mut self.deferred)
+                .into_iter()
+                .partition(|d| d.request.id == id);
+        self.deferred = waiting;
+        for deferred in cancelled {
+            self.send(
+                Response::new_err(
+                    deferred.request.id,
+                    ErrorCode::RequestCanceled as i32,
+                    "cancelled by the client".to_owned(),
+                )
+                .into(),
+            );
+        }
     }
 
     /// Whether there is nothing to wait for before answering about `path`: it is not

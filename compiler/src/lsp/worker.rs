@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use hac_lang::loader::OverlayLoader;
+use hac_lang::loader::{Confined, OverlayLoader};
 use hac_lang::{FsLoader, Limits};
 
 use crate::analysis::{self, Analysis, Depth};
@@ -82,13 +82,18 @@ fn next(jobs: &Receiver<Job>, queue: &Mutex<VecDeque<Job>>) -> Option<Job> {
     queue.pop_front()
 }
 
-/// Runs the same analysis as `hac check`, with the CLI's budgets, over the editor's
-/// texts.
+/// Runs the same analysis as `hac check`, with the CLI's budgets and its sandbox
+/// (so a document can read neither a secret nor the server's own standard input),
+/// over the editor's texts.
 pub fn check(job: Job) -> Outcome {
     let started = Instant::now();
-    let loader = OverlayLoader {
+    let texts = OverlayLoader {
         overlay: job.overlay,
         fallback: &FsLoader,
+    };
+    let loader = Confined {
+        sandbox: crate::sandbox::for_description(&job.root, None, None),
+        inner: &texts,
     };
     let analysis = analysis::analyze_cancellable(
         &loader,

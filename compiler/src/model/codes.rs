@@ -61,10 +61,16 @@ codes! {
         => "Point `endpoint` at the VIP (or a load-balancer host) and the load balancer's port, or at a DNS name for it.";
     CNI_POD_CIDR = "hac::lint::cni_pod_cidr": "a CNI that cannot use the pods CIDR as written"
         => "Use an IPv4 pods CIDR with flannel, or choose another CNI.";
+    ADDRESS_NEEDS_IP = "hac::lint::address_needs_ip": "a host named by DNS where the generated load balancer needs an IP (control planes behind hac's haproxy, load-balancer hosts sharing a VIP)"
+        => "Give the host an IP `address`: haproxy resolves no names at start, and VRRP adverts go to IP addresses.";
+    INSECURE_MIRROR = "hac::lint::insecure_mirror": "a plain `http://` package or registry mirror without `insecure = true`"
+        => "Use an `https://` mirror; if the network really offers no TLS, set `insecure = true;` in the same set (`packages` or `containerd`) and accept the warning.";
     UNSUPPORTED_OS = "hac::lint::unsupported_os": "an `os` hac does not generate setup for"
         => "Use one of `ubuntu-22.04`, `ubuntu-24.04`, `debian-12`, `debian-13`.";
 
     // Warnings: it comes up, but not highly available, or risky.
+    INSECURE_MIRROR_ALLOWED = "hac::lint::insecure_mirror_allowed": "a plain `http://` mirror allowed with `insecure = true`"
+        => "Move the mirror to `https://` and remove `insecure = true;`; until then anyone on the network path can change what the nodes install.";
     EVEN_CONTROL_PLANES = "hac::lint::even_control_planes": "an even number of control planes (stacked etcd members)"
         => "Use an odd number: 3 or 5. An even count adds a member without adding failure tolerance.";
     EVEN_ETCD_MEMBERS = "hac::lint::even_etcd_members": "an even number of external etcd members"

@@ -940,7 +940,7 @@ impl Reader {
                             ValueKind::Bool(b) => b.to_string(),
                             _ => r.string(v, &p)?.value,
                         };
-                        match formats::single_line(&text) {
+                        match formats::kubelet_arg_value(&text) {
                             Ok(()) => Some(text),
                             Err(reason) => {
                                 r.invalid(codes::INVALID_VALUE, v.origin, &p, reason, None);
@@ -1071,6 +1071,8 @@ impl Reader {
             },
             BTreeMap::new,
         );
+        let mirror_values = view.get("registryMirrors").map(|attr| &attr.value);
+        self.plain_http_mirrors(&view, mirror_values, "containerd")?;
         Some(Containerd {
             systemd_cgroup: systemd_cgroup?,
             registry_mirrors: mirrors?,
@@ -1090,7 +1092,54 @@ impl Reader {
             },
             || DEFAULT_PACKAGE_MIRROR.to_owned(),
         );
+        let mirror_value = view.get("mirror").map(|attr| &attr.value);
+        self.plain_http_mirrors(&view, mirror_value, "packages")?;
         Some(Packages { mirror: mirror? })
+    }
+
+    /// Plain-HTTP mirrors let anyone on the network path choose what every node runs
+    /// as root: each is an error unless the set says `insecure = true`, and then each
+    /// build warns. `None` when `insecure` is not a boolean.
+    fn plain_http_mirrors(
+        &mut self,
+        view: &SetView,
+        mirrors: Option<&Value>,
+        set: &str,
+    ) -> Option<()> {
+        let allowed = self.optional(view, "insecure", |r, v, p| r.bool(v, p), || false)?;
+        let insecure_origin = view.get("insecure").map(|attr| attr.value.origin);
+        let mut plain = Vec::new();
+        if let Some(value) = mirrors {
+            plain_http_urls(value, &mut plain);
+        }
+        for (url, origin) in plain {
+            let shown = url.escape_debug();
+            if allowed {
+                let mut warning = Diagnostic::warning(
+                    codes::INSECURE_MIRROR_ALLOWED,
+                    format!("`{shown}` is fetched over plain HTTP: anyone on the network path can change what the nodes install"),
+                )
+                .with_primary(origin.file, origin.span, "plain HTTP");
+                if let Some(at) = insecure_origin {
+                    warning = warning.with_label(at, "allowed here");
+                }
+                warning.help = Some(format!(
+                    "use an `https://` mirror and remove `{set}.insecure`"
+                ));
+                self.diagnostics.push(warning);
+            } else {
+                self.error(
+                    codes::INSECURE_MIRROR,
+                    origin,
+                    format!("`{shown}` is a plain `http://` mirror: anyone on the network path could replace what the nodes install as root"),
+                    "plain HTTP",
+                    Some(format!(
+                        "use an `https://` mirror; if this network has no TLS, set `{set}.insecure = true;` (every build then warns)"
+                    )),
+                );
+            }
+        }
+        Some(())
     }
 }
 
@@ -1104,6 +1153,21 @@ fn default_containerd() -> Containerd {
     Containerd {
         systemd_cgroup: true,
         registry_mirrors: BTreeMap::new(),
+    }
+}
+
+/// Every string in `value` (a string, or lists and sets of them) that is a plain
+/// `http://` URL, with where it was written.
+fn plain_http_urls<'v>(value: &'v Value, out: &mut Vec<(&'v str, Origin)>) {
+    match &value.kind {
+        ValueKind::String(text) if text.to_ascii_lowercase().starts_with("http://") => {
+            out.push((text, value.origin));
+        }
+        ValueKind::List(items) => items.iter().for_each(|item| plain_http_urls(item, out)),
+        ValueKind::Attrs(attrs) => attrs
+            .iter()
+            .for_each(|(_, attr)| plain_http_urls(&attr.value, out)),
+        _ => {}
     }
 }
 

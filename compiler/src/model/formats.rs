@@ -63,10 +63,14 @@ pub fn interface_name(text: &str) -> Result<(), String> {
     }
 }
 
-/// An IPv4 or IPv6 address, or a DNS name.
+/// A host's address: an IPv4 or IPv6 address a host can have and others can reach it
+/// at, or a DNS name.
 pub fn address(text: &str) -> Result<Address, String> {
     if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok(Address::Ip(ip));
+        return match unusable_host_ip(ip) {
+            Some(why) => Err(format!("`{ip}` is {why}, not a host's address")),
+            None => Ok(Address::Ip(ip)),
+        };
     }
     // A dotted quad that did not parse is a typo, not a DNS name.
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') || text.contains(':') {
@@ -83,6 +87,34 @@ pub fn address(text: &str) -> Result<Address, String> {
                 text.escape_debug()
             )
         })
+}
+
+/// Why `ip` cannot be a host's address, if it cannot: no host has the unspecified,
+/// broadcast or a multicast address, an IPv6 link-local address needs a zone the
+/// generated configuration cannot know, and `127.0.0.1` and `::1` are where every host
+/// (etcd, the kubelet) listens for itself. (Other `127.x` addresses stay usable: they
+/// let the whole cluster's configuration run on one machine in tests.)
+pub fn unusable_host_ip(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
+        IpAddr::V4(v4) if v4.is_multicast() => Some("a multicast address"),
+        IpAddr::V4(v4) if v4 == std::net::Ipv4Addr::LOCALHOST => {
+            Some("the loopback address every host listens on for itself")
+        }
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V6(v6) if v6.is_multicast() => Some("a multicast address"),
+        IpAddr::V6(v6) if v6.is_loopback() => {
+            Some("the loopback address every host listens on for itself")
+        }
+        IpAddr::V6(v6) if v6.is_unicast_link_local() => {
+            Some("a link-local address (it needs a zone such as `%eth0`)")
+        }
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .and_then(|v4| unusable_host_ip(IpAddr::V4(v4))),
+        IpAddr::V4(_) => None,
+    }
 }
 
 /// `host:port`, with IPv6 hosts in brackets.
@@ -579,6 +611,31 @@ pub fn single_line(text: &str) -> Result<(), String> {
     }
 }
 
+/// A `kubelet.extraArgs` value kubeadm passes through verbatim. kubeadm joins the
+/// kubelet's flags with spaces into `KUBELET_KUBEADM_ARGS`, which systemd splits on
+/// whitespace, unquotes and expands `$` in: a space would start a new flag, a quote,
+/// backslash or `$` would be rewritten.
+pub fn kubelet_arg_value(text: &str) -> Result<(), String> {
+    let Some((index, c)) = text.chars().enumerate().find(|(_, c)| {
+        c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '$' | '\\')
+    }) else {
+        return Ok(());
+    };
+    let what = match c {
+        ' ' => "a space".to_owned(),
+        '"' | '\'' | '`' => format!("a quote (`{c}`)"),
+        '$' => "`$`".to_owned(),
+        '\\' => "a backslash".to_owned(),
+        c if c.is_whitespace() => format!("whitespace (U+{:04X})", u32::from(c)),
+        c => format!("a control character (U+{:04X})", u32::from(c)),
+    };
+    Err(format!(
+        "`{}` contains {what} at character {}: kubeadm joins the kubelet's flags with spaces and systemd splits, unquotes and expands them, so it would not reach the kubelet as written",
+        text.escape_debug(),
+        index + 1
+    ))
+}
+
 /// Free text for a file or a script: anything but NUL, which no file system or shell keeps.
 pub fn text(text: &str) -> Result<(), String> {
     if text.contains('\0') {
@@ -823,6 +880,21 @@ mod tests {
         assert!(kubelet_flag("--max-pods").is_err());
         assert!(kubelet_flag("node-ip").is_err());
         assert!(single_line("a\nb").is_err());
+        assert!(kubelet_arg_value("110").is_ok());
+        assert!(kubelet_arg_value("a=b,c=d:NoSchedule").is_ok());
+        assert!(kubelet_arg_value("").is_ok());
+        for bad in [
+            "110 --node-labels=x",
+            "a\tb",
+            "$(id)",
+            "'x'",
+            "\"x\"",
+            "a\\b",
+            "a\u{1b}b",
+            "a\u{a0}b",
+        ] {
+            assert!(kubelet_arg_value(bad).is_err(), "{bad:?}");
+        }
         assert!(text("a\nb").is_ok());
     }
 }

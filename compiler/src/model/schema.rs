@@ -420,6 +420,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
         default: "{ }",
         doc: "Registry host (e.g. `\"docker.io\"`) → mirror URLs, tried in order before the registry itself.",
     },
+    Attribute {
+        set: "containerd",
+        name: "insecure",
+        ty: "bool",
+        default: "false",
+        doc: "Allow plain `http://` registry mirrors. Anyone on the network path can then replace the images every node runs; every build warns while one is in use.",
+    },
     // packages
     Attribute {
         set: "packages",
@@ -427,6 +434,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "string",
         default: "\"https://pkgs.k8s.io\"",
         doc: "Base URL that serves the pkgs.k8s.io layout (`/core:/stable:/v1.X/deb/`), for networks without internet access.",
+    },
+    Attribute {
+        set: "packages",
+        name: "insecure",
+        ty: "bool",
+        default: "false",
+        doc: "Allow a plain `http://` `mirror`. The repository key is then fetched over plain HTTP too, so anyone on the network path can install packages as root on every node; every build warns while it is in use.",
     },
     // kubelet
     Attribute {

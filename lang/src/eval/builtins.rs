@@ -493,12 +493,13 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                     ev.charge(text.len(), site)?;
                     Ok(string_val(text, site))
                 }
-                Err(err) => Err(error(
-                    codes::FILE_NOT_FOUND,
-                    ev.unreadable(Path::new(&path), &err, Some(target.origin)),
-                    target.origin,
-                    "this file cannot be read",
-                )),
+                Err(err) => {
+                    let (code, label, help) = super::machine::unreadable_code(&err);
+                    let message = ev.unreadable(Path::new(&path), &err, Some(target.origin));
+                    Err(Box::new(
+                        (*error(code, message, target.origin, label)).with_help(help),
+                    ))
+                }
             }
         }
         Prim::PathExists => {

@@ -253,14 +253,12 @@ impl<'l> Evaluator<'l> {
         let text = match self.loader.read(path) {
             Ok(text) => text,
             Err(err) => {
-                let mut diag =
-                    Diagnostic::error(codes::FILE_NOT_FOUND, self.unreadable(path, &err, site));
+                let (code, label, help) = unreadable_code(&err);
+                let mut diag = Diagnostic::error(code, self.unreadable(path, &err, site));
                 if let Some(site) = site {
-                    diag = diag.with_primary(site.file, site.span, "this file cannot be read");
+                    diag = diag.with_primary(site.file, site.span, label);
                 }
-                return Err(Box::new(
-                    diag.with_help("check the path and that the file exists"),
-                ));
+                return Err(Box::new(diag.with_help(help)));
             }
         };
         let file = self.sources.add(path.to_path_buf(), text.as_str());
@@ -313,7 +311,10 @@ impl<'l> Evaluator<'l> {
             Some(dir) => relative_path(&normalize(dir), &normalize(path)),
             None => path.display().to_string(),
         };
-        format!("cannot read `{shown}`: {}", io_reason(err))
+        match crate::loader::refusal(err) {
+            Some(reason) => format!("refused to read `{shown}`: {reason}"),
+            None => format!("cannot read `{shown}`: {}", io_reason(err)),
+        }
     }
 
     /// The value of a loaded file's top-level expression.
@@ -1085,6 +1086,24 @@ fn relative_path(dir: &Path, path: &Path) -> String {
 }
 
 /// Why a file cannot be read, in words that do not depend on the platform.
+/// The code, label and help of a file that `import` or `readFile` could not read:
+/// refused by the sandbox, or failed.
+pub(crate) fn unreadable_code(err: &std::io::Error) -> (&'static str, &'static str, &'static str) {
+    if crate::loader::refusal(err).is_some() {
+        (
+            codes::FILE_REFUSED,
+            "this file may not be read",
+            "hac reads only regular files inside the project root (the directory of the file given on the command line, or of `hac.toml`, or `--root`), never the secrets bundle or the build output; see docs/language.md",
+        )
+    } else {
+        (
+            codes::FILE_NOT_FOUND,
+            "this file cannot be read",
+            "check the path and that the file exists",
+        )
+    }
+}
+
 fn io_reason(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
