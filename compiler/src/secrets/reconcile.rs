@@ -6,7 +6,7 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use super::algorithm::KeyAlgorithm;
-use super::bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+use super::bundle::{Bundle, EtcdMemberPki, EtcdPki};
 use super::error::SecretsError;
 use super::pki::{self, CertificateAndKey, LeafRequest, LeafUsage};
 use super::random;
@@ -46,6 +46,8 @@ pub enum Change {
     RecordedCluster {
         name: String,
     },
+    /// A join seed for a bundle made before join seeds (its bootstrap token is dropped).
+    AddedJoinSeed,
     /// The etcd CA and the two etcd client certificates.
     CreatedEtcdPki,
     /// External etcd is no longer used.
@@ -104,11 +106,14 @@ impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Created => {
-                f.write_str("created a bootstrap token, a certificate key and the cluster CA")
+                f.write_str("created a join seed, a certificate key and the cluster CA")
             }
             Self::RecordedCluster { name } => write!(
                 f,
                 "recorded that the bundle belongs to cluster `{name}` (it was written by a hac that did not record it)"
+            ),
+            Self::AddedJoinSeed => f.write_str(
+                "added a join seed (join tokens now derive from it; the old bootstrap token is no longer used)",
             ),
             Self::CreatedEtcdPki => {
                 f.write_str("created the etcd CA and the etcd client certificates")
@@ -194,6 +199,10 @@ pub(crate) fn reconcile_at(
         }
         changes.push(Change::RecordedCluster { name: name.clone() });
     }
+    if bundle.join_seed_added {
+        bundle.join_seed_added = false;
+        changes.push(Change::AddedJoinSeed);
+    }
     let algorithm = bundle.key_algorithm;
     if spec.etcd_members.is_empty() {
         if bundle.etcd.take().is_some() {
@@ -239,12 +248,13 @@ pub(crate) fn new_bundle(
     cluster: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Bundle, SecretsError> {
-    let (id, secret) = random::bootstrap_token_parts()?;
     Ok(Bundle {
         cluster,
         cluster_id: Some(random::cluster_id()?),
         key_algorithm: algorithm,
-        bootstrap_token: BootstrapToken { id, secret },
+        join_seed: random::certificate_key()?,
+        token_generation: 0,
+        join_seed_added: false,
         certificate_key: random::certificate_key()?,
         cluster_ca: pki::new_ca(algorithm, pki::CLUSTER_CA_COMMON_NAME, now)?,
         etcd: None,
