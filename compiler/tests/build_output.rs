@@ -64,7 +64,15 @@ fn a_project_directory_with_a_manifest_json_is_never_replaced() {
         &["build", "cluster.hac", "-o", project.to_str().unwrap()],
     );
     assert_eq!(built.status.code(), Some(2), "{}", stderr(&built));
-    assert!(stderr(&built).contains("cluster.hac"), "{}", stderr(&built));
+    // The refusal names what would have been lost, and nothing was written.
+    for lost in [
+        "cluster description",
+        "`cluster.hac`",
+        "`manifest.json`",
+        "`notes`",
+    ] {
+        assert!(stderr(&built).contains(lost), "{lost}: {}", stderr(&built));
+    }
     assert_eq!(tree(&project), before, "the project directory changed");
 
     // The same with a manifest that claims to be hac's but lists none of these files.

@@ -302,18 +302,6 @@ fn check_replaceable(
     if !metadata.is_dir() {
         return Err(refuse("exists and is not a directory".to_owned()));
     }
-    if let Ok(inside) = fs::canonicalize(dir) {
-        for (what, path) in protected {
-            if let Some(path) = absolute(path)
-                && path.starts_with(&inside)
-            {
-                return Err(refuse(format!(
-                    "holds {what} {}; replacing the directory would delete it",
-                    path.display()
-                )));
-            }
-        }
-    }
     let mut entries: Vec<(String, fs::FileType)> = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| WriteError::io("read", dir, &e))? {
         let entry = entry.map_err(|e| WriteError::io("read", dir, &e))?;
@@ -322,13 +310,51 @@ fn check_replaceable(
             .map_err(|e| WriteError::io("read", &entry.path(), &e))?;
         entries.push((entry.file_name().to_string_lossy().into_owned(), kind));
     }
+    let listing = listing(dir);
+    let unlisted: Vec<&str> = entries
+        .iter()
+        .filter(|(name, kind)| {
+            !listing
+                .as_ref()
+                .is_some_and(|l| kind.is_file() && l.files.contains(name))
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let would_delete = || match unlisted.is_empty() {
+        true => "replacing the directory would delete it".to_owned(),
+        false => format!(
+            "replacing the directory would delete {}",
+            names(unlisted.iter().copied())
+        ),
+    };
+    let inside: Vec<String> = match fs::canonicalize(dir) {
+        Ok(canonical) => protected
+            .iter()
+            .filter_map(|(what, path)| {
+                let path = absolute(path)?;
+                let exists = fs::symlink_metadata(&path).is_ok();
+                path.starts_with(&canonical).then(|| match exists {
+                    true => format!("{what} {}", path.display()),
+                    false => format!("{what} {} (which the build would create)", path.display()),
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if !inside.is_empty() {
+        return Err(refuse(format!(
+            "holds {}; {}",
+            inside.join(" and "),
+            would_delete()
+        )));
+    }
     if entries.is_empty() {
         return Ok(());
     }
-    let Some(listing) = listing(dir) else {
+    let Some(listing) = &listing else {
         return Err(refuse(format!(
-            "holds files but no manifest.json written by hac, so it is not the output of `hac build`; replacing it would delete {}",
-            names(entries.iter().map(|(name, _)| name.as_str()))
+            "holds files but no manifest.json written by hac, so it is not the output of `hac build`; {}",
+            would_delete()
         )));
     };
     if listing.cluster != owner.cluster {
@@ -345,15 +371,10 @@ fn check_replaceable(
             owner.cluster
         )));
     }
-    let unlisted: Vec<&str> = entries
-        .iter()
-        .filter(|(name, kind)| !(kind.is_file() && listing.files.contains(name)))
-        .map(|(name, _)| name.as_str())
-        .collect();
     if !unlisted.is_empty() {
         return Err(refuse(format!(
-            "holds files its manifest.json does not list; replacing it would delete {}",
-            names(unlisted.into_iter())
+            "holds files its manifest.json does not list; {}",
+            would_delete()
         )));
     }
     Ok(())
