@@ -467,7 +467,7 @@ struct BuildRequest<'a> {
 
 /// The output directory when `-o` is not given: one per cluster, so that building a
 /// second cluster never replaces the first one's files.
-pub fn default_output(cluster: &str) -> PathBuf {
+fn default_output(cluster: &str) -> PathBuf {
     Path::new("out").join(cluster)
 }
 

@@ -91,9 +91,15 @@ impl Target {
         self.recover();
         self.check(owner, protected)?;
         let staging = self.leftover_name(NEW, std::process::id());
+        create_private_dir(&staging).map_err(|e| WriteError::io("create", &staging, &e))?;
         let result = fill(&staging, files).and_then(|()| self.swap_in(&staging));
         if result.is_err() {
-            remove_listed(&staging);
+            // The directory is the one just created, so what it holds is ours: the
+            // names of `files`, even a manifest that could not be written whole.
+            for file in files.iter().filter(|f| is_plain_file_name(&f.name)) {
+                let _ = fs::remove_file(staging.join(&file.name));
+            }
+            let _ = fs::remove_dir(&staging);
         }
         result
     }
@@ -426,7 +432,6 @@ fn remove_listed(dir: &Path) {
 }
 
 fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
-    create_private_dir(staging).map_err(|e| WriteError::io("create", staging, &e))?;
     for file in files {
         if !is_plain_file_name(&file.name) {
             return Err(WriteError {
