@@ -166,3 +166,42 @@ fn each_cluster_has_its_own_default_output() {
     );
     assert!(out.join("prod/cp1.yaml").is_file());
 }
+
+/// Two clusters that share a name but not a bundle are two clusters: the cluster id in
+/// the manifest keeps one from replacing the other's output.
+#[test]
+fn a_cluster_with_the_same_name_and_another_bundle_does_not_replace_the_output() {
+    let scratch = tempfile::tempdir().unwrap();
+    for project in ["one", "two"] {
+        std::fs::create_dir(scratch.path().join(project)).unwrap();
+        std::fs::copy(
+            example("stacked"),
+            scratch.path().join(project).join("c.hac"),
+        )
+        .unwrap();
+    }
+    let shared = scratch.path().join("shared");
+    let first = hac_in(
+        &scratch.path().join("one"),
+        &["build", "c.hac", "-o", shared.to_str().unwrap()],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = tree(&shared);
+    let second = hac_in(
+        &scratch.path().join("two"),
+        &["build", "c.hac", "-o", shared.to_str().unwrap()],
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another cluster named `prod`"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(tree(&shared), before);
+    // The first project rebuilds it as its own.
+    let again = hac_in(
+        &scratch.path().join("one"),
+        &["build", "c.hac", "-o", shared.to_str().unwrap()],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+}

@@ -605,6 +605,28 @@ mod tests {
     }
 
     #[test]
+    fn the_two_step_swap_replaces_the_output_and_leaves_nothing_beside_it() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("out");
+        let target = Target::new(&dir).unwrap();
+        target
+            .write(owner(), &[], &artefacts(&[("a.yaml", "old")]))
+            .unwrap();
+        let staging = target.leftover_name(NEW, 7);
+        create_private_dir(&staging).unwrap();
+        fill(&staging, &artefacts(&[("b.yaml", "new")])).unwrap();
+        target.swap_in_two_steps(&staging).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("b.yaml")).unwrap(), "new");
+        assert!(!dir.join("a.yaml").exists());
+        let names: Vec<_> = fs::read_dir(scratch.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["out"]);
+    }
+
+    #[test]
     fn dot_names_the_directory_it_resolves_to() {
         let scratch = tempfile::tempdir().unwrap();
         let inner = scratch.path().join("inner");
