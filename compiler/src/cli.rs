@@ -534,7 +534,7 @@ struct BuildRequest<'a> {
 
 /// The output directory when `-o` is not given: one per cluster, so that building a
 /// second cluster never replaces the first one's files.
-pub fn default_output(cluster: &str) -> PathBuf {
+fn default_output(cluster: &str) -> PathBuf {
     Path::new("out").join(cluster)
 }
 
@@ -572,11 +572,11 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     let output = request
         .output
         .map_or_else(|| default_output(&cluster.name.value), Path::to_path_buf);
-    let lock_file = secrets::lock_path(&request.secrets);
+    // The bundle's lock file sits beside the (resolved) bundle: inside the output
+    // exactly when the bundle is.
     let protected = [
         ("the cluster description", request.file),
         ("the secrets bundle", request.secrets.as_path()),
-        ("the secrets bundle's lock", lock_file.as_path()),
     ];
     // The output is checked before the bundle is touched (the cluster id is not known
     // yet), so a refused directory costs nothing; it is checked again, with the id,

@@ -64,7 +64,15 @@ fn a_project_directory_with_a_manifest_json_is_never_replaced() {
         &["build", "cluster.hac", "-o", project.to_str().unwrap()],
     );
     assert_eq!(built.status.code(), Some(2), "{}", stderr(&built));
-    assert!(stderr(&built).contains("cluster.hac"), "{}", stderr(&built));
+    // The refusal names what would have been lost, and nothing was written.
+    for lost in [
+        "cluster description",
+        "`cluster.hac`",
+        "`manifest.json`",
+        "`notes`",
+    ] {
+        assert!(stderr(&built).contains(lost), "{lost}: {}", stderr(&built));
+    }
     assert_eq!(tree(&project), before, "the project directory changed");
 
     // The same with a manifest that claims to be hac's but lists none of these files.
@@ -157,4 +165,43 @@ fn each_cluster_has_its_own_default_output() {
         stderr(&refused)
     );
     assert!(out.join("prod/cp1.yaml").is_file());
+}
+
+/// Two clusters that share a name but not a bundle are two clusters: the cluster id in
+/// the manifest keeps one from replacing the other's output.
+#[test]
+fn a_cluster_with_the_same_name_and_another_bundle_does_not_replace_the_output() {
+    let scratch = tempfile::tempdir().unwrap();
+    for project in ["one", "two"] {
+        std::fs::create_dir(scratch.path().join(project)).unwrap();
+        std::fs::copy(
+            example("stacked"),
+            scratch.path().join(project).join("c.hac"),
+        )
+        .unwrap();
+    }
+    let shared = scratch.path().join("shared");
+    let first = hac_in(
+        &scratch.path().join("one"),
+        &["build", "c.hac", "-o", shared.to_str().unwrap()],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = tree(&shared);
+    let second = hac_in(
+        &scratch.path().join("two"),
+        &["build", "c.hac", "-o", shared.to_str().unwrap()],
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another cluster named `prod`"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(tree(&shared), before);
+    // The first project rebuilds it as its own.
+    let again = hac_in(
+        &scratch.path().join("one"),
+        &["build", "c.hac", "-o", shared.to_str().unwrap()],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
 }

@@ -91,9 +91,15 @@ impl Target {
         self.recover();
         self.check(owner, protected)?;
         let staging = self.leftover_name(NEW, std::process::id());
+        create_private_dir(&staging).map_err(|e| WriteError::io("create", &staging, &e))?;
         let result = fill(&staging, files).and_then(|()| self.swap_in(&staging));
         if result.is_err() {
-            remove_listed(&staging);
+            // The directory is the one just created, so what it holds is ours: the
+            // names of `files`, even a manifest that could not be written whole.
+            for file in files.iter().filter(|f| is_plain_file_name(&f.name)) {
+                let _ = fs::remove_file(staging.join(&file.name));
+            }
+            let _ = fs::remove_dir(&staging);
         }
         result
     }
@@ -302,18 +308,6 @@ fn check_replaceable(
     if !metadata.is_dir() {
         return Err(refuse("exists and is not a directory".to_owned()));
     }
-    if let Ok(inside) = fs::canonicalize(dir) {
-        for (what, path) in protected {
-            if let Some(path) = absolute(path)
-                && path.starts_with(&inside)
-            {
-                return Err(refuse(format!(
-                    "holds {what} {}; replacing the directory would delete it",
-                    path.display()
-                )));
-            }
-        }
-    }
     let mut entries: Vec<(String, fs::FileType)> = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| WriteError::io("read", dir, &e))? {
         let entry = entry.map_err(|e| WriteError::io("read", dir, &e))?;
@@ -322,13 +316,51 @@ fn check_replaceable(
             .map_err(|e| WriteError::io("read", &entry.path(), &e))?;
         entries.push((entry.file_name().to_string_lossy().into_owned(), kind));
     }
+    let listing = listing(dir);
+    let unlisted: Vec<&str> = entries
+        .iter()
+        .filter(|(name, kind)| {
+            !listing
+                .as_ref()
+                .is_some_and(|l| kind.is_file() && l.files.contains(name))
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let would_delete = || match unlisted.is_empty() {
+        true => "replacing the directory would delete it".to_owned(),
+        false => format!(
+            "replacing the directory would delete {}",
+            names(unlisted.iter().copied())
+        ),
+    };
+    let inside: Vec<String> = match fs::canonicalize(dir) {
+        Ok(canonical) => protected
+            .iter()
+            .filter_map(|(what, path)| {
+                let path = absolute(path)?;
+                let exists = fs::symlink_metadata(&path).is_ok();
+                path.starts_with(&canonical).then(|| match exists {
+                    true => format!("{what} {}", path.display()),
+                    false => format!("{what} {} (which the build would create)", path.display()),
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if !inside.is_empty() {
+        return Err(refuse(format!(
+            "holds {}; {}",
+            inside.join(" and "),
+            would_delete()
+        )));
+    }
     if entries.is_empty() {
         return Ok(());
     }
-    let Some(listing) = listing(dir) else {
+    let Some(listing) = &listing else {
         return Err(refuse(format!(
-            "holds files but no manifest.json written by hac, so it is not the output of `hac build`; replacing it would delete {}",
-            names(entries.iter().map(|(name, _)| name.as_str()))
+            "holds files but no manifest.json written by hac, so it is not the output of `hac build`; {}",
+            would_delete()
         )));
     };
     if listing.cluster != owner.cluster {
@@ -345,15 +377,10 @@ fn check_replaceable(
             owner.cluster
         )));
     }
-    let unlisted: Vec<&str> = entries
-        .iter()
-        .filter(|(name, kind)| !(kind.is_file() && listing.files.contains(name)))
-        .map(|(name, _)| name.as_str())
-        .collect();
     if !unlisted.is_empty() {
         return Err(refuse(format!(
-            "holds files its manifest.json does not list; replacing it would delete {}",
-            names(unlisted.into_iter())
+            "holds files its manifest.json does not list; {}",
+            would_delete()
         )));
     }
     Ok(())
@@ -405,7 +432,6 @@ fn remove_listed(dir: &Path) {
 }
 
 fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
-    create_private_dir(staging).map_err(|e| WriteError::io("create", staging, &e))?;
     for file in files {
         if !is_plain_file_name(&file.name) {
             return Err(WriteError {
@@ -576,6 +602,28 @@ mod tests {
             .unwrap();
         assert!(!dir.join("a.yaml").exists());
         assert_eq!(fs::read_to_string(dir.join("b.yaml")).unwrap(), "new");
+    }
+
+    #[test]
+    fn the_two_step_swap_replaces_the_output_and_leaves_nothing_beside_it() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("out");
+        let target = Target::new(&dir).unwrap();
+        target
+            .write(owner(), &[], &artefacts(&[("a.yaml", "old")]))
+            .unwrap();
+        let staging = target.leftover_name(NEW, 7);
+        create_private_dir(&staging).unwrap();
+        fill(&staging, &artefacts(&[("b.yaml", "new")])).unwrap();
+        target.swap_in_two_steps(&staging).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("b.yaml")).unwrap(), "new");
+        assert!(!dir.join("a.yaml").exists());
+        let names: Vec<_> = fs::read_dir(scratch.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["out"]);
     }
 
     #[test]

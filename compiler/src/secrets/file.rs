@@ -136,15 +136,10 @@ pub(crate) struct BundleLock {
     _file: Option<File>,
 }
 
-/// The lock file of the bundle at `path`: `<bundle>.lock` beside the resolved bundle.
-pub(crate) fn lock_path(path: &Path) -> Result<PathBuf, SecretsError> {
+pub(crate) fn lock(path: &Path) -> Result<BundleLock, SecretsError> {
     let path = resolve(path)?;
     let (directory, file_name) = split(&path)?;
-    Ok(directory.join(format!("{file_name}.lock")))
-}
-
-pub(crate) fn lock(path: &Path) -> Result<BundleLock, SecretsError> {
-    let lock_path = lock_path(path)?;
+    let lock_path = directory.join(format!("{file_name}.lock"));
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]

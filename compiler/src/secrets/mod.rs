@@ -66,12 +66,6 @@ fn save_locked(path: &Path, bundle: &Bundle) -> Result<(), SecretsError> {
     )
 }
 
-/// The lock file hac keeps beside the bundle at `path` (see docs/secrets.md); the
-/// bundle's own path when it cannot be resolved.
-pub fn lock_path(path: &Path) -> PathBuf {
-    file::lock_path(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
 /// The canonical file contents of `bundle`.
 pub fn to_file_contents(bundle: &Bundle) -> String {
     format::serialize(bundle)

@@ -557,3 +557,48 @@ fn a_bundle_from_before_join_seeds_gets_one() {
         "test.secrets: missing key `join-seed`"
     );
 }
+
+#[test]
+fn the_cluster_and_its_id_round_trip_and_are_checked() {
+    let prod = SecretsSpec {
+        cluster: Some("prod".to_owned()),
+        ..spec(&[])
+    };
+    let (bundle, _) = reconcile(None, &prod).unwrap();
+    let text = format::serialize(&bundle);
+    let parsed = parse(&text).unwrap();
+    assert_eq!(parsed.cluster(), Some("prod"));
+    assert_eq!(parsed.cluster_id(), bundle.cluster_id());
+    let id = bundle.cluster_id().unwrap();
+    for (from, to, expected) in [
+        (
+            format!("cluster-id = \"{id}\""),
+            "cluster-id = \"not-hex\"".to_owned(),
+            "`cluster-id` must be 32 lowercase hexadecimal characters",
+        ),
+        (
+            "cluster = \"prod\"".to_owned(),
+            "cluster = \"Prod Cluster\"".to_owned(),
+            "`cluster` must be a cluster name",
+        ),
+        (
+            "cluster = \"prod\"".to_owned(),
+            "cluster = 7".to_owned(),
+            "`cluster` must be a string",
+        ),
+    ] {
+        let err = parse(&text.replace(&from, &to)).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+    // Another cluster's spec is refused by reconcile itself, too.
+    let other = SecretsSpec {
+        cluster: Some("edge".to_owned()),
+        ..spec(&[])
+    };
+    let err = reconcile(Some(parsed), &other).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the secrets bundle belongs to cluster `prod`, not `edge`"),
+        "{err}"
+    );
+}
