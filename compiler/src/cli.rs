@@ -476,7 +476,7 @@ fn check(
                     let _ = writeln!(
                         io.stderr,
                         "{}: {}",
-                        path.display(),
+                        report::printable(&path.display().to_string()),
                         report::summary(&analysis.diagnostics)
                     );
                 }
@@ -752,9 +752,10 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
 /// Prints a secrets error with its fix; every one is a usage or I/O problem (exit 2).
 /// The errors carry paths and key names, never values.
 fn report_secrets_error(err: &secrets::SecretsError, io: &mut Io<'_>) -> u8 {
-    let _ = writeln!(io.stderr, "error: {err}");
+    // Paths come from the command line and may hold anything.
+    let _ = writeln!(io.stderr, "error: {}", report::printable(&err.to_string()));
     if let Some(help) = err.help() {
-        let _ = writeln!(io.stderr, "  help: {help}");
+        let _ = writeln!(io.stderr, "  help: {}", report::printable(&help));
     }
     EXIT_USAGE
 }

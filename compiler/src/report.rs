@@ -570,3 +570,57 @@ pub fn position(origin: Origin, sources: &SourceMap) -> Option<JsonPosition> {
         end_column_utf16: end_column_utf16 + 1,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_controls_and_bidi_overrides_only() {
+        assert_eq!(printable("plain\ttext\né"), "plain\ttext\né");
+        assert_eq!(
+            printable("\u{1b}[2J\u{7}\u{9b}\u{7f}\u{202e}x\r"),
+            "\\u{1b}[2J\\u{7}\\u{9b}\\u{7f}\\u{202e}x\\u{d}"
+        );
+    }
+
+    #[test]
+    fn labels_keep_their_place_in_an_escaped_source() {
+        let mut sources = SourceMap::new();
+        let text = "\u{1b}[2J x = \u{1b}y;\n";
+        let file = sources.add("escape.hac".into(), text);
+        let start = text.find("\u{1b}y").unwrap();
+        let diagnostic = Diagnostic::error("hac::test", "message \u{1b}]52;c;x\u{7}").with_primary(
+            file,
+            hac_lang::Span::new(start, start + "\u{1b}y".len()),
+            "label \u{1b}",
+        );
+        let rendered = render_human(&[diagnostic], &sources, Style::plain());
+        assert!(
+            !rendered.contains('\u{1b}') && !rendered.contains('\u{7}'),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("message \\u{1b}]52;c;x\\u{7}"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("label \\u{1b}"), "{rendered}");
+        // The underline covers exactly the escaped `\u{1b}y` (8 characters).
+        let source_line = rendered
+            .lines()
+            .find(|l| l.contains("x = "))
+            .expect("the source line");
+        let underline = rendered
+            .lines()
+            .skip_while(|l| !l.contains("x = "))
+            .nth(1)
+            .expect("the underline");
+        let at = source_line.find("\\u{1b}y").unwrap();
+        let column = source_line[..at].chars().count();
+        let marked: String = underline.chars().skip(column).take(8).collect();
+        assert!(
+            marked.chars().all(|c| c != ' ') && underline.chars().nth(column + 8) != Some('─'),
+            "{rendered}"
+        );
+    }
+}

@@ -84,6 +84,12 @@ impl ReadPolicy for SecretFiles {
                 );
             }
         }
+        if starts_like_bundle(path) {
+            return Some(
+                "it is a secrets bundle (whatever its name), which holds the cluster's private keys and tokens"
+                    .to_owned(),
+            );
+        }
         let directory = path.parent()?;
         if is_build_output(directory) {
             return Some(format!(
@@ -93,6 +99,27 @@ impl ReadPolicy for SecretFiles {
         }
         None
     }
+}
+
+/// Whether the file at `path` begins like a secrets bundle, judged from its first
+/// bytes (a file that cannot be opened without blocking, or is not a regular file, is
+/// left to the reader to refuse).
+fn starts_like_bundle(path: &Path) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut start = Vec::with_capacity(64);
+    file.take(64).read_to_end(&mut start).is_ok() && secrets::starts_like_bundle(&start)
 }
 
 /// Whether `directory` is (or is being made into) the output of `hac build`: it holds
@@ -170,6 +197,14 @@ mod tests {
             );
         }
         assert_eq!(refused_reason(sandbox(), &root.join("data.txt")), None);
+        // A bundle under any other name is known by its first line.
+        let spec = secrets::SecretsSpec {
+            key_algorithm: None,
+            etcd_members: Vec::new(),
+        };
+        secrets::init(&root.join("prod.bundle"), &spec, false).unwrap();
+        let reason = refused_reason(sandbox(), &root.join("prod.bundle")).unwrap_or_default();
+        assert!(reason.contains("whatever its name"), "{reason}");
     }
 
     #[test]

@@ -1067,3 +1067,90 @@ in
     let at = find(text, "workers;", 0, 0);
     assert_eq!(symbols[4].selection_range.start, at);
 }
+
+/// A document can read neither the secrets bundle beside it nor the server's own
+/// standard input (the protocol stream): both are refused at the path, hover shows no
+/// secret, and the server goes on answering.
+#[test]
+fn documents_read_no_secret_and_not_the_protocol_stream() {
+    let mut client = Client::start();
+    let secret = "abcdef.0123456789abcdef";
+    std::fs::write(
+        client.path("prod.secrets"),
+        format!("token = \"{secret}\"\n"),
+    )
+    .unwrap();
+    let text = "let\n  leaked = builtins.readFile ./prod.secrets;\n  protocol = builtins.readFile /dev/stdin;\nin\n[ leaked protocol ]\n";
+    let uri = client.open("leak.hac", text);
+    let diagnostics = client.diagnostics(&uri, 1);
+    let refused: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| {
+            d.code
+                == Some(lsp_types::NumberOrString::String(
+                    "hac::eval::file_refused".into(),
+                ))
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "{diagnostics:#?}");
+    assert_eq!(refused[0].range.start, Position::new(1, 29));
+    assert!(!format!("{diagnostics:?}").contains(secret));
+    let hover = client.hover(&uri, find(text, "leaked", 1, 1));
+    assert!(!hover.unwrap_or_default().contains(secret));
+    // Without the first, the second read is refused too.
+    client.change(&uri, 2, "builtins.readFile /dev/stdin\n");
+    let diagnostics = client.diagnostics(&uri, 2);
+    assert!(
+        diagnostics[0].message.contains("refused to read"),
+        "{diagnostics:#?}"
+    );
+    assert!(client.complete(&uri, Position::new(0, 0)).len() > 1);
+}
+
+/// A request waiting for a slow check is answered `RequestCancelled` as soon as the
+/// client cancels it, and one not cancelled is answered while the check still runs.
+#[test]
+fn waiting_requests_are_cancelled_or_answered_while_a_check_runs() {
+    let mut client = Client::start();
+    // Millions of evaluation steps: long enough that the requests below find the
+    // check still running.
+    let text =
+        "let xs = builtins.genList (x: x * 2) 1000000; in builtins.foldl' (a: b: a + b) 0 xs\n";
+    let uri = client.open("slow.hac", text);
+    let hover = |id: i32| {
+        Request::new(
+            RequestId::from(id),
+            HoverRequest::METHOD.to_owned(),
+            HoverParams {
+                text_document_position_params: client.at(&uri, Position::new(0, 5)),
+                work_done_progress_params: Default::default(),
+            },
+        )
+    };
+    let (first, second) = (hover(100), hover(101));
+    client.connection.sender.send(first.into()).unwrap();
+    client.connection.sender.send(second.into()).unwrap();
+    client.notify::<lsp_types::notification::Cancel>(lsp_types::CancelParams {
+        id: lsp_types::NumberOrString::Number(100),
+    });
+    let started = Instant::now();
+    let mut answers = std::collections::HashMap::new();
+    while answers.len() < 2 {
+        let left = WAIT.saturating_sub(started.elapsed());
+        match client.connection.receiver.recv_timeout(left) {
+            Ok(Message::Response(response)) => {
+                answers.insert(response.id.clone(), response);
+            }
+            Ok(Message::Notification(n)) => client.pending.push(n),
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(err) => panic!("requests left unanswered: {err}"),
+        }
+    }
+    let cancelled = &answers[&RequestId::from(100)];
+    assert_eq!(
+        cancelled.response_result.as_ref().err().map(|e| e.code),
+        Some(lsp_server::ErrorCode::RequestCanceled as i32),
+        "{cancelled:?}"
+    );
+    assert!(answers[&RequestId::from(101)].response_result.is_ok());
+}

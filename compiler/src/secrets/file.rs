@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::SecretsError;
@@ -13,7 +14,13 @@ const MAX_SIZE: u64 = 4 * 1024 * 1024;
 /// Reads the file, refusing it (as ssh refuses private keys) when group or others have
 /// any access to it.
 pub(crate) fn read_private(path: &Path) -> Result<String, SecretsError> {
-    let mut file = match File::open(path) {
+    // Non-blocking: a FIFO in the bundle's place is refused below instead of waiting
+    // for a writer forever.
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(SecretsError::Missing {
@@ -45,9 +52,21 @@ pub(crate) fn read_private(path: &Path) -> Result<String, SecretsError> {
             help: None,
         });
     }
+    // Capped by the bytes read, not by the size reported before reading.
     let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)
+    file.take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| SecretsError::io(path, "read", e))?;
+    if bytes.len() as u64 > MAX_SIZE {
+        return Err(SecretsError::Malformed {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!(
+                "the file is larger than {MAX_SIZE} bytes; it is not a secrets bundle"
+            ),
+            help: None,
+        });
+    }
     String::from_utf8(bytes).map_err(|e| SecretsError::Malformed {
         path: path.to_path_buf(),
         line: Some(

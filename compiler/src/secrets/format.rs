@@ -27,6 +27,13 @@ const HEADER: &str = "\
 # Format: version 1, described in docs/secrets.md.
 ";
 
+/// Whether `start`, the first bytes of a file, begins like a bundle hac wrote (under
+/// whatever name): the sandbox refuses such a file to descriptions.
+pub fn starts_like_bundle(start: &[u8]) -> bool {
+    let first_line = HEADER.split(':').next().unwrap_or(HEADER);
+    start.starts_with(first_line.as_bytes())
+}
+
 pub fn serialize(bundle: &Bundle) -> String {
     let mut out = String::from(HEADER);
     out.push('\n');

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 pub use algorithm::{KeyAlgorithm, UnknownKeyAlgorithm};
 pub use bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
 pub use error::SecretsError;
-pub use format::FORMAT_VERSION;
+pub use format::{FORMAT_VERSION, starts_like_bundle};
 pub use inspect::{CertificateInfo, format_time};
 pub use pki::{
     APISERVER_ETCD_CLIENT_COMMON_NAME, CA_VALIDITY, CLUSTER_CA_COMMON_NAME, CertificateAndKey,
