@@ -1,6 +1,7 @@
 """The running lab: network namespaces joined by a bridge, the lab server, the shared
 clock and cluster store, and one systemd-nspawn machine per host on an overlay of the
 lab image. Everything it makes carries the run's prefix and is removed by close()."""
+import fcntl
 import ipaddress
 import json
 import os
@@ -19,6 +20,28 @@ def sh(*args, check=True, quiet=False):
     if check and result.returncode != 0:
         raise RuntimeError("%s: exit %d: %s" % (" ".join(args), result.returncode, result.stderr.strip()))
     return result
+
+
+CGROUP_HIERARCHIES = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"]
+
+
+def enter(cgroups):
+    for path in cgroups:
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+
+def remove_cgroup(path):
+    for root, dirs, _ in os.walk(path, topdown=False):
+        for d in dirs:
+            try:
+                os.rmdir(os.path.join(root, d))
+            except OSError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 class Clock:
@@ -128,9 +151,23 @@ class Host:
         # /proc/sys/net writable, as on a machine: the host owns its network namespace,
         # so the user-data's net.* sysctls apply to it alone.
         env = dict(os.environ, SYSTEMD_NSPAWN_API_VFS_WRITABLE="network")
+        cgroups = self.cgroups()
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                                        start_new_session=True, env=env)
+                                        start_new_session=True, env=env, preexec_fn=lambda: enter(cgroups))
         self.lab.event("boot", self.name)
+
+    def cgroups(self):
+        """A cgroup of its own for each boot: with --keep-unit the machine's systemd takes
+        the cgroup nspawn runs in as its root, and machines sharing one would manage (and
+        remove) each other's units' cgroups."""
+        paths = []
+        for hierarchy in CGROUP_HIERARCHIES:
+            if os.path.isdir(hierarchy):
+                path = os.path.join(hierarchy, "%s-%d" % (self.ns, self.boots))
+                os.makedirs(path, exist_ok=True)
+                paths.append(path)
+                self.lab.cgroups.append(path)
+        return paths
 
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -203,7 +240,9 @@ class Lab:
         self.base, self.www = image.repositories(cache, kubernetes)
         _, public_key = image.gpg_key(cache)
         self.layer = os.path.join(run, "layer")
-        self.tls = image.lab_tls(cache)
+        with open(os.path.join(cache, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.tls = image.lab_tls(cache)
         image.lab_layer(self.layer, server_address, public_key, os.uname().release,
                         os.path.join(self.base, "root"), self.tls)
         self.clock_dir = os.path.join(run, "clock")
@@ -219,6 +258,7 @@ class Lab:
             self.hosts[name] = Host(self, name, address, role, i)
         self.faults = {}
         self.dns = {}
+        self.cgroups = []
 
     def event(self, kind, host="", **fields):
         self.events.append(dict(kind=kind, host=host, lab=self.clock.elapsed(), real=time.time(), **fields))
@@ -315,6 +355,8 @@ class Lab:
             except ProcessLookupError:
                 pass
             process.wait()
+        for path in self.cgroups:
+            remove_cgroup(path)
         for host in self.hosts.values():
             sh("ip", "netns", "del", host.ns, check=False)
         sh("ip", "netns", "del", self.bridge_ns, check=False)

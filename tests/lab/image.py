@@ -13,6 +13,7 @@
   raw.githubusercontent.com downloads (containerd's release tarball with stand-in
   binaries, its checksum and unit; the CNI manifests).
 """
+import fcntl
 import gzip
 import hashlib
 import io
@@ -314,7 +315,15 @@ def kubernetes_minor(version):
 
 def repositories(cache, version, containerd="2.1.4", flannel="v0.27.4"):
     """The lab server's www tree (cached by the stand-ins' content): Debian, pkgs.k8s.io,
-    github.com and raw.githubusercontent.com, and the lab key."""
+    github.com and raw.githubusercontent.com, and the lab key. Runs in parallel make the
+    cache one at a time."""
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return make_repositories(cache, version, containerd, flannel)
+
+
+def make_repositories(cache, version, containerd, flannel):
     base = base_image(cache)
     home, public = gpg_key(cache)
     digest = hashlib.sha256()

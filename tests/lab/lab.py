@@ -13,10 +13,12 @@ root, no systemd-nspawn, Debian's packages cannot be fetched): a skip outside CI
 failure in CI (CI=true).
 """
 import argparse
+import calendar
 import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,12 @@ def hac_binary():
 BUILT = []
 
 
+def supports_at():
+    """`hac build --at` (build as of a given time): without it the build is of now."""
+    help_text = subprocess.run([hac_binary(), "build", "--help"], capture_output=True, text=True).stdout
+    return "--at" in help_text
+
+
 class Build:
     """`hac build` of a lab cluster file into the run directory."""
 
@@ -91,7 +99,7 @@ class Build:
         self.count += 1
         out = os.path.join(self.run, "out-%d" % self.count)
         args = [hac_binary(), "build", self.source, "-o", out, "--secrets", self.secrets]
-        if at is not None:
+        if at is not None and supports_at():
             args += ["--at", at]
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:
@@ -219,6 +227,20 @@ class Scenario:
             raise ScenarioFailed("\n".join(problems) + "\n" + self.report())
         self.say("ALL DONE: lab time %s, real time %.0f s" % (human(self.lab.clock.elapsed()), time.time() - self.real_start))
 
+    def require_waited(self, name, lab_seconds):
+        """The host's own log must show that it lived through the lab time the scenario
+        made pass; a script that does not read the lab clock (HAC_CLOCK) sees only the
+        real seconds, and its surviving the wait would prove nothing."""
+        stamps = []
+        for line in self.lab.hosts[name].log().splitlines():
+            if len(line) > 20 and line[4] == "-" and line[10] == "T" and line[19] == "Z":
+                stamps.append(calendar.timegm(time.strptime(line[:20], "%Y-%m-%dT%H:%M:%SZ")))
+        span = max(stamps) - min(stamps) if stamps else 0
+        if span < lab_seconds:
+            raise ScenarioFailed("%s's log spans %d s, but %d lab-s passed while it waited: its script does not "
+                                 "keep time with the lab clock (HAC_CLOCK), so this scenario cannot tell whether it "
+                                 "would have waited that long" % (name, span, lab_seconds))
+
     def report(self):
         lines = ["run directory: " + self.run]
         for host in self.lab.hosts.values():
@@ -319,6 +341,7 @@ def lb_late(s):
     s.lab.clock.sleep(300)
     s.boot(*s.names("loadbalancer"))
     s.finish()
+    s.require_waited("cp1", 3000)
 
 
 @scenario("cp1-last")
@@ -475,7 +498,17 @@ def can_run():
     return None
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT: stop, and clean up what the run made on the way out."""
+
+
+def interrupted(signum, frame):
+    raise Interrupted("signal %d" % signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="*")
     parser.add_argument("--list", action="store_true")

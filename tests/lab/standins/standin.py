@@ -378,6 +378,8 @@ class Api(http.server.BaseHTTPRequestHandler):
                 return 200, state.data["tokens"]
             if method == "POST":
                 token = self.body()
+                if token["id"] in state.data["tokens"]:
+                    return 409, {"kind": "Status", "code": 409, "message": "bootstrap token %s exists" % token["id"]}
                 state.data["tokens"][token["id"]] = {k: v for k, v in token.items() if k != "id"}
                 record_event("token-created", id=token["id"], expires=token.get("expires"))
                 return 201, {"id": token["id"]}
@@ -736,12 +738,142 @@ def kubeadm_reset(argv):
     say("[reset] Deleted contents of the etcd data directory, certificates and kubeconfig files")
 
 
-def admin_session():
-    config = yaml.safe_load(read("/etc/kubernetes/admin.conf"))
-    return client_from_kubeconfig(config)
+def flags(argv, command, known, positional_max=0):
+    """argv's --flag value / --flag=value pairs (only `known` ones) and positionals."""
+    values, positional, i = {}, [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("-"):
+            name, _, inline = a.partition("=")
+            if name not in known:
+                unsupported(command + argv)
+            if known[name] is bool:
+                values[name] = True
+                i += 1
+            elif inline:
+                values[name] = inline
+                i += 1
+            elif i + 1 < len(argv):
+                values[name] = argv[i + 1]
+                i += 2
+            else:
+                unsupported(command + argv)
+        else:
+            positional.append(a)
+            i += 1
+    if len(positional) > positional_max:
+        unsupported(command + argv)
+    return values, positional
+
+
+def admin_client(values):
+    path = values.get("--kubeconfig", "/etc/kubernetes/admin.conf")
+    try:
+        return client_from_kubeconfig(yaml.safe_load(read(path)))
+    except OSError:
+        raise Failure("failed to load admin kubeconfig: open %s: no such file or directory" % path)
+
+
+TOKEN_FLAGS = {"--kubeconfig": str, "--ttl": str, "--description": str, "--groups": str, "--usages": str,
+               "--print-join-command": bool}
+
+
+def kubeadm_token(argv):
+    command = ["kubeadm", "token"]
+    if argv[:1] == ["create"]:
+        values, positional = flags(argv[1:], command + ["create"], TOKEN_FLAGS, 1)
+        token = positional[0] if positional else "%s.%s" % (os.urandom(3).hex(), os.urandom(8).hex())
+        match = re.fullmatch(r"([a-z0-9]{6})\.([a-z0-9]{16})", token)
+        if not match:
+            raise Failure("the bootstrap token %r was not of the form \"[a-z0-9]{6}.[a-z0-9]{16}\"" % token)
+        ttl = parse_duration(values.get("--ttl", "24h"))
+        status, answer = admin_client(values).call("/apis/hac-lab/v1/bootstraptokens", "POST", {
+            "id": match.group(1), "secret": match.group(2), "expires": None if ttl == 0 else lab_now() + ttl,
+            "description": values.get("--description", "")})
+        if status == 409:
+            raise Failure("failed to create bootstrap token with name \"bootstrap-token-%s\": secrets \"bootstrap-token-%s\" "
+                          "already exists" % (match.group(1), match.group(1)))
+        if status != 201:
+            raise Failure("failed to create bootstrap token: %s" % answer)
+        if values.get("--print-join-command"):
+            unsupported(command + argv)
+        say(token)
+        return
+    if argv[:1] == ["list"]:
+        values, _ = flags(argv[1:], command + ["list"], {"--kubeconfig": str, "-o": str, "--output": str})
+        output = values.get("-o", values.get("--output", "text"))
+        status, tokens = admin_client(values).call("/apis/hac-lab/v1/bootstraptokens")
+        if status != 200:
+            raise Failure("failed to list bootstrap tokens: %s" % tokens)
+        now = lab_now()
+        if output == "json":
+            for tid, t in sorted(tokens.items()):
+                if t.get("expires") is not None and t["expires"] <= now:
+                    continue
+                obj = {"kind": "BootstrapToken", "apiVersion": "output.kubeadm.k8s.io/v1alpha3",
+                       "token": "%s.%s" % (tid, t["secret"]), "description": t.get("description", ""),
+                       "usages": ["authentication", "signing"],
+                       "groups": ["system:bootstrappers:kubeadm:default-node-token"]}
+                if t.get("expires") is not None:
+                    obj["expires"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t["expires"]))
+                say(json.dumps(obj, indent=2))
+            return
+        if output != "text":
+            unsupported(command + argv)
+        say("TOKEN                     TTL         EXPIRES                USAGES                   DESCRIPTION")
+        for tid, t in sorted(tokens.items()):
+            if t.get("expires") is not None and t["expires"] <= now:
+                continue
+            ttl = "<forever>" if t.get("expires") is None else "%dh" % ((t["expires"] - now) // 3600)
+            expires = "<never>" if t.get("expires") is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t["expires"]))
+            say("%s.%s   %-11s %-22s %-24s %s" % (tid, t["secret"], ttl, expires, "authentication,signing",
+                                                  t.get("description", "")))
+        return
+    if argv[:1] == ["delete"]:
+        values, positional = flags(argv[1:], command + ["delete"], {"--kubeconfig": str}, 64)
+        if not positional:
+            unsupported(command + argv)
+        client = admin_client(values)
+        for token in positional:
+            tid = token.split(".")[0]
+            status, answer = client.call("/apis/hac-lab/v1/bootstraptokens/" + tid, "DELETE")
+            if status != 200:
+                raise Failure("failed to delete bootstrap token %r: %s" % (tid, answer))
+            say("bootstrap token %r deleted" % tid)
+        return
+    unsupported(command + argv)
+
+
+def kubeadm_upload_certs(argv):
+    command = ["kubeadm", "init", "phase", "upload-certs"]
+    values, _ = flags(argv, command, {"--upload-certs": bool, "--certificate-key": str, "--config": str,
+                                      "--kubeconfig": str})
+    if not values.get("--upload-certs"):
+        unsupported(command + argv)
+    key = values.get("--certificate-key")
+    if key is None and values.get("--config"):
+        key = load_config(values["--config"]).get("InitConfiguration", {}).get("certificateKey")
+    if not key or not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise Failure("invalid certificate key: a 32-byte key in hex is needed")
+    files = {}
+    for f in SHARED_CERTS:
+        try:
+            files[f] = read(PKI + "/" + f)
+        except OSError:
+            raise Failure("error execution phase upload-certs: failed to read %s/%s" % (PKI, f))
+    status, answer = admin_client(values).call("/apis/hac-lab/v1/upload-certs", "POST", seal(key, files))
+    if status != 201:
+        raise Failure("error execution phase upload-certs: %s" % answer)
+    say("[upload-certs] Storing the certificates in Secret \"kubeadm-certs\" in the \"kube-system\" Namespace")
+    say("[upload-certs] Using certificate key:")
+    say(key)
 
 
 def kubeadm(argv):
+    if argv[:1] == ["token"]:
+        return kubeadm_token(argv[1:])
+    if argv[:3] == ["init", "phase", "upload-certs"]:
+        return kubeadm_upload_certs(argv[3:])
     if argv[:2] == ["config", "validate"] and config_flag(argv[2:]):
         load_config(argv[3])
         say("ok")
