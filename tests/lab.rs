@@ -7,19 +7,32 @@
 //! Without root or systemd-nspawn the lab cannot run: a test then says so and passes
 //! outside CI, and fails in CI (CI=true).
 
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The harness's exit status when the lab cannot run on this machine.
 const CANNOT_RUN: i32 = 77;
 
+/// The `hac` that `cargo test --workspace` built next to this test (target/debug/hac):
+/// the harness would otherwise run `cargo build` itself, waiting on the lock this very
+/// cargo holds.
+fn built_hac() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let hac = exe.parent()?.parent()?.join("hac");
+    hac.exists().then_some(hac)
+}
+
 fn scenario(name: &str) {
     let root = hac_tests::repo_root();
-    let output = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .arg(root.join("tests/lab/lab.py"))
         .arg(name)
-        .current_dir(&root)
-        .output()
-        .expect("python3 runs the lab harness");
+        .current_dir(&root);
+    if let Some(hac) = built_hac() {
+        command.env("HAC_BIN", hac);
+    }
+    let output = command.output().expect("python3 runs the lab harness");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     match output.status.code() {

@@ -231,7 +231,11 @@ class Host:
 class Lab:
     def __init__(self, run, cache, hosts, server_address, rate, kubernetes):
         self.run = run
-        self.prefix = "hl%04x" % (os.getpid() % 0xFFFF ^ int(time.time() * 1000) % 0xFFFF)
+        # unique per run: namespaces, interfaces and cgroups carry it
+        while True:
+            self.prefix = "hl" + os.urandom(2).hex()
+            if not os.path.exists("/run/netns/%s-br" % self.prefix):
+                break
         self.bridge_ns = self.prefix + "-br"
         self.server_address = server_address
         self.events = []

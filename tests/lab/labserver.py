@@ -58,6 +58,27 @@ def fault(state, client, kind, name=None):
     return False, delay
 
 
+def flapping(state, client, name):
+    """`dns_flap`: {"pass": K, "seconds": S}: for the names in `dns_names`, the first K
+    queries are answered, then every query fails for S seconds (a resolver that answered
+    once and then went away, as while a network comes up)."""
+    try:
+        with open(os.path.join(state, "faults.json")) as f:
+            mine = json.load(f).get(client, {})
+    except (OSError, ValueError):
+        return False
+    flap = mine.get("dns_flap")
+    if not flap or name not in mine.get("dns_names", []):
+        return False
+    with LOCK:
+        seen = COUNTERS.get((client, "flap_seen"), 0)
+        COUNTERS[(client, "flap_seen")] = seen + 1
+        if seen < int(flap["pass"]):
+            return False
+        started = COUNTERS.setdefault((client, "flap_started"), time.time())
+    return time.time() - started < float(flap["seconds"])
+
+
 def make_handler(state):
     www = os.path.join(state, "www")
 
@@ -127,6 +148,7 @@ def dns_answer(state, table, data, client):
     name = ".".join(labels).lower().rstrip(".")
     rd = flags & 0x0100
     failing, delay = fault(state, client, "dns_fail", name)
+    failing = failing or flapping(state, client, name)
     if delay:
         time.sleep(delay)
     address = table.get(name)

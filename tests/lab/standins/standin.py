@@ -149,6 +149,12 @@ class ClusterState:
         certs = self.data.get("certs")
         if certs and certs["uploaded"] + CERT_TTL <= now:
             self.data["certs"] = None
+        # The CSR cleaner: approved requests (the kubelets') go after 1 h, others after 24 h.
+        for key, obj in list(self.data["objects"].items()):
+            if obj.get("kind") == "CertificateSigningRequest":
+                ttl = 3600 if obj["spec"].get("signerName") == KUBELET_SIGNER else 86400
+                if obj["metadata"]["creationTimestamp"] + ttl <= now:
+                    del self.data["objects"][key]
 
 
 def record_event(kind, **fields):
@@ -300,6 +306,7 @@ class Api(http.server.BaseHTTPRequestHandler):
                         return "admin"
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
+            self.bearer_id = auth[7:].strip().split(".")[0]
             return "token" if state.valid_token(auth[7:].strip()) else False
         return None
 
@@ -315,6 +322,9 @@ class Api(http.server.BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.handle_request("DELETE")
+
+    def do_PATCH(self):
+        self.handle_request("PATCH")
 
     def handle_request(self, method):
         path = self.path.split("?")[0]
@@ -401,15 +411,118 @@ class Api(http.server.BaseHTTPRequestHandler):
                 state.data["objects"][key] = obj
                 applied.append(key)
             return 200, applied
-        m = re.fullmatch(r"/api/v1/namespaces/([a-z0-9-]+)/configmaps/([a-z0-9.-]+)", path)
-        if method == "GET" and m:
-            if who != "admin":
-                return 403, "forbidden"
-            obj = state.data["objects"].get("ConfigMap/%s/%s" % m.groups())
-            if not obj:
-                return 404, {"kind": "Status", "code": 404, "message": 'configmaps "%s" not found' % m.group(2)}
-            return 200, obj
+        answer = objects_route(method, path, who, state, self.body if method in ("POST", "PATCH") else None,
+                               getattr(self, "bearer_id", ""))
+        if answer:
+            return answer
         return 404, {"kind": "Status", "code": 404, "message": "the stand-in API has no %s %s" % (method, path)}
+
+
+KINDS = {  # URL resource -> (kind, namespaced)
+    "secrets": ("Secret", True), "configmaps": ("ConfigMap", True),
+    "certificatesigningrequests": ("CertificateSigningRequest", False),
+}
+KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
+
+
+def not_found(resource, name):
+    return 404, {"kind": "Status", "code": 404, "reason": "NotFound",
+                 "message": '%s "%s" not found' % (resource, name)}
+
+
+def token_secret(tid, token):
+    data = {"token-id": tid, "token-secret": token["secret"], "usage-bootstrap-authentication": "true",
+            "usage-bootstrap-signing": "true", "description": token.get("description", "")}
+    if token.get("expires") is not None:
+        data["expiration"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(token["expires"]))
+    return {"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+            "metadata": {"name": "bootstrap-token-" + tid, "namespace": "kube-system"},
+            "data": {k: b64(v) for k, v in data.items()}}
+
+
+def secret_to_token(obj):
+    data = dict(obj.get("stringData") or {})
+    for k, v in (obj.get("data") or {}).items():
+        data[k] = base64.b64decode(v).decode()
+    expires = None
+    if data.get("expiration"):
+        expires = time.mktime(time.strptime(data["expiration"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    return data["token-id"], {"secret": data["token-secret"], "expires": expires,
+                              "description": data.get("description", "")}
+
+
+def objects_route(method, path, who, state, body, bearer_id):
+    """Secrets (bootstrap tokens are the secrets kube-system/bootstrap-token-ID),
+    ConfigMaps and CertificateSigningRequests: get, list, create, merge-patch, delete."""
+    m = re.fullmatch(r"(?:/api/v1/namespaces/([a-z0-9-]+)|/apis/certificates\.k8s\.io/v1)/"
+                     r"(secrets|configmaps|certificatesigningrequests)(?:/([a-z0-9.:-]+))?", path)
+    if not m:
+        return None
+    namespace, resource, name = m.group(1) or "", m.group(2), m.group(3)
+    kind, namespaced = KINDS[resource]
+    if namespaced != bool(namespace):
+        return None
+    objects = state.data["objects"]
+    creating_csr = method == "POST" and resource == "certificatesigningrequests" and name is None
+    # Bootstrappers may create CSRs (kubeadm's RBAC); everything else here is for admins.
+    if who != "admin" and not (who == "token" and creating_csr):
+        return 403, {"kind": "Status", "code": 403, "message": "forbidden"}
+    token_name = namespace == "kube-system" and resource == "secrets" and name and name.startswith("bootstrap-token-")
+    if method == "GET" and name:
+        if token_name:
+            token = state.data["tokens"].get(name[len("bootstrap-token-"):])
+            return (200, token_secret(name[len("bootstrap-token-"):], token)) if token else not_found(resource, name)
+        obj = objects.get("%s/%s/%s" % (kind, namespace, name))
+        return (200, obj) if obj else not_found(resource, name)
+    if method == "GET":
+        items = [o for k, o in sorted(objects.items()) if k.startswith("%s/%s/" % (kind, namespace))]
+        if resource == "secrets" and namespace == "kube-system":
+            items += [token_secret(t, v) for t, v in sorted(state.data["tokens"].items())]
+        return 200, {"kind": kind + "List", "apiVersion": "v1", "items": items}
+    if method == "POST" and name is None:
+        obj = body()
+        obj_name = obj.get("metadata", {}).get("name")
+        if obj.get("kind") != kind or not obj_name:
+            return 400, {"kind": "Status", "code": 400, "message": "a %s with a name is needed" % kind}
+        if obj.get("type") == "bootstrap.kubernetes.io/token" and namespace == "kube-system":
+            tid, token = secret_to_token(obj)
+            if obj_name != "bootstrap-token-" + tid:
+                return 400, {"kind": "Status", "code": 400, "message": "bootstrap token secret name mismatch"}
+            if tid in state.data["tokens"]:
+                return 409, {"kind": "Status", "code": 409, "reason": "AlreadyExists",
+                             "message": 'secrets "%s" already exists' % obj_name}
+            state.data["tokens"][tid] = token
+            record_event("token-created", id=tid, expires=token["expires"])
+            return 201, token_secret(tid, token)
+        key = "%s/%s/%s" % (kind, namespace, obj_name)
+        if key in objects:
+            return 409, {"kind": "Status", "code": 409, "reason": "AlreadyExists",
+                         "message": '%s "%s" already exists' % (resource, obj_name)}
+        obj.setdefault("metadata", {})["creationTimestamp"] = lab_now()
+        if namespace:
+            obj["metadata"]["namespace"] = namespace
+        if kind == "CertificateSigningRequest":
+            obj["spec"]["username"] = "kubernetes-admin" if who == "admin" else "system:bootstrap:" + bearer_id
+            record_event("csr-created", name=obj_name, signer=obj["spec"].get("signerName"),
+                         username=obj["spec"]["username"])
+        objects[key] = obj
+        return 201, obj
+    if method == "PATCH" and name:
+        key = "%s/%s/%s" % (kind, namespace, name)
+        if key not in objects:
+            return not_found(resource, name)
+        merge(objects[key], body())
+        return 200, objects[key]
+    if method == "DELETE" and name:
+        if token_name:
+            if state.data["tokens"].pop(name[len("bootstrap-token-"):], None) is None:
+                return not_found(resource, name)
+            record_event("token-deleted", id=name[len("bootstrap-token-"):])
+            return 200, {"kind": "Status", "status": "Success"}
+        if objects.pop("%s/%s/%s" % (kind, namespace, name), None) is None:
+            return not_found(resource, name)
+        return 200, {"kind": "Status", "status": "Success"}
+    return None
 
 
 def apiserver(argv):
@@ -700,6 +813,13 @@ def kubeadm_join(argv):
     for arg in join["nodeRegistration"].get("kubeletExtraArgs", []):
         if arg.get("name") == "node-ip":
             node_address = arg["value"]
+    # The kubelet's TLS bootstrap: a CSR as the bootstrap token (auto-approved).
+    status, answer = https(base + "/apis/certificates.k8s.io/v1/certificatesigningrequests", "POST", {
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "csr-" + os.urandom(3).hex()},
+        "spec": {"signerName": KUBELET_SIGNER, "usages": ["client auth"], "request": ""}}, token=token, ca=PKI + "/ca.crt")
+    if status != 201:
+        raise Failure("error execution phase kubelet-start: the kubelet's certificate request failed: HTTP %d %s" % (status, answer))
     status, answer = https(base + "/api/v1/nodes", "POST", {"name": name, "labels": labels, "address": node_address},
                            token=token, ca=PKI + "/ca.crt")
     if status != 201:
@@ -924,10 +1044,21 @@ def client_from_kubeconfig(config, timeout=30):
 
 
 def jsonpath(obj, expression):
-    if expression == "{.data.net-conf\\.json}":
-        return obj.get("data", {}).get("net-conf.json", "")
+    """The jsonpath expressions the scripts use (others are unsupported): a field path
+    with escaped dots, the Ready condition's status, and two ranges over a list."""
     if expression == '{.status.conditions[?(@.type=="Ready")].status}':
         return " ".join(c["status"] for c in obj.get("status", {}).get("conditions", []) if c["type"] == "Ready")
+    m = re.fullmatch(r'\{range \.items\[\?\(@\.spec\.signerName=="([^"]+)"\)\]\}\{\.metadata\.name\}\{"\\n"\}\{end\}', expression)
+    if m:
+        return "".join(i["metadata"]["name"] + "\n" for i in obj.get("items", []) if i["spec"].get("signerName") == m.group(1))
+    if expression == r'{range .items[*]}{.spec.username}{"\n"}{end}':
+        return "".join(i["spec"].get("username", "") + "\n" for i in obj.get("items", []))
+    m = re.fullmatch(r"\{((?:\.(?:[A-Za-z0-9_-]|\\\.)+)+)\}", expression)
+    if m:
+        value = obj
+        for part in re.findall(r"\.((?:[A-Za-z0-9_-]|\\\.)+)", m.group(1)):
+            value = value.get(part.replace("\\.", "."), "") if isinstance(value, dict) else ""
+        return value if isinstance(value, str) else json.dumps(value)
     raise Unsupported("jsonpath " + expression)
 
 
@@ -955,54 +1086,144 @@ def merge(base, patch):
             base[key] = value
 
 
+RESOURCES = {  # kubectl's names -> (URL resource, namespaced, singular)
+    "node": ("nodes", False, "node"), "nodes": ("nodes", False, "node"),
+    "secret": ("secrets", True, "secret"), "secrets": ("secrets", True, "secret"),
+    "configmap": ("configmaps", True, "configmap"), "configmaps": ("configmaps", True, "configmap"),
+    "csr": ("certificatesigningrequests", False, "certificatesigningrequest"),
+    "certificatesigningrequest": ("certificatesigningrequests", False, "certificatesigningrequest"),
+}
+
+
+def resource_url(resource, namespace, name=None):
+    url_resource, namespaced, _ = RESOURCES[resource]
+    if url_resource == "nodes":
+        base = "/api/v1/nodes"
+    elif url_resource == "certificatesigningrequests":
+        base = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+    else:
+        base = "/api/v1/namespaces/%s/%s" % (namespace or "default", url_resource)
+    return base + ("/" + name if name else "")
+
+
 def kubectl(argv):
-    args, kubeconfig_path, namespace, output, timeout = [], os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config"), None, None, 30
+    """kubectl's global flags anywhere, then: get, create -f -, create configmap,
+    patch --type merge, delete [--ignore-not-found], apply -k."""
+    args, options = [], {"kubeconfig": os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")}
+    value_flags = {"--kubeconfig": "kubeconfig", "-n": "namespace", "--namespace": "namespace", "-o": "output",
+                   "--output": "output", "-f": "file", "--filename": "file", "--type": "type", "-p": "patch",
+                   "--patch": "patch", "--from-literal": "literal", "--request-timeout": "timeout", "-k": "kustomize"}
+    bool_flags = {"--ignore-not-found": "ignore"}
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a == "--kubeconfig":
-            kubeconfig_path, i = argv[i + 1], i + 2
-        elif a.startswith("--request-timeout="):
-            timeout, i = parse_duration(a.split("=", 1)[1]), i + 1
-        elif a == "-n":
-            namespace, i = argv[i + 1], i + 2
-        elif a == "-o":
-            output, i = argv[i + 1], i + 2
+        name, eq, inline = a.partition("=")
+        if a.startswith("-") and name in value_flags:
+            key = value_flags[name]
+            if eq:
+                value, i = inline, i + 1
+            elif i + 1 < len(argv):
+                value, i = argv[i + 1], i + 2
+            else:
+                unsupported(["kubectl", *argv])
+            if key == "literal":
+                options.setdefault("literals", []).append(value)
+            else:
+                options[key] = value
+        elif a.startswith("-") and name in bool_flags and not eq:
+            options[bool_flags[name]] = True
+            i += 1
+        elif a.startswith("-"):
+            unsupported(["kubectl", *argv])
         else:
             args.append(a)
             i += 1
     try:
-        config = yaml.safe_load(read(kubeconfig_path))
+        config = yaml.safe_load(read(options["kubeconfig"]))
     except OSError:
-        raise Failure("error: stat %s: no such file or directory" % kubeconfig_path)
-    client = client_from_kubeconfig(config, timeout)
-    if args == ["get", "nodes"] and output == "name":
-        status, answer = client.call("/api/v1/nodes")
-        if status != 200:
-            raise Failure("Error from server: %s" % answer)
-        for item in answer["items"]:
-            say("node/" + item["metadata"]["name"])
-        return
-    if len(args) == 3 and args[:2] == ["get", "node"] and output and output.startswith("jsonpath="):
-        status, answer = client.call("/api/v1/nodes/" + args[2])
-        if status != 200:
-            raise Failure("Error from server (NotFound): nodes \"%s\" not found" % args[2])
-        sys.stdout.write(jsonpath(answer, output[len("jsonpath="):]))
-        return
-    if len(args) == 3 and args[:2] == ["get", "configmap"] and namespace and output and output.startswith("jsonpath="):
-        status, answer = client.call("/api/v1/namespaces/%s/configmaps/%s" % (namespace, args[2]))
-        if status != 200:
-            raise Failure("Error from server (NotFound): configmaps \"%s\" not found" % args[2])
-        sys.stdout.write(jsonpath(answer, output[len("jsonpath="):]))
-        return
-    if len(args) == 3 and args[:2] == ["apply", "-k"] and namespace is None and output is None:
-        objects = kustomize(args[2])
+        raise Failure("error: stat %s: no such file or directory" % options["kubeconfig"])
+    client = client_from_kubeconfig(config, parse_duration(options.get("timeout", "30s")))
+    namespace, output = options.get("namespace"), options.get("output")
+    verb = args[0] if args else None
+
+    def need(condition):
+        if not condition:
+            unsupported(["kubectl", *argv])
+
+    def fail_from(status, answer, what):
+        reason = (answer or {}).get("reason") if isinstance(answer, dict) else None
+        message = (answer or {}).get("message") if isinstance(answer, dict) else answer
+        raise Failure("Error from server%s: %s" % (" (%s)" % reason if reason else "", message or "HTTP %d %s" % (status, what)))
+
+    if verb == "apply":
+        need(len(args) == 1 and "kustomize" in options and namespace is None and output is None)
+        objects = kustomize(options["kustomize"])
         status, answer = client.call("/apis/hac-lab/v1/apply", "POST", objects)
         if status != 200:
-            raise Failure("Error from server: %s" % answer)
+            fail_from(status, answer, "apply")
         for key in answer:
             kind, _, name = key.split("/")
             say("%s/%s configured" % (kind.lower(), name))
+        return
+    if verb == "get":
+        need(len(args) in (2, 3) and args[1] in RESOURCES)
+        name = args[2] if len(args) == 3 else None
+        status, answer = client.call(resource_url(args[1], namespace, name))
+        if status != 200:
+            if status == 404 and name:
+                raise Failure('Error from server (NotFound): %s "%s" not found' % (RESOURCES[args[1]][0], name))
+            fail_from(status, answer, "get")
+        if output == "name":
+            singular = RESOURCES[args[1]][2]
+            names = [answer["metadata"]["name"]] if name else [o["metadata"]["name"] for o in answer["items"]]
+            for n in names:
+                say("%s/%s" % (singular, n))
+            return
+        need(output is not None and output.startswith("jsonpath="))
+        sys.stdout.write(jsonpath(answer, output[len("jsonpath="):]))
+        return
+    if verb == "create" and len(args) == 1:
+        need(options.get("file") == "-" and output is None)
+        text = sys.stdin.read()
+        for obj in [o for o in yaml.safe_load_all(text) if o]:
+            resource = obj.get("kind", "").lower()
+            need(resource in RESOURCES)
+            ns = namespace or obj.get("metadata", {}).get("namespace")
+            status, answer = client.call(resource_url(resource, ns), "POST", obj)
+            if status != 201:
+                fail_from(status, answer, "create")
+            say("%s/%s created" % (RESOURCES[resource][2], obj["metadata"]["name"]))
+        return
+    if verb == "create" and len(args) == 3 and args[1] == "configmap":
+        need(output is None and "file" not in options)
+        data = {}
+        for literal in options.get("literals", []):
+            key, eq, value = literal.partition("=")
+            need(eq)
+            data[key] = value
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": args[2]}, "data": data}
+        status, answer = client.call(resource_url("configmap", namespace), "POST", obj)
+        if status != 201:
+            fail_from(status, answer, "create")
+        say("configmap/%s created" % args[2])
+        return
+    if verb == "patch":
+        need(len(args) == 3 and args[1] in RESOURCES and options.get("type") == "merge" and "patch" in options)
+        status, answer = client.call(resource_url(args[1], namespace, args[2]), "PATCH", json.loads(options["patch"]))
+        if status != 200:
+            fail_from(status, answer, "patch")
+        say("%s/%s patched" % (RESOURCES[args[1]][2], args[2]))
+        return
+    if verb == "delete":
+        need(len(args) == 3 and args[1] in RESOURCES and output is None)
+        status, answer = client.call(resource_url(args[1], namespace, args[2]), "DELETE")
+        if status == 404 and options.get("ignore"):
+            return
+        if status != 200:
+            if status == 404:
+                raise Failure('Error from server (NotFound): %s "%s" not found' % (RESOURCES[args[1]][0], args[2]))
+            fail_from(status, answer, "delete")
+        say('%s "%s" deleted' % (RESOURCES[args[1]][2], args[2]))
         return
     unsupported(["kubectl", *argv])
 
