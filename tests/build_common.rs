@@ -94,6 +94,7 @@ pub fn build(example: &str) -> Built {
         cluster: &cluster,
         plan: &plan,
         secrets: &bundle,
+        built_at: hac_tests::build_time(),
     };
     let hosts = hac::build::build(&context)
         .unwrap_or_else(|err| panic!("examples/{example}.hac does not build: {err}"));

@@ -27,6 +27,7 @@ fn every_members_manifest_and_kubelet_configuration_read_back_as_meant() {
             cluster: &cluster,
             plan: &plan,
             secrets: &bundle,
+            built_at: hac_tests::build_time(),
         };
         let outputs = hac::build::build(&context).expect("the example builds");
         for plan_host in &plan.hosts {

@@ -119,6 +119,7 @@ fn build_source(text: &str) -> Outcome {
         cluster: &cluster,
         plan: &plan,
         secrets: &bundle,
+        built_at: hac_tests::build_time(),
     };
     match hac::build::build(&context) {
         Ok(hosts) => Outcome::Built(hosts),

@@ -557,6 +557,7 @@ fn colocated_config() -> (String, String) {
         cluster: &cluster,
         plan: &plan,
         secrets: &bundle,
+        built_at: hac_tests::build_time(),
     };
     let hosts = hac::build::build(&context).unwrap_or_else(|e| panic!("does not build: {e}"));
     (haproxy_config_of(hosts, "cp1"), plan.endpoint)

@@ -6,6 +6,12 @@ use hac::cli::{Io, run};
 use hac::report::Style;
 
 /// The repository root.
+/// The build time of the tests' builds (fixed, so the join token every host carries is
+/// the same on every run): 2026-11-29T00:53:20Z.
+pub fn build_time() -> hac::build::BuildTime {
+    hac::build::BuildTime::from_unix_timestamp(1_795_913_600).expect("a valid time")
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -82,6 +88,7 @@ pub fn build_example(name: &str, secrets: &Path) -> Vec<hac::build::HostOutput> 
         cluster: &cluster,
         plan: &plan,
         secrets: &bundle,
+        built_at: build_time(),
     };
     hac::build::build(&context).unwrap_or_else(|err| panic!("{name} does not build: {err}"))
 }

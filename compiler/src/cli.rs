@@ -78,6 +78,10 @@ enum Command {
         /// Fail when a host's user-data exceeds this provider's limit
         #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
         provider: Option<String>,
+        /// Build as at this time (RFC 3339, e.g. `2026-01-31T12:00:00Z`) instead of now:
+        /// it picks the week whose join token the hosts carry
+        #[arg(long, value_name = "TIME", value_parser = parse_build_time)]
+        at: Option<time::OffsetDateTime>,
         #[command(flatten)]
         bundle: BundleArg,
         /// How to print diagnostics
@@ -287,6 +291,7 @@ where
             output,
             gzip,
             provider,
+            at,
             bundle,
             diagnostics,
         } => match bundle.for_description(&file) {
@@ -296,6 +301,7 @@ where
                     output: &output,
                     gzip,
                     provider: provider.as_deref().and_then(providers::find),
+                    built_at: at.unwrap_or_else(time::OffsetDateTime::now_utc),
                     secrets,
                     format: diagnostics,
                 },
@@ -393,8 +399,16 @@ struct BuildRequest<'a> {
     output: &'a Path,
     gzip: bool,
     provider: Option<&'static Provider>,
+    built_at: time::OffsetDateTime,
     secrets: PathBuf,
     format: Format,
+}
+
+/// `--at`: an RFC 3339 time.
+fn parse_build_time(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+        |e| format!("`{text}` is not an RFC 3339 time like 2026-01-31T12:00:00Z ({e})"),
+    )
 }
 
 /// `hac build`: analyse, plan, ensure the secrets bundle, render every host, check
@@ -434,6 +448,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         cluster,
         plan: &plan,
         secrets: &bundle,
+        built_at: request.built_at,
     };
     let hosts = match crate::build::build(&context) {
         Ok(hosts) => hosts,

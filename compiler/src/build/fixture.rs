@@ -11,6 +11,11 @@ use crate::secrets::{Bundle, reconcile};
 
 use super::Context;
 
+/// The build time of every test build: 2026-11-29T00:53:20Z (in join-token window 2969).
+pub fn build_time() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(1_795_913_600).expect("a valid time")
+}
+
 pub struct Fixture {
     pub cluster: Cluster,
     pub plan: BootPlan,
@@ -36,6 +41,7 @@ impl Fixture {
             cluster: &self.cluster,
             plan: &self.plan,
             secrets: &self.bundle,
+            built_at: build_time(),
         }
     }
 }

@@ -293,7 +293,7 @@ fn init_configuration_carries_the_seeded_secrets_and_the_cluster() {
     let bundle = &fixture.bundle;
     assert_eq!(
         init["bootstrapTokens"][0]["token"],
-        json!(bundle.bootstrap_token().token().expose())
+        json!(bundle.join_token(context.built_at).token().expose())
     );
     assert_eq!(init["bootstrapTokens"][0]["ttl"], json!("24h0m0s"));
     assert_eq!(
@@ -357,12 +357,19 @@ fn init_configuration_carries_the_seeded_secrets_and_the_cluster() {
     assert_eq!(docs[2]["cgroupDriver"], json!("systemd"));
 }
 
+/// No token hac makes outlives its window's expiry (end of the week + 6 days): a
+/// `tokenTTL` of 0 or one longer than that is cut to it. The fixture builds at
+/// 2026-11-29T00:53:20Z; window 2969 ends 2026-12-03T00:00:00Z, its tokens expire
+/// 2026-12-09T00:00:00Z.
 #[test]
-fn a_token_ttl_of_zero_never_expires() {
-    let fixture = Fixture::new(with(&[("bootstrap", json!({ "tokenTTL": 0 }))]));
-    let context = fixture.context();
-    let docs = kubeadm_config::init_documents(&context, context.host("cp1").unwrap()).unwrap();
-    assert_eq!(docs[0]["bootstrapTokens"][0]["ttl"], json!("0s"));
+fn the_seeded_token_never_outlives_its_window() {
+    for ttl in [json!(0), json!("2000h")] {
+        let fixture = Fixture::new(with(&[("bootstrap", json!({ "tokenTTL": ttl }))]));
+        let context = fixture.context();
+        let docs =
+            kubeadm_config::init_documents(&context, context.host("cp1").unwrap()).unwrap();
+        assert_eq!(docs[0]["bootstrapTokens"][0]["ttl"], json!("239h6m40s"));
+    }
 }
 
 #[test]
@@ -554,9 +561,15 @@ fn the_first_control_plane_ships_the_seeded_pki_and_never_inits_twice() {
     );
     assert!(body.contains("--upload-certs"));
     assert!(body.contains(paths::KUBEADM_DONE_MARKER));
+    // Whether the cluster already runs is asked through the endpoint and every other
+    // control plane's own address, several times.
     assert!(
-        body.contains("hac_api_ready https://api.prod.example.com:6443/readyz /etc/hac/ca.crt")
+        body.contains("hac_cluster_urls=(https://api.prod.example.com:6443/readyz https://10.0.0.12:6443/readyz https://10.0.0.13:6443/readyz)"),
+        "{body}"
     );
+    assert!(body.contains("hac_cluster_answers 6 10; then"), "{body}");
+    assert!(body.contains("systemctl enable --now hac-keeper.timer"));
+    assert!(body.contains("kubeadm config validate --config /etc/hac/kubeadm.yaml || hac_fail kubeadm-config-invalid"));
     assert!(body.contains("kubeadm reset -f"));
     assert!(body.contains("retry 3 30 hac_kubeadm_attempt init"));
     assert!(body.contains("/root/.kube/config"));
@@ -610,11 +623,13 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
         "https://pkgs.mirror.example.com/k8s/core:/stable:/v1.36/deb/Release.key",
         "'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.mirror.example.com/k8s/core:/stable:/v1.36/deb/ /'",
         "gpg --batch --yes --dearmor",
-        "kubelet_version=$(hac_package_version kubelet 1.36.1)",
+        "kubelet_version=$(retry 5 10 hac_package_version kubelet 1.36.1) || hac_fail package-missing",
         "kubelet=\"$kubelet_version\"",
         "apt-mark hold kubelet kubeadm kubectl",
         "install --no-install-recommends ca-certificates curl gpg\n",
-        "hac_apt install --no-install-recommends containerd",
+        "hac_apt_install --no-install-recommends containerd",
+        "retry 5 10 hac_apt_update",
+        "hac_apt update --error-on=any",
         "containerd --version",
         "[[ $os_release != 'ubuntu 24.04' ]]",
     ] {
@@ -880,15 +895,32 @@ impl Drop for Root {
 const KUBEADM_STUB: &str = r#"
 log() { printf 'LOG %s\n' "$*" >&2; }
 timeout() { shift 2; "$@"; }
+hac_sleep() { :; }
+hac_timestamp() { echo 2026-01-01T00:00:00Z; }
+hac_fail() { printf 'FAILED(%s) %s\n' "$1" "$2" >&2; touch "$ROOT/needs-person"; exit 3; }
+wait_until() { printf 'WAIT %s\n' "$1" >>"$ROOT/waits"; }
+systemctl() { printf 'SYSTEMCTL %s\n' "$*" >&2; }
 retry() {
   local attempts=$1 i
   shift 2
   for ((i = 1; i <= attempts; i++)); do
     if ("$@"); then return 0; fi
+    [[ ! -e $ROOT/needs-person ]] || return 1
   done
   return 1
 }
-hac_api_ready() { [[ $API_READY == yes ]]; }
+# API_READY: yes, no, or `after N` (the probes from the N+1st on answer);
+# READY_ONLY: only URLs containing it answer.
+hac_api_ready() {
+  local count
+  count=$(($(cat "$ROOT/probes" 2>/dev/null || echo 0) + 1))
+  echo "$count" >"$ROOT/probes"
+  case $API_READY in
+    yes) [[ -z ${READY_ONLY:-} || $1 == *"$READY_ONLY"* ]] ;;
+    after*) ((count > ${API_READY#after })) ;;
+    *) return 1 ;;
+  esac
+}
 kubectl() { printf '%s\n' node/cp1 $OTHER_NODES; }
 kubeadm() {
   printf '%s\n' "$*" >>"$ROOT/calls"
@@ -921,6 +953,19 @@ fn run_init_with(
     api_ready: bool,
     other_nodes: &str,
 ) -> (bool, Vec<String>, String) {
+    let api = if api_ready { "yes" } else { "no" };
+    run_init_probing(root, fail_inits, api, "", other_nodes)
+}
+
+/// [`run_init_with`] with the stub's `API_READY` (`yes`, `no`, `after N`) and
+/// `READY_ONLY` (only URLs containing it answer) as they are.
+fn run_init_probing(
+    root: &Root,
+    fail_inits: u32,
+    api_ready: &str,
+    ready_only: &str,
+    other_nodes: &str,
+) -> (bool, Vec<String>, String) {
     let fixture = Fixture::new(base());
     let context = fixture.context();
     let init = kubeadm::init(&context, context.host("cp1").unwrap(), true).unwrap();
@@ -938,7 +983,8 @@ fn run_init_with(
         .arg(&script)
         .env("ROOT", &root.0)
         .env("FAIL_INITS", fail_inits.to_string())
-        .env("API_READY", if api_ready { "yes" } else { "no" })
+        .env("API_READY", api_ready)
+        .env("READY_ONLY", ready_only)
         .env("OTHER_NODES", other_nodes)
         .output()
         .unwrap();
@@ -1004,6 +1050,53 @@ fn a_recreated_first_control_plane_joins_the_running_cluster() {
     assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
     assert!(out.contains("instead of initialising the cluster a second time"));
     assert!(root.path(paths::KUBEADM_DONE_MARKER).exists());
+    // It waits for its turn and for the certificates like any joining control plane.
+    let waits = std::fs::read_to_string(root.path("waits")).unwrap_or_default();
+    assert_eq!(
+        waits,
+        "WAIT this control plane's turn to join\nWAIT the control-plane certificates to be uploaded\n"
+    );
+    assert!(out.contains("SYSTEMCTL enable --now hac-keeper.timer"), "{out}");
+}
+
+/// A re-created first control plane whose first five rounds of probes fail (DNS not
+/// ready, a VIP moving) still finds the cluster in the sixth and joins it.
+#[test]
+fn a_recreated_first_control_plane_probes_several_times_before_it_decides() {
+    let root = Root::new("recreated-late-answer");
+    // Three URLs a round (endpoint, cp2, cp3): the 16th probe is the sixth round's first.
+    let (ok, calls, out) = run_init_probing(&root, 0, "after 15", "", "");
+    assert!(ok, "{out}");
+    assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
+    let probes = std::fs::read_to_string(root.path("probes")).unwrap();
+    assert_eq!(probes.trim(), "16");
+}
+
+/// The endpoint does not answer (its load balancer is down) but another control
+/// plane does, on its own address: join, never a second init.
+#[test]
+fn a_recreated_first_control_plane_finds_the_cluster_through_another_control_plane() {
+    let root = Root::new("recreated-other-cp");
+    let (ok, calls, out) = run_init_probing(&root, 0, "yes", "10.0.0.13:6443", "");
+    assert!(ok, "{out}");
+    assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
+    assert!(out.contains("https://10.0.0.13:6443/readyz answers"), "{out}");
+}
+
+/// A control plane that starts answering after the decision (between the probes and
+/// the attempt) still stops `kubeadm init`: each attempt asks again first.
+#[test]
+fn kubeadm_init_never_runs_while_another_control_plane_answers() {
+    let root = Root::new("answers-at-attempt");
+    // 6 rounds of 3 probes decide "init"; the attempts' own probes answer.
+    let (ok, calls, out) = run_init_probing(&root, 0, "after 18", "", "");
+    assert!(!ok, "{out}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("init ")),
+        "{calls:?}\n{out}"
+    );
+    assert!(out.contains("hac never runs kubeadm init while one does"), "{out}");
+    assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
 }
 
 #[test]
@@ -1021,7 +1114,8 @@ fn a_failed_init_is_not_reset_once_other_nodes_use_the_cluster() {
         ],
         "{out}"
     );
-    assert!(out.contains("node/cp2 node/worker1 had joined"), "{out}");
+    assert!(out.contains("after node/cp2 node/worker1 joined"), "{out}");
+    assert!(out.contains("FAILED(init-failed-in-use)"), "{out}");
     let marker = std::fs::read_to_string(root.path(paths::KUBEADM_INIT_IN_USE_MARKER)).unwrap();
     assert_eq!(marker, "node/cp2\nnode/worker1\n");
     assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
@@ -1042,7 +1136,8 @@ fn a_reboot_in_the_middle_of_init_does_not_reset_a_cluster_others_joined() {
             .any(|c| c == "reset -f" || c.starts_with("init ")),
         "{calls:?}\n{out}"
     );
-    assert!(out.contains("not resetting it"), "{out}");
+    assert!(out.contains("FAILED(init-failed-in-use)"), "{out}");
+    assert!(out.contains("hac does not reset a cluster in use"), "{out}");
     let marker = std::fs::read_to_string(root.path(paths::KUBEADM_INIT_IN_USE_MARKER)).unwrap();
     assert_eq!(marker, "node/cp2\n");
 }

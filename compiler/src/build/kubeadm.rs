@@ -14,7 +14,7 @@ use crate::emit::yaml::to_yaml_stream;
 use crate::model::{Etcd, Host};
 
 use super::kubeadm_config::{self, Api};
-use super::{Context, HostFile, Rendered, paths, waits};
+use super::{Context, HostFile, Rendered, keeper, paths, waits};
 
 /// Upper bound of one `kubeadm init` or `join` run (its own phases time out earlier;
 /// this catches a hang).
@@ -23,6 +23,12 @@ const KUBEADM_ATTEMPT_SECONDS: u32 = 30 * 60;
 /// server who has joined before it resets an interrupted `init`: three minutes
 /// covers the kubelet restarting etcd and the API server from their manifests.
 const IN_USE_PROBES: u32 = 36;
+/// Before a first `kubeadm init`, the first control plane asks this often, this many
+/// seconds apart, whether a cluster already answers, through the endpoint and every
+/// other control plane's own address: one failed probe (DNS not ready, a VIP moving)
+/// must not make a re-created machine initialise a second cluster.
+const CLUSTER_PROBES: u32 = 6;
+const CLUSTER_PROBE_PAUSE_SECONDS: u32 = 10;
 const INIT_ATTEMPTS: u32 = 3;
 const JOIN_ATTEMPTS: u32 = 5;
 const BACKOFF_SECONDS: u32 = 30;
@@ -58,6 +64,24 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
     let join_config = to_yaml_stream(&[kubeadm_config::join_document(context, host, true)?])?;
     let mut files = seeded.clone();
     files.push(waits::cluster_ca(context));
+    let index = context
+        .cluster
+        .controlplanes
+        .iter()
+        .position(|cp| cp.name.value == host.name.value)
+        .unwrap_or_default();
+    let turn = waits::render(
+        context,
+        &host.name.value,
+        &[crate::plan::Wait {
+            condition: crate::plan::control_plane_turn(context.cluster, index),
+            interval_seconds: crate::plan::POLL_INTERVAL_SECONDS,
+            timeout_seconds: crate::plan::CONTROL_PLANE_JOIN_SECONDS,
+        }],
+    )?;
+    files.extend(turn.files);
+    let certificates = certificates_wait(context, host)?;
+    files.extend(certificates.files);
     files.push(HostFile::private(paths::KUBEADM_CONFIG, init_config));
     files.push(HostFile::private(paths::KUBEADM_JOIN_CONFIG, join_config));
 
@@ -101,40 +125,64 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
     if upload_certs {
         init_words.push("--upload-certs");
     }
-    let readyz = format!("https://{}/readyz", context.plan.endpoint);
+    let mut urls = vec![format!("https://{}/readyz", context.plan.endpoint)];
+    urls.extend(
+        context
+            .cluster
+            .controlplanes
+            .iter()
+            .filter(|cp| cp.name.value != host.name.value)
+            .map(|cp| {
+                format!(
+                    "https://{}:{}/readyz",
+                    kubeadm_config::url_host(cp),
+                    crate::plan::API_SERVER_PORT
+                )
+            }),
+    );
+    let quoted: Vec<String> = urls.iter().map(|url| quote(url)).collect::<Result<_, _>>()?;
+    body.push(format!("hac_cluster_urls=({})", quoted.join(" ")));
+    body.extend(cluster_answers_function()?);
     body.extend([
         format!("if [[ -e {} ]]; then", quote(paths::KUBEADM_DONE_MARKER)?),
         "  log 'kubeadm already brought this host into the cluster; not running it again'"
             .to_owned(),
         format!(
-            "elif [[ ! -e {} ]] && {}; then",
+            "elif [[ ! -e {} ]] && hac_cluster_answers {CLUSTER_PROBES} {CLUSTER_PROBE_PAUSE_SECONDS}; then",
             quote(paths::MANIFEST_KUBE_APISERVER)?,
-            command(&["hac_api_ready", readyz.as_str(), paths::CLUSTER_CA_PUBLIC])?
         ),
         format!(
             "  log {}",
-            quote(&format!(
-                "{readyz} already answers with this cluster's CA: this machine was re-created, so it joins as a control plane instead of initialising the cluster a second time (if the join cannot download the certificates, upload them again on a live control plane: kubeadm init phase upload-certs --upload-certs --certificate-key <key from the secrets bundle>)"
-            ))?
+            quote(
+                "the cluster already answers with this cluster's CA: this machine was re-created, so it joins as a control plane instead of initialising the cluster a second time"
+            )?
         ),
+    ]);
+    body.extend(turn.body.iter().map(|line| format!("  {line}")));
+    body.extend(certificates.body.iter().map(|line| format!("  {line}")));
+    body.extend([
         format!(
             "  retry {JOIN_ATTEMPTS} {BACKOFF_SECONDS} {}",
             command(&["hac_kubeadm_attempt", "join", "--config", paths::KUBEADM_JOIN_CONFIG])?
         ),
-        format!("  date -u +%Y-%m-%dT%H:%M:%SZ >{}", quote(paths::KUBEADM_DONE_MARKER)?),
+        format!("  hac_timestamp >{}", quote(paths::KUBEADM_DONE_MARKER)?),
         "else".to_owned(),
     ]);
     if Api::of(context.cluster) == Api::V1beta4 {
         // A typo would only be a warning to `kubeadm init`; `config validate` refuses it.
         body.push(format!(
-            "  {}",
+            "  {} || hac_fail kubeadm-config-invalid {}",
             command(&[
                 "kubeadm",
                 "config",
                 "validate",
                 "--config",
                 paths::KUBEADM_CONFIG
-            ])?
+            ])?,
+            quote(&format!(
+                "kubeadm refuses the generated {}: its output is in the log above; report it with the output of `hac build`",
+                paths::KUBEADM_CONFIG
+            ))?
         ));
     }
     body.extend([
@@ -153,13 +201,12 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
             "  retry {INIT_ATTEMPTS} {BACKOFF_SECONDS} hac_kubeadm_attempt {}",
             command(&init_words[1..])?
         ),
-        format!(
-            "  date -u +%Y-%m-%dT%H:%M:%SZ >{}",
-            quote(paths::KUBEADM_DONE_MARKER)?
-        ),
+        format!("  hac_timestamp >{}", quote(paths::KUBEADM_DONE_MARKER)?),
         "fi".to_owned(),
     ]);
     body.extend(root_kubeconfig()?);
+    files.extend(keeper::files(context, host)?);
+    body.push(keeper::enable());
     Ok(Rendered::new(files, body))
 }
 
@@ -169,13 +216,20 @@ pub fn join(
     control_plane: bool,
 ) -> Result<Rendered, SpecError> {
     let config = to_yaml_stream(&[kubeadm_config::join_document(context, host, control_plane)?])?;
-    let files = vec![HostFile::private(paths::KUBEADM_CONFIG, config)];
+    let mut files = vec![HostFile::private(paths::KUBEADM_CONFIG, config)];
     let mut body = vec!["hac_restore_pki() { :; }".to_owned()];
     body.extend(attempt_function(host)?);
     body.extend([
         format!("if [[ -e {} ]]; then", quote(paths::KUBEADM_DONE_MARKER)?),
         "  log 'kubeadm already joined this host; not running it again'".to_owned(),
         "else".to_owned(),
+    ]);
+    if control_plane {
+        let certificates = certificates_wait(context, host)?;
+        files.extend(certificates.files);
+        body.extend(certificates.body.iter().map(|line| format!("  {line}")));
+    }
+    body.extend([
         format!(
             "  retry {JOIN_ATTEMPTS} {BACKOFF_SECONDS} {}",
             command(&[
@@ -185,14 +239,13 @@ pub fn join(
                 paths::KUBEADM_CONFIG
             ])?
         ),
-        format!(
-            "  date -u +%Y-%m-%dT%H:%M:%SZ >{}",
-            quote(paths::KUBEADM_DONE_MARKER)?
-        ),
+        format!("  hac_timestamp >{}", quote(paths::KUBEADM_DONE_MARKER)?),
         "fi".to_owned(),
     ]);
     if control_plane {
         body.extend(root_kubeconfig()?);
+        files.extend(keeper::files(context, host)?);
+        body.push(keeper::enable());
     }
     Ok(Rendered::new(files, body))
 }
@@ -228,7 +281,7 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
         "    fi".to_owned(),
         "    tries=$((tries - 1))".to_owned(),
         "    ((tries > 0)) || return 0".to_owned(),
-        "    sleep 5".to_owned(),
+        "    hac_sleep 5".to_owned(),
         "  done".to_owned(),
         "}".to_owned(),
         "# hac_keep_cluster_in_use NODES: records that NODES use the cluster this node initialised.".to_owned(),
@@ -239,10 +292,9 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
         "  local status=0 others".to_owned(),
         format!("  if [[ -e {in_use} ]]; then"),
         format!(
-            "    log \"kubeadm init failed after $(tr '\\n' ' ' <{in_use})had joined: hac does not reset a cluster in use; finish it by hand (kubeadm init phase ...), then remove {in_use} and create {}\"",
+            "    hac_fail init-failed-in-use \"kubeadm init failed after $(tr '\\n' ' ' <{in_use})had joined: hac does not reset a cluster in use; finish it by hand (kubeadm init phase ...), then remove {in_use}, create {} and run hac-bootstrap again\"",
             paths::KUBEADM_DONE_MARKER
         ),
-        "    return 1".to_owned(),
         "  fi".to_owned(),
         format!(
             "  if [[ -e {} || -e {} ]]; then",
@@ -253,12 +305,15 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
         format!("      others=$(hac_other_nodes {IN_USE_PROBES})"),
         "      if [[ -n $others ]]; then".to_owned(),
         "        hac_keep_cluster_in_use \"$others\"".to_owned(),
-        "        log \"an interrupted kubeadm init left a cluster that $(tr '\\n' ' ' <<<\"$others\")joined: not resetting it\"".to_owned(),
-        "        return 1".to_owned(),
+        "        hac_fail init-failed-in-use \"an interrupted kubeadm init left a cluster that $(tr '\\n' ' ' <<<\"$others\")joined: hac does not reset a cluster in use; finish it by hand (kubeadm init phase ...), then create /var/lib/hac/kubeadm.done and run hac-bootstrap again\"".to_owned(),
         "      fi".to_owned(),
         "    fi".to_owned(),
         "    log \"an earlier kubeadm run left state on this node: kubeadm reset -f before kubeadm $1\"".to_owned(),
         "    kubeadm reset -f".to_owned(),
+        "  fi".to_owned(),
+        "  if [[ $1 == init ]] && hac_cluster_answers 1 0; then".to_owned(),
+        "    log 'another control plane answers: hac never runs kubeadm init while one does (the step runs again and joins instead)'".to_owned(),
+        "    return 1".to_owned(),
         "  fi".to_owned(),
         "  hac_restore_pki".to_owned(),
         format!("  timeout --kill-after=30 {KUBEADM_ATTEMPT_SECONDS} kubeadm \"$@\" || status=$?"),
@@ -266,8 +321,7 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
         "    others=$(hac_other_nodes)".to_owned(),
         "    if [[ $1 == init && -n $others ]]; then".to_owned(),
         "      hac_keep_cluster_in_use \"$others\"".to_owned(),
-        "      log \"kubeadm init failed with status $status after other nodes joined: not resetting\"".to_owned(),
-        "      return \"$status\"".to_owned(),
+        format!("      hac_fail init-failed-in-use \"kubeadm init failed with status $status after $(tr '\\n' ' ' <<<\"$others\")joined: hac does not reset a cluster in use; finish it by hand (kubeadm init phase ...), then remove {in_use}, create {} and run hac-bootstrap again\"", paths::KUBEADM_DONE_MARKER),
         "    fi".to_owned(),
         "    log \"kubeadm $1 failed with status $status: kubeadm reset -f before the next attempt\"".to_owned(),
         "    kubeadm reset -f || log 'kubeadm reset -f failed as well'".to_owned(),
@@ -275,6 +329,54 @@ fn attempt_function(host: &Host) -> Result<Vec<String>, SpecError> {
         "  fi".to_owned(),
         "}".to_owned(),
     ])
+}
+
+/// `hac_cluster_answers TRIES PAUSE`: some API server of this cluster (the endpoint or
+/// another control plane's own address, all in `hac_cluster_urls`) answers `/readyz`
+/// with this cluster's CA, asking up to TRIES rounds PAUSE seconds apart.
+fn cluster_answers_function() -> Result<Vec<String>, SpecError> {
+    Ok(vec![
+        "hac_cluster_answers() {".to_owned(),
+        "  local tries=$1 pause=$2 url".to_owned(),
+        "  while true; do".to_owned(),
+        "    for url in \"${hac_cluster_urls[@]}\"; do".to_owned(),
+        format!(
+            "      if hac_api_ready \"$url\" {}; then",
+            quote(paths::CLUSTER_CA_PUBLIC)?
+        ),
+        "        log \"$url answers: this cluster already runs\"".to_owned(),
+        "        return 0".to_owned(),
+        "      fi".to_owned(),
+        "    done".to_owned(),
+        "    tries=$((tries - 1))".to_owned(),
+        "    ((tries > 0)) || return 1".to_owned(),
+        "    hac_sleep \"$pause\"".to_owned(),
+        "  done".to_owned(),
+        "}".to_owned(),
+    ])
+}
+
+/// A control plane joining after kubeadm deleted the uploaded certificates (2 h
+/// after `init`, or after the keepers' last upload) asks for them: it creates a
+/// CertificateSigningRequest for hac's signer as its bootstrap token (the
+/// bootstrappers may create CSRs), which the keeper on a serving control plane
+/// answers by uploading the certificates again and deleting the request; the join
+/// starts once `kube-system/kubeadm-certs` exists. The CSR's key is thrown away:
+/// the request is only a signal, nothing is ever signed for it.
+pub fn certificates_wait(context: &Context<'_>, host: &Host) -> Result<Rendered, SpecError> {
+    let endpoint = &context.plan.endpoint;
+    let files = vec![waits::cluster_ca(context), waits::token_header(context)];
+    let body = vec![format!(
+        "wait_until 'the control-plane certificates to be uploaded' forever 5 {}",
+        command(&[
+            "hac_certificates_uploaded",
+            &format!("https://{endpoint}"),
+            paths::CLUSTER_CA_PUBLIC,
+            paths::BOOTSTRAP_TOKEN_HEADER,
+            &host.name.value,
+        ])?
+    )];
+    Ok(Rendered::new(files, body))
 }
 
 /// root's kubectl talks to the cluster as admin (control planes only).

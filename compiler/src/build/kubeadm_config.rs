@@ -65,16 +65,16 @@ pub fn init_documents(context: &Context<'_>, host: &Host) -> Result<Vec<Value>, 
 
 fn init_configuration(context: &Context<'_>, host: &Host, api: Api) -> Result<Value, SpecError> {
     let secrets = context.secrets;
-    let ttl = context.cluster.bootstrap.token_ttl.value;
+    let ttl = seeded_token_seconds(context);
     let mut doc = object([
         ("apiVersion", json!(api.api_version())),
         ("kind", json!("InitConfiguration")),
         (
             "bootstrapTokens",
             json!([{
-                "token": secrets.bootstrap_token().token().expose(),
+                "token": context.join_token().token().expose(),
                 "description": "hac: pre-seeded token the cluster's hosts join with",
-                "ttl": if ttl == 0 { "0s".to_owned() } else { formats::format_duration(ttl) },
+                "ttl": formats::format_duration(ttl),
                 "usages": ["signing", "authentication"],
                 "groups": [DEFAULT_NODE_TOKEN_GROUP],
             }]),
@@ -93,6 +93,26 @@ fn init_configuration(context: &Context<'_>, host: &Host, api: Api) -> Result<Va
         );
     }
     Ok(Value::Object(doc))
+}
+
+/// The lifetime of the token the first control plane seeds: until its window's tokens
+/// expire (see [`crate::secrets::join`]), from then on the keepers make the tokens;
+/// `bootstrap.tokenTTL` can only shorten it (`0` no longer means "never": no token
+/// hac makes outlives 14 days).
+fn seeded_token_seconds(context: &Context<'_>) -> u64 {
+    let window = crate::secrets::join::window_of(context.built_at);
+    let left = (crate::secrets::join::expiry_of(window) - context.built_at).whole_seconds();
+    let left = u64::try_from(left).unwrap_or(1).max(1);
+    match context.cluster.bootstrap.token_ttl.value {
+        0 => left,
+        ttl => ttl.min(left),
+    }
+}
+
+/// `ClusterConfiguration` alone: what the keeper passes to
+/// `kubeadm init phase upload-certs` (external etcd's certificates are uploaded too).
+pub fn cluster_document(context: &Context<'_>) -> Value {
+    cluster_configuration(context, Api::of(context.cluster))
 }
 
 fn cluster_configuration(context: &Context<'_>, api: Api) -> Value {
@@ -152,7 +172,7 @@ pub fn etcd_endpoint(member: &Host) -> String {
     format!("https://{}:{ETCD_CLIENT_PORT}", url_host(member))
 }
 
-fn url_host(host: &Host) -> String {
+pub fn url_host(host: &Host) -> String {
     host.address
         .as_ref()
         .map_or_else(|| host.name.value.clone(), |a| a.value.url_host())
@@ -198,7 +218,7 @@ pub fn join_document(
     let secrets = context.secrets;
     let bootstrap_token = object([
         ("apiServerEndpoint", json!(context.plan.endpoint)),
-        ("token", json!(secrets.bootstrap_token().token().expose())),
+        ("token", json!(context.join_token().token().expose())),
         ("caCertHashes", json!([secrets.discovery_hash()])),
     ]);
     let mut discovery = Map::new();

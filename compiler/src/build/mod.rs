@@ -13,6 +13,7 @@ pub mod download;
 pub mod etcd;
 pub mod kubeadm;
 pub mod kubeadm_config;
+pub mod keeper;
 pub mod loadbalancer;
 pub mod node;
 pub mod output;
@@ -33,7 +34,11 @@ use crate::emit::SpecError;
 use crate::emit::bootstrap;
 use crate::model::{Cluster, Host};
 use crate::plan::{Action, BootPlan, HostPlan, PlanRole, Step};
-use crate::secrets::Bundle;
+use crate::secrets::{BootstrapToken, Bundle};
+use time::OffsetDateTime;
+
+/// The time a build is made at (`hac build --at`, or now).
+pub type BuildTime = OffsetDateTime;
 
 /// Everything a host's user-data is made from.
 #[derive(Clone, Copy)]
@@ -41,9 +46,17 @@ pub struct Context<'a> {
     pub cluster: &'a Cluster,
     pub plan: &'a BootPlan,
     pub secrets: &'a Bundle,
+    /// The build time (`hac build --at` or the clock): it picks the join token every
+    /// host carries.
+    pub built_at: OffsetDateTime,
 }
 
 impl<'a> Context<'a> {
+    /// The join token the hosts of this build carry.
+    pub fn join_token(&self) -> BootstrapToken {
+        self.secrets.join_token(self.built_at)
+    }
+
     /// The model's host of a plan host (every plan host comes from the model).
     pub fn host(&self, name: &str) -> Result<&'a Host, SpecError> {
         self.cluster

@@ -115,7 +115,7 @@ pub fn install_packages(
     body.extend(check_os(cluster.os.value)?);
     body.push(APT_FUNCTION.to_owned());
     body.push(format!(
-        "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt update"
+        "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_update"
     ));
     if !packages.is_kubernetes() {
         if packages.plain.is_empty() {
@@ -168,9 +168,28 @@ pub fn install_packages(
 /// apt with the options a boot-time install needs: no questions, keep configuration
 /// files written before the package (cloud-init's `write_files`), wait for the dpkg
 /// lock that unattended upgrades may hold at first boot.
+///
+/// apt 2.x exits 0 from `update` when a source cannot be reached (connection refused,
+/// DNS not ready: only HTTP errors count), leaving empty lists behind; every
+/// supported OS has apt 2.4 or later, whose `--error-on=any` makes that an error the
+/// retry sees. A failed install or lookup marks the lists stale, so the next attempt
+/// refreshes them first instead of retrying against the same lists.
 const APT_FUNCTION: &str = r#"export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
 hac_apt() {
   apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+hac_apt_update() {
+  hac_apt update --error-on=any
+  rm -f "$HAC_STATE_DIR/apt-lists-stale"
+}
+hac_apt_install() {
+  if [[ -e $HAC_STATE_DIR/apt-lists-stale ]]; then
+    hac_apt_update
+  fi
+  if ! hac_apt install "$@"; then
+    touch "$HAC_STATE_DIR/apt-lists-stale"
+    return 1
+  fi
 }"#;
 
 fn apt_install(packages: &[String]) -> Result<String, SpecError> {
@@ -178,8 +197,7 @@ fn apt_install(packages: &[String]) -> Result<String, SpecError> {
         "retry".to_owned(),
         APT_ATTEMPTS.to_string(),
         APT_BACKOFF_SECONDS.to_string(),
-        "hac_apt".to_owned(),
-        "install".to_owned(),
+        "hac_apt_install".to_owned(),
         "--no-install-recommends".to_owned(),
     ];
     words.extend(packages.iter().cloned());
@@ -205,10 +223,9 @@ fn check_os(os: Os) -> Result<Vec<String>, SpecError> {
         "os_release=$(\n# shellcheck source=/dev/null\n. /etc/os-release && printf '%s %s' \"${ID:-}\" \"${VERSION_ID:-}\")".to_owned(),
         format!("if [[ $os_release != {} ]]; then", quote(&expected)?),
         format!(
-            "  log \"this host runs '$os_release' but the cluster declares {}: use an image of that OS or change \\`os\\`\"",
+            "  hac_fail os-mismatch \"this host runs '$os_release' but the cluster declares {}: use an image of that OS or change \\`os\\`, rebuild and re-create the host\"",
             os.as_str()
         ),
-        "  return 1".to_owned(),
         "fi".to_owned(),
     ])
 }
@@ -265,10 +282,9 @@ fn prepare_kernel(ipv6: bool) -> Result<Vec<String>, SpecError> {
     lines.push(format!("for setting in {}; do", settings.join(" ")));
     lines.push(r#"  if [[ $(sysctl -n "$setting") != 1 ]]; then"#.to_owned());
     lines.push(format!(
-        "    log \"sysctl $setting is not 1 after sysctl --system: a file after {} overrides it\"",
+        "    hac_fail sysctl-overridden \"sysctl $setting is not 1 after sysctl --system: a file after {} overrides it; remove that setting, then run hac-bootstrap again\"",
         quote(paths::SYSCTL_CONFIG)?
     ));
-    lines.push("    return 1".to_owned());
     lines.push("  fi".to_owned());
     lines.push("done".to_owned());
     Ok(lines)
@@ -279,7 +295,7 @@ fn prepare_kernel(ipv6: bool) -> Result<Vec<String>, SpecError> {
 /// published checksum), with its systemd unit and the OS's runc.
 fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecError> {
     let packaged = vec![format!(
-        "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends containerd"
+        "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_install --no-install-recommends containerd"
     )];
     if !needs_containerd_2(version) {
         return Ok(packaged);
@@ -306,8 +322,7 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
         ),
         "  containerd_arch=$(dpkg --print-architecture)".to_owned(),
         "  if [[ $containerd_arch != amd64 && $containerd_arch != arm64 ]]; then".to_owned(),
-        "    log \"containerd publishes no release for $containerd_arch\"".to_owned(),
-        "    return 1".to_owned(),
+        "    hac_fail unsupported-architecture \"containerd publishes no release for $containerd_arch: use an amd64 or arm64 image\"".to_owned(),
         "  fi".to_owned(),
         format!("  install -d -m 0755 {dir}"),
         format!(
@@ -340,7 +355,7 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
             )
         ),
         format!(
-            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends runc"
+            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_install --no-install-recommends runc"
         ),
         "  systemctl daemon-reload".to_owned(),
         "fi".to_owned(),
@@ -372,8 +387,7 @@ fn configure_containerd(needs_v2: bool) -> Result<Vec<String>, SpecError> {
             quote(paths::CONTAINERD_CONFIG_V2)?
         ),
         "  *)".to_owned(),
-        "    log \"hac has no configuration for containerd '$containerd_version' with this Kubernetes\"".to_owned(),
-        "    return 1".to_owned(),
+        "    hac_fail containerd-unsupported \"hac has no configuration for containerd '$containerd_version' with this Kubernetes: install containerd 1.x or 2.x from the OS\"".to_owned(),
         "    ;;".to_owned(),
         "esac".to_owned(),
         format!(
@@ -444,20 +458,25 @@ fn kubernetes_repository(
             quote(&source)?,
             quote(paths::KUBERNETES_APT_SOURCE)?
         ),
-        format!("retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt update"),
+        format!("retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_update"),
     ])
 }
 
 /// The exact patch version: the repository's package revision (`-1.1`) is not
-/// known in advance, so it is looked up; a missing patch release fails the step.
+/// known in advance, so it is looked up, on refreshed lists after a miss; a patch
+/// release still missing after the retries needs a person.
 fn install_pinned(pinned: &[(String, String)]) -> Result<Vec<String>, SpecError> {
     let mut lines = vec![
         "# hac_package_version NAME X.Y.Z: the repository's full version of NAME X.Y.Z.".to_owned(),
         "hac_package_version() {".to_owned(),
         "  local found".to_owned(),
+        "  if [[ -e $HAC_STATE_DIR/apt-lists-stale ]]; then".to_owned(),
+        "    hac_apt_update >&2".to_owned(),
+        "  fi".to_owned(),
         "  found=$(apt-cache madison \"$1\" | awk -v prefix=\"$2-\" 'found == \"\" && index($3, prefix) == 1 { found = $3 } END { print found }')".to_owned(),
         "  if [[ -z $found ]]; then".to_owned(),
         "    log \"$1 $2 is not in the Kubernetes package repository; it has: $(apt-cache madison \"$1\" | awk '{ print $3 }' | tr '\\n' ' ')\"".to_owned(),
+        "    touch \"$HAC_STATE_DIR/apt-lists-stale\"".to_owned(),
         "    return 1".to_owned(),
         "  fi".to_owned(),
         "  printf '%s\\n' \"$found\"".to_owned(),
@@ -467,8 +486,7 @@ fn install_pinned(pinned: &[(String, String)]) -> Result<Vec<String>, SpecError>
         "retry".to_owned(),
         APT_ATTEMPTS.to_string(),
         APT_BACKOFF_SECONDS.to_string(),
-        "hac_apt".to_owned(),
-        "install".to_owned(),
+        "hac_apt_install".to_owned(),
         "--no-install-recommends".to_owned(),
         "--allow-downgrades".to_owned(),
         "--allow-change-held-packages".to_owned(),
@@ -477,9 +495,10 @@ fn install_pinned(pinned: &[(String, String)]) -> Result<Vec<String>, SpecError>
     for (name, version) in pinned {
         let variable = format!("{}_version", name.replace('-', "_"));
         lines.push(format!(
-            "{variable}=$(hac_package_version {} {})",
+            "{variable}=$(retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_package_version {} {}) || hac_fail package-missing {}",
             quote(name)?,
-            quote(version)?
+            quote(version)?,
+            quote(&format!("{name} {version} is not in the Kubernetes package repository (after refreshing the lists {APT_ATTEMPTS} times): build for a Kubernetes version the repository has, or fix the mirror, then run hac-bootstrap again"))?
         ));
         install_line.push_str(&format!(" {}=\"${variable}\"", quote(name)?));
     }
@@ -499,11 +518,11 @@ fn cni_plugins() -> Result<Vec<String>, SpecError> {
     Ok(vec![
         "if [[ -n $(apt-cache madison kubernetes-cni) ]]; then".to_owned(),
         format!(
-            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends kubernetes-cni"
+            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_install --no-install-recommends kubernetes-cni"
         ),
         "else".to_owned(),
         format!(
-            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt install --no-install-recommends containernetworking-plugins"
+            "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_install --no-install-recommends containernetworking-plugins"
         ),
         format!("  install -d -m 0755 {}", quote(paths::CNI_BIN_DIR)?),
         format!(
@@ -566,7 +585,7 @@ mod tests {
     /// returns (success, stdout + stderr).
     fn run_body(stubs: &str, lines: &[String], env: &[(&str, &str)]) -> (bool, String) {
         let script = format!(
-            "set -Eeuo pipefail\nlog() {{ printf 'LOG %s\\n' \"$*\" >&2; }}\n{stubs}\nbody() {{\n{}\n}}\nbody\n",
+            "set -Eeuo pipefail\nHAC_STATE_DIR=$(mktemp -d)\nlog() {{ printf 'LOG %s\\n' \"$*\" >&2; }}\nhac_fail() {{ printf 'LOG FAILED(%s) %s\\n' \"$1\" \"$2\" >&2; exit 3; }}\n{stubs}\nbody() {{\n{}\n}}\nbody\n",
             lines.join("\n")
         );
         let output = std::process::Command::new("bash")
@@ -665,7 +684,7 @@ wait_until() { :; }"#;
     '   kubeadm | 1.36.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages'
 }
 retry() { shift 2; "$@"; }
-hac_apt() { printf 'APT %s\n' "$*"; }
+hac_apt_install() { printf 'APT install %s\n' "$*"; }
 apt-mark() { printf 'MARK %s\n' "$*"; }
 systemctl() { :; }"#;
         let pinned = |version: &str| vec![("kubeadm".to_owned(), version.to_owned())];
@@ -687,12 +706,66 @@ systemctl() { :; }"#;
         );
     }
 
+    /// A retry of a failed install or version lookup refreshes the lists first, and a
+    /// refresh treats an unreachable source as an error.
+    #[test]
+    fn retried_installs_and_lookups_refresh_the_lists_first() {
+        let stubs = r#"apt-get() {
+  printf 'APT-GET %s\n' "$*" >&2
+  if [[ " $* " == *" install "* ]]; then
+    [[ -e $HAC_STATE_DIR/install-ok ]] || { touch "$HAC_STATE_DIR/install-ok"; return 100; }
+  fi
+  return 0
+}
+apt-cache() {
+  if [[ -e $HAC_STATE_DIR/lists-ok ]]; then
+    printf '   kubeadm | 1.36.1-1.1 | https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages\n'
+  fi
+}
+retry() {
+  local attempts=$1 status=0
+  shift 2
+  for ((i = 1; i <= attempts; i++)); do
+    ("$@") && return 0 || status=$?
+    touch "$HAC_STATE_DIR/lists-ok"
+  done
+  return "$status"
+}
+apt-mark() { :; }
+systemctl() { :; }"#;
+        let mut lines = vec![APT_FUNCTION.to_owned()];
+        lines.push(format!(
+            "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_update"
+        ));
+        lines.extend(install_pinned(&[("kubeadm".to_owned(), "1.36.1".to_owned())]).unwrap());
+        let (ok, out) = run_body(stubs, &lines, &[]);
+        assert!(ok, "{out}");
+        let calls: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("APT-GET "))
+            .map(|l| l.rsplit("--force-confold ").next().unwrap())
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "update --error-on=any",
+                // the lookup missed: the lists are refreshed before the next one
+                "update --error-on=any",
+                "install --no-install-recommends --allow-downgrades --allow-change-held-packages kubeadm=1.36.1-1.1",
+                // the install failed: refreshed again before the next attempt
+                "update --error-on=any",
+                "install --no-install-recommends --allow-downgrades --allow-change-held-packages kubeadm=1.36.1-1.1",
+            ],
+            "{out}"
+        );
+    }
+
     #[test]
     fn containerd_2_comes_from_upstream_only_where_the_os_has_1_x() {
         let lines = install_containerd(version()).unwrap();
         let stubs = r#"apt-cache() { [[ -z $FAKE_CANDIDATE ]] || printf ' containerd | %s | http://archive Packages\n' "$FAKE_CANDIDATE"; }
 retry() { shift 2; "$@"; }
-hac_apt() { printf 'APT %s\n' "$*"; }
+hac_apt_install() { printf 'APT install %s\n' "$*"; }
 curl() { printf 'CURL %s\n' "$*"; }
 dpkg() { printf 'amd64\n'; }
 sha256sum() { printf 'SHA %s\n' "$*"; }

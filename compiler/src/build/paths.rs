@@ -102,6 +102,15 @@ pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
 pub const CONTAINERD_DOWNLOAD_DIR: &str = "/var/lib/hac/containerd";
 pub const CONTAINERD_UPSTREAM_PREFIX: &str = "/usr/local";
 pub const CONTAINERD_UPSTREAM_UNIT: &str = "/usr/local/lib/systemd/system/containerd.service";
+/// The keeper on control planes (see `keeper.rs`): its script, units and log, the join
+/// seed and token generation it derives tokens from (mode 0600), and the kubeadm
+/// configuration it uploads the certificates with (holds the certificate key: 0600).
+pub const KEEPER_SCRIPT: &str = "/usr/local/sbin/hac-keeper";
+pub const KEEPER_SERVICE: &str = "/etc/systemd/system/hac-keeper.service";
+pub const KEEPER_TIMER: &str = "/etc/systemd/system/hac-keeper.timer";
+pub const KEEPER_LOG: &str = "/var/log/hac-keeper.log";
+pub const KEEPER_JOIN_FILE: &str = "/etc/hac/join";
+pub const KEEPER_KUBEADM_CONFIG: &str = "/etc/hac/keeper-kubeadm.yaml";
 /// Written when `kubeadm init` failed after other nodes had joined: the cluster is in
 /// use, so hac stops resetting and retrying and leaves the repair to a person.
 pub const KUBEADM_INIT_IN_USE_MARKER: &str = "/var/lib/hac/kubeadm-init-failed-in-use";

@@ -1,6 +1,9 @@
-//! The plan's wait conditions as bash: each becomes one `wait_until` call of the
-//! bootstrap library (bounded, polled at the plan's interval) around a probe that
-//! answers once and quickly.
+//! The plan's wait conditions as bash: each becomes one `wait_until … forever` call
+//! of the bootstrap library around a probe that answers once and quickly. A plan wait
+//! is for something another host provides, which can still come however late: the
+//! wait goes on with a capped back-off and says in the log every few minutes what it
+//! is waiting for. Only a probe that finds a fact no waiting can change (a token the
+//! cluster refuses for an hour) stops the host with `hac_fail`.
 
 use crate::emit::SpecError;
 use crate::emit::shell::{command, quote};
@@ -18,9 +21,8 @@ pub fn render(context: &Context<'_>, host: &str, waits: &[Wait]) -> Result<Rende
             rendered.body.push("# shellcheck disable=SC2016".to_owned());
         }
         rendered.body.push(format!(
-            "wait_until {} {} {} {probe}",
+            "wait_until {} forever {} {probe}",
             quote(&description)?,
-            wait.timeout_seconds,
             wait.interval_seconds,
         ));
     }
@@ -75,22 +77,48 @@ fn probe(
                 command(&["hac_api_ready", url.as_str(), paths::CLUSTER_CA_PUBLIC])?,
             ))
         }
-        Condition::ControlPlaneJoined {
-            host: previous,
-            url,
+        Condition::TokenAccepted {
+            endpoint,
+            host: name,
+            refused_for_seconds,
         } => {
             files.push(cluster_ca(context));
             files.push(token_header(context));
-            let node_url = format!("https://{}/api/v1/nodes/{previous}", context.plan.endpoint);
+            let node_url = format!("https://{endpoint}/api/v1/nodes/{name}");
             Ok((
-                format!("control plane {previous} to be registered and serving"),
+                "the cluster to accept this host's bootstrap token".to_owned(),
                 command(&[
-                    "hac_control_plane_joined",
+                    "hac_token_accepted",
                     node_url.as_str(),
-                    url.as_str(),
                     paths::CLUSTER_CA_PUBLIC,
                     paths::BOOTSTRAP_TOKEN_HEADER,
+                    &refused_for_seconds.to_string(),
+                    &token_advice(context),
                 ])?,
+            ))
+        }
+        Condition::ControlPlaneTurn {
+            endpoint,
+            peers,
+            pass_after_seconds,
+        } => {
+            files.push(cluster_ca(context));
+            files.push(token_header(context));
+            let mut words = vec![
+                "hac_control_plane_turn".to_owned(),
+                format!("https://{endpoint}/api/v1/nodes/"),
+                paths::CLUSTER_CA_PUBLIC.to_owned(),
+                paths::BOOTSTRAP_TOKEN_HEADER.to_owned(),
+                pass_after_seconds.to_string(),
+            ];
+            for peer in peers {
+                words.push(peer.host.clone());
+                words.push(peer.url.clone());
+                words.push(if peer.earlier { "earlier" } else { "later" }.to_owned());
+            }
+            Ok((
+                "this control plane's turn to join".to_owned(),
+                command(&words)?,
             ))
         }
     }
@@ -112,14 +140,101 @@ hac_api_ready() {
   [[ $answer == ok ]]
 }
 
-# hac_control_plane_joined NODE_URL READYZ_URL CA HEADER_FILE: the node is registered
-# with the control-plane role (asked as the bootstrap token, which kubeadm's
-# kubeadm:get-nodes role allows) and its own API server is ready.
-hac_control_plane_joined() {
-  local node
-  node=$(curl --silent --show-error --fail --max-time 10 --cacert "$3" -H "@$4" "$1") || return 1
-  [[ $node == *'"node-role.kubernetes.io/control-plane"'* ]] || return 1
-  hac_api_ready "$2" "$3"
+# hac_node_status URL CA HEADER_FILE: the HTTP status of GET URL asked as this
+# host's bootstrap token (kubeadm's kubeadm:get-nodes role lets it get nodes); 000
+# when nothing answered.
+hac_node_status() {
+  curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 --cacert "$2" -H "@$3" "$1" || true
+}
+
+# hac_token_accepted NODE_URL CA HEADER_FILE REFUSED_FOR ADVICE: the API server knows
+# this host's token (200 or 404 for its own node). A refusal (401) is remembered in
+# $HAC_STATE_DIR/token-refused-since; refusals for REFUSED_FOR seconds in a row, by
+# a server that answers, mean the cluster will never know the token: the host needs
+# a person, and ADVICE says what to do.
+hac_token_accepted() {
+  local code since now refused="$HAC_STATE_DIR/token-refused-since"
+  code=$(hac_node_status "$1" "$2" "$3")
+  case $code in
+    200 | 404)
+      rm -f "$refused"
+      return 0
+      ;;
+    401)
+      now=$(hac_now)
+      [[ -e $refused ]] || printf '%s\n' "$now" >"$refused"
+      since=$(<"$refused")
+      log "the cluster refuses this host's bootstrap token (HTTP 401) for $((now - since))s; giving up after ${4}s"
+      if ((now - since >= $4)); then
+        hac_fail token-unknown "$5"
+      fi
+      return 1
+      ;;
+    *)
+      return 1
+      ;;
+  esac
+}
+
+# hac_control_plane_turn NODES_URL CA HEADER_FILE PASS_AFTER [NAME READYZ earlier|later]...:
+# every other control plane that has registered serves its own API (so adding one
+# more etcd member keeps quorum and no other join is half-way), and every earlier
+# one has registered or stayed away PASS_AFTER seconds since this host first asked
+# (remembered in $HAC_STATE_DIR/turn-since, so a reboot does not start over).
+hac_control_plane_turn() {
+  local nodes=$1 ca=$2 header=$3 pass_after=$4 since now name url order code
+  shift 4
+  [[ -e $HAC_STATE_DIR/turn-since ]] || hac_now >"$HAC_STATE_DIR/turn-since"
+  since=$(<"$HAC_STATE_DIR/turn-since")
+  while (($# >= 3)); do
+    name=$1 url=$2 order=$3
+    shift 3
+    code=$(hac_node_status "$nodes$name" "$ca" "$header")
+    case $code in
+      200)
+        if ! hac_api_ready "$url" "$ca"; then
+          log "control plane $name is registered but $url does not answer: it is joining or down; waiting for it"
+          return 1
+        fi
+        ;;
+      404)
+        now=$(hac_now)
+        if [[ $order == earlier ]] && ((now - since < pass_after)); then
+          log "control plane $name, listed before this one, has not registered; waiting for it up to $((pass_after - now + since))s more"
+          return 1
+        fi
+        ;;
+      *)
+        log "cannot tell whether control plane $name is registered (HTTP $code)"
+        return 1
+        ;;
+    esac
+  done
+}
+
+# hac_certificates_uploaded API CA HEADER_FILE NAME: kube-system/kubeadm-certs exists
+# (kubeadm lets the bootstrap token read it). If not, asks the keepers for an upload
+# with a CSR hac-upload-certs-NAME for hac's signer (the bootstrappers may create
+# CSRs); the key is thrown away, nothing is signed.
+hac_certificates_uploaded() {
+  local code request
+  code=$(hac_node_status "$1/api/v1/namespaces/kube-system/secrets/kubeadm-certs" "$2" "$3")
+  case $code in
+    200) return 0 ;;
+    404) ;;
+    *) return 1 ;;
+  esac
+  request=$(openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null -subj "/CN=hac-upload-certs:$4" 2>/dev/null | base64 -w 0) || return 1
+  code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 --cacert "$2" -H "@$3" -H 'Content-Type: application/json' --data-binary @- "$1/apis/certificates.k8s.io/v1/certificatesigningrequests" <<EOF || true
+{"apiVersion":"certificates.k8s.io/v1","kind":"CertificateSigningRequest","metadata":{"name":"hac-upload-certs-$4"},"spec":{"signerName":"hac.local/upload-certs","usages":["client auth"],"request":"$request"}}
+EOF
+  )
+  case $code in
+    201) log "asked the keepers to upload the control-plane certificates (CSR hac-upload-certs-$4)" ;;
+    409) ;;
+    *) log "could not ask the keepers for the control-plane certificates (HTTP $code)" ;;
+  esac
+  return 1
 }
 
 # hac_etcd_quorum QUORUM CA CERT KEY ENDPOINT...: at least QUORUM members report
@@ -154,12 +269,26 @@ pub fn cluster_ca(context: &Context<'_>) -> HostFile {
     )
 }
 
-fn token_header(context: &Context<'_>) -> HostFile {
+/// What a host whose token the cluster refuses must have done to it.
+pub fn token_advice(context: &Context<'_>) -> String {
+    let token = context.join_token();
+    let window = crate::secrets::join::window_of(context.built_at);
+    let expiry = crate::secrets::join::expiry_of(window);
+    format!(
+        "the cluster refuses this host's bootstrap token {} (generation {}): this user-data was built at {} and its token was valid until {} at most (hac's tokens last at most 14 days), or the control planes' keepers know another join seed or a newer generation; rebuild this host's user-data with `hac build` from the cluster's secrets bundle and re-create the host",
+        token.id(),
+        context.secrets.token_generation(),
+        crate::secrets::format_time(context.built_at),
+        crate::secrets::format_time(expiry),
+    )
+}
+
+pub fn token_header(context: &Context<'_>) -> HostFile {
     HostFile::private(
         paths::BOOTSTRAP_TOKEN_HEADER,
         format!(
             "Authorization: Bearer {}\n",
-            context.secrets.bootstrap_token().token().expose()
+            context.join_token().token().expose()
         ),
     )
 }

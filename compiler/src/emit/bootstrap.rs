@@ -5,9 +5,13 @@
 //! cloud-init runs `runcmd` at most once per instance, even after a failure or a
 //! reboot half-way, so everything that must survive those lives in the script:
 //! each finished step is recorded under `$HAC_STATE_DIR/steps/NAME` and skipped on
-//! the next run; the outcome is `$HAC_STATE_DIR/done` or `$HAC_STATE_DIR/failed`
-//! (failing step, exit code, command and line); waiting is a bounded poll
-//! (`wait_until`), never a fixed sleep; flaky commands go through `retry`.
+//! the next run. A step that fails is run again after a capped back-off, for as long
+//! as it takes (`$HAC_STATE_DIR/retrying` says which step, how often and why), since
+//! what it needs (a mirror, another host) can still come; only `hac_fail` stops the
+//! host, writing `$HAC_STATE_DIR/failed` with a reason that needs a person. The
+//! outcome is `$HAC_STATE_DIR/done` or that `failed`. Waiting is a poll
+//! (`wait_until`), never a fixed sleep; flaky commands go through `retry`. Time is
+//! read and slept through `hac_now` and `hac_sleep` ([`CLOCK_LIBRARY`]).
 //!
 //! `HAC_STATE_DIR` and `HAC_LOG_FILE` default to [`STATE_DIR`] and [`LOG_FILE`];
 //! the environment may override them (the tests run the script in a temporary
@@ -61,6 +65,7 @@ pub fn script_with_library(steps: &[Step], library: &str) -> Result<String, Spec
     check_steps(steps)?;
     let mut out = String::new();
     out.push_str(PREAMBLE);
+    push_without_comments(&mut out, CLOCK_LIBRARY);
     push_without_comments(&mut out, LIBRARY);
     out.push_str(library);
     for step in steps {
@@ -130,7 +135,7 @@ fn check_steps(steps: &[Step]) -> Result<(), SpecError> {
 /// without them, since every byte counts against the providers' user-data limits
 /// (16 KiB raw on AWS, 32 KiB on Hetzner). The library is hac's own text, so no
 /// line that starts with `#` is inside a string.
-fn push_without_comments(out: &mut String, text: &str) {
+pub fn push_without_comments(out: &mut String, text: &str) {
     for line in text.lines() {
         if !line.trim_start().starts_with('#') {
             out.push_str(line);
@@ -155,20 +160,51 @@ HAC_LOG_FILE=${HAC_LOG_FILE:-/var/log/hac-bootstrap.log}
 hac_current_step=""
 hac_failed_command=""
 hac_failed_line=""
+hac_stopping=""
+"#;
+
+/// The clock every generated script reads and sleeps through (the boot lab's contract:
+/// `HAC_CLOCK` names its clock; unset, what ships, it is `date` and `sleep`).
+pub const CLOCK_LIBRARY: &str = r#"
+# hac_now: the time in epoch seconds; hac_sleep SECONDS. Both go through the
+# executable $HAC_CLOCK when it names one (the boot lab's clock, which lets a test
+# move time forward); what ships leaves it unset: `date` and `sleep`.
+hac_now() {
+  if [[ -n ${HAC_CLOCK:-} && -x $HAC_CLOCK ]]; then
+    "$HAC_CLOCK" now
+  else
+    date +%s
+  fi
+}
+
+hac_sleep() {
+  if [[ -n ${HAC_CLOCK:-} && -x $HAC_CLOCK ]]; then
+    "$HAC_CLOCK" sleep "$1"
+  else
+    sleep "$1"
+  fi
+}
+
+# hac_timestamp: hac_now as UTC RFC 3339.
+hac_timestamp() {
+  date -u -d "@$(hac_now)" +%Y-%m-%dT%H:%M:%SZ
+}
+
 "#;
 
 const LIBRARY: &str = r#"
 # log MESSAGE...: a timestamped line in the log and on the original stderr.
 log() {
   local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $*"
+  line="$(hac_timestamp) $*"
   printf '%s\n' "$line" >>"$HAC_LOG_FILE"
   printf '%s\n' "$line" >&3
 }
 
-# hac_on_error STATUS LINE COMMAND: remembers the failing command for `failed`.
-# When a function call fails, bash reports the function's last command (its
-# `return`), so the line of the call is read back from this script instead.
+# hac_on_error STATUS LINE COMMAND: remembers the failing command, for `retrying`
+# and `failed`, in the state directory (the step runs in a subshell). When a
+# function call fails, bash reports the function's last command (its `return`),
+# so the line of the call is read back from this script instead.
 hac_on_error() {
   if [[ -n $hac_failed_command ]]; then
     return 0
@@ -179,25 +215,45 @@ hac_on_error() {
     command="${call#"${call%%[![:space:]]*}"} (returned $status)"
   fi
   hac_failed_command=${command//$'\n'/ }
+  printf 'command=%s\nline=%s\n' "$hac_failed_command" "$hac_failed_line" >"$HAC_STATE_DIR/last-error" 2>/dev/null || true
 }
 
 hac_trap_errors() {
   trap 'hac_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 }
 
+# hac_fail REASON MESSAGE: this host needs a person. Writes $HAC_STATE_DIR/failed
+# (reason, step, message, time) and stops the script; nothing retries it until the
+# script is run again (by hand or at the next boot). REASON is one of the reasons
+# docs/build.md lists under "When a boot goes wrong".
+hac_fail() {
+  {
+    printf 'reason=%s\n' "$1"
+    printf 'step=%s\n' "${hac_current_step:-(outside any step)}"
+    printf 'message=%s\n' "${2//$'\n'/ }"
+    printf 'time=%s\n' "$(hac_timestamp)"
+  } >"$HAC_STATE_DIR/failed.tmp"
+  mv -f "$HAC_STATE_DIR/failed.tmp" "$HAC_STATE_DIR/failed"
+  log "FAILED ($1): $2"
+  exit 3
+}
+
+# hac_needs_person: hac_fail was called (in this run).
+hac_needs_person() {
+  [[ -e $HAC_STATE_DIR/failed ]]
+}
+
 hac_on_exit() {
   local status=$?
-  if ((status != 0)); then
-    local step=${hac_current_step:-(outside any step)}
+  if ((status != 0 && status != 130 && status != 143)) && ! hac_needs_person && [[ -z $hac_stopping ]]; then
     {
-      printf 'step=%s\n' "$step"
-      printf 'exit_code=%s\n' "$status"
-      printf 'command=%s\n' "$hac_failed_command"
-      printf 'line=%s\n' "$hac_failed_line"
-      printf 'time=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+      printf 'reason=script-error\n'
+      printf 'step=%s\n' "${hac_current_step:-(outside any step)}"
+      printf 'message=the script itself failed with status %s (command: %s, line %s)\n' "$status" "$hac_failed_command" "$hac_failed_line"
+      printf 'time=%s\n' "$(hac_timestamp)"
     } >"$HAC_STATE_DIR/failed.tmp"
     mv -f "$HAC_STATE_DIR/failed.tmp" "$HAC_STATE_DIR/failed"
-    log "FAILED: step $step exited with status $status (command: $hac_failed_command); fix the cause and run $0 again"
+    log "FAILED: hac-bootstrap exited with status $status (command: $hac_failed_command); fix the cause and run $0 again"
   fi
 }
 
@@ -220,36 +276,70 @@ hac_check_count() {
   fi
 }
 
-# wait_until DESCRIPTION TIMEOUT INTERVAL COMMAND [ARG...]: polls COMMAND every
-# INTERVAL seconds until it succeeds; fails after TIMEOUT seconds.
+# wait_until DESCRIPTION TIMEOUT INTERVAL COMMAND [ARG...]: polls COMMAND until it
+# succeeds. A number TIMEOUT bounds a wait on this host itself (a local service
+# that does not come within it will not come): it fails after TIMEOUT seconds,
+# polling every INTERVAL seconds. TIMEOUT `forever` is for what other hosts
+# provide, which can still come: the pause starts at INTERVAL and doubles up to
+# $HAC_MAX_POLL_SECONDS (60), and the log says every 5 minutes who is waiting for
+# what. Elapsed time is hac_now's.
 wait_until() {
   local description=$1 timeout=$2 interval=$3
   shift 3
+  local forever=""
+  if [[ $timeout == forever ]]; then
+    forever=1
+    timeout=0
+  fi
   hac_check_count wait_until "$timeout"
   hac_check_count wait_until "$interval"
-  local started=$SECONDS attempts=0 status=0 remaining
-  log "waiting for $description (at most ${timeout}s, polling every ${interval}s)"
+  local started attempts=0 status=0 remaining elapsed next_report
+  started=$(hac_now)
+  next_report=$((started + 300))
+  if [[ -n $forever ]]; then
+    log "waiting for $description (for as long as it takes, polling every ${interval}s at first)"
+  else
+    log "waiting for $description (at most ${timeout}s, polling every ${interval}s)"
+  fi
   while true; do
     attempts=$((attempts + 1))
-    remaining=$((started + timeout - SECONDS))
+    if [[ -n $forever ]]; then
+      remaining=120
+    else
+      remaining=$((started + timeout - $(hac_now)))
+    fi
     if hac_bounded "$((remaining > 1 ? remaining : 1))" "$@"; then
-      log "ready: $description after $((SECONDS - started))s ($attempts attempts)"
+      log "ready: $description after $(($(hac_now) - started))s ($attempts attempts)"
       return 0
     else
       status=$?
     fi
-    if ((SECONDS - started + interval > timeout)); then
-      log "timed out after $((SECONDS - started))s waiting for $description ($attempts attempts, last exit status $status)"
+    if hac_needs_person; then
+      return "$status"
+    fi
+    elapsed=$(($(hac_now) - started))
+    if [[ -n $forever ]]; then
+      if ((started + elapsed >= next_report)); then
+        log "still waiting for $description: ${elapsed}s so far, $attempts attempts, last exit status $status; next poll in ${interval}s"
+        next_report=$((started + elapsed + 300))
+      fi
+      hac_sleep "$interval"
+      interval=$((interval * 2 > ${HAC_MAX_POLL_SECONDS:-60} ? ${HAC_MAX_POLL_SECONDS:-60} : interval * 2))
+      continue
+    fi
+    if ((elapsed + interval > timeout)); then
+      log "timed out after ${elapsed}s waiting for $description ($attempts attempts, last exit status $status)"
       return 1
     fi
-    sleep "$interval"
+    hac_sleep "$interval"
   done
 }
 
 # retry ATTEMPTS BACKOFF COMMAND [ARG...]: runs COMMAND until it succeeds, at
 # most ATTEMPTS times, sleeping BACKOFF seconds after the first failure and
 # doubling that (up to 300s) after each further one. COMMAND runs in a subshell
-# with errexit on, so any failing line of a function fails the attempt.
+# with errexit on, so any failing line of a function fails the attempt. An
+# attempt that called hac_fail is not repeated.
 retry() {
   local attempts=$1 delay=$2
   shift 2
@@ -269,35 +359,89 @@ retry() {
     if ((status == 0)); then
       return 0
     fi
+    if hac_needs_person; then
+      return "$status"
+    fi
     if ((attempt >= attempts)); then
       log "giving up on $* after $attempt attempts (last exit status $status)"
       return "$status"
     fi
     log "attempt $attempt of $attempts of $* failed with status $status; next in ${delay}s"
-    sleep "$delay"
+    hac_sleep "$delay"
     attempt=$((attempt + 1))
     delay=$((delay * 2 > 300 ? 300 : delay * 2))
   done
 }
 
-# step NAME FUNCTION: runs FUNCTION with its output in the log, unless NAME is
-# already recorded as done.
+# step NAME FUNCTION: runs FUNCTION (in a subshell, errexit on, output in the
+# log) unless NAME is already recorded as done. A failure that did not call
+# hac_fail is taken as passing (a mirror, a peer, a lock): the step is written to
+# $HAC_STATE_DIR/retrying and run again after a pause that starts at 30s and
+# doubles up to 10 minutes, for as long as it takes ($HAC_MAX_STEP_ATTEMPTS, unset
+# in what ships, stops after that many attempts: for tests).
 step() {
-  local name=$1 function=$2 started=$SECONDS
+  local name=$1 function=$2 started attempt=1 status delay=30 command line
   local marker="$HAC_STATE_DIR/steps/$name"
   if [[ -e $marker ]]; then
     log "step $name: already done, skipped"
     return 0
   fi
   hac_current_step=$name
-  hac_failed_command=""
-  hac_failed_line=""
+  started=$(hac_now)
   log "step $name: started"
-  "$function" >>"$HAC_LOG_FILE" 2>&1 </dev/null
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$marker.tmp"
+  while true; do
+    hac_failed_command=""
+    hac_failed_line=""
+    rm -f "$HAC_STATE_DIR/last-error"
+    trap - ERR
+    set +e
+    (
+      set -e
+      hac_trap_errors
+      "$function"
+    ) >>"$HAC_LOG_FILE" 2>&1 </dev/null
+    status=$?
+    set -e
+    hac_trap_errors
+    if ((status == 0)); then
+      break
+    fi
+    if ((status == 130 || status == 143)); then
+      exit "$status"
+    fi
+    if hac_needs_person; then
+      exit "$status"
+    fi
+    command="" line=""
+    if [[ -e $HAC_STATE_DIR/last-error ]]; then
+      command=$(sed -n 's/^command=//p' "$HAC_STATE_DIR/last-error")
+      line=$(sed -n 's/^line=//p' "$HAC_STATE_DIR/last-error")
+    fi
+    {
+      printf 'step=%s\n' "$name"
+      printf 'attempt=%s\n' "$attempt"
+      printf 'exit_code=%s\n' "$status"
+      printf 'command=%s\n' "$command"
+      printf 'line=%s\n' "$line"
+      printf 'time=%s\n' "$(hac_timestamp)"
+      printf 'next_in=%ss\n' "$delay"
+    } >"$HAC_STATE_DIR/retrying.tmp"
+    mv -f "$HAC_STATE_DIR/retrying.tmp" "$HAC_STATE_DIR/retrying"
+    if [[ -n ${HAC_MAX_STEP_ATTEMPTS:-} ]] && ((attempt >= HAC_MAX_STEP_ATTEMPTS)); then
+      hac_stopping=1
+      log "step $name failed with status $status (command: $command); stopping after $attempt attempts as HAC_MAX_STEP_ATTEMPTS asks"
+      exit "$status"
+    fi
+    log "step $name failed with status $status (command: $command, line $line); trying it again in ${delay}s (attempt $attempt)"
+    hac_sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > 600 ? 600 : delay * 2))
+  done
+  rm -f "$HAC_STATE_DIR/retrying"
+  hac_timestamp >"$marker.tmp"
   mv -f "$marker.tmp" "$marker"
   sync "$marker" || true
-  log "step $name: done in $((SECONDS - started))s"
+  log "step $name: done in $(($(hac_now) - started))s"
   hac_current_step=""
 }
 
@@ -313,6 +457,7 @@ hac_start() {
     log "already done at $(cat "$HAC_STATE_DIR/done"); nothing to do"
     exit 0
   fi
+  # Running again is how a person says the cause of `failed` is fixed.
   rm -f "$HAC_STATE_DIR/failed"
   hac_trap_errors
   trap hac_on_exit EXIT
@@ -322,8 +467,9 @@ hac_start() {
 }
 
 hac_finish() {
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$HAC_STATE_DIR/done.tmp"
+  hac_timestamp >"$HAC_STATE_DIR/done.tmp"
   mv -f "$HAC_STATE_DIR/done.tmp" "$HAC_STATE_DIR/done"
+  rm -f "$HAC_STATE_DIR/retrying" "$HAC_STATE_DIR/last-error"
   log "hac-bootstrap finished: every step is done"
 }
 "#;

@@ -20,7 +20,8 @@ use crate::model::{Cluster, Cni, Etcd, Host, LoadBalancer};
 pub const API_SERVER_PORT: u16 = 6443;
 /// Port etcd serves clients on.
 pub const ETCD_CLIENT_PORT: u16 = 2379;
-/// How often every condition is polled.
+/// How often every condition is polled at first; the pause doubles up to a minute
+/// while the wait goes on.
 pub const POLL_INTERVAL_SECONDS: u32 = 5;
 /// Bound for waits on hosts that boot at the same time (load balancers, etcd).
 pub const PEER_BOOT_TIMEOUT_SECONDS: u32 = 30 * 60;
@@ -29,6 +30,10 @@ pub const PEER_BOOT_TIMEOUT_SECONDS: u32 = 30 * 60;
 pub const API_READY_TIMEOUT_SECONDS: u32 = 30 * 60;
 /// Upper bound of one control-plane join (kubeadm's own phases stay well inside it).
 pub const CONTROL_PLANE_JOIN_SECONDS: u32 = 15 * 60;
+/// How long a joining control plane waits for an earlier-listed control plane that
+/// has not registered before it passes it (cp3 joins with cp1 alone if cp2 never
+/// comes): two normal joins.
+pub const PASS_UNREGISTERED_SECONDS: u32 = 2 * CONTROL_PLANE_JOIN_SECONDS;
 /// Bound for workers' wait on the API: the first control plane must boot and initialise.
 pub const WORKER_API_TIMEOUT_SECONDS: u32 = 45 * 60;
 /// keepalived priority of the last-listed load balancer; the others count up from it.
@@ -114,7 +119,8 @@ pub enum PlanRole {
     EtcdMember,
     /// The first control plane: runs `kubeadm init`.
     InitControlPlane,
-    /// A further control plane: joins after the one before it.
+    /// A further control plane: joins when the control planes before it have joined
+    /// or stayed away too long.
     ControlPlane,
     Worker,
 }
@@ -209,8 +215,11 @@ pub struct Backend {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Wait {
     pub condition: Condition,
+    /// The first pause between polls; it doubles up to a minute while the wait goes on.
     pub interval_seconds: u32,
-    /// Give up (and fail the boot visibly) after this long.
+    /// How long the condition takes at most when every host boots together. The
+    /// script keeps waiting past it, since what it waits for (another host) can
+    /// still come; the figure is what the lints compare with the cluster's windows.
     pub timeout_seconds: u32,
 }
 
@@ -226,9 +235,36 @@ pub enum Condition {
     },
     /// `GET url` (an API server's `/readyz`, anonymous) answers 200.
     ApiReady { url: String },
-    /// The control plane `host` has joined: its own API server answers `/readyz`, which
-    /// needs its etcd member to be serving (no longer a learner, for stacked etcd).
-    ControlPlaneJoined { host: String, url: String },
+    /// The cluster accepts this host's bootstrap token (`GET /api/v1/nodes/<host>` as
+    /// the token answers 200 or 404, not 401). A token it keeps refusing for
+    /// `refused_for_seconds` is one the cluster will never know: the host needs a
+    /// person (a rebuilt user-data).
+    TokenAccepted {
+        endpoint: String,
+        host: String,
+        refused_for_seconds: u32,
+    },
+    /// It is this control plane's turn to join: every other control plane that has
+    /// registered is serving (its own `/readyz` answers, so its etcd member is no
+    /// longer a learner and adding one more keeps quorum), none is half-way through its
+    /// join, and every earlier-listed one has registered or stayed away for
+    /// `pass_after_seconds` since this host started waiting.
+    ControlPlaneTurn {
+        endpoint: String,
+        peers: Vec<Peer>,
+        pass_after_seconds: u32,
+    },
+}
+
+/// Another control plane, as a joining control plane sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    pub host: String,
+    /// Its own API server's `/readyz`.
+    pub url: String,
+    /// Listed before the joining host: waited for (a bounded time) even before it
+    /// registers.
+    pub earlier: bool,
 }
 
 impl Condition {
@@ -238,7 +274,12 @@ impl Condition {
             Condition::TcpAccepts { .. } => plan.lb_providers.clone(),
             Condition::EtcdHealthy { .. } => plan.etcd_members.clone(),
             Condition::ApiReady { .. } => plan.first_control_plane.iter().cloned().collect(),
-            Condition::ControlPlaneJoined { host, .. } => vec![host.clone()],
+            Condition::TokenAccepted { .. } => plan.first_control_plane.iter().cloned().collect(),
+            Condition::ControlPlaneTurn { peers, .. } => peers
+                .iter()
+                .filter(|p| p.earlier)
+                .map(|p| p.host.clone())
+                .collect(),
         }
     }
 }
@@ -270,6 +311,41 @@ fn url_host(host: &Host) -> String {
     host.address
         .as_ref()
         .map_or_else(|| host.name.value.clone(), |a| a.value.url_host())
+}
+
+/// How long a host's token may be refused by an answering API server before the host
+/// gives up on it: the keepers make every token hac hands out within a minute or two of
+/// a control plane serving, so an hour of refusals means the cluster will never know it.
+pub const TOKEN_REFUSED_SECONDS: u32 = 60 * 60;
+
+fn token_accepted(endpoint: &str, host: &Host, timeout_seconds: u32) -> Wait {
+    wait(
+        Condition::TokenAccepted {
+            endpoint: endpoint.to_owned(),
+            host: host.name.value.clone(),
+            refused_for_seconds: TOKEN_REFUSED_SECONDS,
+        },
+        timeout_seconds,
+    )
+}
+
+/// The turn of the control plane at `index` (see [`Condition::ControlPlaneTurn`]).
+pub fn control_plane_turn(cluster: &Cluster, index: usize) -> Condition {
+    Condition::ControlPlaneTurn {
+        endpoint: cluster.endpoint.value.to_string(),
+        peers: cluster
+            .controlplanes
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != index)
+            .map(|(i, cp)| Peer {
+                host: cp.name.value.clone(),
+                url: format!("https://{}:{API_SERVER_PORT}/readyz", url_host(cp)),
+                earlier: i < index,
+            })
+            .collect(),
+        pass_after_seconds: PASS_UNREGISTERED_SECONDS,
+    }
 }
 
 /// Computes the boot plan of a valid cluster (one [`crate::model::check_cluster`] returned).
@@ -539,7 +615,6 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                 cp,
             ));
         } else {
-            let previous = &cluster.controlplanes[index - 1];
             let ahead = u32::try_from(index - 1).unwrap_or(u32::MAX);
             let bound = API_READY_TIMEOUT_SECONDS
                 .saturating_add(CONTROL_PLANE_JOIN_SECONDS.saturating_mul(ahead));
@@ -555,13 +630,8 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                         },
                         bound,
                     ),
-                    wait(
-                        Condition::ControlPlaneJoined {
-                            host: previous.name.value.clone(),
-                            url: format!("https://{}:{API_SERVER_PORT}/readyz", url_host(previous)),
-                        },
-                        bound,
-                    ),
+                    token_accepted(&endpoint, cp, bound),
+                    wait(control_plane_turn(cluster, index), bound),
                 ],
             });
             hosts.push((
@@ -581,12 +651,15 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
             action: Action::KubeadmJoin {
                 control_plane: false,
             },
-            waits_for: vec![wait(
-                Condition::ApiReady {
-                    url: readyz.clone(),
-                },
-                WORKER_API_TIMEOUT_SECONDS,
-            )],
+            waits_for: vec![
+                wait(
+                    Condition::ApiReady {
+                        url: readyz.clone(),
+                    },
+                    WORKER_API_TIMEOUT_SECONDS,
+                ),
+                token_accepted(&endpoint, worker, WORKER_API_TIMEOUT_SECONDS),
+            ],
         }];
         hosts.push((
             frame(worker, PlanRole::Worker, kubernetes_packages.clone(), steps),
@@ -613,7 +686,8 @@ fn reason(condition: &Condition) -> &'static str {
         Condition::TcpAccepts { .. } => "endpoint accepts TCP",
         Condition::EtcdHealthy { .. } => "etcd quorum",
         Condition::ApiReady { .. } => "API ready",
-        Condition::ControlPlaneJoined { .. } => "control plane joined",
+        Condition::TokenAccepted { .. } => "token accepted",
+        Condition::ControlPlaneTurn { .. } => "control plane turn",
     }
 }
 

@@ -210,12 +210,33 @@ fn describe_wait(wait: &Wait) -> String {
             endpoints.join(", ")
         ),
         Condition::ApiReady { url } => format!("{url} answers 200"),
-        Condition::ControlPlaneJoined { host, url } => {
-            format!("control plane {host} has joined ({url} answers 200)")
+        Condition::TokenAccepted {
+            endpoint,
+            host,
+            refused_for_seconds,
+        } => format!(
+            "https://{endpoint} accepts {host}'s bootstrap token (refused for {}: needs a person)",
+            duration(*refused_for_seconds)
+        ),
+        Condition::ControlPlaneTurn {
+            peers,
+            pass_after_seconds,
+            ..
+        } => {
+            let earlier: Vec<&str> = peers
+                .iter()
+                .filter(|p| p.earlier)
+                .map(|p| p.host.as_str())
+                .collect();
+            format!(
+                "its turn: every registered control plane serving, none mid-join, earlier ones ({}) registered or passed after {}",
+                earlier.join(", "),
+                duration(*pass_after_seconds)
+            )
         }
     };
     format!(
-        "{what} (every {}, at most {})",
+        "{what} (polled every {} at first, normally within {}, then keeps waiting)",
         duration(wait.interval_seconds),
         duration(wait.timeout_seconds)
     )

@@ -165,27 +165,45 @@ fn stacked_with_two_load_balancers() {
             control_plane: true
         }
     );
+    let token = |host: &str| Condition::TokenAccepted {
+        endpoint: "api.prod.example.com:6443".into(),
+        host: host.into(),
+        refused_for_seconds: super::TOKEN_REFUSED_SECONDS,
+    };
+    let peer = |host: &str, address: &str, earlier: bool| super::Peer {
+        host: host.into(),
+        url: format!("https://{address}:6443/readyz"),
+        earlier,
+    };
+    let turn = |peers: Vec<super::Peer>| Condition::ControlPlaneTurn {
+        endpoint: "api.prod.example.com:6443".into(),
+        peers,
+        pass_after_seconds: super::PASS_UNREGISTERED_SECONDS,
+    };
     assert_eq!(
         conditions(join2),
         vec![
             &readyz,
-            &Condition::ControlPlaneJoined {
-                host: "cp1".into(),
-                url: "https://10.0.0.11:6443/readyz".into()
-            }
+            &token("cp2"),
+            &turn(vec![
+                peer("cp1", "10.0.0.11", true),
+                peer("cp3", "10.0.0.13", false)
+            ])
         ]
     );
+    // cp3 waits for both control planes listed before it (a bounded time for one that
+    // never registers), not for cp2 alone.
     let join3 = step(&plan, "cp3", "kubeadm-join");
     assert_eq!(
-        conditions(join3)[1],
-        &Condition::ControlPlaneJoined {
-            host: "cp2".into(),
-            url: "https://10.0.0.12:6443/readyz".into()
-        }
+        conditions(join3)[2],
+        &turn(vec![
+            peer("cp1", "10.0.0.11", true),
+            peer("cp2", "10.0.0.12", true)
+        ])
     );
     assert!(
-        join3.waits_for[1].timeout_seconds > join2.waits_for[1].timeout_seconds,
-        "later joins wait longer"
+        join3.waits_for[2].timeout_seconds > join2.waits_for[2].timeout_seconds,
+        "later joins are expected later"
     );
     let worker = step(&plan, "w3", "kubeadm-join");
     assert_eq!(
@@ -194,19 +212,19 @@ fn stacked_with_two_load_balancers() {
             control_plane: false
         }
     );
-    assert_eq!(conditions(worker), vec![&readyz]);
+    assert_eq!(conditions(worker), vec![&readyz, &token("w3")]);
 
     assert_eq!(
         edges(&plan),
         vec![
             ("lb1", "cp1", "endpoint accepts TCP"),
             ("lb2", "cp1", "endpoint accepts TCP"),
-            ("cp1", "cp2", "API ready, control plane joined"),
-            ("cp1", "cp3", "API ready"),
-            ("cp1", "w1", "API ready"),
-            ("cp1", "w2", "API ready"),
-            ("cp1", "w3", "API ready"),
-            ("cp2", "cp3", "control plane joined"),
+            ("cp1", "cp2", "API ready, token accepted, control plane turn"),
+            ("cp1", "cp3", "API ready, token accepted, control plane turn"),
+            ("cp1", "w1", "API ready, token accepted"),
+            ("cp1", "w2", "API ready, token accepted"),
+            ("cp1", "w3", "API ready, token accepted"),
+            ("cp2", "cp3", "control plane turn"),
         ]
     );
 }
@@ -461,11 +479,12 @@ fn text_lists_hosts_in_order_with_waits() {
     assert!(position("  cp1 (10.0.0.11)") < position("  cp2 (10.0.0.12): control plane"));
     assert!(position("  cp2 (10.0.0.12)") < position("  cp3 (10.0.0.13)"));
     assert!(text.contains("  w3: worker\n"));
-    assert!(text.contains("    2. kubeadm init --upload-certs\n       waits until api.prod.example.com:6443 accepts TCP connections (every 5s, at most 30m)\n"));
+    assert!(text.contains("    2. kubeadm init --upload-certs\n       waits until api.prod.example.com:6443 accepts TCP connections (polled every 5s at first, normally within 30m, then keeps waiting)\n"));
     assert!(text.contains(
-        "waits until control plane cp1 has joined (https://10.0.0.11:6443/readyz answers 200)"
+        "waits until its turn: every registered control plane serving, none mid-join, earlier ones (cp1, cp2) registered or passed after 30m"
     ));
-    assert!(text.contains("  cp2 -> cp3: control plane joined\n"));
+    assert!(text.contains("waits until https://api.prod.example.com:6443 accepts w3's bootstrap token (refused for 60m: needs a person)"));
+    assert!(text.contains("  cp2 -> cp3: control plane turn\n"));
 }
 
 #[test]
@@ -480,8 +499,16 @@ fn json_round_trips_through_serde() {
         "tcp-accepts"
     );
     assert_eq!(
-        parsed["hosts"][3]["steps"][1]["waits_for"][1]["condition"],
-        json!({ "kind": "control-plane-joined", "host": "cp1", "url": "https://10.0.0.11:6443/readyz" })
+        parsed["hosts"][3]["steps"][1]["waits_for"][2]["condition"],
+        json!({
+            "kind": "control-plane-turn",
+            "endpoint": "api.prod.example.com:6443",
+            "peers": [
+                { "host": "cp1", "url": "https://10.0.0.11:6443/readyz", "earlier": true },
+                { "host": "cp3", "url": "https://10.0.0.13:6443/readyz", "earlier": false },
+            ],
+            "pass_after_seconds": 1800,
+        })
     );
     assert_eq!(parsed["edges"].as_array().unwrap().len(), plan.edges.len());
 }
@@ -507,9 +534,9 @@ fn mermaid_has_the_expected_edges() {
     assert!(mermaid.contains("  h_lb1[\"lb1<br/>load balancer\"]\n"));
     for edge in [
         "h_lb1 -->|endpoint accepts TCP| h_cp1",
-        "h_cp1 -->|API ready, control plane joined| h_cp2",
-        "h_cp2 -->|control plane joined| h_cp3",
-        "h_cp1 -->|API ready| h_w3",
+        "h_cp1 -->|API ready, token accepted, control plane turn| h_cp2",
+        "h_cp2 -->|control plane turn| h_cp3",
+        "h_cp1 -->|API ready, token accepted| h_w3",
     ] {
         assert!(
             mermaid.contains(&format!("  {edge}\n")),
@@ -521,7 +548,8 @@ fn mermaid_has_the_expected_edges() {
     set(&mut json, "workers.1.name", json!("node-a"));
     let mermaid = render::mermaid(&plan_of(json));
     assert!(
-        mermaid.contains("h_cp1 -->|API ready| h_end") && mermaid.contains("h_node_a[\"node-a")
+        mermaid.contains("h_cp1 -->|API ready, token accepted| h_end")
+            && mermaid.contains("h_node_a[\"node-a")
     );
 }
 

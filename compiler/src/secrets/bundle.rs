@@ -1,5 +1,7 @@
 //! The contents of a secrets bundle.
 
+use time::OffsetDateTime;
+
 use super::algorithm::KeyAlgorithm;
 use super::pki::CertificateAndKey;
 use super::secret::Secret;
@@ -8,7 +10,13 @@ use super::secret::Secret;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bundle {
     pub(crate) key_algorithm: KeyAlgorithm,
-    pub(crate) bootstrap_token: BootstrapToken,
+    /// 32 random bytes as 64 lowercase hex characters: the key join tokens derive from.
+    pub(crate) join_seed: Secret,
+    /// Bumped by `hac secrets rotate token`; part of every derived token.
+    pub(crate) token_generation: u32,
+    /// The file had no join seed (it predates them): the one read is new and must be
+    /// written back.
+    pub(crate) join_seed_added: bool,
     pub(crate) certificate_key: Secret,
     pub(crate) cluster_ca: CertificateAndKey,
     pub(crate) etcd: Option<EtcdPki>,
@@ -21,8 +29,28 @@ impl Bundle {
         self.key_algorithm
     }
 
-    pub fn bootstrap_token(&self) -> &BootstrapToken {
-        &self.bootstrap_token
+    /// The join token of the window `at` falls in (see [`super::join`]).
+    pub fn join_token(&self, at: OffsetDateTime) -> BootstrapToken {
+        super::join::token(
+            &self.join_seed,
+            self.token_generation,
+            super::join::window_of(at),
+        )
+    }
+
+    /// The join token of the window the present moment falls in.
+    pub fn join_token_now(&self) -> BootstrapToken {
+        self.join_token(OffsetDateTime::now_utc())
+    }
+
+    /// The key join tokens derive from; only the control planes' keepers get it.
+    pub fn join_seed(&self) -> &Secret {
+        &self.join_seed
+    }
+
+    /// The token generation, bumped by `hac secrets rotate token`.
+    pub fn token_generation(&self) -> u32 {
+        self.token_generation
     }
 
     /// kubeadm's `certificateKey` (64 lowercase hex characters).

@@ -11,16 +11,17 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use super::algorithm::KeyAlgorithm;
-use super::bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+use super::bundle::{Bundle, EtcdMemberPki, EtcdPki};
 use super::error::SecretsError;
 use super::pki::{self, CertificateAndKey};
+use super::random;
 use super::secret::Secret;
 use super::spec::{self, EtcdMember};
 
 pub const FORMAT_VERSION: i64 = 1;
 
 const HEADER: &str = "\
-# hac secrets bundle: the bootstrap token, certificate key and private keys of one cluster.
+# hac secrets bundle: the join seed, certificate key and private keys of one cluster.
 # Anyone holding this file can join machines to the cluster or impersonate it.
 # Keep it readable by its owner only (mode 0600) and out of version control.
 # Format: version 1, described in docs/secrets.md.
@@ -35,11 +36,8 @@ pub fn serialize(bundle: &Bundle) -> String {
         "key-algorithm",
         bundle.key_algorithm.kubeadm_name(),
     );
-    write_string(
-        &mut out,
-        "bootstrap-token",
-        bundle.bootstrap_token.token().expose(),
-    );
+    write_string(&mut out, "join-seed", bundle.join_seed.expose());
+    let _ = writeln!(out, "token-generation = {}", bundle.token_generation);
     write_string(&mut out, "certificate-key", bundle.certificate_key.expose());
     write_pair(&mut out, "cluster-ca", &bundle.cluster_ca);
     if let Some(etcd) = &bundle.etcd {
@@ -105,7 +103,8 @@ pub fn looks_like_bundle(text: &str) -> bool {
 /// A value that replaces one field while reading: the field is then not checked, so a
 /// rotation can repair a bundle in which exactly that field is broken.
 pub enum Replacement {
-    BootstrapToken(BootstrapToken),
+    /// The next token generation (and a new seed if the one there is malformed).
+    NextTokenGeneration,
     CertificateKey(Secret),
 }
 
@@ -238,6 +237,9 @@ impl Reader<'_> {
             &[
                 "version",
                 "key-algorithm",
+                "join-seed",
+                "token-generation",
+                // Bundles made before join seeds: the token is no longer used.
                 "bootstrap-token",
                 "certificate-key",
                 "cluster-ca",
@@ -253,19 +255,37 @@ impl Reader<'_> {
                     Some("the key algorithm cannot change once the bundle exists; re-create it with `hac secrets init --force`".to_owned()),
                 )
             })?;
-        let (bootstrap_token, certificate_key) = match replacement {
-            Some(Replacement::BootstrapToken(token)) => (
-                token,
-                self.certificate_key(self.string(root, "", "certificate-key")?)?,
-            ),
-            Some(Replacement::CertificateKey(key)) => (
-                self.bootstrap_token(self.string(root, "", "bootstrap-token")?)?,
-                key,
-            ),
-            None => (
-                self.bootstrap_token(self.string(root, "", "bootstrap-token")?)?,
-                self.certificate_key(self.string(root, "", "certificate-key")?)?,
-            ),
+        let (join_seed, token_generation, join_seed_added, certificate_key) = match replacement {
+            Some(Replacement::NextTokenGeneration) => {
+                let certificate_key =
+                    self.certificate_key(self.string(root, "", "certificate-key")?)?;
+                match (
+                    self.join_seed(root).ok().flatten(),
+                    self.token_generation(root),
+                ) {
+                    (Some(seed), Ok(generation)) => (
+                        seed,
+                        generation.checked_add(1).ok_or_else(|| {
+                            self.error(
+                                "`token-generation` cannot go higher".to_owned(),
+                                None,
+                            )
+                        })?,
+                        false,
+                        certificate_key,
+                    ),
+                    _ => (random::certificate_key()?, 0, true, certificate_key),
+                }
+            }
+            Some(Replacement::CertificateKey(key)) => {
+                let (seed, generation, added) = self.join(root)?;
+                (seed, generation, added, key)
+            }
+            None => {
+                let (seed, generation, added) = self.join(root)?;
+                let key = self.certificate_key(self.string(root, "", "certificate-key")?)?;
+                (seed, generation, added, key)
+            }
         };
         let cluster_ca = self.ca(
             root,
@@ -280,29 +300,52 @@ impl Reader<'_> {
         };
         Ok(Bundle {
             key_algorithm,
-            bootstrap_token,
+            join_seed,
+            token_generation,
+            join_seed_added,
             certificate_key,
             cluster_ca,
             etcd,
         })
     }
 
-    fn bootstrap_token(&self, token: &str) -> Result<BootstrapToken, SecretsError> {
-        let valid = |part: &str, len: usize| {
-            part.len() == len
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        };
-        match token.split_once('.') {
-            Some((id, secret)) if valid(id, 6) && valid(secret, 16) => Ok(BootstrapToken {
-                id: id.to_owned(),
-                secret: Secret::new(secret.to_owned()),
+    /// The join seed and token generation. A bundle made before join seeds (it has a
+    /// `bootstrap-token` instead) gets a new seed, generation 0, marked as added so
+    /// that `hac build` writes it back.
+    fn join(&self, root: &Table) -> Result<(Secret, u32, bool), SecretsError> {
+        match self.join_seed(root)? {
+            Some(seed) => Ok((seed, self.token_generation(root)?, false)),
+            None if root.contains_key("bootstrap-token") => {
+                Ok((random::certificate_key()?, 0, true))
+            }
+            None => Err(self.error("missing key `join-seed`".to_owned(), None)),
+        }
+    }
+
+    fn join_seed(&self, root: &Table) -> Result<Option<Secret>, SecretsError> {
+        if !root.contains_key("join-seed") {
+            return Ok(None);
+        }
+        let seed = self.string(root, "", "join-seed")?;
+        if seed.len() == 64 && seed.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Some(Secret::new(seed.to_owned())))
+        } else {
+            Err(self.error(
+                "`join-seed` must be 64 lowercase hexadecimal characters".to_owned(),
+                Some("make a new one with `hac secrets rotate token` (then rebuild every host: the control planes' keepers must know it)".to_owned()),
+            ))
+        }
+    }
+
+    fn token_generation(&self, root: &Table) -> Result<u32, SecretsError> {
+        match self.required(root, "", "token-generation")? {
+            Value::Integer(n) => u32::try_from(*n).map_err(|_| {
+                self.error(
+                    "`token-generation` must be a whole number from 0 to 4294967295".to_owned(),
+                    None,
+                )
             }),
-            _ => Err(self.error(
-                "`bootstrap-token` must have the form `[a-z0-9]{6}.[a-z0-9]{16}`".to_owned(),
-                Some("make a new one with `hac secrets rotate token`".to_owned()),
-            )),
+            other => Err(self.type_error("", "token-generation", "an integer", other)),
         }
     }
 

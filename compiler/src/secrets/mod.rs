@@ -10,6 +10,7 @@ mod error;
 mod file;
 mod format;
 mod inspect;
+pub mod join;
 mod pki;
 mod random;
 mod reconcile;
@@ -175,18 +176,19 @@ pub fn show(path: &Path, reveal: bool) -> Result<String, SecretsError> {
     ))
 }
 
-/// Replaces the bootstrap token, nothing else. Returns the new token id.
+/// Starts the next token generation, nothing else: hosts built from now on carry tokens
+/// of the new generation, and once one of them has joined, the keepers delete every
+/// token of older generations. Returns the id of the new generation's current token.
 ///
-/// The old token is not checked, so this also repairs a bundle whose token is malformed
-/// (the fix the load error suggests); everything else must still be valid.
+/// The join seed and generation are not checked, so this also repairs a bundle whose
+/// seed or generation is malformed (the fix the load error suggests): a malformed seed
+/// is replaced by a new one; everything else must still be valid.
 pub fn rotate_token(path: &Path) -> Result<String, SecretsError> {
     let _lock = file::lock(path)?;
-    let (id, secret) = random::bootstrap_token_parts()?;
-    let token = BootstrapToken { id, secret };
     let text = file::read_private(path)?;
-    let bundle = format::parse_replacing(path, &text, format::Replacement::BootstrapToken(token))?;
+    let bundle = format::parse_replacing(path, &text, format::Replacement::NextTokenGeneration)?;
     save_locked(path, &bundle)?;
-    Ok(bundle.bootstrap_token.id)
+    Ok(bundle.join_token_now().id().to_owned())
 }
 
 /// Replaces the certificate key, nothing else. Like [`rotate_token`], it also repairs a

@@ -6,7 +6,7 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use super::algorithm::KeyAlgorithm;
-use super::bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+use super::bundle::{Bundle, EtcdMemberPki, EtcdPki};
 use super::error::SecretsError;
 use super::pki::{self, CertificateAndKey, LeafRequest, LeafUsage};
 use super::random;
@@ -42,6 +42,8 @@ impl fmt::Display for Changes {
 pub enum Change {
     /// A new bundle: token, certificate key and cluster CA.
     Created,
+    /// A join seed for a bundle made before join seeds (its bootstrap token is dropped).
+    AddedJoinSeed,
     /// The etcd CA and the two etcd client certificates.
     CreatedEtcdPki,
     /// External etcd is no longer used.
@@ -72,8 +74,11 @@ impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Created => {
-                f.write_str("created a bootstrap token, a certificate key and the cluster CA")
+                f.write_str("created a join seed, a certificate key and the cluster CA")
             }
+            Self::AddedJoinSeed => f.write_str(
+                "added a join seed (join tokens now derive from it; the old bootstrap token is no longer used)",
+            ),
             Self::CreatedEtcdPki => {
                 f.write_str("created the etcd CA and the etcd client certificates")
             }
@@ -142,6 +147,10 @@ pub(crate) fn reconcile_at(
             new_bundle(spec.key_algorithm.unwrap_or_default(), now)?
         }
     };
+    if bundle.join_seed_added {
+        bundle.join_seed_added = false;
+        changes.push(Change::AddedJoinSeed);
+    }
     let algorithm = bundle.key_algorithm;
     if spec.etcd_members.is_empty() {
         if bundle.etcd.take().is_some() {
@@ -170,10 +179,11 @@ pub(crate) fn new_bundle(
     algorithm: KeyAlgorithm,
     now: OffsetDateTime,
 ) -> Result<Bundle, SecretsError> {
-    let (id, secret) = random::bootstrap_token_parts()?;
     Ok(Bundle {
         key_algorithm: algorithm,
-        bootstrap_token: BootstrapToken { id, secret },
+        join_seed: random::certificate_key()?,
+        token_generation: 0,
+        join_seed_added: false,
         certificate_key: random::certificate_key()?,
         cluster_ca: pki::new_ca(algorithm, pki::CLUSTER_CA_COMMON_NAME, now)?,
         etcd: None,

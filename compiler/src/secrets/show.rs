@@ -19,11 +19,26 @@ pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -
     };
     line("secrets file", &path.display().to_string());
     line("key algorithm", bundle.key_algorithm().kubeadm_name());
-    line("bootstrap token id", bundle.bootstrap_token().id());
+    let token = bundle.join_token(now);
+    let window = super::join::window_of(now);
+    line(
+        "token generation",
+        &bundle.token_generation().to_string(),
+    );
+    line(
+        "bootstrap token id",
+        &format!(
+            "{} (this week's; valid until {})",
+            token.id(),
+            format_time(super::join::expiry_of(window))
+        ),
+    );
     if reveal {
-        line("bootstrap token", bundle.bootstrap_token().token().expose());
+        line("join seed", bundle.join_seed().expose());
+        line("bootstrap token", token.token().expose());
         line("certificate key", bundle.certificate_key().expose());
     } else {
+        line("join seed", "(hidden; --reveal shows it)");
         line("bootstrap token", "(hidden; --reveal shows it)");
         line("certificate key", "(hidden; --reveal shows it)");
     }

@@ -33,7 +33,8 @@ fn parse(text: &str) -> Result<Bundle, SecretsError> {
 fn a_new_bundle_has_token_key_and_ca() {
     let (bundle, changes) = reconcile(None, &spec(&[])).unwrap();
     assert_eq!(changes.0, [Change::Created]);
-    assert_eq!(bundle.bootstrap_token().id().len(), 6);
+    assert_eq!(bundle.join_seed().expose().len(), 64);
+    assert_eq!(bundle.token_generation(), 0);
     assert_eq!(bundle.certificate_key().expose().len(), 64);
     let ca = bundle.cluster_ca().info();
     assert!(ca.is_ca);
@@ -104,7 +105,7 @@ fn members_are_added_kept_reissued_and_removed_individually() {
             .contains(&"10.0.0.22".parse().unwrap())
     );
     // the rest of the bundle is untouched
-    assert_eq!(after.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(after.join_seed(), before.join_seed());
     assert_eq!(after.certificate_key(), before.certificate_key());
     assert_eq!(after.cluster_ca(), before.cluster_ca());
 }
@@ -221,11 +222,11 @@ fn the_file_starts_with_a_version_and_a_warning() {
 fn debug_output_never_contains_secrets() {
     let bundle = fresh(&[("etcd-a", "10.0.0.1")]);
     let debug = format!("{bundle:?}{bundle:#?}");
-    let secret = bundle.bootstrap_token().secret().expose();
-    assert!(!debug.contains(secret), "token secret in Debug output");
+    let seed = bundle.join_seed().expose();
+    assert!(!debug.contains(seed), "join seed in Debug output");
     assert!(!debug.contains(bundle.certificate_key().expose()));
     assert!(!debug.contains("PRIVATE KEY"));
-    assert!(debug.contains(bundle.bootstrap_token().id()));
+    assert!(debug.contains("token_generation: 0"));
 }
 
 #[test]
@@ -265,16 +266,16 @@ fn other_versions_are_refused() {
 fn malformed_values_are_refused_without_quoting_them() {
     let bundle = fresh(&[("etcd-a", "10.0.0.1")]);
     let text = format::serialize(&bundle);
-    let token = bundle.bootstrap_token().token();
-    let secret = bundle.bootstrap_token().secret().expose();
+    let secret = bundle.join_seed().expose();
     let key = bundle.certificate_key().expose();
 
     let cases = [
-        text.replace(token.expose(), &token.expose().to_uppercase()),
-        text.replace(token.expose(), &format!("{}x", token.expose())),
+        text.replace(secret, &secret.to_uppercase()),
+        text.replace(secret, &format!("{secret}x")),
         text.replace(key, &key[1..]),
-        text.replace(&format!("\"{}\"", token.expose()), secret),
-        text.replace(&format!("\"{}\"", token.expose()), &format!("\"{secret}")),
+        text.replace(&format!("\"{secret}\""), secret),
+        text.replace(&format!("\"{secret}\""), &format!("\"{secret}")),
+        text.replace("token-generation = 0", "token-generation = -1"),
         text.replace("ECDSA-P256", "ECDSA-P384"),
     ];
     for case in cases {
@@ -448,7 +449,7 @@ fn build_warns_about_an_expiring_ca_on_stderr_without_secrets() {
         );
         assert_eq!(status, 0, "{stderr}");
         for secret in [
-            bundle.bootstrap_token().secret().expose(),
+            bundle.join_seed().expose(),
             bundle.certificate_key().expose(),
         ] {
             assert!(!stdout.contains(secret) && !stderr.contains(secret));
@@ -486,37 +487,69 @@ fn only_our_temporary_names_are_recognised() {
 fn a_rotation_repairs_exactly_the_field_it_replaces() {
     let bundle = fresh(&[]);
     let text = format::serialize(&bundle);
-    let token_line = format!(
-        "bootstrap-token = \"{}\"",
-        bundle.bootstrap_token().token().expose()
-    );
+    let seed_line = format!("join-seed = \"{}\"", bundle.join_seed().expose());
     let key_line = format!(
         "certificate-key = \"{}\"",
         bundle.certificate_key().expose()
     );
-    let bad_token = text.replace(&token_line, "bootstrap-token = \"NOT-A-TOKEN\"");
+    let bad_seed = text.replace(&seed_line, "join-seed = \"NOT-A-SEED\"");
     let bad_key = text.replace(&key_line, "certificate-key = \"xyz\"");
     let path = Path::new("test.secrets");
-    let new_token = || {
-        format::Replacement::BootstrapToken(BootstrapToken {
-            id: "abcdef".into(),
-            secret: Secret::new("0123456789abcdef".into()),
-        })
-    };
+    let next = || format::Replacement::NextTokenGeneration;
     let new_key = || format::Replacement::CertificateKey(Secret::new("0".repeat(64)));
 
-    assert!(parse(&bad_token).is_err());
-    let repaired = format::parse_replacing(path, &bad_token, new_token()).unwrap();
-    assert_eq!(repaired.bootstrap_token().id(), "abcdef");
+    // A sound bundle: the generation goes up, the seed stays.
+    let rotated = format::parse_replacing(path, &text, next()).unwrap();
+    assert_eq!(rotated.token_generation(), 1);
+    assert_eq!(rotated.join_seed(), bundle.join_seed());
+
+    assert!(parse(&bad_seed).is_err());
+    let repaired = format::parse_replacing(path, &bad_seed, next()).unwrap();
+    assert_ne!(repaired.join_seed(), bundle.join_seed());
+    assert_eq!(repaired.join_seed().expose().len(), 64);
     assert_eq!(repaired.certificate_key(), bundle.certificate_key());
     assert_eq!(repaired.cluster_ca(), bundle.cluster_ca());
 
     assert!(parse(&bad_key).is_err());
     let repaired = format::parse_replacing(path, &bad_key, new_key()).unwrap();
     assert_eq!(repaired.certificate_key().expose(), "0".repeat(64));
-    assert_eq!(repaired.bootstrap_token(), bundle.bootstrap_token());
+    assert_eq!(repaired.join_seed(), bundle.join_seed());
 
     // Only the replaced field is excused.
-    assert!(format::parse_replacing(path, &bad_key, new_token()).is_err());
-    assert!(format::parse_replacing(path, &bad_token, new_key()).is_err());
+    assert!(format::parse_replacing(path, &bad_key, next()).is_err());
+    assert!(format::parse_replacing(path, &bad_seed, new_key()).is_err());
+}
+
+/// A bundle made before join seeds (a `bootstrap-token` instead) still loads; the
+/// next build adds a seed and says so, and the old token is no longer written.
+#[test]
+fn a_bundle_from_before_join_seeds_gets_one() {
+    let bundle = fresh(&[]);
+    let text = format::serialize(&bundle);
+    let old = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("join-seed = ") {
+                "bootstrap-token = \"abcdef.0123456789abcdef\"".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .filter(|line| !line.starts_with("token-generation = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    let loaded = parse(&old).unwrap();
+    assert_eq!(loaded.token_generation(), 0);
+    let (reconciled, changes) = reconcile(Some(loaded), &spec(&[])).unwrap();
+    assert_eq!(changes.0, [Change::AddedJoinSeed]);
+    let written = format::serialize(&reconciled);
+    assert!(!written.contains("bootstrap-token"), "{written}");
+    assert_eq!(parse(&written).unwrap(), reconciled);
+    // Neither a seed nor an old token: the seed is missing.
+    let neither = old.replace("bootstrap-token = \"abcdef.0123456789abcdef\"\n", "");
+    assert_eq!(
+        parse(&neither).unwrap_err().to_string(),
+        "test.secrets: missing key `join-seed`"
+    );
 }
