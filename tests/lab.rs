@@ -41,9 +41,9 @@ fn scenario(name: &str) {
             eprintln!("lab: {summary}");
         }
         Some(CANNOT_RUN) => eprintln!("lab: scenario {name} SKIPPED: {}", stderr.trim()),
-        status => panic!(
-            "lab scenario {name} failed (exit status {status:?}):\n{stdout}\n{stderr}"
-        ),
+        status => {
+            panic!("lab scenario {name} failed (exit status {status:?}):\n{stdout}\n{stderr}")
+        }
     }
 }
 
