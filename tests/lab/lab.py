@@ -502,6 +502,24 @@ def vip_moves(s):
 # ---------------------------------------------------------------- running
 
 
+def raise_inotify_limits():
+    """Every machine's systemd (and journald, udev-less as it is) takes inotify instances
+    from root's one budget, 128 by default: a few clusters at once exhaust it, and
+    systemd then stops starting units ("Failed to create inotify object: Too many open
+    files"). The lab raises the limits, never lowers them."""
+    for name, wanted in (("max_user_instances", 8192), ("max_user_watches", 1048576)):
+        path = "/proc/sys/fs/inotify/" + name
+        try:
+            with open(path) as f:
+                current = int(f.read())
+            if current < wanted:
+                with open(path, "w") as f:
+                    f.write(str(wanted))
+                print("lab: raised fs.inotify.%s from %d to %d" % (name, current, wanted), flush=True)
+        except OSError as error:
+            print("lab: cannot raise fs.inotify.%s: %s" % (name, error), flush=True)
+
+
 def can_run():
     if os.geteuid() != 0:
         return "the boot lab needs root (network namespaces, overlay mounts, systemd-nspawn)"
@@ -543,6 +561,7 @@ def main():
         return cannot_run(problem)
     os.makedirs(args.cache, exist_ok=True)
     os.makedirs(args.runs, exist_ok=True)
+    raise_inotify_limits()
     failed = 0
     for name in names:
         function, cluster_file = SCENARIOS[name]
