@@ -103,10 +103,20 @@ class Host:
         sh("ip", "-n", self.lab.bridge_ns, "link", "set", outer, "master", "br0", "up")
         sh("ip", "link", "set", inner, "netns", self.ns)
         sh("ip", "-n", self.ns, "link", "set", inner, "name", "eth0")
-        sh("ip", "-n", self.ns, "addr", "add", "%s/%d" % (self.address, self.lab.prefixlen), "dev", "eth0")
         sh("ip", "-n", self.ns, "link", "set", "lo", "up")
+
+    def link_up(self):
+        """The machine's NIC as it comes up: its own address, nothing a keepalived of an
+        earlier boot added (the VIP)."""
+        sh("ip", "-n", self.ns, "addr", "flush", "dev", "eth0")
+        sh("ip", "-n", self.ns, "addr", "add", "%s/%d" % (self.address, self.lab.prefixlen), "dev", "eth0")
         sh("ip", "-n", self.ns, "link", "set", "eth0", "up")
-        sh("ip", "-n", self.ns, "route", "add", "default", "via", self.lab.server_address)
+        sh("ip", "-n", self.ns, "route", "replace", "default", "via", self.lab.server_address)
+
+    def link_down(self):
+        """Power off: the link goes down and the addresses with it."""
+        sh("ip", "-n", self.ns, "link", "set", "eth0", "down", check=False)
+        sh("ip", "-n", self.ns, "addr", "flush", "dev", "eth0", check=False)
 
     # -- disk
     def mount(self):
@@ -136,6 +146,7 @@ class Host:
     # -- power
     def boot(self):
         self.mount()
+        self.link_up()
         self.boots += 1
         console = open(os.path.join(self.dir, "console-%d.log" % self.boots), "w")
         args = ["systemd-nspawn", "-q", "-D", self.root, "--boot", "--register=no", "--keep-unit",
@@ -192,6 +203,7 @@ class Host:
             self.process.kill()
             self.process.wait()
         self.process = None
+        self.link_down()
         self.lab.event("power-cut", self.name)
 
     def recreate(self, userdata=None):
@@ -323,6 +335,8 @@ class Lab:
 
     def vip_holder(self, vip):
         for host in self.hosts.values():
+            if not host.running():
+                continue
             out = sh("ip", "-n", host.ns, "-o", "addr", "show", "to", vip, check=False).stdout
             if out.strip():
                 return host.name
