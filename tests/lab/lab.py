@@ -349,7 +349,7 @@ def lb_late(s):
     s.boot(*others)
     s.lab.clock.sleep(300)
     s.say("jumping the clock 50 lab-minutes")
-    s.lab.clock.jump(3000)
+    s.lab.jump(3000)
     s.lab.clock.sleep(300)
     s.boot(*s.names("loadbalancer"))
     s.finish()
@@ -443,7 +443,7 @@ def late_host(s, name, lab_delay, role_hosts):
     s.boot(*first)
     s.wait_done(first)
     s.say("cluster formed; jumping %s" % human(lab_delay))
-    s.lab.clock.jump(lab_delay)
+    s.lab.jump(lab_delay)
     out = s.build.build(at=s.lab.clock.rfc3339())
     host = s.lab.hosts[name]
     host.seed(os.path.join(out, name + ".yaml"))
