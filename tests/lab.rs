@@ -37,7 +37,7 @@ fn scenario(name: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     match output.status.code() {
         Some(0) => {
-            let summary = stdout.lines().last().unwrap_or_default();
+            let summary = stdout.lines().next_back().unwrap_or_default();
             eprintln!("lab: {summary}");
         }
         Some(CANNOT_RUN) => eprintln!("lab: scenario {name} SKIPPED: {}", stderr.trim()),
