@@ -22,7 +22,10 @@ def sh(*args, check=True, quiet=False):
     return result
 
 
-CGROUP_HIERARCHIES = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"]
+# systemd's hierarchies: the named v1 one and the unified one of a hybrid layout, or
+# the one unified hierarchy of a pure cgroup v2 machine.
+CGROUP_HIERARCHIES = (["/sys/fs/cgroup"] if os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+                      else ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"])
 
 
 def enter(cgroups):
