@@ -366,13 +366,14 @@ fn a_provider_limit_names_the_host_and_suggests_gzip() {
     assert_eq!(out.status, 2, "{}", out.stderr);
 }
 
-/// Every secret value of `bundle` as it could show up in text: the token, its secret
-/// half, the certificate key, and each base64 line of every private key (a key could
+/// Every secret value of `bundle` as it could show up in text: the join seed, this
+/// week's token and its secret half, the certificate key, and each base64 line of every private key (a key could
 /// leak a line at a time, or re-wrapped, without its PEM armour).
 fn secret_strings(bundle: &hac::secrets::Bundle) -> Vec<String> {
     let mut secrets = vec![
-        bundle.bootstrap_token().token().expose().to_owned(),
-        bundle.bootstrap_token().secret().expose().to_owned(),
+        bundle.join_seed().expose().to_owned(),
+        bundle.join_token_now().token().expose().to_owned(),
+        bundle.join_token_now().secret().expose().to_owned(),
         bundle.certificate_key().expose().to_owned(),
     ];
     let mut keys = vec![bundle.cluster_ca()];
@@ -406,9 +407,10 @@ fn secrets_never_reach_the_terminal() {
         let bundle = hac::secrets::load(&scratch.path("cluster.secrets")).expect("bundle");
         let secrets = secret_strings(&bundle);
         if name == "external-etcd" {
-            // The token, its secret, the certificate key, and 3 base64 lines of each of
-            // 10 ECDSA keys: two CAs, two clients, 3 members × (server, peer).
-            assert_eq!(secrets.len(), 3 + 10 * 3, "{name}");
+            // The join seed, this week's token and its secret, the certificate key, and
+            // 3 base64 lines of each of 10 ECDSA keys: two CAs, two clients, 3 members ×
+            // (server, peer).
+            assert_eq!(secrets.len(), 4 + 10 * 3, "{name}");
         }
         for out in [&first, &second] {
             for secret in &secrets {
@@ -497,7 +499,7 @@ fn a_description_not_named_dot_hac_keeps_its_bundle_beside_it() {
         "rotate wrote the source"
     );
     let third = hac::secrets::load(&bundle).unwrap();
-    assert_ne!(third.bootstrap_token(), second.bootstrap_token());
+    assert_eq!(third.token_generation(), second.token_generation() + 1);
 }
 
 #[test]
@@ -595,7 +597,7 @@ fn show_and_rotate_take_a_bundle_by_any_name_or_a_description() {
     assert_ne!(
         hac::secrets::load(&scratch.path("external-etcd.secrets"))
             .unwrap()
-            .bootstrap_token(),
-        before.bootstrap_token()
+            .token_generation(),
+        before.token_generation() + 1
     );
 }

@@ -169,7 +169,7 @@ fn secrets_commands_never_print_secrets_unless_asked() {
     let init = hac(&["secrets", "init", source]);
     assert_eq!(init.status, 0, "{}", init.stderr);
     let bundle = hac::secrets::load(&dir.join("cluster.secrets")).expect("a valid bundle");
-    let token = bundle.bootstrap_token().token().expose().to_string();
+    let token = bundle.join_token_now().token().expose().to_string();
     let key = bundle.certificate_key().expose().to_string();
 
     let shown = hac(&["secrets", "show", source]);
@@ -194,7 +194,8 @@ fn secrets_commands_never_print_secrets_unless_asked() {
     assert_eq!(rotated.status, 0, "{}", rotated.stderr);
     assert!(!rotated.stdout.contains(&token));
     let after = hac::secrets::load(&dir.join("cluster.secrets")).unwrap();
-    assert_ne!(after.bootstrap_token().token().expose(), token.as_str());
+    assert_ne!(after.join_token_now().token().expose(), token.as_str());
+    assert_eq!(after.token_generation(), bundle.token_generation() + 1);
     assert_eq!(after.certificate_key().expose(), key.as_str());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,6 +1,8 @@
 //! The bootstrap script: lint-clean, and run for real in a temporary state
-//! directory: steps succeed, a failure is recorded, a re-run resumes, waits are
-//! bounded, retries retry.
+//! directory: steps succeed, a failing step is retried after a back-off (and
+//! recorded in `retrying`), only `hac_fail` writes `failed`, a re-run resumes, local
+//! waits are bounded, waits on other hosts go on with a capped back-off, retries
+//! retry, and time comes from `HAC_CLOCK` when it is set.
 
 #[path = "emit_common.rs"]
 mod emit_common;
@@ -35,12 +37,18 @@ impl Sandbox {
         self.dir.path().join(relative)
     }
 
+    /// Runs the script, stopping after the first failed attempt of a step.
     fn run(&self) -> Run {
+        self.run_with(&[("HAC_MAX_STEP_ATTEMPTS", "1")])
+    }
+
+    fn run_with(&self, env: &[(&str, &str)]) -> Run {
         let output = Command::new(require("bash", "bash"))
             .arg(self.path("hac-bootstrap"))
             .env("HAC_STATE_DIR", self.path("state"))
             .env("HAC_LOG_FILE", self.path("log/hac-bootstrap.log"))
             .env("SANDBOX", self.dir.path())
+            .envs(env.iter().copied())
             .output()
             .expect("run the script");
         Run {
@@ -59,6 +67,31 @@ impl Sandbox {
 
     fn exists(&self, relative: &str) -> bool {
         self.path(relative).exists()
+    }
+
+    /// A lab-style clock: `now` prints the time in `$SANDBOX/clock` (starting at
+    /// `start`), `sleep N` adds N to it at once and notes N in `$SANDBOX/sleeps`.
+    fn fake_clock(&self, start: u64) -> String {
+        let clock = self.path("clock.sh");
+        std::fs::write(self.path("clock"), start.to_string()).expect("clock");
+        std::fs::write(
+            &clock,
+            "#!/bin/bash
+file=\"$(dirname \"$0\")/clock\"
+case $1 in
+  now) cat \"$file\" ;;
+  sleep) echo $(($(cat \"$file\") + $2)) >\"$file\"; echo \"$2\" >>\"$(dirname \"$0\")/sleeps\" ;;
+  *) exit 2 ;;
+esac
+",
+        )
+        .expect("clock script");
+        std::fs::set_permissions(
+            &clock,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        clock.to_str().expect("utf-8 path").to_owned()
     }
 }
 
@@ -224,7 +257,7 @@ fn all_steps_run_in_order_and_done_is_written() {
 }
 
 #[test]
-fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
+fn a_failing_step_is_recorded_as_retrying_and_a_rerun_resumes_after_the_finished_steps() {
     let sandbox = Sandbox::new(&[
         recording("prepare", &[]),
         recording(
@@ -236,12 +269,17 @@ fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
     let first = sandbox.run();
     assert_eq!(
         first.status, 7,
-        "the script exits with the failing step's status"
+        "stopped (HAC_MAX_STEP_ATTEMPTS=1) with the failing step's status"
     );
-    let failed = sandbox.read("state/failed").expect("failed is written");
-    assert!(failed.contains("step=flaky\n"), "{failed}");
-    assert!(failed.contains("exit_code=7\n"), "{failed}");
-    assert!(failed.contains("time="), "{failed}");
+    let retrying = sandbox.read("state/retrying").expect("retrying is written");
+    assert!(retrying.contains("step=flaky\n"), "{retrying}");
+    assert!(retrying.contains("attempt=1\n"), "{retrying}");
+    assert!(retrying.contains("exit_code=7\n"), "{retrying}");
+    assert!(retrying.contains("time="), "{retrying}");
+    assert!(
+        !sandbox.exists("state/failed"),
+        "a step that fails is not a host that needs a person"
+    );
     assert!(!sandbox.exists("state/done"));
     assert!(sandbox.exists("state/steps/prepare"));
     assert!(!sandbox.exists("state/steps/flaky"));
@@ -251,16 +289,9 @@ fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
         "`after` did not run"
     );
     assert!(
-        sandbox
-            .log()
-            .contains("FAILED: step flaky exited with status 7"),
+        sandbox.log().contains("step flaky failed with status 7"),
         "{}",
         sandbox.log()
-    );
-    assert!(
-        first.stderr.contains("FAILED: step flaky"),
-        "{}",
-        first.stderr
     );
 
     std::fs::write(sandbox.path("fixed"), "").expect("fix the cause");
@@ -276,10 +307,7 @@ fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
             .log()
             .contains("step prepare: already done, skipped")
     );
-    assert!(
-        !sandbox.exists("state/failed"),
-        "a successful run clears `failed`"
-    );
+    assert!(!sandbox.exists("state/retrying"), "done clears `retrying`");
     assert!(sandbox.exists("state/done"));
 
     let third = sandbox.run();
@@ -291,6 +319,69 @@ fn a_failing_step_is_recorded_and_a_rerun_resumes_after_the_finished_steps() {
     );
 }
 
+/// What ships (no HAC_MAX_STEP_ATTEMPTS): a failing step is run again after a
+/// back-off that doubles up to 10 minutes, until it succeeds, in the same run.
+#[test]
+fn a_failing_step_is_retried_with_a_capped_back_off_until_it_succeeds() {
+    let sandbox = Sandbox::new(&[recording(
+        "flaky",
+        &["[[ $(grep -c flaky \"$SANDBOX/ran\") -ge 7 ]] || exit 7"],
+    )]);
+    let clock = sandbox.fake_clock(1_000_000);
+    let run = sandbox.run_with(&[("HAC_CLOCK", &clock)]);
+    assert_eq!(run.status, 0, "log:\n{}", sandbox.log());
+    assert_eq!(
+        sandbox.read("sleeps").as_deref(),
+        Some("30\n60\n120\n240\n480\n600\n"),
+        "30 s, doubling, capped at 10 min"
+    );
+    assert!(sandbox.exists("state/done"));
+    assert!(!sandbox.exists("state/retrying"));
+    assert!(
+        sandbox
+            .log()
+            .contains("trying it again in 600s (attempt 6)"),
+        "{}",
+        sandbox.log()
+    );
+}
+
+/// `hac_fail` is the one way to `failed`: it names the reason and the message, stops
+/// the script at once (a `retry` does not repeat the attempt that called it), and a
+/// run by hand clears it.
+#[test]
+fn hac_fail_writes_failed_with_its_reason_and_stops_for_good() {
+    let sandbox = Sandbox::new(&[
+        recording(
+            "check",
+            &[
+                "attempt() {",
+                "  echo try >>\"$SANDBOX/tries\"",
+                "  [[ -e \"$SANDBOX/fixed\" ]] || hac_fail os-mismatch 'this host runs the wrong OS'",
+                "}",
+                "retry 5 0 attempt",
+            ],
+        ),
+        recording("after", &[]),
+    ]);
+    let run = sandbox.run_with(&[]);
+    assert_eq!(run.status, 3, "log:\n{}", sandbox.log());
+    assert_eq!(sandbox.read("tries").as_deref(), Some("try\n"));
+    let failed = sandbox.read("state/failed").expect("failed");
+    assert!(failed.starts_with("reason=os-mismatch\nstep=check\nmessage=this host runs the wrong OS\ntime="), "{failed}");
+    assert!(!sandbox.exists("state/retrying"));
+    assert!(
+        run.stderr
+            .contains("FAILED (os-mismatch): this host runs the wrong OS"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(sandbox.path("fixed"), "").expect("fix");
+    assert_eq!(sandbox.run_with(&[]).status, 0, "{}", sandbox.log());
+    assert!(!sandbox.exists("state/failed"));
+    assert!(sandbox.exists("state/done"));
+}
+
 #[test]
 fn a_failing_command_in_the_middle_of_a_step_stops_the_step() {
     let sandbox = Sandbox::new(&[recording(
@@ -300,9 +391,40 @@ fn a_failing_command_in_the_middle_of_a_step_stops_the_step() {
     let run = sandbox.run();
     assert_eq!(run.status, 1);
     assert_eq!(sandbox.read("ran").as_deref(), Some("multi\n"));
-    let failed = sandbox.read("state/failed").expect("failed");
-    assert!(failed.contains("command=false\n"), "{failed}");
-    assert!(failed.contains("line="), "{failed}");
+    let retrying = sandbox.read("state/retrying").expect("retrying");
+    assert!(retrying.contains("command=false\n"), "{retrying}");
+    assert!(retrying.contains("line="), "{retrying}");
+}
+
+/// A wait on another host never gives up: it polls with a back-off that doubles up
+/// to a minute and says every 5 minutes what it still waits for; elapsed time is the
+/// clock's (`HAC_CLOCK`), so a lab can let hours pass at once.
+#[test]
+fn a_wait_for_another_host_goes_on_with_a_capped_back_off_and_progress() {
+    let sandbox = Sandbox::new(&[step(
+        "wait",
+        &[
+            "late_host_up() { [[ $(cat \"$SANDBOX/clock\") -ge 1003600 ]]; }",
+            "wait_until 'the late host' forever 5 late_host_up",
+        ],
+    )]);
+    let clock = sandbox.fake_clock(1_000_000);
+    let run = sandbox.run_with(&[("HAC_CLOCK", &clock)]);
+    assert_eq!(run.status, 0, "log:\n{}", sandbox.log());
+    let sleeps = sandbox.read("sleeps").unwrap_or_default();
+    let sleeps: Vec<u64> = sleeps.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(&sleeps[..5], [5, 10, 20, 40, 60]);
+    assert!(sleeps[5..].iter().all(|&s| s == 60), "{sleeps:?}");
+    assert!(sleeps.iter().sum::<u64>() >= 3600);
+    let log = sandbox.log();
+    assert!(
+        log.contains("waiting for the late host (for as long as it takes"),
+        "{log}"
+    );
+    assert!(log.matches("still waiting for the late host").count() >= 11, "{log}");
+    assert!(log.contains("ready: the late host after 36"), "{log}");
+    // The log's time stamps are the clock's: 1000000 s after the epoch is 1970-01-12.
+    assert!(log.starts_with("1970-01-12T13:46:40Z "), "{log}");
 }
 
 #[test]
@@ -341,7 +463,7 @@ fn wait_until_times_out_with_a_clear_log_line() {
     );
     assert!(log.contains("last exit status 1"), "{log}");
     assert!(elapsed.as_secs() < 10, "the wait is bounded: {elapsed:?}");
-    let failed = sandbox.read("state/failed").expect("failed");
+    let failed = sandbox.read("state/retrying").expect("retrying");
     assert!(failed.contains("step=wait\n") && failed.contains("command=wait_until \"the never file\" 2 1 test -e \"$SANDBOX/never\" (returned 1)\n"), "{failed}");
     let script_text = std::fs::read_to_string(sandbox.path("hac-bootstrap")).expect("script");
     let call_line = script_text
@@ -423,7 +545,7 @@ fn retry_gives_up_with_the_last_status_and_fails_attempts_on_any_failing_line() 
             .log()
             .contains("giving up on attempt after 2 attempts (last exit status 1)")
     );
-    let failed = sandbox.read("state/failed").expect("failed");
+    let failed = sandbox.read("state/retrying").expect("retrying");
     assert!(
         failed.contains("step=hopeless\n")
             && failed.contains("command=retry 2 0 attempt (returned 1)\n"),

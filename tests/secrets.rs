@@ -108,8 +108,9 @@ fn init_writes_a_private_file_with_well_formed_secrets() {
         "temporary files left behind"
     );
 
-    let token = bundle.bootstrap_token().token();
+    let token = bundle.join_token_now().token();
     assert!(is_token(token.expose()), "bad token format");
+    assert_eq!(bundle.token_generation(), 0);
     let key = bundle.certificate_key().expose();
     assert_eq!(key.len(), 64);
     assert!(key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
@@ -268,7 +269,7 @@ fn member_changes_touch_only_those_members() {
     assert!(a.member("etcd-c").is_none());
     assert_eq!(a.ca(), b.ca());
     assert_eq!(after.cluster_ca(), before.cluster_ca());
-    assert_eq!(after.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(after.join_seed(), before.join_seed());
     assert_eq!(secrets::load(&path).unwrap(), after);
 }
 
@@ -284,7 +285,7 @@ fn changing_the_key_algorithm_is_refused_and_leaves_the_file() {
 }
 
 #[test]
-fn rotating_the_token_changes_only_the_token() {
+fn rotating_the_token_changes_only_the_token_generation() {
     let dir = Scratch::new("rotate-token");
     let path = dir.path("c.secrets");
     let before = secrets::init(
@@ -298,11 +299,13 @@ fn rotating_the_token_changes_only_the_token() {
 
     let id = secrets::rotate_token(&path).unwrap();
     let new_text = fs::read_to_string(&path).unwrap();
-    assert_eq!(lines_that_differ(&old_text, &new_text), ["bootstrap-token"]);
+    assert_eq!(lines_that_differ(&old_text, &new_text), ["token-generation"]);
     let after = secrets::load(&path).unwrap();
-    assert_eq!(after.bootstrap_token().id(), id);
-    assert_ne!(after.bootstrap_token(), before.bootstrap_token());
-    assert!(is_token(after.bootstrap_token().token().expose()));
+    assert_eq!(after.token_generation(), before.token_generation() + 1);
+    assert_eq!(after.join_seed(), before.join_seed());
+    assert_eq!(after.join_token_now().id(), id);
+    assert_ne!(after.join_token_now(), before.join_token_now());
+    assert!(is_token(after.join_token_now().token().expose()));
     // replaced by rename, never rewritten in place
     assert_ne!(inode(&path), old_inode);
     assert_eq!(mode(&path), 0o600);
@@ -342,8 +345,8 @@ fn writing_through_a_symlink_updates_its_target() {
         "the link was replaced by a regular file"
     );
     let after = secrets::load(&target).unwrap();
-    assert_eq!(after.bootstrap_token().id(), id);
-    assert_ne!(after.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(after.join_token_now().id(), id);
+    assert_ne!(after.join_token_now(), before.join_token_now());
     assert_eq!(mode(&target), 0o600);
     // The temporary file and the lock live beside the target, in the same file system.
     assert_eq!(dir.entries(), ["link.secrets", "vault"]);
@@ -398,7 +401,7 @@ fn a_save_removes_temporary_files_left_by_a_killed_write_and_nothing_else() {
 }
 
 #[test]
-fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
+fn the_suggested_rotation_repairs_a_malformed_seed_or_key() {
     let dir = Scratch::new("repair");
     let path = dir.path("c.secrets");
     let before = secrets::init(
@@ -408,10 +411,7 @@ fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
     )
     .unwrap();
     let good = fs::read_to_string(&path).unwrap();
-    let token_line = format!(
-        "bootstrap-token = \"{}\"",
-        before.bootstrap_token().token().expose()
-    );
+    let seed_line = format!("join-seed = \"{}\"", before.join_seed().expose());
     let key_line = format!(
         "certificate-key = \"{}\"",
         before.certificate_key().expose()
@@ -421,8 +421,8 @@ fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     };
 
-    // A token cut short in an edit: loading says to rotate it, and rotating works.
-    write(&good.replace(&token_line, "bootstrap-token = \"abcdef.0123\""));
+    // A seed cut short in an edit: loading says to rotate it, and rotating works.
+    write(&good.replace(&seed_line, "join-seed = \"0123\""));
     let err = secrets::load(&path).unwrap_err();
     assert!(
         err.help().unwrap().contains("hac secrets rotate token"),
@@ -430,7 +430,8 @@ fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
     );
     secrets::rotate_token(&path).unwrap();
     let repaired = secrets::load(&path).unwrap();
-    assert!(is_token(repaired.bootstrap_token().token().expose()));
+    assert!(is_token(repaired.join_token_now().token().expose()));
+    assert_eq!(repaired.join_seed().expose().len(), 64);
     assert_eq!(repaired.certificate_key(), before.certificate_key());
     assert_eq!(repaired.etcd(), before.etcd());
     assert_eq!(repaired.discovery_hash(), before.discovery_hash());
@@ -446,7 +447,7 @@ fn the_suggested_rotation_repairs_a_malformed_token_or_key() {
     secrets::rotate_certificate_key(&path).unwrap();
     let repaired = secrets::load(&path).unwrap();
     assert_eq!(repaired.certificate_key().expose().len(), 64);
-    assert_eq!(repaired.bootstrap_token(), before.bootstrap_token());
+    assert_eq!(repaired.join_seed(), before.join_seed());
 
     // Each rotation excuses only its own field, and a refused one writes nothing.
     let broken = good.replace(&key_line, "certificate-key = \"ABC\"");
@@ -465,11 +466,15 @@ fn show_prints_public_facts_and_secrets_only_when_asked() {
         false,
     )
     .unwrap();
-    let secret = bundle.bootstrap_token().secret().expose();
+    let token = bundle.join_token_now();
+    let secret = token.secret().expose();
+    let seed = bundle.join_seed().expose();
     let key = bundle.certificate_key().expose();
 
     let shown = secrets::show(&path, false).unwrap();
-    assert!(shown.contains(bundle.bootstrap_token().id()), "{shown}");
+    assert!(shown.contains(token.id()), "{shown}");
+    assert!(shown.contains("token generation      0"), "{shown}");
+    assert!(!shown.contains(seed), "join seed shown without --reveal");
     assert!(shown.contains(&bundle.discovery_hash()), "{shown}");
     assert!(shown.contains("CN=kubernetes"), "{shown}");
     assert!(shown.contains("ECDSA-P256"), "{shown}");
@@ -485,7 +490,8 @@ fn show_prints_public_facts_and_secrets_only_when_asked() {
     assert!(!shown.contains("PRIVATE KEY"));
 
     let revealed = secrets::show(&path, true).unwrap();
-    assert!(revealed.contains(bundle.bootstrap_token().token().expose()));
+    assert!(revealed.contains(token.token().expose()));
+    assert!(revealed.contains(seed));
     assert!(revealed.contains(key));
     assert!(!revealed.contains("PRIVATE KEY"));
 }
@@ -500,17 +506,16 @@ fn nothing_secret_leaks_through_debug_or_errors() {
         false,
     )
     .unwrap();
-    let secret = bundle.bootstrap_token().secret().expose().to_owned();
+    let secret = bundle.join_seed().expose().to_owned();
     let key = bundle.certificate_key().expose().to_owned();
     let debug = format!("{bundle:#?}");
     assert!(!debug.contains(&secret) && !debug.contains(&key) && !debug.contains("PRIVATE KEY"));
 
     // damage the file around the secrets and look at every error
     let text = fs::read_to_string(&path).unwrap();
-    let token = bundle.bootstrap_token().token().expose().to_owned();
     let damaged = [
-        text.replace(&token, &format!("{token}{secret}")),
-        text.replace(&format!("\"{token}\""), &token),
+        text.replace(&secret, &format!("{secret}{secret}")),
+        text.replace(&format!("\"{secret}\""), &secret),
         text.replace(&format!("\"{key}\""), &format!("\"{key}{key}\"")),
         text.replace(&format!("\"{key}\""), &key),
         text.replace(

@@ -173,7 +173,9 @@ pub fn install_packages(
 /// DNS not ready: only HTTP errors count), leaving empty lists behind; every
 /// supported OS has apt 2.4 or later, whose `--error-on=any` makes that an error the
 /// retry sees. A failed install or lookup marks the lists stale, so the next attempt
-/// refreshes them first instead of retrying against the same lists.
+/// refreshes them first instead of retrying against the same lists; a retried install
+/// also finishes what an interrupted dpkg left (a power cut during an install makes
+/// every later `apt-get install` fail until `dpkg --configure -a` runs).
 const APT_FUNCTION: &str = r#"export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
 hac_apt() {
   apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
@@ -184,6 +186,7 @@ hac_apt_update() {
 }
 hac_apt_install() {
   if [[ -e $HAC_STATE_DIR/apt-lists-stale ]]; then
+    dpkg --force-confdef --force-confold --configure -a
     hac_apt_update
   fi
   if ! hac_apt install "$@"; then
@@ -732,7 +735,8 @@ retry() {
   return "$status"
 }
 apt-mark() { :; }
-systemctl() { :; }"#;
+systemctl() { :; }
+dpkg() { printf 'DPKG %s\n' "$*" >&2; }"#;
         let mut lines = vec![APT_FUNCTION.to_owned()];
         lines.push(format!(
             "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_update"
@@ -752,10 +756,16 @@ systemctl() { :; }"#;
                 // the lookup missed: the lists are refreshed before the next one
                 "update --error-on=any",
                 "install --no-install-recommends --allow-downgrades --allow-change-held-packages kubeadm=1.36.1-1.1",
-                // the install failed: refreshed again before the next attempt
+                // the install failed: dpkg finished and lists refreshed before the next one
                 "update --error-on=any",
                 "install --no-install-recommends --allow-downgrades --allow-change-held-packages kubeadm=1.36.1-1.1",
             ],
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("DPKG --force-confdef --force-confold --configure -a")
+                .count(),
+            1,
             "{out}"
         );
     }

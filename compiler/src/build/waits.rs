@@ -309,7 +309,167 @@ fn split_host_port(address: &str) -> Result<(&str, &str), SpecError> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_host_port;
+    use super::{PROBES, split_host_port};
+
+    /// Runs `calls` after the probes, with curl answering from `codes` (`URL CODE`
+    /// lines; `/readyz` answers `ok` for 200) and the clock at `now`. Returns the
+    /// exit status of the last call and the output.
+    fn probe(codes: &str, now: u64, state: &tempfile::TempDir, call: &str) -> (i32, String) {
+        std::fs::write(state.path().join("codes"), codes).unwrap();
+        std::fs::write(state.path().join("now"), now.to_string()).unwrap();
+        let script = format!(
+            r#"set -Eeuo pipefail
+HAC_STATE_DIR={dir}
+log() {{ printf 'LOG %s\n' "$*"; }}
+hac_now() {{ cat "$HAC_STATE_DIR/now"; }}
+hac_fail() {{ printf 'FAILED(%s) %s\n' "$1" "$2"; exit 3; }}
+curl() {{
+  local url=${{!#}} code
+  code=$(awk -v u="$url" '$1 == u {{ print $2 }}' "$HAC_STATE_DIR/codes")
+  code=${{code:-000}}
+  if [[ " $* " == *" --write-out "* ]]; then
+    printf '%s' "$code"
+    [[ $code != 000 ]]
+  else
+    [[ $code == 200 ]] && printf ok
+  fi
+}}
+{PROBES}
+status=0
+({call}) || status=$?
+echo "STATUS $status"
+"#,
+            dir = state.path().display()
+        );
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .expect("bash runs");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        let status = text
+            .lines()
+            .find_map(|l| l.strip_prefix("STATUS "))
+            .map_or(-1, |s| s.parse().unwrap());
+        (status, text)
+    }
+
+    const NODE: &str = "https://api:6443/api/v1/nodes/w1";
+    const ACCEPTED: &str =
+        "hac_token_accepted https://api:6443/api/v1/nodes/w1 ca header 3600 'rebuild me'";
+
+    #[test]
+    fn a_token_refused_for_its_bound_needs_a_person_and_not_before() {
+        let state = tempfile::tempdir().unwrap();
+        for code in ["200", "404"] {
+            let (status, out) = probe(&format!("{NODE} {code}\n"), 1000, &state, ACCEPTED);
+            assert_eq!(status, 0, "{out}");
+        }
+        // Nothing answers: keep waiting, the refusal clock does not start.
+        let (status, out) = probe("", 1000, &state, ACCEPTED);
+        assert_eq!(status, 1, "{out}");
+        assert!(!state.path().join("token-refused-since").exists());
+        let (status, out) = probe(&format!("{NODE} 401\n"), 1000, &state, ACCEPTED);
+        assert_eq!(status, 1, "{out}");
+        let (status, out) = probe(&format!("{NODE} 401\n"), 4599, &state, ACCEPTED);
+        assert_eq!(status, 1, "{out}");
+        assert!(!out.contains("FAILED"), "{out}");
+        let (status, out) = probe(&format!("{NODE} 401\n"), 4600, &state, ACCEPTED);
+        assert_eq!(status, 3, "{out}");
+        assert!(out.contains("FAILED(token-unknown) rebuild me"), "{out}");
+        // An accepted token forgets earlier refusals.
+        probe(&format!("{NODE} 200\n"), 5000, &state, ACCEPTED);
+        let (status, out) = probe(&format!("{NODE} 401\n"), 9000, &state, ACCEPTED);
+        assert_eq!(status, 1, "{out}");
+    }
+
+    const TURN: &str = "hac_control_plane_turn https://api:6443/api/v1/nodes/ ca header 1800 \
+        cp1 https://cp1:6443/readyz earlier cp2 https://cp2:6443/readyz earlier cp4 https://cp4:6443/readyz later";
+
+    fn codes(lines: &[(&str, &str)]) -> String {
+        lines
+            .iter()
+            .map(|(url, code)| format!("{url} {code}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn a_control_plane_joins_when_registered_ones_serve_and_earlier_ones_came_or_stayed_away() {
+        let state = tempfile::tempdir().unwrap();
+        let nodes = |name: &str| format!("https://api:6443/api/v1/nodes/{name}");
+        let (cp1, cp2, cp4) = (nodes("cp1"), nodes("cp2"), nodes("cp4"));
+        // Everyone before it has joined and serves; cp4 (later) has not registered.
+        let all_in = codes(&[
+            (&cp1, "200"),
+            ("https://cp1:6443/readyz", "200"),
+            (&cp2, "200"),
+            ("https://cp2:6443/readyz", "200"),
+            (&cp4, "404"),
+        ]);
+        let (status, out) = probe(&all_in, 100, &state, TURN);
+        assert_eq!(status, 0, "{out}");
+        // cp2 is registered but does not serve yet: it is half-way through its join.
+        let mid_join = codes(&[
+            (&cp1, "200"),
+            ("https://cp1:6443/readyz", "200"),
+            (&cp2, "200"),
+            (&cp4, "404"),
+        ]);
+        let (status, out) = probe(&mid_join, 100, &state, TURN);
+        assert_eq!(status, 1, "{out}");
+        assert!(out.contains("control plane cp2 is registered but"), "{out}");
+        // A later control plane mid-join blocks as well (quorum).
+        let later_mid_join = codes(&[
+            (&cp1, "200"),
+            ("https://cp1:6443/readyz", "200"),
+            (&cp2, "200"),
+            ("https://cp2:6443/readyz", "200"),
+            (&cp4, "200"),
+        ]);
+        assert_eq!(probe(&later_mid_join, 100, &state, TURN).0, 1);
+        // cp2 never comes: waited for until 30 minutes after the first ask (at 100).
+        let cp2_absent = codes(&[
+            (&cp1, "200"),
+            ("https://cp1:6443/readyz", "200"),
+            (&cp2, "404"),
+            (&cp4, "404"),
+        ]);
+        let (status, out) = probe(&cp2_absent, 1899, &state, TURN);
+        assert_eq!(status, 1, "{out}");
+        assert!(out.contains("cp2, listed before this one, has not registered"), "{out}");
+        let (status, out) = probe(&cp2_absent, 1900, &state, TURN);
+        assert_eq!(status, 0, "cp3 joins with cp1 alone: {out}");
+        // An API that cannot say: wait.
+        let (status, out) = probe("", 5000, &state, TURN);
+        assert_eq!(status, 1, "{out}");
+    }
+
+    #[test]
+    fn a_control_plane_asks_the_keepers_for_the_certificates_until_they_are_there() {
+        let state = tempfile::tempdir().unwrap();
+        let secret = "https://api:6443/api/v1/namespaces/kube-system/secrets/kubeadm-certs";
+        let csr = "https://api:6443/apis/certificates.k8s.io/v1/certificatesigningrequests";
+        let call = "hac_certificates_uploaded https://api:6443 ca header cp3";
+        let (status, out) = probe(&format!("{secret} 200\n"), 0, &state, call);
+        assert_eq!(status, 0, "{out}");
+        if std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_err()
+        {
+            return;
+        }
+        let (status, out) = probe(&format!("{secret} 404\n{csr} 201\n"), 0, &state, call);
+        assert_eq!(status, 1, "{out}");
+        assert!(
+            out.contains("asked the keepers to upload the control-plane certificates (CSR hac-upload-certs-cp3)"),
+            "{out}"
+        );
+        let (status, out) = probe(&format!("{secret} 404\n{csr} 409\n"), 0, &state, call);
+        assert_eq!(status, 1, "{out}");
+        assert!(!out.contains("could not ask"), "{out}");
+    }
 
     #[test]
     fn host_port_pairs_split_with_and_without_brackets() {
