@@ -48,7 +48,8 @@ def run(*args, **kw):
 
 def base_image(cache):
     """The cached base root and its .debs, made with mmdebstrap when missing."""
-    key = hashlib.sha256(("bookworm " + " ".join(IMAGE_PACKAGES)).encode()).hexdigest()[:12]
+    key = hashlib.sha256(("bookworm %s -%s" % (" ".join(IMAGE_PACKAGES), " ".join(NOT_IN_CLOUD_IMAGES)))
+                         .encode()).hexdigest()[:12]
     base = os.path.join(cache, "base-" + key)
     if os.path.exists(os.path.join(base, "complete")):
         return base
@@ -81,7 +82,7 @@ def base_image(cache):
 # What a Debian cloud image does not have and the user-data installs: removed from the
 # root again (their .debs stay in the lab repository), so that apt has to fetch them
 # through the lab network as it would on a cloud machine.
-NOT_IN_CLOUD_IMAGES = ["haproxy", "keepalived", "runc", "containernetworking-plugins", "etcd-server"]
+NOT_IN_CLOUD_IMAGES = ["haproxy", "keepalived", "runc", "containernetworking-plugins"]
 
 
 def cloud_image(root):
@@ -457,7 +458,9 @@ def lab_layer(directory, server_address, key_path, kernel_release, base_root, tl
         if not os.path.lexists(link):
             os.symlink("/dev/null", link)
     # Services a container cannot run and the lab does not need.
-    for unit in ("systemd-networkd.service", "systemd-resolved.service", "apt-daily.timer",
+    # etcd-server's own service is masked: its binary stands in for the etcd image that
+    # the kubelet runs as a static pod on external etcd members.
+    for unit in ("etcd.service", "systemd-networkd.service", "systemd-resolved.service", "apt-daily.timer",
                  "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer"):
         link = os.path.join(directory, "etc/systemd/system", unit)
         os.makedirs(os.path.dirname(link), exist_ok=True)

@@ -544,36 +544,59 @@ def apiserver(argv):
 # ---------------------------------------------------------------- the kubelet stand-in
 
 
+def pod_command(manifest_text):
+    """What the kubelet runs for a static pod: the API server stand-in for kubeadm's
+    kube-apiserver, Debian's etcd for the etcd image (the lab's stand-in for pulling
+    registry.k8s.io/etcd); any other pod is not one the lab can run."""
+    spec = yaml.safe_load(manifest_text)["spec"]["containers"][0]
+    command = spec["command"]
+    if command[0] == "kube-apiserver":
+        return ["/usr/bin/python3", "/usr/lib/hac-lab/standin.py", "kube-apiserver", *command[1:]]
+    if command[0] == "etcd" and spec.get("image", "").startswith("registry.k8s.io/etcd:"):
+        return ["/usr/bin/etcd", *command[1:]]
+    raise Unsupported("static pod %s with command %s" % (spec.get("image"), command[0]))
+
+
 def kubelet(argv):
-    """The kubelet's part here: run the API server's static pod from kubeadm's manifest
-    and stop it when the manifest goes (kubeadm reset)."""
+    """The kubelet's part here: run the static pods of the manifest directory (kubeadm's
+    /etc/kubernetes/manifests, or `staticPodPath` of `--config`), restart one whose
+    manifest changed or whose process died, stop one whose manifest went."""
+    manifests = MANIFESTS
     if argv:
-        unsupported(["kubelet", *argv])
-    pidfile = APISERVER_PIDFILE
-    running, manifest_seen = None, None
+        if len(argv) != 1 or not argv[0].startswith("--config="):
+            unsupported(["kubelet", *argv])
+        manifests = yaml.safe_load(read(argv[0][len("--config="):])).get("staticPodPath", MANIFESTS)
+    seen = {}
     while True:
-        try:
-            manifest = read(APISERVER_MANIFEST)
-        except FileNotFoundError:
-            manifest = None
-        pid = None
-        try:
-            pid = int(read(pidfile))
-            os.kill(pid, 0)
-        except (OSError, ValueError):
+        current = {}
+        if os.path.isdir(manifests):
+            for name in sorted(os.listdir(manifests)):
+                if name.endswith(".yaml"):
+                    try:
+                        current[name[:-5]] = read(os.path.join(manifests, name))
+                    except OSError:
+                        pass
+        for pod in set(seen) | set(current):
+            pidfile = "/run/hac-lab-pod-%s.pid" % pod
             pid = None
-        if pid and manifest != manifest_seen and manifest_seen is not None or pid and manifest is None:
-            os.kill(pid, signal.SIGTERM)
-            os.unlink(pidfile)
-            pid = None
-        if manifest and not pid:
-            command = yaml.safe_load(manifest)["spec"]["containers"][0]["command"]
-            child = subprocess.Popen(["/usr/bin/python3", "/usr/lib/hac-lab/standin.py", "kube-apiserver", *command[1:]],
-                                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            write(pidfile, str(child.pid))
-        manifest_seen = manifest
+            try:
+                pid = int(read(pidfile))
+                os.kill(pid, 0)
+            except (OSError, ValueError):
+                pid = None
+            if pid and (pod not in current or current[pod] != seen.get(pod)) and pod in seen:
+                os.kill(pid, signal.SIGTERM)
+                os.unlink(pidfile)
+                pid = None
+            if pod in current and not pid:
+                with open("/var/log/hac-lab-pod-%s.log" % pod, "ab") as log:
+                    child = subprocess.Popen(pod_command(current[pod]), start_new_session=True,
+                                             stdout=log, stderr=subprocess.STDOUT)
+                write(pidfile, str(child.pid))
+        seen = current
         try:
-            os.waitpid(-1, os.WNOHANG)
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
         except ChildProcessError:
             pass
         time.sleep(1)
@@ -830,9 +853,6 @@ def kubeadm_join(argv):
     say("This node has joined the cluster")
 
 
-APISERVER_PIDFILE = "/run/hac-lab-apiserver.pid"
-
-
 def start_kubelet():
     """kubeadm's kubelet-start phase: (re)start the kubelet service."""
     say("[kubelet-start] Starting the kubelet")
@@ -846,10 +866,11 @@ def kubeadm_reset(argv):
         unsupported(["kubeadm", "reset", *argv])
     say("[reset] Stopping the kubelet service")
     subprocess.run(["systemctl", "stop", "kubelet"], check=False)
-    try:
-        os.kill(int(read(APISERVER_PIDFILE)), signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
+    for pod in ("kube-apiserver", "etcd"):
+        try:
+            os.kill(int(read("/run/hac-lab-pod-%s.pid" % pod)), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
     for path in ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf",
                  APISERVER_MANIFEST]:
         if os.path.exists(path):
