@@ -200,7 +200,7 @@ class Scenario:
                 with open(p) as f:
                     unsupported += ["%s: %s" % (host.name, line.strip()) for line in f]
         if unsupported:
-            raise ScenarioFailed("a script used what the stand-ins do not implement (see LAB contract):\n  "
+            raise ScenarioFailed("a script used what the stand-ins do not implement, or a stand-in failed (docs/lab.md):\n  "
                                  + "\n  ".join(unsupported))
 
     def finish(self, nodes=None):

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -706,7 +707,17 @@ def control_plane_files(address, endpoint, sans, name, generation):
 
 
 SHARED_CERTS = ["ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key",
-                "etcd/ca.crt", "etcd/ca.key"]
+                "etcd/ca.crt", "etcd/ca.key", "apiserver-etcd-client.crt", "apiserver-etcd-client.key"]
+
+
+def shared_certs():
+    """What `--upload-certs` uploads: the CAs and keys the control planes share (with
+    external etcd, its CA certificate and the API server's client certificate)."""
+    files = {f: read(PKI + "/" + f) for f in SHARED_CERTS if os.path.exists(PKI + "/" + f)}
+    for required in ("ca.crt", "ca.key", "sa.key", "sa.pub", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt"):
+        if required not in files:
+            raise Failure("error execution phase upload-certs: failed to read %s/%s" % (PKI, required))
+    return files
 
 
 def seal(key, files):
@@ -727,7 +738,10 @@ def kubeadm_init(argv):
     os.makedirs(PKI + "/etcd", exist_ok=True)
     if not (os.path.exists(PKI + "/ca.crt") and os.path.exists(PKI + "/ca.key")):
         new_ca("ca", "kubernetes")
+    external_etcd = bool(cluster.get("etcd", {}).get("external"))
     for ca, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
+        if ca == "etcd/ca" and external_etcd:
+            continue  # the external etcd's CA and client certificate come with the host
         if not os.path.exists("%s/%s.crt" % (PKI, ca)):
             new_ca(ca, cn)
     if not os.path.exists(PKI + "/sa.key"):
@@ -744,8 +758,7 @@ def kubeadm_init(argv):
             ttl = parse_duration(token.get("ttl", "24h"))
             state.data["tokens"][tid] = {"secret": secret, "expires": None if ttl == 0 else now + ttl,
                                          "description": token.get("description", "")}
-        state.data["certs"] = dict(seal(init["certificateKey"], {f: read(PKI + "/" + f) for f in SHARED_CERTS}),
-                                   uploaded=now)
+        state.data["certs"] = dict(seal(init["certificateKey"], shared_certs()), uploaded=now)
         record_event("kubeadm-init", node=name, generation=generation)
     start_kubelet()
     say("[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods")
@@ -996,12 +1009,7 @@ def kubeadm_upload_certs(argv):
         key = load_config(values["--config"]).get("InitConfiguration", {}).get("certificateKey")
     if not key or not re.fullmatch(r"[0-9a-f]{64}", key):
         raise Failure("invalid certificate key: a 32-byte key in hex is needed")
-    files = {}
-    for f in SHARED_CERTS:
-        try:
-            files[f] = read(PKI + "/" + f)
-        except OSError:
-            raise Failure("error execution phase upload-certs: failed to read %s/%s" % (PKI, f))
+    files = shared_certs()
     status, answer = admin_client(values).call("/apis/hac-lab/v1/upload-certs", "POST", seal(key, files))
     if status != 201:
         raise Failure("error execution phase upload-certs: %s" % answer)
@@ -1308,6 +1316,15 @@ def main():
     except Failure as error:
         print(str(error), file=sys.stderr)
         return 1
+    except Exception:
+        # A stand-in's own bug must not pass for a failure the real tool would have.
+        print("stand-in: internal error: %s\n%s" % (" ".join(sys.argv), traceback.format_exc()), file=sys.stderr)
+        try:
+            with open("/var/log/hac-lab-unsupported.log", "a") as f:
+                f.write("internal error in %s: %s\n" % (" ".join(sys.argv), traceback.format_exc().splitlines()[-1]))
+        except OSError:
+            pass
+        return 2
     return 0
 
 
