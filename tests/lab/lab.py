@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import signal
+import threading
 import subprocess
 import sys
 import tempfile
@@ -163,6 +164,8 @@ class Scenario:
         lab_end = None if lab_seconds is None else self.lab.clock.elapsed() + lab_seconds
         real_end = time.time() + (real_seconds or REAL_BUDGET)
         while True:
+            if STOP.is_set():
+                raise ScenarioFailed("interrupted")
             if predicate():
                 return
             self.check_invariants()
@@ -533,7 +536,11 @@ class Interrupted(BaseException):
     """SIGTERM or SIGINT: stop, and clean up what the run made on the way out."""
 
 
+STOP = threading.Event()
+
+
 def interrupted(signum, frame):
+    STOP.set()  # the scenarios other threads run stop at their next wait
     raise Interrupted("signal %d" % signum)
 
 
