@@ -594,7 +594,7 @@ fn show_and_rotate_take_a_bundle_by_any_name_or_a_description() {
     );
     let rotated = hac(&["secrets", "rotate", "token", source.to_str().unwrap()]);
     assert_ok(&rotated);
-    assert_ne!(
+    assert_eq!(
         hac::secrets::load(&scratch.path("external-etcd.secrets"))
             .unwrap()
             .token_generation(),

@@ -86,11 +86,8 @@ esac
 ",
         )
         .expect("clock script");
-        std::fs::set_permissions(
-            &clock,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("chmod");
+        std::fs::set_permissions(&clock, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
         clock.to_str().expect("utf-8 path").to_owned()
     }
 }
@@ -368,7 +365,12 @@ fn hac_fail_writes_failed_with_its_reason_and_stops_for_good() {
     assert_eq!(run.status, 3, "log:\n{}", sandbox.log());
     assert_eq!(sandbox.read("tries").as_deref(), Some("try\n"));
     let failed = sandbox.read("state/failed").expect("failed");
-    assert!(failed.starts_with("reason=os-mismatch\nstep=check\nmessage=this host runs the wrong OS\ntime="), "{failed}");
+    assert!(
+        failed.starts_with(
+            "reason=os-mismatch\nstep=check\nmessage=this host runs the wrong OS\ntime="
+        ),
+        "{failed}"
+    );
     assert!(!sandbox.exists("state/retrying"));
     assert!(
         run.stderr
@@ -421,7 +423,10 @@ fn a_wait_for_another_host_goes_on_with_a_capped_back_off_and_progress() {
         log.contains("waiting for the late host (for as long as it takes"),
         "{log}"
     );
-    assert!(log.matches("still waiting for the late host").count() >= 11, "{log}");
+    assert!(
+        log.matches("still waiting for the late host").count() >= 11,
+        "{log}"
+    );
     assert!(log.contains("ready: the late host after 36"), "{log}");
     // The log's time stamps are the clock's: 1000000 s after the epoch is 1970-01-12.
     assert!(log.starts_with("1970-01-12T13:46:40Z "), "{log}");

@@ -299,7 +299,10 @@ fn rotating_the_token_changes_only_the_token_generation() {
 
     let id = secrets::rotate_token(&path).unwrap();
     let new_text = fs::read_to_string(&path).unwrap();
-    assert_eq!(lines_that_differ(&old_text, &new_text), ["token-generation"]);
+    assert_eq!(
+        lines_that_differ(&old_text, &new_text),
+        ["token-generation"]
+    );
     let after = secrets::load(&path).unwrap();
     assert_eq!(after.token_generation(), before.token_generation() + 1);
     assert_eq!(after.join_seed(), before.join_seed());

@@ -406,9 +406,8 @@ struct BuildRequest<'a> {
 
 /// `--at`: an RFC 3339 time.
 fn parse_build_time(text: &str) -> Result<time::OffsetDateTime, String> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
-        |e| format!("`{text}` is not an RFC 3339 time like 2026-01-31T12:00:00Z ({e})"),
-    )
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time like 2026-01-31T12:00:00Z ({e})"))
 }
 
 /// `hac build`: analyse, plan, ensure the secrets bundle, render every host, check

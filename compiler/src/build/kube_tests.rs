@@ -357,18 +357,15 @@ fn init_configuration_carries_the_seeded_secrets_and_the_cluster() {
     assert_eq!(docs[2]["cgroupDriver"], json!("systemd"));
 }
 
-/// No token hac makes outlives its window's expiry (end of the week + 6 days): a
-/// `tokenTTL` of 0 or one longer than that is cut to it. The fixture builds at
-/// 2026-11-29T00:53:20Z; window 2969 ends 2026-12-03T00:00:00Z, its tokens expire
-/// 2026-12-09T00:00:00Z.
+/// No token hac makes lives longer than a window and its grace (13 days): a
+/// `tokenTTL` of 0 or one longer than that is cut to it.
 #[test]
 fn the_seeded_token_never_outlives_its_window() {
     for ttl in [json!(0), json!("2000h")] {
         let fixture = Fixture::new(with(&[("bootstrap", json!({ "tokenTTL": ttl }))]));
         let context = fixture.context();
-        let docs =
-            kubeadm_config::init_documents(&context, context.host("cp1").unwrap()).unwrap();
-        assert_eq!(docs[0]["bootstrapTokens"][0]["ttl"], json!("239h6m40s"));
+        let docs = kubeadm_config::init_documents(&context, context.host("cp1").unwrap()).unwrap();
+        assert_eq!(docs[0]["bootstrapTokens"][0]["ttl"], json!("312h0m0s"));
     }
 }
 
@@ -569,7 +566,9 @@ fn the_first_control_plane_ships_the_seeded_pki_and_never_inits_twice() {
     );
     assert!(body.contains("hac_cluster_answers 6 10; then"), "{body}");
     assert!(body.contains("systemctl enable --now hac-keeper.timer"));
-    assert!(body.contains("kubeadm config validate --config /etc/hac/kubeadm.yaml || hac_fail kubeadm-config-invalid"));
+    assert!(body.contains(
+        "kubeadm config validate --config /etc/hac/kubeadm.yaml || hac_fail kubeadm-config-invalid"
+    ));
     assert!(body.contains("kubeadm reset -f"));
     assert!(body.contains("retry 3 30 hac_kubeadm_attempt init"));
     assert!(body.contains("/root/.kube/config"));
@@ -1056,7 +1055,10 @@ fn a_recreated_first_control_plane_joins_the_running_cluster() {
         waits,
         "WAIT this control plane's turn to join\nWAIT the control-plane certificates to be uploaded\n"
     );
-    assert!(out.contains("SYSTEMCTL enable --now hac-keeper.timer"), "{out}");
+    assert!(
+        out.contains("SYSTEMCTL enable --now hac-keeper.timer"),
+        "{out}"
+    );
 }
 
 /// A re-created first control plane whose first five rounds of probes fail (DNS not
@@ -1080,7 +1082,10 @@ fn a_recreated_first_control_plane_finds_the_cluster_through_another_control_pla
     let (ok, calls, out) = run_init_probing(&root, 0, "yes", "10.0.0.13:6443", "");
     assert!(ok, "{out}");
     assert_eq!(calls, ["join --config /etc/hac/kubeadm-join.yaml"], "{out}");
-    assert!(out.contains("https://10.0.0.13:6443/readyz answers"), "{out}");
+    assert!(
+        out.contains("https://10.0.0.13:6443/readyz answers"),
+        "{out}"
+    );
 }
 
 /// A control plane that starts answering after the decision (between the probes and
@@ -1095,7 +1100,10 @@ fn kubeadm_init_never_runs_while_another_control_plane_answers() {
         !calls.iter().any(|c| c.starts_with("init ")),
         "{calls:?}\n{out}"
     );
-    assert!(out.contains("hac never runs kubeadm init while one does"), "{out}");
+    assert!(
+        out.contains("hac never runs kubeadm init while one does"),
+        "{out}"
+    );
     assert!(!root.path(paths::KUBEADM_DONE_MARKER).exists());
 }
 

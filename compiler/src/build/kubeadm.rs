@@ -140,7 +140,10 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
                 )
             }),
     );
-    let quoted: Vec<String> = urls.iter().map(|url| quote(url)).collect::<Result<_, _>>()?;
+    let quoted: Vec<String> = urls
+        .iter()
+        .map(|url| quote(url))
+        .collect::<Result<_, _>>()?;
     body.push(format!("hac_cluster_urls=({})", quoted.join(" ")));
     body.extend(cluster_answers_function()?);
     body.extend([
@@ -163,7 +166,12 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
     body.extend([
         format!(
             "  retry {JOIN_ATTEMPTS} {BACKOFF_SECONDS} {}",
-            command(&["hac_kubeadm_attempt", "join", "--config", paths::KUBEADM_JOIN_CONFIG])?
+            command(&[
+                "hac_kubeadm_attempt",
+                "join",
+                "--config",
+                paths::KUBEADM_JOIN_CONFIG
+            ])?
         ),
         format!("  hac_timestamp >{}", quote(paths::KUBEADM_DONE_MARKER)?),
         "else".to_owned(),

@@ -95,17 +95,17 @@ fn init_configuration(context: &Context<'_>, host: &Host, api: Api) -> Result<Va
     Ok(Value::Object(doc))
 }
 
-/// The lifetime of the token the first control plane seeds: until its window's tokens
-/// expire (see [`crate::secrets::join`]), from then on the keepers make the tokens;
-/// `bootstrap.tokenTTL` can only shorten it (`0` no longer means "never": no token
-/// hac makes outlives 14 days).
+/// The lifetime of the token the first control plane seeds, counted from `kubeadm
+/// init`: `bootstrap.tokenTTL`, but never more than a window and its grace (13 days;
+/// `0` no longer means "never"), so no token hac makes outlives 14 days. From then on
+/// the keepers make the tokens (see [`crate::secrets::join`]). Not counted from the
+/// build time, which would make every build's output differ.
 fn seeded_token_seconds(context: &Context<'_>) -> u64 {
-    let window = crate::secrets::join::window_of(context.built_at);
-    let left = (crate::secrets::join::expiry_of(window) - context.built_at).whole_seconds();
-    let left = u64::try_from(left).unwrap_or(1).max(1);
+    use crate::secrets::join::{GRACE_SECONDS, WINDOW_SECONDS};
+    let longest = u64::try_from(WINDOW_SECONDS + GRACE_SECONDS).unwrap_or(u64::MAX);
     match context.cluster.bootstrap.token_ttl.value {
-        0 => left,
-        ttl => ttl.min(left),
+        0 => longest,
+        ttl => ttl.min(longest),
     }
 }
 

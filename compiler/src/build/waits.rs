@@ -271,15 +271,19 @@ pub fn cluster_ca(context: &Context<'_>) -> HostFile {
 
 /// What a host whose token the cluster refuses must have done to it.
 pub fn token_advice(context: &Context<'_>) -> String {
+    use crate::secrets::join::{WINDOW_SECONDS, expiry_of, window_of};
     let token = context.join_token();
-    let window = crate::secrets::join::window_of(context.built_at);
-    let expiry = crate::secrets::join::expiry_of(window);
+    let window = window_of(context.built_at);
+    // The week, not the build's second: the output of a build must not change with it.
+    let start = time::OffsetDateTime::from_unix_timestamp(window * WINDOW_SECONDS)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
-        "the cluster refuses this host's bootstrap token {} (generation {}): this user-data was built at {} and its token was valid until {} at most (hac's tokens last at most 14 days), or the control planes' keepers know another join seed or a newer generation; rebuild this host's user-data with `hac build` from the cluster's secrets bundle and re-create the host",
+        "the cluster refuses this host's bootstrap token {} (generation {}): this user-data was built between {} and {} and its token was valid until {} at most (hac's tokens last at most 14 days), or the control planes' keepers know another join seed or a newer generation; rebuild this host's user-data with `hac build` from the cluster's secrets bundle and re-create the host",
         token.id(),
         context.secrets.token_generation(),
-        crate::secrets::format_time(context.built_at),
-        crate::secrets::format_time(expiry),
+        crate::secrets::format_time(start),
+        crate::secrets::format_time(start + time::Duration::seconds(WINDOW_SECONDS)),
+        crate::secrets::format_time(expiry_of(window)),
     )
 }
 
@@ -437,7 +441,10 @@ echo "STATUS $status"
         ]);
         let (status, out) = probe(&cp2_absent, 1899, &state, TURN);
         assert_eq!(status, 1, "{out}");
-        assert!(out.contains("cp2, listed before this one, has not registered"), "{out}");
+        assert!(
+            out.contains("cp2, listed before this one, has not registered"),
+            "{out}"
+        );
         let (status, out) = probe(&cp2_absent, 1900, &state, TURN);
         assert_eq!(status, 0, "cp3 joins with cp1 alone: {out}");
         // An API that cannot say: wait.

@@ -293,6 +293,18 @@ const RESERVED_FILES: &[(&str, &str)] = &[
         "it is the unit that resumes the bootstrap after a reboot",
     ),
     (
+        "/usr/local/sbin/hac-keeper",
+        "it is hac's keeper, which keeps the join tokens on control planes",
+    ),
+    (
+        "/etc/systemd/system/hac-keeper.service",
+        "it is the unit that runs hac's keeper",
+    ),
+    (
+        "/etc/systemd/system/hac-keeper.timer",
+        "it is the timer that runs hac's keeper every minute",
+    ),
+    (
         "/etc/kubernetes/manifests",
         "kubeadm join refuses to run when that directory is not empty",
     ),

@@ -219,8 +219,16 @@ fn stacked_with_two_load_balancers() {
         vec![
             ("lb1", "cp1", "endpoint accepts TCP"),
             ("lb2", "cp1", "endpoint accepts TCP"),
-            ("cp1", "cp2", "API ready, token accepted, control plane turn"),
-            ("cp1", "cp3", "API ready, token accepted, control plane turn"),
+            (
+                "cp1",
+                "cp2",
+                "API ready, token accepted, control plane turn"
+            ),
+            (
+                "cp1",
+                "cp3",
+                "API ready, token accepted, control plane turn"
+            ),
             ("cp1", "w1", "API ready, token accepted"),
             ("cp1", "w2", "API ready, token accepted"),
             ("cp1", "w3", "API ready, token accepted"),

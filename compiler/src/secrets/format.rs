@@ -266,10 +266,7 @@ impl Reader<'_> {
                     (Some(seed), Ok(generation)) => (
                         seed,
                         generation.checked_add(1).ok_or_else(|| {
-                            self.error(
-                                "`token-generation` cannot go higher".to_owned(),
-                                None,
-                            )
+                            self.error("`token-generation` cannot go higher".to_owned(), None)
                         })?,
                         false,
                         certificate_key,

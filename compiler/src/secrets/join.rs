@@ -47,7 +47,10 @@ pub fn expiry_of(window: i64) -> OffsetDateTime {
 pub fn token(seed: &Secret, generation: u32, window: i64) -> BootstrapToken {
     let key = decode_hex(seed.expose());
     let id = token_chars(
-        &hmac_sha256(&key, format!("hac-join-token id {generation} {window}").as_bytes()),
+        &hmac_sha256(
+            &key,
+            format!("hac-join-token id {generation} {window}").as_bytes(),
+        ),
         6,
     );
     let secret = token_chars(

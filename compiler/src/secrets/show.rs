@@ -21,10 +21,7 @@ pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -
     line("key algorithm", bundle.key_algorithm().kubeadm_name());
     let token = bundle.join_token(now);
     let window = super::join::window_of(now);
-    line(
-        "token generation",
-        &bundle.token_generation().to_string(),
-    );
+    line("token generation", &bundle.token_generation().to_string());
     line(
         "bootstrap token id",
         &format!(
