@@ -81,7 +81,7 @@ class Build:
         self.secrets = os.path.join(run, os.path.basename(source).replace(".hac", ".secrets"))
         self.run = run
         self.count = 0
-        value = json.loads(subprocess.run([hac_binary(), "eval", self.source], check=True, capture_output=True,
+        value = json.loads(subprocess.run([hac_binary(), "eval", "--root", REPO, self.source], check=True, capture_output=True,
                                           text=True).stdout)
         self.value = value
         self.endpoint = value["endpoint"].rsplit(":", 1)[0]
@@ -105,7 +105,8 @@ class Build:
     def build(self, at=None):
         self.count += 1
         out = os.path.join(self.run, "out-%d" % self.count)
-        args = [hac_binary(), "build", self.source, "-o", out, "--secrets", self.secrets]
+        # The lab clusters import the examples beside them: the project root is the repository.
+        args = [hac_binary(), "build", "--root", REPO, self.source, "-o", out, "--secrets", self.secrets]
         if at is not None and supports_at():
             args += ["--at", at]
         result = subprocess.run(args, capture_output=True, text=True)
