@@ -109,10 +109,17 @@ pub fn script(host: &Host) -> Result<String, SpecError> {
         "https://{}:{API_SERVER_PORT}/readyz",
         kubeadm_config::url_host(host)
     );
+    script_asking(&readyz)
+}
+
+/// The keeper script of the control plane whose own API answers at `readyz`.
+fn script_asking(readyz: &str) -> Result<String, SpecError> {
     let mut out = String::from(PREAMBLE);
     out.push_str(&format!(
         "HAC_KEEPER_JOIN_FILE=${{HAC_KEEPER_JOIN_FILE:-{}}}\n\
          HAC_KEEPER_LOG=${{HAC_KEEPER_LOG:-{}}}\n\
+         HAC_KEEPER_ADMIN_CONF=${{HAC_KEEPER_ADMIN_CONF:-/etc/kubernetes/admin.conf}}\n\
+         HAC_KEEPER_LOCK=${{HAC_KEEPER_LOCK:-/run/hac-keeper.lock}}\n\
          HAC_KEEPER_READYZ={}\n\
          HAC_KEEPER_CA={}\n\
          HAC_KEEPER_KUBEADM_CONFIG={}\n\
@@ -124,7 +131,7 @@ pub fn script(host: &Host) -> Result<String, SpecError> {
          HAC_REVOKED_GENERATIONS={REVOKED_GENERATIONS}\n",
         quote(paths::KEEPER_JOIN_FILE)?,
         quote(paths::KEEPER_LOG)?,
-        quote(&readyz)?,
+        quote(readyz)?,
         quote(paths::CLUSTER_CA_PUBLIC)?,
         quote(paths::KEEPER_KUBEADM_CONFIG)?,
         quote(UPLOAD_CERTS_SIGNER)?,
@@ -202,7 +209,7 @@ log() {
 }
 
 hac_kubectl() {
-  kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=10s "$@"
+  kubectl --kubeconfig "$HAC_KEEPER_ADMIN_CONF" --request-timeout=10s "$@"
 }
 
 # hac_token_exists ID: the bootstrap token ID is in the cluster.
@@ -290,9 +297,9 @@ hac_upload_certs() {
 }
 
 hac_keeper_main() {
-  exec 9>>/run/hac-keeper.lock
+  exec 9>>"$HAC_KEEPER_LOCK"
   flock -n 9 || exit 0
-  [[ -e /etc/kubernetes/admin.conf ]] || exit 0
+  [[ -e $HAC_KEEPER_ADMIN_CONF ]] || exit 0
   if ! curl --silent --fail --max-time 10 --cacert "$HAC_KEEPER_CA" "$HAC_KEEPER_READYZ" >/dev/null; then
     exit 0
   fi
@@ -341,6 +348,211 @@ mod tests {
     use super::DERIVATION;
     use crate::secrets::Secret;
     use crate::secrets::join;
+
+    /// kubectl, kubeadm and curl as stubs over a directory: secrets and the ConfigMap
+    /// are files, every change is a line in `actions`.
+    const STUBS: &[(&str, &str)] = &[
+        (
+            "kubectl",
+            r#"#!/bin/bash
+shift 3
+store=$STORE
+case "$*" in
+  "-n kube-system get secret "*) [[ -e $store/secret-$5 ]] ;;
+  "create -f -")
+    body=$(cat)
+    name=$(grep -o '"name":"bootstrap-token-[a-z0-9]*"' <<<"$body" | cut -d '"' -f 4)
+    [[ ! -e $store/secret-$name ]] || exit 1
+    printf '%s
+' "$body" >"$store/secret-$name"
+    echo "create $name" >>"$store/actions" ;;
+  "-n kube-system delete secret "*) rm -f "$store/secret-$5"; echo "delete $5" >>"$store/actions" ;;
+  "-n kube-system get configmap hac-join "*) cat "$store/generation" 2>/dev/null ;;
+  "-n kube-system create configmap hac-join "*)
+    [[ ! -e $store/generation ]] || exit 1
+    echo -n "${6#--from-literal=generation=}" >"$store/generation"; echo "record $(cat "$store/generation")" >>"$store/actions" ;;
+  "-n kube-system patch configmap hac-join "*) exit 1 ;;
+  "get csr -o jsonpath={range .items[*]}"*) cat "$store/usernames" 2>/dev/null || true ;;
+  "get csr -o jsonpath={range .items[?("*) cat "$store/upload-requests" 2>/dev/null || true ;;
+  "delete csr "*) sed -i "/^$3\$/d" "$store/upload-requests"; echo "delete csr $3" >>"$store/actions" ;;
+  *) echo "unexpected kubectl $*" >&2; exit 2 ;;
+esac
+"#,
+        ),
+        (
+            "kubeadm",
+            "#!/bin/bash
+echo \"kubeadm $*\" >>\"$STORE/actions\"\n",
+        ),
+        (
+            "curl",
+            "#!/bin/bash
+exit 0\n",
+        ),
+        (
+            "clock",
+            "#!/bin/bash
+[[ $1 == now ]] && cat \"$STORE/now\"\n",
+        ),
+    ];
+
+    struct Keeper {
+        dir: tempfile::TempDir,
+        seed: Secret,
+    }
+
+    impl Keeper {
+        fn new() -> Keeper {
+            let dir = tempfile::tempdir().unwrap();
+            for (name, text) in STUBS {
+                let path = dir.path().join(name);
+                std::fs::write(&path, text).unwrap();
+                std::fs::set_permissions(
+                    &path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                )
+                .unwrap();
+            }
+            let seed = Secret::new("7a".repeat(32));
+            std::fs::write(
+                dir.path().join("join"),
+                format!("seed={}\ngeneration=0\n", seed.expose()),
+            )
+            .unwrap();
+            std::fs::write(dir.path().join("admin.conf"), "").unwrap();
+            Keeper { dir, seed }
+        }
+
+        fn id(&self, generation: u32, window: i64) -> String {
+            format!(
+                "bootstrap-token-{}",
+                join::token(&self.seed, generation, window).id()
+            )
+        }
+
+        /// Runs the keeper at `now`; returns the actions it took.
+        fn run(&self, now: i64) -> Vec<String> {
+            let dir = self.dir.path();
+            std::fs::write(dir.join("now"), now.to_string()).unwrap();
+            let _ = std::fs::remove_file(dir.join("actions"));
+            let script = super::script_asking("https://10.0.0.11:6443/readyz").unwrap();
+            let output = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(&script)
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+                .env("STORE", dir)
+                .env("HAC_CLOCK", dir.join("clock"))
+                .env("HAC_KEEPER_JOIN_FILE", dir.join("join"))
+                .env("HAC_KEEPER_LOG", dir.join("log"))
+                .env("HAC_KEEPER_ADMIN_CONF", dir.join("admin.conf"))
+                .env("HAC_KEEPER_LOCK", dir.join("lock"))
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::fs::read_to_string(dir.join("actions"))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn the_keeper_keeps_the_tokens_revokes_old_generations_and_uploads_on_request() {
+        let keeper = Keeper::new();
+        let w = 2969;
+        let start = w * join::WINDOW_SECONDS;
+        // A day into window w: the previous and current windows, generations 0 and 1.
+        let mut first = keeper.run(start + 86_400);
+        first.sort();
+        let mut expected: Vec<String> = [(0, w - 1), (0, w), (1, w - 1), (1, w)]
+            .iter()
+            .map(|&(g, w)| format!("create {}", keeper.id(g, w)))
+            .collect();
+        expected.sort();
+        assert_eq!(first, expected);
+        // The expiration is the window's end plus 6 days.
+        let made = std::fs::read_to_string(
+            keeper
+                .dir
+                .path()
+                .join(format!("secret-{}", keeper.id(0, w))),
+        )
+        .unwrap();
+        assert!(
+            made.contains("\"expiration\":\"2026-12-09T00:00:00Z\""),
+            "{made}"
+        );
+        assert!(
+            made.contains(
+                "\"auth-extra-groups\":\"system:bootstrappers:kubeadm:default-node-token\""
+            )
+        );
+        // Idempotent: nothing to do a minute later.
+        assert_eq!(keeper.run(start + 86_460), Vec::<String>::new());
+
+        // A host built after `hac secrets rotate token` bootstrapped with generation 1.
+        let id = join::token(&keeper.seed, 1, w).id().to_owned();
+        std::fs::write(
+            keeper.dir.path().join("usernames"),
+            format!("system:node:cp2\nsystem:bootstrap:{id}\n"),
+        )
+        .unwrap();
+        let mut rotated = keeper.run(start + 86_520);
+        rotated.sort();
+        let mut expected = vec![
+            "record 1".to_owned(),
+            format!("create {}", keeper.id(2, w - 1)),
+            format!("create {}", keeper.id(2, w)),
+            format!("delete {}", keeper.id(0, w - 1)),
+            format!("delete {}", keeper.id(0, w)),
+        ];
+        expected.sort();
+        assert_eq!(rotated, expected);
+
+        // A control plane asks for the certificates.
+        std::fs::write(
+            keeper.dir.path().join("upload-requests"),
+            "hac-upload-certs-cp4\n",
+        )
+        .unwrap();
+        assert_eq!(
+            keeper.run(start + 86_580),
+            [
+                "kubeadm init phase upload-certs --upload-certs --config /etc/hac/keeper-kubeadm.yaml",
+                "delete csr hac-upload-certs-cp4",
+            ]
+        );
+
+        // Within a day of the next window, its tokens are made too; w-1's are kept until
+        // they expire, and the tokens of w-2 are gone once w+1 begins.
+        let mut early = keeper.run(start + join::WINDOW_SECONDS - 3600);
+        early.sort();
+        let mut expected = vec![
+            format!("create {}", keeper.id(1, w + 1)),
+            format!("create {}", keeper.id(2, w + 1)),
+        ];
+        expected.sort();
+        assert_eq!(early, expected);
+        let mut next = keeper.run(start + join::WINDOW_SECONDS + 60);
+        next.sort();
+        let mut expected = vec![
+            format!("delete {}", keeper.id(1, w - 1)),
+            format!("delete {}", keeper.id(2, w - 1)),
+        ];
+        expected.sort();
+        assert_eq!(next, expected);
+        let log = std::fs::read_to_string(keeper.dir.path().join("log")).unwrap();
+        assert!(
+            log.contains("uploaded the control-plane certificates"),
+            "{log}"
+        );
+        assert!(log.contains("recorded it in kube-system/hac-join"), "{log}");
+    }
 
     #[test]
     fn the_keeper_derives_the_tokens_hac_build_hands_out() {

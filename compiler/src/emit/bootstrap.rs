@@ -59,15 +59,15 @@ pub fn script(steps: &[Step]) -> Result<String, SpecError> {
     script_with_library(steps, "")
 }
 
-/// Like [`script`], with `library` (shell functions the steps call) added after
-/// the built-in helpers.
+/// Like [`script`], with `library` (shell functions the steps call, hac's own text)
+/// added after the built-in helpers, without its comment lines.
 pub fn script_with_library(steps: &[Step], library: &str) -> Result<String, SpecError> {
     check_steps(steps)?;
     let mut out = String::new();
     out.push_str(PREAMBLE);
     push_without_comments(&mut out, CLOCK_LIBRARY);
     push_without_comments(&mut out, LIBRARY);
-    out.push_str(library);
+    push_without_comments(&mut out, library);
     for step in steps {
         out.push('\n');
         out.push_str(&format!("{}() {{\n", step_function(&step.name)));
@@ -137,7 +137,9 @@ fn check_steps(steps: &[Step]) -> Result<(), SpecError> {
 /// line that starts with `#` is inside a string.
 pub fn push_without_comments(out: &mut String, text: &str) {
     for line in text.lines() {
-        if !line.trim_start().starts_with('#') {
+        let trimmed = line.trim_start();
+        // shellcheck's directives stay: they are for the script, not for its readers.
+        if !trimmed.starts_with('#') || trimmed.starts_with("# shellcheck ") {
             out.push_str(line);
             out.push('\n');
         }

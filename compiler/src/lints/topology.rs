@@ -316,8 +316,8 @@ fn versions_and_tokens(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let ttl = &cluster.bootstrap.token_ttl;
     if ttl.value == 0 {
         out.push(
-            warning(codes::TOKEN_NEVER_EXPIRES, ttl.origin, "the join token never expires".to_owned(), "`0` disables expiry")
-                .with_help("anyone who reads a host's user-data can join nodes forever; delete the `bootstrap-token-…` secret in `kube-system` once every host has joined, or set a duration"),
+            warning(codes::TOKEN_NEVER_EXPIRES, ttl.origin, "a join token that never expires is asked for, and hac makes none".to_owned(), "`0` gives the longest hac allows: 13 days")
+                .with_help("no token hac makes is valid for more than 14 days (the keepers on the control planes make each week's token, see docs/secrets.md); write the lifetime you mean for the first one, like \"24h\""),
         );
     }
     let keeps_workloads_off = |host: &crate::model::Host| {

@@ -83,12 +83,12 @@ codes! {
         => "Add `vip` (a free address in the control planes' subnet) and point `endpoint` at it, or at a DNS name for it.";
     UNKNOWN_KUBERNETES_MINOR = "hac::lint::unknown_kubernetes_minor": "a Kubernetes minor outside the three newest hac knows"
         => "Use one of the supported minors; older ones get no patches, newer ones are untested with hac.";
-    TOKEN_NEVER_EXPIRES = "hac::lint::token_never_expires": "a bootstrap token that never expires"
-        => "Set `bootstrap.tokenTTL` to a duration, or delete the token secret once every host has joined.";
+    TOKEN_NEVER_EXPIRES = "hac::lint::token_never_expires": "a bootstrap token that never expires is asked for (hac makes it 13 days)"
+        => "Set `bootstrap.tokenTTL` to the duration you mean.";
     TOKEN_EXPIRES_BEFORE_JOIN = "hac::lint::token_expires_before_join": "the join token may expire before a host's join starts"
         => "Make `bootstrap.tokenTTL` longer than the longest join wait `hac plan` shows (the default, 24h, is).";
     CERTIFICATES_EXPIRE_BEFORE_JOIN = "hac::lint::certificates_expire_before_join": "a control plane may start joining after the uploaded certificates expire (2 h)"
-        => "Boot fewer control planes at once, or re-upload the certificates on a live control plane before the late ones join.";
+        => "Nothing, if the control planes run their keepers (a late control plane asks them to upload the certificates again); or boot fewer control planes at once.";
     NO_WORKERS = "hac::lint::no_workers": "no workers: control planes keep their NoSchedule taint"
         => "Add workers, or remove the control-plane taint yourself after boot.";
 }

@@ -1044,7 +1044,7 @@ impl Reader {
             |r, v, p| match v.kind {
                 ValueKind::Int(0) => Some(Located::new(0, v.origin)),
                 ValueKind::Int(_) => {
-                    r.invalid(codes::INVALID_VALUE, v.origin, p, "a number has no unit".to_owned(), Some("write a duration string such as `\"24h\"`, or `0` for a token that never expires".to_owned()));
+                    r.invalid(codes::INVALID_VALUE, v.origin, p, "a number has no unit".to_owned(), Some("write a duration string such as `\"24h\"`, or `0` for the longest hac allows (13 days)".to_owned()));
                     None
                 }
                 _ => r.formatted(v, p, codes::INVALID_VALUE, formats::duration),

@@ -403,7 +403,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "tokenTTL",
         ty: "string",
         default: "\"24h\"",
-        doc: "Lifetime of the join token, like `24h` or `1h30m`, counted from `kubeadm init`; hosts that boot later cannot join. `\"0\"` means it never expires (a warning: delete the `bootstrap-token-…` secret in `kube-system` once every host has joined).",
+        doc: "Lifetime of the join token the first control plane seeds, like `24h` or `1h30m`, counted from `kubeadm init`, at most 13 days; after it the keepers on the control planes keep each week's token (see [secrets.md](secrets.md#join-tokens)), so hosts booting later still join. `\"0\"` gives the 13 days (with a warning: no token hac makes lives longer).",
     },
     // containerd
     Attribute {

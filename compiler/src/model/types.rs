@@ -359,7 +359,8 @@ pub struct Ssh {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bootstrap {
-    /// Lifetime of the join token in seconds; 0 means it never expires.
+    /// Lifetime of the seeded join token in seconds; 0 asks for "never", which the
+    /// build caps at 13 days like any other value.
     pub token_ttl: Located<u64>,
 }
 
