@@ -738,7 +738,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::ToJson => {
             let val = ev.force(&args[0])?;
             let public = ev.deep_value(&val, &mut Default::default())?;
-            let text = match crate::json::to_json_within(&public, ev.remaining_bytes()) {
+            let text = match crate::json::to_json_within(&public, ev.measured_remaining_bytes()) {
                 Ok(text) => text,
                 Err(err) if err.code == crate::codes::BUDGET_EXCEEDED => {
                     return Err(ev.out_of_memory(site));
