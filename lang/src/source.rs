@@ -105,7 +105,9 @@ pub struct LineIndex {
     /// Byte offset of the start of every line.
     line_starts: Vec<u32>,
     len: u32,
-    /// Empty for ASCII text, where byte, character and UTF-16 columns coincide.
+    /// In ASCII text byte, character and UTF-16 columns coincide.
+    ascii: bool,
+    /// Columns every [`CHECKPOINT_STRIDE`] bytes of a line; empty for ASCII text.
     checkpoints: Vec<Checkpoint>,
 }
 
@@ -130,14 +132,12 @@ impl LineIndex {
                 .filter(|&(_, b)| b == b'\n')
                 .map(|(i, _)| (i + 1) as u32),
         );
+        let ascii = text.is_ascii();
         LineIndex {
             line_starts,
             len: text.len() as u32,
-            checkpoints: if text.is_ascii() {
-                Vec::new()
-            } else {
-                checkpoints(text)
-            },
+            ascii,
+            checkpoints: if ascii { Vec::new() } else { checkpoints(text) },
         }
     }
 
@@ -167,7 +167,7 @@ impl LineIndex {
     pub fn line_col(&self, text: &str, offset: u32) -> LineCol {
         let (line, start) = self.line_of(offset);
         let end = floor_char_boundary(text, offset.min(self.len) as usize);
-        let column = if self.checkpoints.is_empty() {
+        let column = if self.ascii {
             end as u32 - start
         } else {
             let from = self.nearest_checkpoint(start, end);
@@ -183,7 +183,7 @@ impl LineIndex {
     pub fn line_utf16(&self, text: &str, offset: u32) -> (u32, u32) {
         let (line, start) = self.line_of(offset);
         let end = floor_char_boundary(text, offset.min(self.len) as usize);
-        let column = if self.checkpoints.is_empty() {
+        let column = if self.ascii {
             end as u32 - start
         } else {
             let from = self.nearest_checkpoint(start, end);
@@ -205,7 +205,7 @@ impl LineIndex {
             .line_starts
             .get(line as usize + 1)
             .map_or(self.len, |&next| next - 1);
-        if self.checkpoints.is_empty() {
+        if self.ascii {
             return start + column.min(line_end - start);
         }
         // The last checkpoint of this line at or before the column.
