@@ -49,7 +49,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_depth: 100_000,
+            max_depth: 50_000,
             max_steps: 50_000_000,
             max_bytes: 1 << 30,
         }
