@@ -12,7 +12,11 @@ use sha2::{Digest, Sha256};
 use hac_tests::{hac, repo_root};
 
 /// The files of a build by name, computed the straightforward way.
-fn sequential_build(description: &Path, bundle: &Path, with_gzip: bool) -> BTreeMap<String, Vec<u8>> {
+fn sequential_build(
+    description: &Path,
+    bundle: &Path,
+    with_gzip: bool,
+) -> BTreeMap<String, Vec<u8>> {
     let analysis = hac::analysis::analyze(
         &hac_lang::FsLoader,
         description,
@@ -82,8 +86,11 @@ fn directory(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn a_parallel_build_of_hundreds_of_workers_writes_what_the_sequential_one_does() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let description = dir.path().join("workers.hac");
-    std::fs::copy(repo_root().join("tests/fixtures/scale/workers.hac"), &description)
-        .expect("the fixture");
+    std::fs::copy(
+        repo_root().join("tests/fixtures/scale/workers.hac"),
+        &description,
+    )
+    .expect("the fixture");
     let bundle = dir.path().join("workers.secrets");
     for with_gzip in [false, true] {
         let out = dir.path().join(format!("out-{with_gzip}"));

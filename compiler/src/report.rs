@@ -74,7 +74,10 @@ fn has_long_lines(diagnostic: &Diagnostic, sources: &SourceMap) -> bool {
         };
         // From the line before the label to the line after it, found in the line
         // index: scanning the text for them costs a long line's length per label.
-        let first = file.lines.line_at(label.origin.span.start).saturating_sub(1);
+        let first = file
+            .lines
+            .line_at(label.origin.span.start)
+            .saturating_sub(1);
         let last = file.lines.line_at(label.origin.span.end) + 1;
         (first..=last)
             .map_while(|line| file.lines.line_bounds(line))

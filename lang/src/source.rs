@@ -151,7 +151,9 @@ impl LineIndex {
     /// The checkpoint nearest before `end` on the line starting at `line_start`, or
     /// the line's start itself.
     fn nearest_checkpoint(&self, line_start: u32, end: usize) -> Checkpoint {
-        let index = self.checkpoints.partition_point(|c| c.offset as usize <= end);
+        let index = self
+            .checkpoints
+            .partition_point(|c| c.offset as usize <= end);
         match index.checked_sub(1).map(|i| self.checkpoints[i]) {
             Some(checkpoint) if checkpoint.offset >= line_start => checkpoint,
             _ => Checkpoint {
