@@ -290,10 +290,10 @@ fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
                 break;
             };
             let path = staging.join(&file.name);
-            if let Err(e) = write_private(&path, &file.bytes) {
-                if let Ok(mut failures) = failures.lock() {
-                    failures.push((index, WriteError::io("write", &path, &e)));
-                }
+            if let Err(e) = write_private(&path, &file.bytes)
+                && let Ok(mut failures) = failures.lock()
+            {
+                failures.push((index, WriteError::io("write", &path, &e)));
             }
         }
     };
