@@ -661,6 +661,56 @@ fn shared_structure_is_bounded() {
     );
 }
 
+/// Positions and the window of a long line are found from the line index, not by
+/// counting from the start of the line: a cluster with 40,000 unknown attributes on
+/// one line of 800 KB (counting from the line start for each: about 1.6·10^10
+/// characters) must be checked and rendered as quickly as one attribute per line.
+#[test]
+fn many_diagnostics_on_one_long_line_are_fast() {
+    const N: usize = 40_000;
+    // Non-ASCII text before every name, so no shortcut for ASCII lines applies.
+    let attributes: String = (0..N).map(|i| format!("x{i} = \"é\"; ")).collect();
+    let text = format!("{{ {attributes}}}\n");
+    let root = PathBuf::from("/robustness/one_line.hac");
+    let loader = MemoryLoader::with_root(&root, &text);
+    let start = Instant::now();
+    let analysis = hac::analysis::analyze(
+        &loader,
+        &root,
+        &hac_lang::Limits::default(),
+        hac::analysis::Depth::Cluster,
+    );
+    let rendered = hac::report::render_human(
+        &analysis.diagnostics,
+        &analysis.sources,
+        hac::report::Style::plain(),
+    );
+    let json: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| hac::report::to_json(d, &analysis.sources))
+        .collect();
+    let total = start.elapsed();
+    let unknown: Vec<_> = json
+        .iter()
+        .filter(|d| d.code == "hac::model::unknown_attribute")
+        .collect();
+    assert_eq!(unknown.len(), N);
+    let last = unknown
+        .iter()
+        .filter_map(|d| d.position.as_ref())
+        .max_by_key(|p| p.column)
+        .expect("a position");
+    let offset = text.find(&format!("x{} =", N - 1)).expect("the name");
+    // Every `é` before it is two bytes and one character: columns count characters.
+    assert_eq!((last.line, last.column as usize), (1, offset + 1 - (N - 1)));
+    assert!(rendered.contains(&format!("unknown attribute `x{}`", N - 1)));
+    assert!(
+        total < Duration::from_secs(20),
+        "checking and rendering took {total:?}"
+    );
+}
+
 /// Each undefined name searches the names in scope for a did-you-mean; a file
 /// full of them must still be checked (and rendered) quickly.
 #[test]

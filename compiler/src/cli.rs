@@ -625,8 +625,13 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         secrets: &bundle,
         built_at: request.built_at,
     };
-    let hosts = match crate::build::build(&context) {
-        Ok(hosts) => hosts,
+    // Each host's document and file list are dropped as soon as its bytes are
+    // made: only the user-data (and its gzip) of thousands of hosts stay in memory.
+    let built = crate::build::build_each(&context, |host| {
+        build_output::host_artefacts(host, request.gzip)
+    });
+    let per_host = match built {
+        Ok(per_host) => per_host,
         Err(err) => {
             let _ = writeln!(io.stderr, "error: {}", err.message);
             if let Some(help) = &err.help {
@@ -635,8 +640,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     };
-    let (manifest, files) =
-        build_output::artefacts(&plan, &hosts, request.gzip, bundle.cluster_id());
+    let (manifest, files) = build_output::collect(&plan, per_host, bundle.cluster_id());
     if let Some(provider) = request.provider {
         let problems = sizes::over_limit(&manifest, provider, request.gzip);
         if !problems.is_empty() {

@@ -102,23 +102,16 @@ fn has_long_lines(diagnostic: &Diagnostic, sources: &SourceMap) -> bool {
         let Some(file) = sources.try_get(label.origin.file) else {
             return false;
         };
-        let bytes = file.text.as_bytes();
-        let end = (label.origin.span.end as usize).min(bytes.len());
-        let start = (label.origin.span.start as usize).min(end);
-        // From the start of the line before the label to the end of the line after it.
-        let line_start = |at: usize| bytes[..at].iter().rposition(|&b| b == b'\n');
-        let from = match line_start(start) {
-            Some(newline) => line_start(newline).map_or(0, |i| i + 1),
-            None => 0,
-        };
-        let line_end = |at: usize| bytes[at..].iter().position(|&b| b == b'\n').map(|i| at + i);
-        let to = match line_end(end) {
-            Some(newline) => line_end(newline + 1).unwrap_or(bytes.len()),
-            None => bytes.len(),
-        };
-        bytes[from..to]
-            .split(|&b| b == b'\n')
-            .any(|line| line.len() > MAX_DRAWN_LINE)
+        // From the line before the label to the line after it, found in the line
+        // index: scanning the text for them costs a long line's length per label.
+        let first = file
+            .lines
+            .line_at(label.origin.span.start)
+            .saturating_sub(1);
+        let last = file.lines.line_at(label.origin.span.end) + 1;
+        (first..=last)
+            .map_while(|line| file.lines.line_bounds(line))
+            .any(|(start, end)| (end - start) as usize > MAX_DRAWN_LINE)
     })
 }
 
@@ -151,7 +144,7 @@ fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) 
         if label.primary
             && let Some(file) = sources.try_get(label.origin.file)
         {
-            window(out, &file.text, label.origin.span, at.column as usize);
+            window(out, file, label.origin.span, at.column as usize);
         }
     }
     if let Some(help) = &diagnostic.help {
@@ -161,32 +154,44 @@ fn render_plain(out: &mut String, diagnostic: &Diagnostic, sources: &SourceMap) 
 
 /// Up to [`WINDOW`] characters either side of `span`'s start on its line, with
 /// the start of the span underlined. `column` is the span's 1-based character column.
-fn window(out: &mut String, text: &str, span: hac_lang::Span, column: usize) {
-    let start = (span.start as usize).min(text.len());
-    let line_start = text.as_bytes()[..start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line = text[line_start..].split('\n').next().unwrap_or("");
+/// Only the window is read, never the whole line, so that many diagnostics on one
+/// long line cost time in proportion to their number.
+fn window(out: &mut String, file: &hac_lang::SourceFile, span: hac_lang::Span, column: usize) {
+    let text: &str = &file.text;
+    let start = floor_boundary(text, (span.start as usize).min(text.len()));
+    let line = file.lines.line_at(start as u32);
+    let (line_start, line_end) = file
+        .lines
+        .line_bounds(line)
+        .map_or((0, text.len()), |(s, e)| (s as usize, e as usize));
+    let line = &text[line_start..line_end.max(start)];
     let line = line.strip_suffix('\r').unwrap_or(line);
     let at = column.saturating_sub(1);
     let first = at.saturating_sub(WINDOW);
-    let shown: String = line
-        .chars()
-        .skip(first)
+    // The window starts `at - first` characters before the span.
+    let offset_in_line = start - line_start;
+    let before_span = &line[..offset_in_line.min(line.len())];
+    let from = match (at - first).checked_sub(1) {
+        Some(back) => before_span
+            .char_indices()
+            .rev()
+            .nth(back)
+            .map_or(0, |(i, _)| i),
+        None => before_span.len(),
+    };
+    let mut rest = line[from..].chars();
+    let shown: String = rest
+        .by_ref()
         .take(2 * WINDOW)
         .map(|c| if needs_escape(c) { ' ' } else { c })
         .collect();
     let before = if first > 0 { "…" } else { "" };
-    let after = if line.chars().count() > first + 2 * WINDOW {
-        "…"
-    } else {
-        ""
-    };
+    let after = if rest.next().is_some() { "…" } else { "" };
+    let limit = (first + 2 * WINDOW).saturating_sub(at).max(1);
     let span_chars = text
         .get(start..(span.end as usize).min(text.len()))
-        .map_or(1, |s| s.chars().count())
-        .clamp(1, (first + 2 * WINDOW).saturating_sub(at).max(1));
+        .map_or(1, |s| s.chars().take(limit).count())
+        .clamp(1, limit);
     let _ = writeln!(out, "     | {before}{shown}{after}");
     let _ = writeln!(
         out,
@@ -194,6 +199,13 @@ fn window(out: &mut String, text: &str, span: hac_lang::Span, column: usize) {
         " ".repeat(before.chars().count() + at - first),
         "^".repeat(span_chars)
     );
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
 
 /// One-line summary such as `2 errors, 1 warning`.

@@ -95,11 +95,32 @@ pub struct LineCol {
 
 /// Maps byte offsets to lines and columns, counting columns in Unicode scalar values
 /// (what the CLI reports) or UTF-16 code units (what the Language Server Protocol wants).
+///
+/// A column is found in time independent of the line's length: in ASCII text it is a
+/// subtraction, and otherwise counting starts at the nearest checkpoint, recorded every
+/// [`CHECKPOINT_STRIDE`] bytes, so a file with thousands of diagnostics on one long
+/// line costs linear time, not quadratic.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
     /// Byte offset of the start of every line.
     line_starts: Vec<u32>,
     len: u32,
+    /// In ASCII text byte, character and UTF-16 columns coincide.
+    ascii: bool,
+    /// Columns every [`CHECKPOINT_STRIDE`] bytes of a line; empty for ASCII text.
+    checkpoints: Vec<Checkpoint>,
+}
+
+/// How far apart checkpoints are, in bytes: at most this many bytes are counted per
+/// position.
+const CHECKPOINT_STRIDE: usize = 256;
+
+/// Columns at a character boundary, counted from the start of its line.
+#[derive(Debug, Clone, Copy)]
+struct Checkpoint {
+    offset: u32,
+    chars: u32,
+    utf16: u32,
 }
 
 impl LineIndex {
@@ -111,9 +132,12 @@ impl LineIndex {
                 .filter(|&(_, b)| b == b'\n')
                 .map(|(i, _)| (i + 1) as u32),
         );
+        let ascii = text.is_ascii();
         LineIndex {
             line_starts,
             len: text.len() as u32,
+            ascii,
+            checkpoints: if ascii { Vec::new() } else { checkpoints(text) },
         }
     }
 
@@ -124,12 +148,33 @@ impl LineIndex {
         (line, self.line_starts[line])
     }
 
+    /// The checkpoint nearest before `end` on the line starting at `line_start`, or
+    /// the line's start itself.
+    fn nearest_checkpoint(&self, line_start: u32, end: usize) -> Checkpoint {
+        let index = self
+            .checkpoints
+            .partition_point(|c| c.offset as usize <= end);
+        match index.checked_sub(1).map(|i| self.checkpoints[i]) {
+            Some(checkpoint) if checkpoint.offset >= line_start => checkpoint,
+            _ => Checkpoint {
+                offset: line_start,
+                chars: 0,
+                utf16: 0,
+            },
+        }
+    }
+
     /// 1-based line and character column of a byte offset (offsets inside a
     /// multi-byte character count as that character).
     pub fn line_col(&self, text: &str, offset: u32) -> LineCol {
         let (line, start) = self.line_of(offset);
         let end = floor_char_boundary(text, offset.min(self.len) as usize);
-        let column = text[start as usize..end].chars().count() as u32;
+        let column = if self.ascii {
+            end as u32 - start
+        } else {
+            let from = self.nearest_checkpoint(start, end);
+            from.chars + text[from.offset as usize..end].chars().count() as u32
+        };
         LineCol {
             line: line as u32 + 1,
             column: column + 1,
@@ -140,8 +185,17 @@ impl LineIndex {
     pub fn line_utf16(&self, text: &str, offset: u32) -> (u32, u32) {
         let (line, start) = self.line_of(offset);
         let end = floor_char_boundary(text, offset.min(self.len) as usize);
-        let column: usize = text[start as usize..end].chars().map(char::len_utf16).sum();
-        (line as u32, column as u32)
+        let column = if self.ascii {
+            end as u32 - start
+        } else {
+            let from = self.nearest_checkpoint(start, end);
+            let counted: usize = text[from.offset as usize..end]
+                .chars()
+                .map(char::len_utf16)
+                .sum();
+            from.utf16 + counted as u32
+        };
+        (line as u32, column)
     }
 
     /// The byte offset of a 0-based line and UTF-16 column (clamped to the line).
@@ -153,9 +207,18 @@ impl LineIndex {
             .line_starts
             .get(line as usize + 1)
             .map_or(self.len, |&next| next - 1);
-        let mut units = 0u32;
-        let mut offset = start as usize;
-        for ch in text[start as usize..line_end as usize].chars() {
+        if self.ascii {
+            return start + column.min(line_end - start);
+        }
+        // The last checkpoint of this line at or before the column.
+        let first = self.checkpoints.partition_point(|c| c.offset < start);
+        let on_line = &self.checkpoints[first..];
+        let within = on_line.partition_point(|c| c.offset < line_end && c.utf16 <= column);
+        let (mut offset, mut units) = match within.checked_sub(1).map(|i| on_line[i]) {
+            Some(c) => (c.offset as usize, c.utf16),
+            None => (start as usize, 0),
+        };
+        for ch in text[offset..line_end as usize].chars() {
             if units >= column {
                 break;
             }
@@ -165,9 +228,51 @@ impl LineIndex {
         offset as u32
     }
 
+    /// The 0-based line holding a byte offset (offsets past the end are on the last line).
+    pub fn line_at(&self, offset: u32) -> usize {
+        self.line_of(offset).0
+    }
+
+    /// Where a 0-based line starts and ends, in bytes; the end is that of its text,
+    /// before the `\n`.
+    pub fn line_bounds(&self, line: usize) -> Option<(u32, u32)> {
+        let start = *self.line_starts.get(line)?;
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .map_or(self.len, |&next| next - 1);
+        Some((start, end))
+    }
+
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }
+}
+
+/// A checkpoint at the first character boundary after every [`CHECKPOINT_STRIDE`]
+/// bytes of a line.
+fn checkpoints(text: &str) -> Vec<Checkpoint> {
+    let mut checkpoints = Vec::new();
+    let (mut chars, mut utf16) = (0u32, 0u32);
+    let mut next = CHECKPOINT_STRIDE;
+    for (offset, ch) in text.char_indices() {
+        if ch == '\n' {
+            (chars, utf16) = (0, 0);
+            next = offset + 1 + CHECKPOINT_STRIDE;
+            continue;
+        }
+        if offset >= next {
+            checkpoints.push(Checkpoint {
+                offset: offset as u32,
+                chars,
+                utf16,
+            });
+            next = offset + CHECKPOINT_STRIDE;
+        }
+        chars += 1;
+        utf16 += ch.len_utf16() as u32;
+    }
+    checkpoints
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
@@ -196,5 +301,53 @@ mod tests {
         assert_eq!(index.offset_utf16(text, 1, 11), c);
         assert_eq!(index.line_col(text, 0), LineCol { line: 1, column: 1 });
         assert_eq!(index.line_col(text, 9999).line, 2);
+    }
+
+    /// The straightforward count from the start of the line, which the index must equal.
+    fn counted(text: &str, offset: usize) -> (LineCol, u32) {
+        let end = floor_char_boundary(text, offset.min(text.len()));
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[..end].matches('\n').count() as u32 + 1;
+        let column = text[start..end].chars().count() as u32 + 1;
+        let utf16: usize = text[start..end].chars().map(char::len_utf16).sum();
+        (LineCol { line, column }, utf16 as u32)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checkpoints_agree_with_counting_from_the_line_start(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof!["[a-z ]{0,300}", "[é𝄞a]{0,200}", proptest::strategy::Just("\n".to_owned())],
+                0..12,
+            ),
+            probes in proptest::collection::vec(0usize..4000, 1..40),
+        ) {
+            let text = pieces.concat();
+            let index = LineIndex::new(&text);
+            for probe in probes {
+                let offset = probe.min(text.len() + 3);
+                let (expected, utf16) = counted(&text, offset);
+                proptest::prop_assert_eq!(index.line_col(&text, offset as u32), expected);
+                let (line, column) = index.line_utf16(&text, offset as u32);
+                proptest::prop_assert_eq!((line + 1, column), (expected.line, utf16));
+                let back = index.offset_utf16(&text, line, column) as usize;
+                proptest::prop_assert_eq!(back, floor_char_boundary(&text, offset.min(text.len())));
+            }
+        }
+    }
+
+    #[test]
+    fn many_positions_on_one_long_line_take_linear_time() {
+        // 400,000 characters on one line, non-ASCII so no shortcut applies, and a
+        // position asked for every 10 bytes: counting from the line start each time
+        // would take about 8·10^9 steps.
+        let text = "é = 1; ".repeat(50_000);
+        let index = LineIndex::new(&text);
+        let mut sum = 0u64;
+        for offset in (0..text.len()).step_by(10) {
+            sum += u64::from(index.line_col(&text, offset as u32).column);
+            sum += u64::from(index.line_utf16(&text, offset as u32).1);
+        }
+        assert!(sum > 0);
     }
 }

@@ -31,6 +31,10 @@ mod fixture;
 #[cfg(test)]
 mod kube_tests;
 
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
 use crate::emit::SpecError;
 use crate::emit::bootstrap;
 use crate::model::{Cluster, Host};
@@ -65,11 +69,7 @@ impl<'a> Context<'a> {
             .into_iter()
             .map(|(host, _)| host)
             .find(|host| host.name.value == name)
-            .ok_or_else(|| {
-                SpecError::new(format!(
-                    "host `{name}` is in the plan but not in the cluster"
-                ))
-            })
+            .ok_or_else(|| missing_host(name))
     }
 }
 
@@ -147,16 +147,57 @@ pub struct HostOutput {
 /// Renders every host of the plan, in plan order. Fails, naming the host and the
 /// step, if any generator refuses its input; nothing is partially rendered.
 pub fn build(context: &Context<'_>) -> Result<Vec<HostOutput>, SpecError> {
+    build_each(context, |output| output)
+}
+
+/// [`build`], handing each host's result to `finish` on the thread that rendered it
+/// (hosts are rendered in parallel), so a caller keeps only what it needs of each
+/// host. The results are in plan order; the error is the first host's in plan order.
+pub fn build_each<T: Send>(
+    context: &Context<'_>,
+    finish: impl Fn(HostOutput) -> T + Sync,
+) -> Result<Vec<T>, SpecError> {
+    let mut hosts: HashMap<&str, &Host> = HashMap::new();
+    for (host, _) in context.cluster.hosts() {
+        hosts.entry(host.name.value.as_str()).or_insert(host);
+    }
+    let results: Vec<Result<T, SpecError>> = context
+        .plan
+        .hosts
+        .par_iter()
+        .map(|plan_host| {
+            let host = hosts
+                .get(plan_host.name.as_str())
+                .ok_or_else(|| missing_host(&plan_host.name))?;
+            build_host(context, host, plan_host).map(&finish)
+        })
+        .collect();
+    results.into_iter().collect()
+}
+
+/// The straightforward build, one host after another in plan order, each looked up
+/// in the cluster by name: what [`build`] computes in parallel, kept as the
+/// reference the parallel build is tested against.
+pub fn build_sequentially(context: &Context<'_>) -> Result<Vec<HostOutput>, SpecError> {
     context
         .plan
         .hosts
         .iter()
-        .map(|host| build_host(context, host))
+        .map(|plan_host| build_host(context, context.host(&plan_host.name)?, plan_host))
         .collect()
 }
 
-fn build_host(context: &Context<'_>, plan_host: &HostPlan) -> Result<HostOutput, SpecError> {
-    let host = context.host(&plan_host.name)?;
+fn missing_host(name: &str) -> SpecError {
+    SpecError::new(format!(
+        "host `{name}` is in the plan but not in the cluster"
+    ))
+}
+
+fn build_host(
+    context: &Context<'_>,
+    host: &Host,
+    plan_host: &HostPlan,
+) -> Result<HostOutput, SpecError> {
     let mut files = Vec::new();
     let mut script_steps = Vec::new();
     for step in &plan_host.steps {

@@ -5,7 +5,8 @@
 
 use std::io::Write;
 
-use flate2::{Compression, GzBuilder};
+use flate2::{Compress, Compression, Crc, FlushCompress, GzBuilder, Status};
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -64,11 +65,97 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
+/// The gzip header [`gzip`] writes: no flags, mtime 0, "best compression", unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255];
+
+thread_local! {
+    /// One compressor per thread, reset between hosts: setting one up (its hash
+    /// tables) costs about as much as compressing a small host's user-data.
+    static DEFLATE: std::cell::RefCell<Compress> =
+        std::cell::RefCell::new(Compress::new(Compression::best(), false));
+}
+
+/// Exactly [`gzip`]'s bytes, with this thread's reused compressor.
+pub fn gzip_reusing(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() / 2 + 64);
+    out.extend_from_slice(&GZIP_HEADER);
+    DEFLATE.with(|deflate| {
+        let mut deflate = deflate.borrow_mut();
+        deflate.reset();
+        let mut input = bytes;
+        loop {
+            if out.capacity() - out.len() < 1024 {
+                out.reserve(out.capacity());
+            }
+            let before = deflate.total_in();
+            // Compressing into a Vec with room to spare cannot fail.
+            let status = deflate
+                .compress_vec(input, &mut out, FlushCompress::Finish)
+                .unwrap_or(Status::StreamEnd);
+            let consumed = (deflate.total_in() - before) as usize;
+            input = &input[consumed..];
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
+    });
+    let mut crc = Crc::new();
+    crc.update(bytes);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// One host's part of the output: its manifest entry and its files.
+pub struct HostArtefacts {
+    pub entry: ManifestHost,
+    pub files: Vec<Artefact>,
+}
+
+/// The manifest entry and files of one host, taking its user-data without a copy.
+/// Runs on any thread: builds call it as each host is rendered, so only the bytes
+/// to write are kept.
+pub fn host_artefacts(host: HostOutput, with_gzip: bool) -> HostArtefacts {
+    let bytes = host.user_data.into_bytes();
+    let unwritten = ManifestHost {
+        name: host.name,
+        roles: host.roles,
+        file: String::new(),
+        size: 0,
+        sha256: String::new(),
+        gzip_file: None,
+        gzip_size: 0,
+        stage: host.stage,
+        steps: host.steps,
+    };
+    with_files(unwritten, bytes, with_gzip)
+}
+
+/// `entry` completed with the sizes and digest of `bytes`, and the files to write.
+fn with_files(mut entry: ManifestHost, bytes: Vec<u8>, with_gzip: bool) -> HostArtefacts {
+    let compressed = gzip_reusing(&bytes);
+    let file = format!("{}.yaml", entry.name);
+    let gzip_file = with_gzip.then(|| format!("{file}.gz"));
+    entry.file = file.clone();
+    entry.size = bytes.len();
+    entry.sha256 = sha256_hex(&bytes);
+    entry.gzip_file = gzip_file.clone();
+    entry.gzip_size = compressed.len();
+    let mut files = vec![Artefact { name: file, bytes }];
+    if let Some(name) = gzip_file {
+        files.push(Artefact {
+            name,
+            bytes: compressed,
+        });
+    }
+    HostArtefacts { entry, files }
 }
 
 /// The manifest and every artefact of a build; the manifest comes first, so that a
@@ -79,31 +166,38 @@ pub fn artefacts(
     with_gzip: bool,
     cluster_id: Option<&str>,
 ) -> (Manifest, Vec<Artefact>) {
-    let mut files = Vec::new();
-    let mut entries = Vec::new();
-    for host in hosts {
-        let bytes = host.user_data.as_bytes().to_vec();
-        let compressed = gzip(&bytes);
-        let file = format!("{}.yaml", host.name);
-        let gzip_file = with_gzip.then(|| format!("{file}.gz"));
-        entries.push(ManifestHost {
-            name: host.name.clone(),
-            roles: host.roles.clone(),
-            file: file.clone(),
-            size: bytes.len(),
-            sha256: sha256_hex(&bytes),
-            gzip_file: gzip_file.clone(),
-            gzip_size: compressed.len(),
-            stage: host.stage,
-            steps: host.steps.clone(),
-        });
-        files.push(Artefact { name: file, bytes });
-        if let Some(name) = gzip_file {
-            files.push(Artefact {
-                name,
-                bytes: compressed,
-            });
-        }
+    let per_host = hosts
+        .par_iter()
+        .map(|host| {
+            let entry = ManifestHost {
+                name: host.name.clone(),
+                roles: host.roles.clone(),
+                file: String::new(),
+                size: 0,
+                sha256: String::new(),
+                gzip_file: None,
+                gzip_size: 0,
+                stage: host.stage,
+                steps: host.steps.clone(),
+            };
+            with_files(entry, host.user_data.as_bytes().to_vec(), with_gzip)
+        })
+        .collect();
+    collect(plan, per_host, cluster_id)
+}
+
+/// The manifest of the hosts' artefacts (in the order given), and every file to
+/// write: the hosts' files, then `manifest.json`.
+pub fn collect(
+    plan: &crate::plan::BootPlan,
+    per_host: Vec<HostArtefacts>,
+    cluster_id: Option<&str>,
+) -> (Manifest, Vec<Artefact>) {
+    let mut files = Vec::with_capacity(per_host.len() * 2 + 1);
+    let mut entries = Vec::with_capacity(per_host.len());
+    for host in per_host {
+        entries.push(host.entry);
+        files.extend(host.files);
     }
     let manifest = Manifest {
         generator: GENERATOR.to_owned(),
@@ -129,7 +223,28 @@ pub fn artefacts(
 
 #[cfg(test)]
 mod tests {
-    use super::gzip;
+    use super::{gzip, gzip_reusing};
+
+    #[test]
+    fn the_reused_compressor_writes_exactly_what_a_new_one_does() {
+        // Empty, tiny, a host's size, and larger than the compressor's window and
+        // output chunks; each twice, so the second run starts from a reset state.
+        let mut inputs = vec![Vec::new(), b"#cloud-config\n".to_vec()];
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("line {} of {}\n", i % 977, i / 13).into_bytes())
+            .collect();
+        inputs.push(text[..20_000].to_vec());
+        inputs.push(text);
+        let noise: Vec<u8> = (0..100_000u64)
+            .map(|i| (i.wrapping_mul(6_364_136_223_846_793_005) >> 56) as u8)
+            .collect();
+        inputs.push(noise);
+        for _ in 0..2 {
+            for input in &inputs {
+                assert_eq!(gzip_reusing(input), gzip(input), "{} bytes", input.len());
+            }
+        }
+    }
 
     #[test]
     fn gzip_has_no_time_and_no_name() {

@@ -379,7 +379,9 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         }
         Prim::FromJson => {
             let text = ev.str_arg(&args[0], site)?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
+            // Nix's JSON reader skips a byte-order mark at the start.
+            let json_text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let json: serde_json::Value = serde_json::from_str(json_text).map_err(|err| {
                 invalid(
                     format!("invalid JSON: {err}"),
                     site,
@@ -739,7 +741,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::ToJson => {
             let val = ev.force(&args[0])?;
             let public = ev.deep_value(&val, &mut Default::default())?;
-            let text = match crate::json::to_json_within(&public, ev.remaining_bytes()) {
+            let text = match crate::json::to_json_within(&public, ev.measured_remaining_bytes()) {
                 Ok(text) => text,
                 Err(err) if err.code == crate::codes::BUDGET_EXCEEDED => {
                     return Err(ev.out_of_memory(site));

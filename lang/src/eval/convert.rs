@@ -67,7 +67,7 @@ impl Evaluator<'_> {
     /// memory budget is refused before any of it is built.
     pub(crate) fn deep_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
         let size = self.plain_size(val, path, &mut Sizes::default())?;
-        if size > self.remaining_bytes() {
+        if !self.room_for(size) {
             let mut err = self.out_of_memory(val.origin);
             err.message = format!(
                 "evaluation would allocate more than {}: the plain form of this value needs about {}",

@@ -21,9 +21,25 @@ use super::runtime::{
 /// Evaluation errors carry the diagnostic to report; the first one stops evaluation.
 pub(crate) type R<T> = Result<T, Box<Diagnostic>>;
 
-/// Stack the evaluator may use before it reports `RECURSION_TOO_DEEP`; the thread it
-/// runs on is given [`super::STACK_SIZE`], comfortably more.
+/// Stack the evaluator may use before it reports `RECURSION_TOO_DEEP` where the size
+/// of the stack is unknown; the thread it runs on is given [`super::STACK_SIZE`].
 const STACK_BUDGET: usize = super::STACK_SIZE - 32 * 1024 * 1024;
+
+/// Forcing a thunk and calling a function continue on a new stack segment of
+/// [`STACK_SEGMENT`] bytes when less than this is left, so the depth of recursion
+/// is bounded by [`super::Limits::max_depth`], not by the thread's stack.
+const STACK_RED_ZONE: usize = 4 * 1024 * 1024;
+const STACK_SEGMENT: usize = 64 * 1024 * 1024;
+
+/// Paths that recurse without passing through forcing or calling (comparing and
+/// converting nested values) report `RECURSION_TOO_DEEP` when less than this is left
+/// of the current segment.
+const STACK_RESERVE: usize = 1024 * 1024;
+
+/// Runs `f` on the current stack, or on a new segment when it is running out.
+pub(crate) fn with_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
+}
 
 /// Messages of context labels, so a diagnostic gets at most one of each kind.
 pub(crate) const CONTEXT_CALL: &str = "while calling this function";
@@ -73,6 +89,17 @@ pub(crate) fn with_value_origin(mut diag: Box<Diagnostic>, value: &Val) -> Box<D
         add_context(&mut diag, value.origin, "the value comes from here");
     }
     diag
+}
+
+/// The memory the process has in use: its resident set, as Linux reports it in
+/// `/proc/self/status`. It counts the whole process (other threads' memory too), so
+/// it never understates the evaluation's. `None` elsewhere, where the count of
+/// allocated bytes alone decides.
+fn memory_in_use() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
 }
 
 fn stack_address() -> usize {
@@ -174,7 +201,11 @@ impl<'l> Evaluator<'l> {
     }
 
     pub fn check_stack(&self, at: Origin) -> R<()> {
-        if self.stack_base.abs_diff(stack_address()) > STACK_BUDGET {
+        let exhausted = match stacker::remaining_stack() {
+            Some(left) => left < STACK_RESERVE,
+            None => self.stack_base.abs_diff(stack_address()) > STACK_BUDGET,
+        };
+        if exhausted {
             return Err(self.too_deep(at));
         }
         Ok(())
@@ -209,12 +240,47 @@ impl<'l> Evaluator<'l> {
     }
 
     /// Accounts for `bytes` of newly allocated strings, lists or sets.
+    ///
+    /// The count only grows: it is an upper bound of the memory in use, since
+    /// nothing freed is subtracted. When it passes the budget, the memory the
+    /// process actually has in use is measured and counting goes on from there, so
+    /// a program that allocates much but keeps little (a fold that rebuilds a set or
+    /// a string at every step) is not refused, and one that keeps more than the
+    /// budget is.
     pub fn charge(&mut self, bytes: usize, at: Origin) -> R<()> {
         self.bytes = self.bytes.saturating_add(bytes as u64);
-        if self.bytes > self.limits.max_bytes {
+        if self.bytes > self.limits.max_bytes && !self.remeasure(bytes as u64) {
             return Err(self.out_of_memory(at));
         }
         Ok(())
+    }
+
+    /// Whether `size` more bytes fit in the budget, measuring the memory in use
+    /// when the count says they do not.
+    pub fn room_for(&mut self, size: u64) -> bool {
+        size <= self.remaining_bytes() || self.remeasure(size)
+    }
+
+    /// Restarts the count at the memory in use plus `pending` bytes about to be
+    /// allocated; false (and the count unchanged) when that is over the budget or
+    /// the memory in use cannot be measured.
+    fn remeasure(&mut self, pending: u64) -> bool {
+        match memory_in_use() {
+            Some(in_use) if in_use.saturating_add(pending) <= self.limits.max_bytes => {
+                self.bytes = in_use.saturating_add(pending);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Bytes that may still be allocated, the memory in use measured afresh when
+    /// the count leaves less than half the budget.
+    pub fn measured_remaining_bytes(&mut self) -> u64 {
+        if self.remaining_bytes() < self.limits.max_bytes / 2 {
+            self.remeasure(0);
+        }
+        self.remaining_bytes()
     }
 
     /// Bytes that may still be allocated.
@@ -385,11 +451,11 @@ impl<'l> Evaluator<'l> {
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter(origin)?;
-        let result = match state {
+        let result = with_stack(|| match state {
             ThunkState::Expr { node, env } => self.eval(&node, &env),
             ThunkState::Apply { func, args, site } => self.call_all(func, args, site),
             ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
-        };
+        });
         self.leave();
         let val = result?;
         *thunk.state.borrow_mut() = ThunkState::Done(val.clone());
@@ -813,7 +879,7 @@ impl<'l> Evaluator<'l> {
                     return Ok(Val::new(Kind::Prim(Rc::new(PrimApp { prim, args })), site));
                 }
                 self.enter(site)?;
-                let result = super::builtins::call(self, prim, &args, site);
+                let result = with_stack(|| super::builtins::call(self, prim, &args, site));
                 self.leave();
                 result
             }
@@ -950,7 +1016,7 @@ impl<'l> Evaluator<'l> {
             }
         };
         self.enter(site)?;
-        let result = self.eval(&closure.lambda.body, &frame);
+        let result = with_stack(|| self.eval(&closure.lambda.body, &frame));
         self.leave();
         result.map_err(|mut err| {
             add_context(&mut err, site, CONTEXT_CALL);

@@ -34,18 +34,22 @@ pub(crate) const STACK_SIZE: usize = 256 * 1024 * 1024;
 /// Bounds that keep a runaway program from hanging or exhausting the machine.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Deepest nesting of evaluation (function calls, thunk forcing).
+    /// Deepest nesting of evaluation (function calls, thunk forcing). The stack
+    /// grows as needed, by segments, so this is the only bound on recursion.
     pub max_depth: usize,
     /// Evaluation steps before giving up.
     pub max_steps: u64,
-    /// Bytes of strings and list/attribute cells that may be allocated.
+    /// Memory the evaluation may have in use: bytes of strings and list/attribute
+    /// cells are counted as they are allocated, and when the count passes this, the
+    /// process's resident memory is measured and counting resumes from it (see
+    /// `Evaluator::charge`).
     pub max_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_depth: 10_000,
+            max_depth: 50_000,
             max_steps: 50_000_000,
             max_bytes: 1 << 30,
         }

@@ -955,3 +955,45 @@ fn from_json_integers_are_exact() {
     );
     fails_with(r#"builtins.fromJSON "1e3""#, codes::INVALID_ARGUMENT);
 }
+
+#[test]
+fn the_memory_budget_counts_memory_in_use_not_every_allocation() {
+    // Each step copies the set: about 2 GB allocated over the fold, little of it at once.
+    assert_eq!(
+        ok(
+            r#"builtins.length (builtins.attrNames (builtins.foldl' (acc: i: acc // { "k${toString i}" = i; }) { } (builtins.genList (i: i) 10000)))"#
+        ),
+        "10000"
+    );
+    // 50,000 steps of string building: 1.25 GB allocated, 50 KB kept.
+    assert_eq!(
+        ok(
+            r#"builtins.stringLength (builtins.foldl' (s: i: s + "x") "" (builtins.genList (i: i) 50000))"#
+        ),
+        "50000"
+    );
+    // What is kept still counts: a list of 1,000 strings of 2 MB each is refused.
+    fails_with(
+        r#"let big = builtins.concatStringsSep "" (builtins.genList (i: "x") 2000000); in builtins.genList (i: big + toString i) 1000"#,
+        codes::BUDGET_EXCEEDED,
+    );
+}
+
+#[test]
+fn recursion_reaches_twenty_thousand_levels_and_more() {
+    for depth in [20_000, 45_000] {
+        assert_eq!(
+            ok(&format!(
+                "let f = n: if n == 0 then 0 else 1 + f (n - 1); in f {depth}"
+            )),
+            depth.to_string()
+        );
+    }
+    // A deep chain of thunks, each forcing the previous one.
+    assert_eq!(
+        ok(
+            "let xs = builtins.genList (i: if i == 0 then 0 else builtins.elemAt xs (i - 1) + 1) 30000; in builtins.elemAt xs 29999"
+        ),
+        "29999"
+    );
+}
