@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 
 use hac_tests::{hac, repo_root};
 
+/// Both builds happen at this time, which picks the join token every host carries.
+const BUILT_AT: &str = "2026-12-07T12:00:00Z";
+
 /// The files of a build by name, computed the straightforward way.
 fn sequential_build(
     description: &Path,
@@ -31,10 +34,17 @@ fn sequential_build(
         cluster: &cluster,
         plan: &plan,
         secrets: &secrets,
+        built_at: time::OffsetDateTime::parse(
+            BUILT_AT,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("an RFC 3339 time"),
     };
     let hosts = hac::build::build_sequentially(&context).expect("the fixture builds");
     let mut files = BTreeMap::new();
     let mut entries = Vec::new();
+    // The manifest lists the files in the order they are made: each host's, in plan order.
+    let mut names = Vec::new();
     for host in hosts {
         let bytes = host.user_data.into_bytes();
         let compressed = output::gzip(&bytes);
@@ -54,16 +64,21 @@ fn sequential_build(
             stage: host.stage,
             steps: host.steps,
         });
+        names.push(file.clone());
         files.insert(file, bytes);
         if let Some(name) = gzip_file {
+            names.push(name.clone());
             files.insert(name, compressed);
         }
     }
     let manifest = Manifest {
+        generator: output::GENERATOR.to_owned(),
         cluster: plan.cluster.clone(),
+        cluster_id: secrets.cluster_id().map(str::to_owned),
         kubernetes: plan.kubernetes.clone(),
         endpoint: plan.endpoint.clone(),
         hosts: entries,
+        files: names,
     };
     let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest");
     json.push('\n');
@@ -99,6 +114,8 @@ fn a_parallel_build_of_hundreds_of_workers_writes_what_the_sequential_one_does()
             description.to_str().expect("a UTF-8 path"),
             "-o",
             out.to_str().expect("a UTF-8 path"),
+            "--at",
+            BUILT_AT,
         ];
         if with_gzip {
             args.push("--gzip");

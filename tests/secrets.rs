@@ -1074,7 +1074,8 @@ fn a_bundle_without_a_cluster_is_adopted_once() {
     assert_eq!(adopted.cluster(), Some("prod"));
     assert!(adopted.cluster_id().is_some());
     assert_eq!(adopted.cluster_ca(), old.cluster_ca());
-    assert_eq!(adopted.bootstrap_token(), old.bootstrap_token());
+    assert_eq!(adopted.join_seed().expose(), old.join_seed().expose());
+    assert_eq!(adopted.token_generation(), old.token_generation());
     // Only the two lines were added, and no copy was needed.
     let now = fs::read_to_string(&path).unwrap();
     let without: String = now

@@ -201,6 +201,7 @@ mod tests {
         let spec = secrets::SecretsSpec {
             key_algorithm: None,
             etcd_members: Vec::new(),
+            cluster: None,
         };
         secrets::init(&root.join("prod.bundle"), &spec, false).unwrap();
         let reason = refused_reason(sandbox(), &root.join("prod.bundle")).unwrap_or_default();
