@@ -433,7 +433,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "mirror",
         ty: "string",
         default: "\"https://pkgs.k8s.io\"",
-        doc: "Base URL that serves the pkgs.k8s.io layout (`/core:/stable:/v1.X/deb/`), for networks without internet access.",
+        doc: "Base URL that serves the pkgs.k8s.io layout (`/core:/stable:/v1.X/deb/`): the Kubernetes packages come from there instead. It does not make a cluster offline: containerd 2.x, its unit file and the CNI manifests are still fetched from GitHub.",
     },
     Attribute {
         set: "packages",
