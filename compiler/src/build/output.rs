@@ -168,20 +168,7 @@ pub fn artefacts(
 ) -> (Manifest, Vec<Artefact>) {
     let per_host = hosts
         .par_iter()
-        .map(|host| {
-            let entry = ManifestHost {
-                name: host.name.clone(),
-                roles: host.roles.clone(),
-                file: String::new(),
-                size: 0,
-                sha256: String::new(),
-                gzip_file: None,
-                gzip_size: 0,
-                stage: host.stage,
-                steps: host.steps.clone(),
-            };
-            with_files(entry, host.user_data.as_bytes().to_vec(), with_gzip)
-        })
+        .map(|host| host_artefacts(host.clone(), with_gzip))
         .collect();
     collect(plan, per_host, cluster_id)
 }
