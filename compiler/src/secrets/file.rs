@@ -42,15 +42,14 @@ pub(crate) fn read_private(path: &Path) -> Result<String, SecretsError> {
         });
     }
     check_private_mode(path, &metadata)?;
+    let too_large = || SecretsError::Malformed {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("the file is larger than {MAX_SIZE} bytes; it is not a secrets bundle"),
+        help: None,
+    };
     if metadata.len() > MAX_SIZE {
-        return Err(SecretsError::Malformed {
-            path: path.to_path_buf(),
-            line: None,
-            message: format!(
-                "the file is larger than {MAX_SIZE} bytes; it is not a secrets bundle"
-            ),
-            help: None,
-        });
+        return Err(too_large());
     }
     // Capped by the bytes read, not by the size reported before reading.
     let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
@@ -58,14 +57,7 @@ pub(crate) fn read_private(path: &Path) -> Result<String, SecretsError> {
         .read_to_end(&mut bytes)
         .map_err(|e| SecretsError::io(path, "read", e))?;
     if bytes.len() as u64 > MAX_SIZE {
-        return Err(SecretsError::Malformed {
-            path: path.to_path_buf(),
-            line: None,
-            message: format!(
-                "the file is larger than {MAX_SIZE} bytes; it is not a secrets bundle"
-            ),
-            help: None,
-        });
+        return Err(too_large());
     }
     String::from_utf8(bytes).map_err(|e| SecretsError::Malformed {
         path: path.to_path_buf(),
