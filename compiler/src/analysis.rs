@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use hac_lang::{Diagnostic, Limits, Loader, SourceMap, Value};
 
-use crate::model::{self, Cluster};
+use crate::model::{self, Cloud, Cluster};
 
 /// How far to take a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,26 @@ impl Analysis {
 /// Parses, checks and evaluates `path`, then (at [`Depth::Cluster`]) reads the value as a
 /// cluster description and lints it.
 pub fn analyze(loader: &dyn Loader, path: &Path, limits: &Limits, depth: Depth) -> Analysis {
-    analyze_cancellable(loader, path, limits, depth, &AtomicBool::new(false))
+    analyze_on(loader, path, limits, depth, None)
+}
+
+/// [`analyze`] for hosts on `provider` (`hac check`/`hac build --provider`): the cloud
+/// when the source names none, a conflict when it names another.
+pub fn analyze_on(
+    loader: &dyn Loader,
+    path: &Path,
+    limits: &Limits,
+    depth: Depth,
+    provider: Option<Cloud>,
+) -> Analysis {
+    analyze_fully(
+        loader,
+        path,
+        limits,
+        depth,
+        provider,
+        &AtomicBool::new(false),
+    )
 }
 
 /// [`analyze`], giving up soon after `cancel` becomes true (the result is then
@@ -52,6 +71,18 @@ pub fn analyze_cancellable(
     path: &Path,
     limits: &Limits,
     depth: Depth,
+    cancel: &AtomicBool,
+) -> Analysis {
+    analyze_fully(loader, path, limits, depth, None, cancel)
+}
+
+/// The analysis itself, which every entry point above calls.
+fn analyze_fully(
+    loader: &dyn Loader,
+    path: &Path,
+    limits: &Limits,
+    depth: Depth,
+    provider: Option<Cloud>,
     cancel: &AtomicBool,
 ) -> Analysis {
     let lang = hac_lang::analyze_cancellable(loader, path, limits, cancel);
@@ -66,7 +97,7 @@ pub fn analyze_cancellable(
         return analysis;
     }
     if let (Depth::Cluster, Some(value)) = (depth, &analysis.value) {
-        let (cluster, diagnostics) = model::check_cluster(value);
+        let (cluster, diagnostics) = model::check_cluster_on(value, provider);
         analysis.cluster = cluster;
         analysis.diagnostics.extend(diagnostics);
         hac_lang::diagnostic::normalize(&mut analysis.diagnostics);

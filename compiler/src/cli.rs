@@ -13,7 +13,7 @@ use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 use crate::analysis::{self, Analysis, Depth};
 use crate::build::providers::{self, Provider};
 use crate::build::{output as build_output, replace as build_replace, sizes};
-use crate::model::{Cluster, Etcd};
+use crate::model::{Cloud, Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
 use crate::sandbox;
@@ -48,6 +48,9 @@ enum Command {
         /// Treat warnings as errors (exit status 1)
         #[arg(long)]
         deny_warnings: bool,
+        /// Check for hosts on this cloud (as `cloud = NAME;` in the source would)
+        #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
+        provider: Option<String>,
         #[command(flatten)]
         output: OutputArgs,
         #[command(flatten)]
@@ -77,7 +80,8 @@ enum Command {
         /// Also write `<host>.yaml.gz` (cloud-init unpacks gzip user-data itself)
         #[arg(long)]
         gzip: bool,
-        /// Fail when a host's user-data exceeds this provider's limit
+        /// Build for hosts on this cloud (as `cloud = NAME;` in the source would), and
+        /// fail when a host's user-data exceeds its limit
         #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
         provider: Option<String>,
         /// Build as at this time (RFC 3339, e.g. `2026-01-31T12:00:00Z`) instead of now:
@@ -214,6 +218,8 @@ struct RootArg {
 struct Reading<'a> {
     root: Option<&'a Path>,
     bundle: Option<&'a Path>,
+    /// `--provider`: the cloud the hosts run on.
+    cloud: Option<Cloud>,
 }
 
 impl RootArg {
@@ -221,6 +227,7 @@ impl RootArg {
         Reading {
             root: self.root.as_deref(),
             bundle: None,
+            cloud: None,
         }
     }
 }
@@ -372,13 +379,17 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
         Command::Check {
             files,
             deny_warnings,
+            provider,
             output,
             root,
         } => check(
             &files,
             deny_warnings,
             output.format,
-            root.reading(),
+            Reading {
+                cloud: provider.as_deref().and_then(Cloud::parse),
+                ..root.reading()
+            },
             loader,
             io,
         ),
@@ -559,6 +570,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     let reading = Reading {
         root: request.root,
         bundle: Some(&request.secrets),
+        cloud: request.provider.and_then(|p| Cloud::parse(p.name)),
     };
     let Some(analysis) = analyze_readable(request.file, Depth::Cluster, reading, loader, io) else {
         return EXIT_USAGE;
@@ -711,6 +723,7 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             let reading = Reading {
                 root: root.root.as_deref(),
                 bundle: Some(&path),
+                cloud: None,
             };
             let Some(analysis) = analyze_readable(&file, Depth::Cluster, reading, loader, io)
             else {
@@ -815,11 +828,12 @@ fn analyze_readable(
         };
         return None;
     }
-    Some(analysis::analyze(
+    Some(analysis::analyze_on(
         &confined,
         path,
         &Limits::default(),
         depth,
+        reading.cloud,
     ))
 }
 

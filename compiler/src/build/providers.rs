@@ -146,4 +146,14 @@ mod tests {
         assert_eq!(digitalocean.fit(70000, 10), Fit::No);
         assert!(PROVIDERS.iter().all(|p| find(p.name) == Some(p)));
     }
+
+    #[test]
+    fn every_provider_is_a_cloud_of_the_model() {
+        // `--provider` sets the model's cloud; a provider without one would be ignored.
+        for provider in PROVIDERS {
+            let cloud = crate::model::Cloud::parse(provider.name)
+                .unwrap_or_else(|| panic!("provider `{}` is no cloud", provider.name));
+            assert_eq!(cloud.as_str(), provider.name);
+        }
+    }
 }

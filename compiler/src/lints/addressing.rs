@@ -14,6 +14,7 @@ pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     missing_addresses(cluster, out);
     addresses_needing_ip(cluster, out);
     cidrs(cluster, out);
+    families(cluster, out);
     cluster_addresses(cluster, out);
     cni(cluster, out);
 }
@@ -209,6 +210,82 @@ fn cidrs(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help(format!("each node takes a /{node_prefix} of the pods range; use a shorter prefix, e.g. /16")),
         );
     }
+}
+
+/// kube-apiserver serves one family unless it is dual-stack: node IPs, the advertise
+/// address, the VIP and the endpoint must be of the ranges' family.
+fn families(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let pods = &cluster.network.pods;
+    let services = &cluster.network.services;
+    // Ranges of two families are reported by `cidrs`.
+    if pods.value.is_ipv4() != services.value.is_ipv4() {
+        return;
+    }
+    let ranges_v4 = pods.value.is_ipv4();
+    let family = |v4: bool| if v4 { "IPv4" } else { "IPv6" };
+    let mut others: Vec<(String, Origin)> = Vec::new();
+    for (host, _) in cluster.hosts() {
+        if let Some(Located {
+            value: Address::Ip(ip),
+            origin,
+        }) = &host.address
+            && ip.is_ipv4() != ranges_v4
+        {
+            others.push((
+                format!(
+                    "`{}` has the {} address `{ip}`",
+                    host.name.value,
+                    family(ip.is_ipv4())
+                ),
+                *origin,
+            ));
+        }
+    }
+    if let Some(vip) = cluster.loadbalancer.vip()
+        && vip.value.is_ipv4() != ranges_v4
+    {
+        others.push((
+            format!("the VIP `{}` is {}", vip.value, family(vip.value.is_ipv4())),
+            vip.origin,
+        ));
+    }
+    if let Address::Ip(ip) = cluster.endpoint.value.host
+        && ip.is_ipv4() != ranges_v4
+    {
+        others.push((
+            format!("the endpoint `{ip}` is {}", family(ip.is_ipv4())),
+            cluster.endpoint.origin,
+        ));
+    }
+    let Some((first, first_origin)) = others.first() else {
+        return;
+    };
+    let more = match others.len() - 1 {
+        0 => String::new(),
+        1 => " (and 1 more address)".to_owned(),
+        n => format!(" (and {n} more addresses)"),
+    };
+    let diagnostic = error(
+        codes::MIXED_FAMILIES,
+        pods.origin,
+        format!(
+            "`network.pods` `{}` is {}, but {first}{more}",
+            pods.value,
+            family(ranges_v4)
+        ),
+        format!("{} pods range", family(ranges_v4)),
+    )
+    .with_label(*first_origin, format!("{} address", family(!ranges_v4)));
+    out.push(
+        label_apart(diagnostic, services.origin, format!("{} services range", family(ranges_v4)))
+            .with_help(format!(
+                "kube-apiserver and the kubelets serve one family in a single-stack cluster: the node IPs and the API's advertise address would be {}, the pod and service addresses {}. Use {} ranges for `network.pods` and `network.services` (e.g. {}); dual-stack is not supported (docs/networking.md#dual-stack)",
+                family(!ranges_v4),
+                family(ranges_v4),
+                family(!ranges_v4),
+                if ranges_v4 { "`fd00:10:244::/56` and `fd00:10:96::/112`" } else { "`10.244.0.0/16` and `10.96.0.0/12`" }
+            )),
+    );
 }
 
 /// Host addresses, the VIP and the endpoint must not fall into a cluster-internal range.

@@ -3,7 +3,10 @@
 //! but are not highly available.
 
 mod addressing;
+mod environment;
 mod topology;
+
+pub use environment::pod_mtu;
 
 #[cfg(test)]
 mod tests;
@@ -16,6 +19,7 @@ use crate::model::Cluster;
 pub fn lint(cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     addressing::check(cluster, &mut out);
+    environment::check(cluster, &mut out);
     topology::check(cluster, &mut out);
     out
 }
@@ -37,6 +41,15 @@ fn error(
     label: impl Into<String>,
 ) -> Diagnostic {
     report(Severity::Error, code, origin, message, label)
+}
+
+fn advice(
+    code: &'static str,
+    origin: Origin,
+    message: String,
+    label: impl Into<String>,
+) -> Diagnostic {
+    report(Severity::Advice, code, origin, message, label)
 }
 
 fn warning(

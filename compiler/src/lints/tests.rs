@@ -538,6 +538,7 @@ fn lints_report_together_and_sorted() {
         vec![
             codes::CIDR_OVERLAP,
             codes::DUPLICATE_HOST_NAME,
+            codes::ENDPOINT_DNS_RECORD,
             codes::TOKEN_NEVER_EXPIRES,
             codes::UNKNOWN_KUBERNETES_MINOR
         ]
@@ -688,4 +689,272 @@ fn control_planes_that_may_join_after_the_certificates_expire() {
         codes::CERTIFICATES_EXPIRE_BEFORE_JOIN,
     );
     none(&run(base()).1, codes::CERTIFICATES_EXPIRE_BEFORE_JOIN);
+}
+
+fn run_on(
+    json: serde_json::Value,
+    cloud: crate::model::Cloud,
+) -> (hac_lang::Value, Vec<Diagnostic>) {
+    let root = value(json);
+    let (_, diagnostics) = crate::model::check_cluster_on(&root, Some(cloud));
+    (root, diagnostics)
+}
+
+#[test]
+fn a_keepalived_vip_on_a_public_cloud_is_refused_with_the_external_load_balancer_as_help() {
+    use crate::model::Cloud;
+    for cloud in ["aws", "gcp", "azure"] {
+        let (root, diagnostics) = run(with(&[("cloud", json!(cloud))]));
+        let d = one(&diagnostics, codes::VIP_ON_CLOUD);
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(primary(&d), at(&root, "loadbalancer.vip").origin);
+        assert_eq!(secondary(&d), [at(&root, "cloud").origin]);
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .contains("loadbalancer = \"external\"")
+        );
+    }
+    // `--provider` alone says the same, with no label on a `cloud` the source lacks.
+    let (root, diagnostics) = run_on(base(), Cloud::Aws);
+    let d = one(&diagnostics, codes::VIP_ON_CLOUD);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.vip").origin);
+    assert!(d.message.contains("--provider aws"), "{}", d.message);
+    // OpenStack: a warning about allowed-address-pairs; bare metal and no cloud: nothing.
+    let (_, diagnostics) = run(with(&[("cloud", json!("openstack"))]));
+    let d = one(&diagnostics, codes::VIP_NEEDS_PORT_SECURITY);
+    assert_eq!(d.severity, Severity::Warning);
+    assert!(d.help.as_deref().unwrap().contains("allowed-address"));
+    for json in [with(&[("cloud", json!("bare-metal"))]), base()] {
+        let (_, diagnostics) = run(json);
+        none(&diagnostics, codes::VIP_ON_CLOUD);
+        none(&diagnostics, codes::VIP_NEEDS_PORT_SECURITY);
+    }
+    // The external load balancer the help proposes passes.
+    let mut external = with(&[("cloud", json!("aws")), ("loadbalancer", json!("external"))]);
+    assert!(accepted(external.clone()));
+    set(&mut external, "cloud", json!("amazon"));
+    let (root, diagnostics) = run(external);
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(primary(&d), at(&root, "cloud").origin);
+}
+
+#[test]
+fn the_provider_and_the_cloud_attribute_must_agree() {
+    use crate::model::Cloud;
+    let json = with(&[("cloud", json!("gcp")), ("loadbalancer", json!("external"))]);
+    let (root, diagnostics) = run_on(json.clone(), Cloud::Azure);
+    let d = one(&diagnostics, codes::CLOUD_CONFLICT);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "cloud").origin);
+    let (_, diagnostics) = run_on(json, Cloud::Gcp);
+    none(&diagnostics, codes::CLOUD_CONFLICT);
+}
+
+#[test]
+fn ipv6_ranges_with_ipv4_hosts_are_an_error_at_the_range() {
+    // The reproduction: this passed `hac check`, and kube-apiserver refuses it.
+    let json = with(&[(
+        "network",
+        json!({ "cni": "calico", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/112" }),
+    )]);
+    let (root, diagnostics) = run(json.clone());
+    let d = one(&diagnostics, codes::MIXED_FAMILIES);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "network.pods").origin);
+    assert!(secondary(&d).contains(&at(&root, "loadbalancer.hosts.0.address").origin));
+    assert!(d.message.contains("IPv6"), "{}", d.message);
+    assert!(!accepted(json));
+    // And the reverse.
+    let mut v6 = base();
+    for (i, path) in [
+        "loadbalancer.hosts.0",
+        "loadbalancer.hosts.1",
+        "controlplanes.0",
+        "controlplanes.1",
+        "controlplanes.2",
+        "workers.0",
+        "workers.1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        set(
+            &mut v6,
+            &format!("{path}.address"),
+            json!(format!("fd00::{}", i + 1)),
+        );
+    }
+    set(&mut v6, "loadbalancer.vip", json!("fd00::100"));
+    let (root, diagnostics) = run(v6.clone());
+    let d = one(&diagnostics, codes::MIXED_FAMILIES);
+    // The default ranges belong to the cluster set that lacks `network`.
+    assert_eq!(primary(&d), root.origin);
+    set(
+        &mut v6,
+        "network",
+        json!({ "cni": "calico", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/112" }),
+    );
+    let (_, diagnostics) = run(v6);
+    none(&diagnostics, codes::MIXED_FAMILIES);
+}
+
+#[test]
+fn dual_stack_lists_are_refused_with_a_pointer_to_the_docs() {
+    let json = with(&[(
+        "network",
+        json!({ "pods": ["10.244.0.0/16", "fd00:10:244::/56"] }),
+    )]);
+    let (root, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::DUAL_STACK_UNSUPPORTED);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "network.pods").origin);
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap()
+            .contains("docs/networking.md#dual-stack")
+    );
+}
+
+#[test]
+fn cross_subnet_pod_traffic_on_a_cloud_warns_and_cilium_refuses_it() {
+    let json = with(&[
+        ("cloud", json!("azure")),
+        ("loadbalancer", json!("external")),
+        (
+            "network",
+            json!({ "cni": "calico", "encapsulation": "vxlan-cross-subnet" }),
+        ),
+    ]);
+    let (root, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::CROSS_SUBNET_ON_CLOUD);
+    assert_eq!(primary(&d), at(&root, "network.encapsulation").origin);
+    assert!(d.help.as_deref().unwrap().contains("Azure"));
+    let (_, diagnostics) = run(with(&[(
+        "network",
+        json!({ "cni": "calico", "encapsulation": "vxlan-cross-subnet" }),
+    )]));
+    none(&diagnostics, codes::CROSS_SUBNET_ON_CLOUD);
+    let (root, diagnostics) = run(with(&[(
+        "network",
+        json!({ "cni": "cilium", "encapsulation": "vxlan-cross-subnet" }),
+    )]));
+    let d = one(&diagnostics, codes::CNI_ENCAPSULATION);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "network.encapsulation").origin);
+}
+
+#[test]
+fn an_mtu_without_room_for_vxlan_is_refused() {
+    let mut v6 = base();
+    for (i, path) in [
+        "loadbalancer.hosts.0",
+        "loadbalancer.hosts.1",
+        "controlplanes.0",
+        "controlplanes.1",
+        "controlplanes.2",
+        "workers.0",
+        "workers.1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        set(
+            &mut v6,
+            &format!("{path}.address"),
+            json!(format!("fd00::{}", i + 1)),
+        );
+    }
+    set(&mut v6, "loadbalancer.vip", json!("fd00::100"));
+    set(
+        &mut v6,
+        "network",
+        json!({ "cni": "calico", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/112", "mtu": 1340 }),
+    );
+    let (root, diagnostics) = run(v6.clone());
+    let d = one(&diagnostics, codes::MTU_TOO_SMALL);
+    assert_eq!(primary(&d), at(&root, "network.mtu").origin);
+    assert!(d.message.contains("1270"), "{}", d.message);
+    set(&mut v6, "network.mtu", json!(1350));
+    let (_, diagnostics) = run(v6);
+    none(&diagnostics, codes::MTU_TOO_SMALL);
+    let (_, diagnostics) = run(with(&[("network", json!({ "mtu": 1500 }))]));
+    none(&diagnostics, codes::MTU_TOO_SMALL);
+    let (root, diagnostics) = run(with(&[("network", json!({ "mtu": 70000 }))]));
+    assert_eq!(
+        primary(&one(&diagnostics, codes::INVALID_VALUE)),
+        at(&root, "network.mtu").origin
+    );
+}
+
+#[test]
+fn a_colocated_load_balancer_on_a_port_in_use_is_refused() {
+    let json = with(&[
+        ("endpoint", json!("10.0.0.100:10250")),
+        (
+            "loadbalancer",
+            json!({ "colocated": true, "vip": "10.0.0.100", "port": 10250 }),
+        ),
+    ]);
+    let (root, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::PORT_IN_USE);
+    assert_eq!(primary(&d), at(&root, "loadbalancer.port").origin);
+    assert!(d.message.contains("kubelet"), "{}", d.message);
+    let json = with(&[
+        ("endpoint", json!("10.0.0.100:8443")),
+        (
+            "loadbalancer",
+            json!({ "colocated": true, "vip": "10.0.0.100", "port": 8443 }),
+        ),
+    ]);
+    let (_, diagnostics) = run(json);
+    none(&diagnostics, codes::PORT_IN_USE);
+}
+
+#[test]
+fn a_named_endpoint_gets_a_note_naming_its_dns_record() {
+    let (root, diagnostics) = run(base());
+    let d = one(&diagnostics, codes::ENDPOINT_DNS_RECORD);
+    assert_eq!(d.severity, Severity::Advice);
+    assert_eq!(primary(&d), at(&root, "endpoint").origin);
+    assert!(
+        d.message
+            .contains("A `api.prod.example.com` → `10.0.0.100` (the VIP)"),
+        "{}",
+        d.message
+    );
+    // External: hac knows no address, and says what to point the name at.
+    let (_, diagnostics) = run(with(&[("loadbalancer", json!("external"))]));
+    assert!(
+        one(&diagnostics, codes::ENDPOINT_DNS_RECORD)
+            .message
+            .contains("CNAME")
+    );
+    // With the hosts-file option, no note; with an IP endpoint, neither.
+    let (_, diagnostics) = run(with(&[("network", json!({ "resolveEndpoint": "hosts" }))]));
+    none(&diagnostics, codes::ENDPOINT_DNS_RECORD);
+    let (_, diagnostics) = run(with(&[("endpoint", json!("10.0.0.100:6443"))]));
+    none(&diagnostics, codes::ENDPOINT_DNS_RECORD);
+    // The IP warning now names both ways out of the DNS trap.
+    let ip = one(&diagnostics, codes::ENDPOINT_IS_IP);
+    assert!(ip.help.as_deref().unwrap().contains("resolveEndpoint"));
+}
+
+#[test]
+fn the_hosts_file_option_needs_a_name_and_an_address() {
+    let (root, diagnostics) = run(with(&[
+        ("endpoint", json!("10.0.0.100:6443")),
+        ("network", json!({ "resolveEndpoint": "hosts" })),
+    ]));
+    let d = one(&diagnostics, codes::HOSTS_ENTRY_FOR_IP);
+    assert_eq!(primary(&d), at(&root, "network.resolveEndpoint").origin);
+    let (root, diagnostics) = run(with(&[
+        ("loadbalancer", json!("external")),
+        ("network", json!({ "resolveEndpoint": "hosts" })),
+    ]));
+    let d = one(&diagnostics, codes::HOSTS_ENTRY_WITHOUT_ADDRESS);
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(primary(&d), at(&root, "network.resolveEndpoint").origin);
 }

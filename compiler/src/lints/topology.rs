@@ -4,15 +4,16 @@
 use hac_lang::{Diagnostic, Origin};
 
 use super::addressing::control_plane_at;
-use super::{error, warning};
+use super::{advice, error, warning};
 use crate::model::version::known_minors_text;
-use crate::model::{Address, Cluster, Etcd, LoadBalancer, codes};
+use crate::model::{Address, Cluster, EndpointResolution, Etcd, LoadBalancer, codes};
 use crate::plan::{HostPlan, PlanRole};
 
 pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     members(cluster, out);
     load_balancer(cluster, out);
     endpoint(cluster, out);
+    endpoint_resolution(cluster, out);
     versions_and_tokens(cluster, out);
     join_windows(cluster, out);
 }
@@ -268,7 +269,7 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     if endpoint.value.host.ip().is_some() {
         out.push(
             warning(codes::ENDPOINT_IS_IP, endpoint.origin, format!("the endpoint `{}` is a bare IP address", endpoint.value), "an IP address")
-                .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer"),
+                .with_help("prefer a DNS name: it goes into every certificate and kubeconfig, and a name can move to a new load balancer. Then create its DNS record (`hac check` names it), or let hac write it into every node's /etc/hosts with `network.resolveEndpoint = \"hosts\";`"),
         );
     }
     if let Some(port) = lb_port
@@ -283,6 +284,67 @@ fn endpoint(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             ),
             Some(port.origin),
         );
+    }
+}
+
+/// A name must resolve on every node before the API can be reached through it: either
+/// someone creates the DNS record (named here), or hac writes it into /etc/hosts.
+fn endpoint_resolution(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
+    let endpoint = &cluster.endpoint;
+    let resolution = &cluster.network.resolve_endpoint;
+    let (targets, what) = cluster.endpoint_targets();
+    let name = match (&endpoint.value.host, resolution.value) {
+        (Address::Ip(ip), EndpointResolution::HostsFile) => {
+            out.push(
+                warning(codes::HOSTS_ENTRY_FOR_IP, resolution.origin, format!("`resolveEndpoint = \"hosts\"` with the IP endpoint `{ip}`"), "nothing to resolve")
+                    .with_label(endpoint.origin, "an IP address")
+                    .with_help("hac writes no /etc/hosts entry for an IP; give `endpoint` a name, or remove `resolveEndpoint`"),
+            );
+            return;
+        }
+        (Address::Ip(_), EndpointResolution::Dns) => return,
+        (Address::Dns(name), _) => name,
+    };
+    let listed = targets
+        .iter()
+        .map(|ip| format!("`{ip}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match resolution.value {
+        EndpointResolution::HostsFile if targets.is_empty() => {
+            let why = if matches!(cluster.loadbalancer, LoadBalancer::External { .. }) {
+                "hac does not know the external load balancer's address".to_owned()
+            } else {
+                format!("{what} are named by DNS, not by IP")
+            };
+            out.push(
+                error(codes::HOSTS_ENTRY_WITHOUT_ADDRESS, resolution.origin, format!("no address to write for `{name}` into /etc/hosts"), "hosts-file resolution")
+                    .with_label(endpoint.origin, "this name")
+                    .with_help(format!("{why}; create a DNS record for `{name}` and use `resolveEndpoint = \"dns\"` (the default)")),
+            );
+        }
+        EndpointResolution::HostsFile => {}
+        EndpointResolution::Dns => {
+            let record = if targets.is_empty() {
+                match cluster.loadbalancer {
+                    LoadBalancer::External { .. } => format!(
+                        "`{name}` → your load balancer's address (an A/AAAA record), or a CNAME to its DNS name"
+                    ),
+                    _ => format!("`{name}` → the addresses of {what}"),
+                }
+            } else {
+                let kind = if targets.iter().all(|ip| ip.is_ipv4()) {
+                    "A"
+                } else {
+                    "AAAA"
+                };
+                format!("{kind} `{name}` → {listed} ({what})")
+            };
+            out.push(
+                advice(codes::ENDPOINT_DNS_RECORD, endpoint.origin, format!("create the DNS record {record} before the hosts boot"), "every node resolves this name")
+                    .with_help("hac creates no DNS record: until it resolves on the hosts, kubeadm and every join wait for an API they cannot find. Or set `network.resolveEndpoint = \"hosts\";` and hac writes the name into every node's /etc/hosts"),
+            );
+        }
     }
 }
 

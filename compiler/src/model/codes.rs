@@ -65,6 +65,22 @@ codes! {
         => "Give the host an IP `address`: haproxy resolves no names at start, and VRRP adverts go to IP addresses.";
     INSECURE_MIRROR = "hac::lint::insecure_mirror": "a plain `http://` package or registry mirror without `insecure = true`"
         => "Use an `https://` mirror; if the network really offers no TLS, set `insecure = true;` in the same set (`packages` or `containerd`) and accept the warning.";
+    DUAL_STACK_UNSUPPORTED = "hac::model::dual_stack_unsupported": "`network.pods` or `network.services` is a list of ranges (dual-stack)"
+        => "Give one range of the hosts' family; `docs/networking.md` says what dual-stack support would take.";
+    CLOUD_CONFLICT = "hac::lint::cloud_conflict": "`--provider` names another cloud than the `cloud` attribute"
+        => "Build for the cloud the source names, or change `cloud`.";
+    MIXED_FAMILIES = "hac::lint::mixed_families": "IPv6 pod or service ranges with IPv4 host addresses (or the reverse)"
+        => "Use ranges of the hosts' family: kube-apiserver and the node IPs must share one family.";
+    VIP_ON_CLOUD = "hac::lint::vip_on_cloud": "a keepalived VIP on a cloud that routes addresses through its API (AWS, GCP, Azure, Hetzner, DigitalOcean)"
+        => "Use the cloud's load balancer: `loadbalancer = \"external\";` with `endpoint` at its address or DNS name.";
+    CNI_ENCAPSULATION = "hac::lint::cni_encapsulation": "an `encapsulation` the chosen CNI cannot run"
+        => "Remove `network.encapsulation` or choose `\"vxlan\"`.";
+    MTU_TOO_SMALL = "hac::lint::mtu_too_small": "`network.mtu` leaves pods less than their family's minimum MTU after the VXLAN header"
+        => "Raise the hosts' MTU (and `network.mtu`): VXLAN takes 50 bytes (IPv4) or 70 (IPv6).";
+    PORT_IN_USE = "hac::lint::port_in_use": "a load-balancer port another component already binds on the same host"
+        => "Choose a free port for `loadbalancer.port` (8443 is usual) and use it in `endpoint`.";
+    HOSTS_ENTRY_WITHOUT_ADDRESS = "hac::lint::hosts_entry_without_address": "`resolveEndpoint = \"hosts\"` where hac knows no address for the endpoint"
+        => "Create a DNS record for the endpoint (`resolveEndpoint = \"dns\"`), or let hac run the load balancer.";
     UNSUPPORTED_OS = "hac::lint::unsupported_os": "an `os` hac does not generate setup for"
         => "Use one of `ubuntu-22.04`, `ubuntu-24.04`, `debian-12`, `debian-13`.";
 
@@ -95,8 +111,18 @@ codes! {
         => "Make `bootstrap.tokenTTL` longer than the longest join wait `hac plan` shows (the default, 24h, is).";
     CERTIFICATES_EXPIRE_BEFORE_JOIN = "hac::lint::certificates_expire_before_join": "a control plane may start joining after the uploaded certificates expire (2 h)"
         => "Nothing, if the control planes run their keepers (a late control plane asks them to upload the certificates again); or boot fewer control planes at once.";
+    VIP_NEEDS_PORT_SECURITY = "hac::lint::vip_needs_port_security": "a keepalived VIP on OpenStack, whose port security drops it unless every load-balancer port allows it"
+        => "Add the VIP to every load-balancer port's allowed-address-pairs (or disable port security on them).";
+    CROSS_SUBNET_ON_CLOUD = "hac::lint::cross_subnet_on_cloud": "`encapsulation = \"vxlan-cross-subnet\"` on a cloud that drops unencapsulated pod traffic"
+        => "Use `encapsulation = \"vxlan\"` (the default there), or make the cloud accept pod addresses first.";
+    HOSTS_ENTRY_FOR_IP = "hac::lint::hosts_entry_for_ip": "`resolveEndpoint = \"hosts\"` with an IP endpoint: there is no name to resolve"
+        => "Remove `resolveEndpoint`, or give `endpoint` a name.";
     NO_WORKERS = "hac::lint::no_workers": "no workers: control planes keep their NoSchedule taint"
         => "Add workers, or remove the control-plane taint yourself after boot.";
+
+    // Advice: nothing is wrong in the file, but something outside it must be done.
+    ENDPOINT_DNS_RECORD = "hac::lint::endpoint_dns_record": "the endpoint is a name: the DNS record someone must create before the hosts boot"
+        => "Create the record the note names, or set `network.resolveEndpoint = \"hosts\";`.";
 }
 
 #[cfg(test)]

@@ -17,6 +17,11 @@ use super::schema;
 use super::types::*;
 use super::version::{KubernetesVersion, VersionError};
 
+/// The smallest MTU an IPv4 host must accept (RFC 791), and the largest jumbo frame
+/// common NICs and clouds carry.
+pub const MIN_MTU: u32 = 576;
+pub const MAX_MTU: u32 = 9216;
+
 /// Reads `value` into a cluster; `None` when any diagnostic was an error.
 pub fn decode(value: &Value) -> (Option<Cluster>, Vec<Diagnostic>) {
     let mut reader = Reader::default();
@@ -429,6 +434,21 @@ impl Reader {
             |r, v, p| r.kubelet(v, p),
             Kubelet::default,
         );
+        let cloud = self.optional(
+            &view,
+            "cloud",
+            |r, v, p| {
+                r.choice(v, p, &Cloud::ALL.map(Cloud::as_str), "hac knows no cloud")
+                    .map(|(text, origin)| {
+                        Some(CloudSetting {
+                            cloud: Cloud::parse(text).expect("a listed cloud"),
+                            origin,
+                            source: CloudSource::Attribute,
+                        })
+                    })
+            },
+            || None,
+        );
         let (controlplanes, controlplanes_origin) = controlplanes?;
         let (workers, workers_origin) = workers?;
         Some(Cluster {
@@ -451,7 +471,41 @@ impl Reader {
             containerd: containerd?,
             packages: packages?,
             kubelet: kubelet?,
+            cloud: cloud?,
         })
+    }
+
+    /// One of `names`, with a suggestion for a near miss.
+    fn choice<'n>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        names: &[&'n str],
+        unknown: &str,
+    ) -> Option<(&'n str, Origin)> {
+        let text = self.string(value, path)?;
+        if let Some(name) = names.iter().find(|n| **n == text.value.as_str()) {
+            return Some((*name, value.origin));
+        }
+        let help = match did_you_mean(&text.value, names.iter().copied()) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!(
+                "choose one of {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.invalid(
+            codes::INVALID_VALUE,
+            value.origin,
+            path,
+            format!("{unknown} `{}`", text.value.escape_debug()),
+            Some(help),
+        );
+        None
     }
 
     fn kubernetes(&mut self, value: &Value, path: &str) -> Option<Located<KubernetesVersion>> {
@@ -529,6 +583,9 @@ impl Reader {
                 pods: default_cidr(DEFAULT_PODS),
                 services: default_cidr(DEFAULT_SERVICES),
                 domain: Located::new(DEFAULT_DOMAIN.to_owned(), origin),
+                encapsulation: None,
+                mtu: None,
+                resolve_endpoint: Located::new(EndpointResolution::Dns, origin),
             });
         };
         let cni = self.optional(
@@ -559,11 +616,53 @@ impl Reader {
             },
             || Located::new(DEFAULT_DOMAIN.to_owned(), origin),
         );
+        let encapsulation = self.optional(
+            &view,
+            "encapsulation",
+            |r, v, p| {
+                r.choice(
+                    v,
+                    p,
+                    &Encapsulation::ALL.map(Encapsulation::as_str),
+                    "hac knows no encapsulation",
+                )
+                .map(|(text, origin)| {
+                    Some(Located::new(
+                        Encapsulation::parse(text).expect("a listed encapsulation"),
+                        origin,
+                    ))
+                })
+            },
+            || None,
+        );
+        let mtu = self.optional(&view, "mtu", |r, v, p| r.mtu(v, p).map(Some), || None);
+        let resolve_endpoint = self.optional(
+            &view,
+            "resolveEndpoint",
+            |r, v, p| {
+                r.choice(
+                    v,
+                    p,
+                    &EndpointResolution::ALL.map(EndpointResolution::as_str),
+                    "hac knows no way to resolve the endpoint called",
+                )
+                .map(|(text, origin)| {
+                    Located::new(
+                        EndpointResolution::parse(text).expect("a listed resolution"),
+                        origin,
+                    )
+                })
+            },
+            || Located::new(EndpointResolution::Dns, origin),
+        );
         Some(Network {
             cni: cni?,
             pods: pods?,
             services: services?,
             domain: domain?,
+            encapsulation: encapsulation?,
+            mtu: mtu?,
+            resolve_endpoint: resolve_endpoint?,
         })
     }
 
@@ -590,7 +689,39 @@ impl Reader {
         None
     }
 
+    /// The hosts' network MTU: what Ethernet and jumbo frames allow.
+    fn mtu(&mut self, value: &Value, path: &str) -> Option<Located<u32>> {
+        let Some(number) = value.as_int() else {
+            self.wrong_type(value, path, "an integer");
+            return None;
+        };
+        match u32::try_from(number) {
+            Ok(mtu) if (MIN_MTU..=MAX_MTU).contains(&mtu) => Some(Located::new(mtu, value.origin)),
+            _ => {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    value.origin,
+                    path,
+                    format!("{number} is not a network MTU"),
+                    Some(format!("write the MTU of the hosts' interfaces, from {MIN_MTU} (the IPv4 minimum) to {MAX_MTU} (jumbo frames), e.g. 1500")),
+                );
+                None
+            }
+        }
+    }
+
     fn cidr(&mut self, value: &Value, path: &str) -> Option<Located<Cidr>> {
+        if let Some(items) = value.as_list() {
+            // `[ v4 v6 ]`: dual-stack, which hac does not build yet.
+            self.error(
+                codes::DUAL_STACK_UNSUPPORTED,
+                value.origin,
+                format!("`{path}` is a list: dual-stack clusters are not supported"),
+                format!("{} ranges", items.len()),
+                Some("hac builds single-stack clusters: give one range, IPv4 or IPv6, of the hosts' family; docs/networking.md#dual-stack says what dual-stack support would take".to_owned()),
+            );
+            return None;
+        }
         let text = self.string(value, path)?;
         match text.value.parse::<Cidr>() {
             Ok(cidr) => Some(Located::new(cidr, value.origin)),

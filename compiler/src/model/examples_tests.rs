@@ -37,10 +37,10 @@ fn evaluate(path: &Path, replace: Option<(&str, &str)>) -> Analysis {
 #[test]
 fn every_example_checks_with_the_expected_warnings_and_plans() {
     let expected: &[(&str, &[&str])] = &[
-        ("stacked.hac", &[]),
-        ("external-etcd.hac", &[]),
-        ("cloud-lb.hac", &[]),
-        ("colocated-lb.hac", &[]),
+        ("stacked.hac", &[codes::ENDPOINT_DNS_RECORD]),
+        ("external-etcd.hac", &[codes::ENDPOINT_DNS_RECORD]),
+        ("cloud-lb.hac", &[codes::ENDPOINT_DNS_RECORD]),
+        ("colocated-lb.hac", &[codes::ENDPOINT_DNS_RECORD]),
         ("sandbox.hac", &[codes::EVEN_CONTROL_PLANES]),
         ("loopback.hac", &[codes::ENDPOINT_IS_IP]),
         ("loopback-external-etcd.hac", &[codes::ENDPOINT_IS_IP]),

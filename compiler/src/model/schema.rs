@@ -133,6 +133,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         set: "cluster",
+        name: "cloud",
+        ty: "string",
+        default: "none",
+        doc: "Where the hosts run: `aws`, `gcp`, `azure`, `openstack`, `hetzner`, `digitalocean` or `bare-metal`. It decides what hac may assume about the network: a keepalived `vip` is refused where the cloud, not ARP, decides which instance owns an address, and pod traffic is always VXLAN-encapsulated except on `bare-metal`. `hac check`/`hac build --provider NAME` set it when the source does not, and must agree with it when it does. Unset, hac assumes nothing (a VIP is allowed, pod traffic is always encapsulated). See [networking.md](networking.md#clouds).",
+    },
+    Attribute {
+        set: "cluster",
         name: "network",
         ty: "set",
         default: "{ }",
@@ -278,7 +285,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "pods",
         ty: "string",
         default: "\"10.244.0.0/16\"",
-        doc: "The pod CIDR (kubeadm `podSubnet`); each node gets a /24 (IPv4) or /64 (IPv6) of it. Must not overlap `services` or contain a host address.",
+        doc: "The pod CIDR (kubeadm `podSubnet`); each node gets a /24 (IPv4) or /64 (IPv6) of it. Must not overlap `services` or contain a host address, and must be of the hosts' IP family. One range: dual-stack lists are refused (see [networking.md](networking.md#dual-stack)).",
     },
     Attribute {
         set: "network",
@@ -286,6 +293,27 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "string",
         default: "\"10.96.0.0/12\"",
         doc: "The service CIDR (kubeadm `serviceSubnet`); at most 20 host bits (/12 for IPv4, /108 for IPv6). Cluster DNS gets its 10th address, so it needs at least 4 host bits (/28 or /124).",
+    },
+    Attribute {
+        set: "network",
+        name: "encapsulation",
+        ty: "string",
+        default: "from `cloud`",
+        doc: "How pod traffic between nodes travels: `\"vxlan\"` (always encapsulated; the default unless `cloud = \"bare-metal\"`) or `\"vxlan-cross-subnet\"` (plain routed packets between nodes of one subnet, VXLAN across subnets; the default on bare metal). Calico's IP pool takes it as written; flannel's VXLAN backend gets `DirectRouting` for `vxlan-cross-subnet`; cilium always tunnels and refuses `vxlan-cross-subnet`.",
+    },
+    Attribute {
+        set: "network",
+        name: "mtu",
+        ty: "int",
+        default: "none",
+        doc: "The MTU of the hosts' network interfaces (576 to 9216). Calico's pods then get this minus the VXLAN header (50 bytes for IPv4, 70 for IPv6), and the check refuses an MTU that leaves IPv6 pods less than 1280. Without it each CNI detects the MTU itself.",
+    },
+    Attribute {
+        set: "network",
+        name: "resolveEndpoint",
+        ty: "string",
+        default: "\"dns\"",
+        doc: "How the nodes find `endpoint`'s name: `\"dns\"` (a record you create; `hac check` names it) or `\"hosts\"` (hac writes the name into every control plane's and worker's `/etc/hosts`, pointing at the VIP, else at the load-balancer hosts, else at the control planes, at every boot).",
     },
     Attribute {
         set: "network",

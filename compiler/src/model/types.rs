@@ -50,6 +50,9 @@ pub struct Cluster {
     pub containerd: Containerd,
     pub packages: Packages,
     pub kubelet: Kubelet,
+    /// Where the hosts run: the `cloud` attribute, or `--provider` when the source
+    /// names none. `None`: unknown, and hac assumes nothing about the network.
+    pub cloud: Option<CloudSetting>,
 }
 
 impl Cluster {
@@ -80,6 +83,221 @@ impl Cluster {
     /// Kubernetes nodes: control planes and workers.
     pub fn node_count(&self) -> usize {
         self.controlplanes.len() + self.workers.len()
+    }
+
+    /// The addresses the endpoint's name should resolve to, and what they are: the
+    /// VIP, else hac's haproxy hosts, else the control planes. Empty for an external
+    /// load balancer (hac knows no address of it) and for hosts named by DNS.
+    pub fn endpoint_targets(&self) -> (Vec<IpAddr>, &'static str) {
+        if let Some(vip) = self
+            .loadbalancer
+            .vip()
+            .filter(|_| self.loadbalancer.is_generated())
+        {
+            return (vec![vip.value], "the VIP");
+        }
+        let (hosts, what) = match &self.loadbalancer {
+            LoadBalancer::Dedicated { hosts, .. } => (hosts.as_slice(), "the load-balancer hosts"),
+            LoadBalancer::Colocated { .. } | LoadBalancer::None => {
+                (self.controlplanes.as_slice(), "the control planes")
+            }
+            LoadBalancer::External { .. } => (&[][..], "the external load balancer"),
+        };
+        let addresses = hosts
+            .iter()
+            .filter_map(|h| h.address.as_ref().and_then(|a| a.value.ip()))
+            .collect();
+        (addresses, what)
+    }
+
+    /// The pod network's encapsulation: as written, else what the environment allows.
+    /// Unencapsulated pod traffic within a subnet is safe only where hac knows that
+    /// nothing between the hosts checks source addresses (bare metal).
+    pub fn encapsulation(&self) -> Encapsulation {
+        match (&self.network.encapsulation, &self.cloud) {
+            (Some(written), _) => written.value,
+            (None, Some(setting)) if setting.cloud == Cloud::BareMetal => {
+                Encapsulation::VxlanCrossSubnet
+            }
+            (None, _) => Encapsulation::Vxlan,
+        }
+    }
+}
+
+/// The environment the hosts run in, as far as pod networking and the VIP care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cloud {
+    Aws,
+    Gcp,
+    Azure,
+    OpenStack,
+    Hetzner,
+    DigitalOcean,
+    /// Machines (or VMs) on networks the operator controls: ARP moves addresses,
+    /// nothing filters source addresses.
+    BareMetal,
+}
+
+/// Whether keepalived can move a VIP between hosts in an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VipSupport {
+    /// Gratuitous ARP moves the address.
+    Works,
+    /// It works once the cloud's port filter is told (OpenStack allowed-address-pairs).
+    NeedsPortConfiguration,
+    /// The cloud routes each address to one instance through its API; VRRP cannot move it.
+    Refused,
+}
+
+impl Cloud {
+    pub const ALL: [Cloud; 7] = [
+        Cloud::Aws,
+        Cloud::Gcp,
+        Cloud::Azure,
+        Cloud::OpenStack,
+        Cloud::Hetzner,
+        Cloud::DigitalOcean,
+        Cloud::BareMetal,
+    ];
+
+    /// The `cloud` value, also the `--provider` name where there is one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Gcp => "gcp",
+            Cloud::Azure => "azure",
+            Cloud::OpenStack => "openstack",
+            Cloud::Hetzner => "hetzner",
+            Cloud::DigitalOcean => "digitalocean",
+            Cloud::BareMetal => "bare-metal",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Cloud::Aws => "AWS",
+            Cloud::Gcp => "GCP",
+            Cloud::Azure => "Azure",
+            Cloud::OpenStack => "OpenStack",
+            Cloud::Hetzner => "Hetzner Cloud",
+            Cloud::DigitalOcean => "DigitalOcean",
+            Cloud::BareMetal => "bare metal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Cloud> {
+        Cloud::ALL.into_iter().find(|cloud| cloud.as_str() == text)
+    }
+
+    pub fn vip_support(self) -> VipSupport {
+        match self {
+            Cloud::BareMetal => VipSupport::Works,
+            Cloud::OpenStack => VipSupport::NeedsPortConfiguration,
+            Cloud::Aws | Cloud::Gcp | Cloud::Azure | Cloud::Hetzner | Cloud::DigitalOcean => {
+                VipSupport::Refused
+            }
+        }
+    }
+
+    /// What the cloud does to a packet whose addresses are not the instance's own
+    /// (unencapsulated pod traffic), when its network drops it.
+    pub fn drops_foreign_addresses(self) -> Option<&'static str> {
+        match self {
+            Cloud::Aws => {
+                Some("AWS drops it unless every instance's source/destination check is off")
+            }
+            Cloud::Gcp => Some("GCP drops it unless every instance has IP forwarding on"),
+            Cloud::Azure => Some(
+                "Azure drops it unless a route table sends every node's pod range to that node and IP forwarding is on",
+            ),
+            Cloud::OpenStack => Some(
+                "OpenStack's port security drops it unless every port allows the pod range (allowed-address-pairs)",
+            ),
+            Cloud::Hetzner => Some(
+                "Hetzner Cloud networks drop it unless a route for every node's pod range is added through the API",
+            ),
+            Cloud::DigitalOcean => {
+                Some("DigitalOcean VPCs drop it: they carry only the droplets' own addresses")
+            }
+            Cloud::BareMetal => None,
+        }
+    }
+}
+
+/// Who named the cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudSource {
+    /// The `cloud` attribute.
+    Attribute,
+    /// `--provider` on the command line (the origin is the cluster set).
+    Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudSetting {
+    pub cloud: Cloud,
+    pub origin: Origin,
+    pub source: CloudSource,
+}
+
+impl CloudSetting {
+    /// How a message names where the cloud came from.
+    pub fn named_by(&self) -> String {
+        match self.source {
+            CloudSource::Attribute => format!("`cloud = \"{}\"`", self.cloud.as_str()),
+            CloudSource::Provider => format!("`--provider {}`", self.cloud.as_str()),
+        }
+    }
+}
+
+/// How pod traffic between nodes travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encapsulation {
+    /// Always in VXLAN: works wherever UDP between the hosts does.
+    Vxlan,
+    /// VXLAN only between subnets; plain routed packets inside one.
+    VxlanCrossSubnet,
+}
+
+impl Encapsulation {
+    pub const ALL: [Encapsulation; 2] = [Encapsulation::Vxlan, Encapsulation::VxlanCrossSubnet];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encapsulation::Vxlan => "vxlan",
+            Encapsulation::VxlanCrossSubnet => "vxlan-cross-subnet",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Encapsulation> {
+        Encapsulation::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+/// How the hosts find the endpoint's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointResolution {
+    /// A DNS record the operator creates.
+    Dns,
+    /// hac writes the name into every node's `/etc/hosts`.
+    HostsFile,
+}
+
+impl EndpointResolution {
+    pub const ALL: [EndpointResolution; 2] =
+        [EndpointResolution::Dns, EndpointResolution::HostsFile];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointResolution::Dns => "dns",
+            EndpointResolution::HostsFile => "hosts",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EndpointResolution> {
+        EndpointResolution::ALL
+            .into_iter()
+            .find(|e| e.as_str() == text)
     }
 }
 
@@ -180,6 +398,11 @@ pub struct Network {
     pub pods: Located<Cidr>,
     pub services: Located<Cidr>,
     pub domain: Located<String>,
+    /// `None`: follow the environment ([`Cluster::encapsulation`]).
+    pub encapsulation: Option<Located<Encapsulation>>,
+    /// The MTU of the hosts' network, when the source gives it.
+    pub mtu: Option<Located<u32>>,
+    pub resolve_endpoint: Located<EndpointResolution>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
