@@ -10,6 +10,7 @@ use crate::emit::SpecError;
 use crate::emit::shell::{command, quote};
 use crate::emit::yaml::{to_yaml, to_yaml_stream};
 use crate::model::cidr::Cidr;
+use crate::model::{Cluster, Encapsulation};
 
 use super::download::curl_download;
 use super::{Context, HostFile, Rendered, paths};
@@ -57,9 +58,19 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
         .ok_or_else(|| {
             SpecError::new("the cluster has no control plane to install the network from")
         })?;
+    let cluster = context.cluster;
+    let encapsulation = cluster.encapsulation();
     let mut rendered = match cni {
-        "flannel" => flannel(cidr)?,
-        "calico" => calico(cidr)?,
+        "flannel" => flannel(cidr, encapsulation, &flannel_interface_args(cluster))?,
+        "calico" => calico(calico_installation(
+            cidr,
+            encapsulation,
+            cluster
+                .network
+                .mtu
+                .as_ref()
+                .map(|mtu| crate::lints::pod_mtu(cluster, mtu.value)),
+        ))?,
         "cilium" => cilium()?,
         other => {
             return Err(SpecError::new(format!(
@@ -100,12 +111,18 @@ fn dir(name: &str) -> String {
 }
 
 /// flannel's `net-conf.json` for the pod CIDR, with the release's other defaults.
-pub fn flannel_net_conf(pods: Cidr) -> String {
+/// `DirectRouting` sends traffic between nodes of one subnet unencapsulated: what
+/// `vxlan-cross-subnet` means.
+pub fn flannel_net_conf(pods: Cidr, encapsulation: Encapsulation) -> String {
+    let backend = match encapsulation {
+        Encapsulation::Vxlan => json!({ "Type": "vxlan" }),
+        Encapsulation::VxlanCrossSubnet => json!({ "Type": "vxlan", "DirectRouting": true }),
+    };
     let conf = if pods.is_ipv4() {
         json!({
             "Network": pods.to_string(),
             "EnableNFTables": false,
-            "Backend": { "Type": "vxlan" },
+            "Backend": backend,
         })
     } else {
         json!({
@@ -113,7 +130,7 @@ pub fn flannel_net_conf(pods: Cidr) -> String {
             "EnableIPv6": true,
             "IPv6Network": pods.to_string(),
             "EnableNFTables": false,
-            "Backend": { "Type": "vxlan" },
+            "Backend": backend,
         })
     };
     // serde_json keeps insertion order only with `preserve_order`; the order does not matter to flannel.
@@ -122,35 +139,108 @@ pub fn flannel_net_conf(pods: Cidr) -> String {
     text
 }
 
-/// The release manifest plus a kustomize patch that replaces `net-conf.json` in
-/// `kube-flannel-cfg`; kustomize fails if the release no longer has that ConfigMap.
-fn flannel(pods: Cidr) -> Result<Rendered, SpecError> {
+/// flannel's interface flags: the kubelet's node IP is pinned to each node's address,
+/// and flannel must carry pod traffic on the interface that holds it, not on the
+/// default route's (hosts with two NICs). One DaemonSet serves every node, so it gets
+/// every node's address (`--iface` may repeat; each node takes the one it holds) and,
+/// when some node has no IP address, `--iface-can-reach` a control plane as the
+/// fallback flannel tries after the list. Empty (flannel's default route) when no
+/// node has an IP address to pin.
+pub fn flannel_interface_args(cluster: &Cluster) -> Vec<String> {
+    let nodes: Vec<Option<std::net::IpAddr>> = cluster
+        .controlplanes
+        .iter()
+        .chain(&cluster.workers)
+        .map(|host| host.address.as_ref().and_then(|a| a.value.ip()))
+        .collect();
+    let mut args: Vec<String> = Vec::new();
+    for ip in nodes.iter().flatten() {
+        let arg = format!("--iface={ip}");
+        if !args.contains(&arg) {
+            args.push(arg);
+        }
+    }
+    if nodes.iter().any(Option::is_none) {
+        let reachable = cluster
+            .controlplanes
+            .iter()
+            .find_map(|h| h.address.as_ref().and_then(|a| a.value.ip()))
+            .or(cluster.endpoint.value.host.ip());
+        match reachable {
+            Some(ip) => args.push(format!("--iface-can-reach={ip}")),
+            None => args.clear(),
+        }
+    }
+    args
+}
+
+/// The DaemonSet patch (JSON 6902) that adds `args` to flannel's container; its first
+/// operation fails the apply if the release moved that container.
+fn flannel_args_patch(args: &[String]) -> Value {
+    let mut operations = vec![json!({
+        "op": "test",
+        "path": "/spec/template/spec/containers/0/name",
+        "value": "kube-flannel",
+    })];
+    operations.extend(args.iter().map(|arg| {
+        json!({ "op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": arg })
+    }));
+    Value::Array(operations)
+}
+
+/// The release manifest plus kustomize patches: one replaces `net-conf.json` in
+/// `kube-flannel-cfg` (kustomize fails if the release no longer has that ConfigMap),
+/// one adds the interface flags to the DaemonSet.
+fn flannel(
+    pods: Cidr,
+    encapsulation: Encapsulation,
+    interface_args: &[String],
+) -> Result<Rendered, SpecError> {
     let dir = dir("flannel");
+    let mut patches = vec![json!({ "path": "net-conf.yaml" })];
+    if !interface_args.is_empty() {
+        patches.push(json!({
+            "path": "interface.yaml",
+            "target": {
+                "group": "apps",
+                "version": "v1",
+                "kind": "DaemonSet",
+                "name": "kube-flannel-ds",
+                "namespace": "kube-flannel",
+            },
+        }));
+    }
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": ["kube-flannel.yml"],
-        "patches": [{ "path": "net-conf.yaml" }],
+        "patches": patches,
     });
     let patch = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": { "name": "kube-flannel-cfg", "namespace": "kube-flannel" },
-        "data": { "net-conf.json": flannel_net_conf(pods) },
+        "data": { "net-conf.json": flannel_net_conf(pods, encapsulation) },
     });
-    let files = vec![
+    let mut files = vec![
         HostFile::public(
             format!("{dir}/kustomization.yaml"),
             to_yaml(&kustomization)?,
         ),
         HostFile::public(format!("{dir}/net-conf.yaml"), to_yaml(&patch)?),
     ];
+    if !interface_args.is_empty() {
+        files.push(HostFile::public(
+            format!("{dir}/interface.yaml"),
+            to_yaml(&flannel_args_patch(interface_args))?,
+        ));
+    }
     let network_key = if pods.is_ipv4() {
         "Network"
     } else {
         "IPv6Network"
     };
-    let body = vec![
+    let mut body = vec![
         download(&flannel_manifest_url(), &format!("{dir}/kube-flannel.yml"))?,
         format!("retry 5 10 kubectl apply -k {}", quote(&dir)?),
         "net_conf=$(retry 5 5 kubectl -n kube-flannel get configmap kube-flannel-cfg -o jsonpath='{.data.net-conf\\.json}')".to_owned(),
@@ -165,17 +255,34 @@ fn flannel(pods: Cidr) -> Result<Rendered, SpecError> {
         "  return 1".to_owned(),
         "fi".to_owned(),
     ];
+    // A patch whose target the release renamed would be skipped without a word.
+    if let Some(first) = interface_args.first() {
+        body.extend([
+            "flannel_args=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].args}')".to_owned(),
+            format!("if [[ $flannel_args != *{}* ]]; then", quote(first)?),
+            "  log \"flannel's DaemonSet kube-flannel-ds lacks the interface flags hac added: $flannel_args\"".to_owned(),
+            "  return 1".to_owned(),
+            "fi".to_owned(),
+        ]);
+    }
     Ok(Rendered::new(files, body))
 }
 
-/// The Tigera operator's `Installation` with one pool: the cluster's pod CIDR.
-pub fn calico_installation(pods: Cidr) -> Value {
+/// The Tigera operator's `Installation` with one pool: the cluster's pod CIDR, in the
+/// encapsulation the environment allows. Always-VXLAN needs no BGP (Felix programs the
+/// VXLAN routes), so BGP is off and port 179 need not be open; cross-subnet keeps it
+/// for the routes inside a subnet. `pod_mtu`, when the source gives the hosts' MTU.
+pub fn calico_installation(
+    pods: Cidr,
+    encapsulation: Encapsulation,
+    pod_mtu: Option<u32>,
+) -> Value {
     let (name, smallest_block) = if pods.is_ipv4() {
         ("default-ipv4-ippool", 26)
     } else {
         ("default-ipv6-ippool", 122)
     };
-    json!({
+    let mut installation = json!({
         "apiVersion": "operator.tigera.io/v1",
         "kind": "Installation",
         "metadata": { "name": "default" },
@@ -186,21 +293,33 @@ pub fn calico_installation(pods: Cidr) -> Value {
                     "cidr": pods.to_string(),
                     // A block cannot be larger than the pool.
                     "blockSize": pods.prefix().max(smallest_block),
-                    "encapsulation": "VXLANCrossSubnet",
+                    "encapsulation": match encapsulation {
+                        Encapsulation::Vxlan => "VXLAN",
+                        Encapsulation::VxlanCrossSubnet => "VXLANCrossSubnet",
+                    },
                     "natOutgoing": "Enabled",
                     "nodeSelector": "all()",
                 }]
             }
         }
-    })
+    });
+    let network = &mut installation["spec"]["calicoNetwork"];
+    network["bgp"] = json!(match encapsulation {
+        Encapsulation::Vxlan => "Disabled",
+        Encapsulation::VxlanCrossSubnet => "Enabled",
+    });
+    if let Some(mtu) = pod_mtu {
+        network["mtu"] = json!(mtu);
+    }
+    installation
 }
 
-fn calico(pods: Cidr) -> Result<Rendered, SpecError> {
+fn calico(installation_document: Value) -> Result<Rendered, SpecError> {
     let dir = dir("calico");
     let installation = format!("{dir}/installation.yaml");
     let files = vec![HostFile::public(
         installation.clone(),
-        to_yaml_stream(&[calico_installation(pods)])?,
+        to_yaml_stream(&[installation_document])?,
     )];
     let [crds_url, operator_url] = calico_manifest_urls();
     let crds = format!("{dir}/operator-crds.yaml");

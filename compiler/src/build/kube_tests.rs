@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::emit::bootstrap;
 use crate::emit::validate;
-use crate::model::check_cluster;
 use crate::model::testing::{base, set, value};
+use crate::model::{Encapsulation, check_cluster};
 use crate::plan::{Action, HostPlan};
 
 use super::fixture::Fixture;
@@ -755,8 +755,8 @@ fn flannel_gets_the_pod_cidr_through_a_kustomize_patch() {
     let kustomization = pyyaml(&file(cni, &format!("{dir}/kustomization.yaml")).content);
     assert_eq!(kustomization[0]["resources"], json!(["kube-flannel.yml"]));
     assert_eq!(
-        kustomization[0]["patches"],
-        json!([{ "path": "net-conf.yaml" }])
+        kustomization[0]["patches"][0],
+        json!({ "path": "net-conf.yaml" })
     );
     let patch = pyyaml(&file(cni, &format!("{dir}/net-conf.yaml")).content);
     assert_eq!(patch[0]["metadata"]["name"], json!("kube-flannel-cfg"));
@@ -798,7 +798,8 @@ fn calico_pool_is_the_pod_cidr() {
         assert!(body.contains(&url), "{url}");
     }
     assert!(body.contains("--server-side"));
-    let small = cni::calico_installation("10.1.0.0/28".parse().unwrap());
+    let small =
+        cni::calico_installation("10.1.0.0/28".parse().unwrap(), Encapsulation::Vxlan, None);
     assert_eq!(
         small["spec"]["calicoNetwork"]["ipPools"][0]["blockSize"],
         json!(28)
@@ -861,8 +862,11 @@ fn ipv6_clusters_forward_ipv6_and_dns_named_hosts_get_no_node_ip() {
     );
     assert_eq!(docs[1]["controlPlaneEndpoint"], json!("[fd00::100]:6443"));
     assert_eq!(docs[1]["apiServer"]["certSANs"][0], json!("fd00::100"));
-    let pool = &cni::calico_installation("fd00:10:244::/56".parse().unwrap())["spec"]["calicoNetwork"]
-        ["ipPools"][0];
+    let pool = &cni::calico_installation(
+        "fd00:10:244::/56".parse().unwrap(),
+        Encapsulation::Vxlan,
+        None,
+    )["spec"]["calicoNetwork"]["ipPools"][0];
     assert_eq!(pool["blockSize"], json!(122));
     assert_eq!(pool["name"], json!("default-ipv6-ippool"));
 }
@@ -1190,4 +1194,165 @@ fn a_reboot_in_the_middle_of_init_resets_when_nobody_joined() {
         ],
         "{out}"
     );
+}
+
+fn calico_pool(fixture: &Fixture) -> (Value, Value) {
+    let steps = fixture.host_steps("cp1");
+    let cni = step(&steps, "install-cni");
+    let installation = pyyaml(
+        &file(
+            cni,
+            &format!("{}/calico/installation.yaml", paths::CNI_MANIFESTS_DIR),
+        )
+        .content,
+    );
+    let network = installation[0]["spec"]["calicoNetwork"].clone();
+    (network["ipPools"][0].clone(), network)
+}
+
+#[test]
+fn calico_encapsulates_everything_unless_the_hosts_are_on_bare_metal() {
+    // The reproduction: an AWS cluster got `VXLANCrossSubnet`, whose unencapsulated
+    // pod traffic inside a subnet AWS drops.
+    let aws = Fixture::new(with(&[
+        ("cloud", json!("aws")),
+        ("loadbalancer", json!("external")),
+        ("network", json!({ "cni": "calico" })),
+    ]));
+    let (pool, network) = calico_pool(&aws);
+    assert_eq!(pool["encapsulation"], json!("VXLAN"));
+    assert_eq!(network["bgp"], json!("Disabled"));
+    assert!(network.get("mtu").is_none());
+    // Unknown environment: the same, safe everywhere.
+    let unknown = Fixture::new(with(&[("network", json!({ "cni": "calico" }))]));
+    assert_eq!(calico_pool(&unknown).0["encapsulation"], json!("VXLAN"));
+    let metal = Fixture::new(with(&[
+        ("cloud", json!("bare-metal")),
+        ("network", json!({ "cni": "calico", "mtu": 9000 })),
+    ]));
+    let (pool, network) = calico_pool(&metal);
+    assert_eq!(pool["encapsulation"], json!("VXLANCrossSubnet"));
+    assert_eq!(network["bgp"], json!("Enabled"));
+    assert_eq!(network["mtu"], json!(8950));
+    // The source's choice wins over the environment's default.
+    let forced = Fixture::new(with(&[
+        ("cloud", json!("bare-metal")),
+        (
+            "network",
+            json!({ "cni": "calico", "encapsulation": "vxlan" }),
+        ),
+    ]));
+    assert_eq!(calico_pool(&forced).0["encapsulation"], json!("VXLAN"));
+}
+
+fn flannel_files(fixture: &Fixture) -> (Value, Option<Value>, Value, String) {
+    let steps = fixture.host_steps("cp1");
+    let cni = step(&steps, "install-cni");
+    let dir = format!("{}/flannel", paths::CNI_MANIFESTS_DIR);
+    let kustomization = pyyaml(&file(cni, &format!("{dir}/kustomization.yaml")).content);
+    let interface = cni
+        .files
+        .iter()
+        .find(|f| f.path == format!("{dir}/interface.yaml"))
+        .map(|f| pyyaml(&f.content));
+    let patch = pyyaml(&file(cni, &format!("{dir}/net-conf.yaml")).content);
+    let net_conf: Value =
+        serde_json::from_str(patch[0]["data"]["net-conf.json"].as_str().unwrap()).unwrap();
+    (
+        Value::Array(kustomization),
+        interface.map(Value::Array),
+        net_conf,
+        cni.body.join("\n"),
+    )
+}
+
+#[test]
+fn flannel_uses_the_interface_that_holds_each_node_address() {
+    // The reproduction: the sandbox's hosts have a NAT interface with the default route
+    // and the host-only 192.168.56.0/24 one with their address; flannel took the first.
+    let fixture = Fixture::new(with(&[("network", json!({ "cni": "flannel" }))]));
+    let (kustomization, interface, net_conf, body) = flannel_files(&fixture);
+    assert_eq!(
+        kustomization[0]["patches"][1]["target"]["name"],
+        json!("kube-flannel-ds")
+    );
+    let operations = interface.expect("an interface patch")[0].clone();
+    assert_eq!(operations[0]["op"], json!("test"));
+    assert_eq!(operations[0]["value"], json!("kube-flannel"));
+    let args: Vec<&str> = operations
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|op| op["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "--iface=10.0.0.11",
+            "--iface=10.0.0.12",
+            "--iface=10.0.0.13",
+            "--iface=10.0.0.21",
+            "--iface=10.0.0.22"
+        ]
+    );
+    assert!(body.contains("'--iface=10.0.0.11'"), "{body}");
+    assert_eq!(net_conf["Backend"], json!({ "Type": "vxlan" }));
+}
+
+#[test]
+fn flannel_falls_back_to_the_route_to_a_control_plane_for_nodes_without_an_ip() {
+    let fixture = Fixture::new(with(&[
+        (
+            "network",
+            json!({ "cni": "flannel", "encapsulation": "vxlan-cross-subnet" }),
+        ),
+        ("workers.1.address", json!("w2.example.com")),
+    ]));
+    let (_, interface, net_conf, _) = flannel_files(&fixture);
+    let operations = interface.expect("an interface patch")[0].clone();
+    let last = operations.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["value"], json!("--iface-can-reach=10.0.0.11"));
+    assert_eq!(
+        net_conf["Backend"],
+        json!({ "Type": "vxlan", "DirectRouting": true })
+    );
+    // Nobody with an IP: flannel keeps its default, and no patch is written.
+    let cluster = &fixture.cluster;
+    let mut unnamed = cluster.clone();
+    for host in unnamed
+        .controlplanes
+        .iter_mut()
+        .chain(unnamed.workers.iter_mut())
+    {
+        host.address = None;
+    }
+    unnamed.endpoint.value.host = crate::model::Address::Dns("api.example.com".to_owned());
+    assert!(cni::flannel_interface_args(&unnamed).is_empty());
+}
+
+#[test]
+fn nodes_get_the_endpoint_in_etc_hosts_only_when_asked() {
+    let plain = Fixture::new(base());
+    let built = super::build(&plain.context()).unwrap();
+    assert!(built.iter().all(|h| h.document.get("bootcmd").is_none()));
+    let fixture = Fixture::new(with(&[("network", json!({ "resolveEndpoint": "hosts" }))]));
+    let built = super::build(&fixture.context()).unwrap();
+    for host in &built {
+        let node = host.name.starts_with("cp") || host.name.starts_with('w');
+        assert_eq!(
+            host.document.get("bootcmd").is_some(),
+            node,
+            "{}",
+            host.name
+        );
+    }
+    let cp1 = built.iter().find(|h| h.name == "cp1").unwrap();
+    let script = cp1.document["bootcmd"][0][2].as_str().unwrap();
+    assert!(
+        script.contains("'10.0.0.100 api.prod.example.com # hac endpoint'"),
+        "{script}"
+    );
+    // YAML reads back what the document says.
+    assert!(cp1.user_data.contains("bootcmd:"));
 }

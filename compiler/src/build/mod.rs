@@ -10,6 +10,7 @@
 pub mod cni;
 pub mod containerd;
 pub mod download;
+pub mod endpoint_hosts;
 pub mod etcd;
 pub mod keeper;
 pub mod kubeadm;

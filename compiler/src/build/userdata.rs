@@ -47,6 +47,9 @@ pub fn assemble(
     if !keys.is_empty() {
         doc.insert("ssh_authorized_keys".into(), json!(keys));
     }
+    if let Some(bootcmd) = super::endpoint_hosts::bootcmd(context.cluster, host)? {
+        doc.insert("bootcmd".into(), bootcmd);
+    }
     doc.insert(
         "write_files".into(),
         Value::Array(files.iter().map(write_file_entry).collect()),
