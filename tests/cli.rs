@@ -12,11 +12,111 @@ fn eval_prints_json_and_exits_zero() {
 
 #[test]
 fn check_of_a_clean_cluster_is_silent() {
-    let out = hac(&["check", "../examples/stacked.hac"]);
+    let out = hac(&["check", "cli-inputs/hosts-entry.hac"]);
     assert_eq!(
         (out.status, out.stdout.as_str(), out.stderr.as_str()),
         (0, "", "")
     );
+}
+
+#[test]
+fn check_names_the_dns_record_a_named_endpoint_needs() {
+    // The reproduction: a name passed silently, and every host then waited for a
+    // record nobody was told to create.
+    let out = hac(&["check", "../examples/stacked.hac"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::endpoint_dns_record"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("A `api.prod.example.com` → `10.0.0.100` (the VIP)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("0 errors, 0 warnings"),
+        "{}",
+        out.stderr
+    );
+    // Advice is no warning: --deny-warnings still passes.
+    let denied = hac(&["check", "--deny-warnings", "../examples/stacked.hac"]);
+    assert_eq!(denied.status, 0, "{}", denied.stderr);
+}
+
+#[test]
+fn provider_refuses_a_keepalived_vip_on_a_public_cloud() {
+    for provider in ["aws", "gcp", "azure"] {
+        let out = hac(&[
+            "check",
+            "--format",
+            "json",
+            "--provider",
+            provider,
+            "../examples/stacked.hac",
+        ]);
+        assert_eq!(out.status, 1, "{provider}: {}", out.stderr);
+        let diagnostics: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let codes: Vec<&str> = diagnostics
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        // No DNS note pointing at a VIP that cannot work.
+        assert_eq!(codes, ["hac::lint::vip_on_cloud"], "{provider}");
+        let help = diagnostics[0]["help"].as_str().unwrap();
+        assert!(help.contains("`loadbalancer = \"external\";`"), "{help}");
+        assert_eq!(diagnostics[0]["line"], 41);
+    }
+    let out = hac(&[
+        "check",
+        "--provider",
+        "openstack",
+        "../examples/stacked.hac",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::vip_needs_port_security"),
+        "{}",
+        out.stderr
+    );
+    // build reads --provider the same way, and writes nothing.
+    let dir = std::env::temp_dir().join(format!("hac-cli-provider-{}", std::process::id()));
+    let secrets = dir.with_extension("secrets");
+    let out = hac(&[
+        "build",
+        "--provider",
+        "aws",
+        "-o",
+        dir.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+        "../examples/stacked.hac",
+    ]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::vip_on_cloud"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn provider_and_cloud_attribute_must_agree() {
+    // cloud-lb.hac says `cloud = "aws"`.
+    let out = hac(&["check", "--provider", "gcp", "../examples/cloud-lb.hac"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::cloud_conflict"),
+        "{}",
+        out.stderr
+    );
+    let out = hac(&["check", "--provider", "aws", "../examples/cloud-lb.hac"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
 }
 
 #[test]

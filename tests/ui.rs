@@ -31,6 +31,15 @@ fn all_snapshots() -> String {
         .collect()
 }
 
+/// `--provider` naming another cloud than the source: the one cluster code a file
+/// alone cannot produce.
+#[test]
+fn provider_conflict_snapshot() {
+    let output = hac(&["check", "--provider", "gcp", "ui/lint/lib/cloud_conflict.hac"]);
+    let rendered = format!("exit status: {}\n\n{}", output.status, output.stderr);
+    insta::assert_snapshot!("cloud_conflict", rendered);
+}
+
 /// The codes of `table` that no snapshot shows, and those `doc` (under `docs/`) does
 /// not mention in backticks.
 fn untested_and_undocumented(
