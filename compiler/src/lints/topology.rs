@@ -6,7 +6,7 @@ use hac_lang::{Diagnostic, Origin};
 use super::addressing::control_plane_at;
 use super::{advice, error, warning};
 use crate::model::version::known_minors_text;
-use crate::model::{Address, Cluster, EndpointResolution, Etcd, LoadBalancer, codes};
+use crate::model::{Address, Cluster, EndpointResolution, Etcd, LoadBalancer, VipSupport, codes};
 use crate::plan::{HostPlan, PlanRole};
 
 pub(super) fn check(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
@@ -324,6 +324,13 @@ fn endpoint_resolution(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
             );
         }
         EndpointResolution::HostsFile => {}
+        // A VIP the cloud refuses has its own error; a record for it would mislead.
+        EndpointResolution::Dns
+            if cluster.loadbalancer.is_generated()
+                && cluster.loadbalancer.vip().is_some()
+                && cluster
+                    .cloud
+                    .is_some_and(|s| s.cloud.vip_support() == VipSupport::Refused) => {}
         EndpointResolution::Dns => {
             let record = if targets.is_empty() {
                 match cluster.loadbalancer {
