@@ -35,7 +35,12 @@ fn all_snapshots() -> String {
 /// alone cannot produce.
 #[test]
 fn provider_conflict_snapshot() {
-    let output = hac(&["check", "--provider", "gcp", "ui/lint/lib/cloud_conflict.hac"]);
+    let output = hac(&[
+        "check",
+        "--provider",
+        "gcp",
+        "ui/lint/lib/cloud_conflict.hac",
+    ]);
     let rendered = format!("exit status: {}\n\n{}", output.status, output.stderr);
     insta::assert_snapshot!("cloud_conflict", rendered);
 }

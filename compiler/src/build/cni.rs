@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::emit::SpecError;
 use crate::emit::shell::{command, quote};
 use crate::emit::yaml::{to_yaml, to_yaml_stream};
+use crate::model::Encapsulation;
 use crate::model::cidr::Cidr;
-use crate::model::{Cluster, Encapsulation};
 
 use super::download::curl_download;
 use super::{Context, HostFile, Rendered, paths};
@@ -61,7 +61,7 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
     let cluster = context.cluster;
     let encapsulation = cluster.encapsulation();
     let mut rendered = match cni {
-        "flannel" => flannel(cidr, encapsulation, &flannel_interface_args(cluster))?,
+        "flannel" => flannel(cidr, encapsulation)?,
         "calico" => calico(calico_installation(
             cidr,
             encapsulation,
@@ -139,67 +139,46 @@ pub fn flannel_net_conf(pods: Cidr, encapsulation: Encapsulation) -> String {
     text
 }
 
-/// flannel's interface flags: the kubelet's node IP is pinned to each node's address,
-/// and flannel must carry pod traffic on the interface that holds it, not on the
-/// default route's (hosts with two NICs). One DaemonSet serves every node, so it gets
-/// every node's address (`--iface` may repeat; each node takes the one it holds) and,
-/// when some node has no IP address, `--iface-can-reach` a control plane as the
-/// fallback flannel tries after the list. Empty (flannel's default route) when no
-/// node has an IP address to pin.
-pub fn flannel_interface_args(cluster: &Cluster) -> Vec<String> {
-    let nodes: Vec<Option<std::net::IpAddr>> = cluster
-        .controlplanes
-        .iter()
-        .chain(&cluster.workers)
-        .map(|host| host.address.as_ref().and_then(|a| a.value.ip()))
-        .collect();
-    let mut args: Vec<String> = Vec::new();
-    for ip in nodes.iter().flatten() {
-        let arg = format!("--iface={ip}");
-        if !args.contains(&arg) {
-            args.push(arg);
-        }
-    }
-    if nodes.iter().any(Option::is_none) {
-        let reachable = cluster
-            .controlplanes
-            .iter()
-            .find_map(|h| h.address.as_ref().and_then(|a| a.value.ip()))
-            .or(cluster.endpoint.value.host.ip());
-        match reachable {
-            Some(ip) => args.push(format!("--iface-can-reach={ip}")),
-            None => args.clear(),
-        }
-    }
-    args
+/// The environment variable flannel's container gets the node's IP in.
+pub const FLANNEL_NODE_IP_ENV: &str = "HAC_NODE_IP";
+
+/// The flag that pins flannel to the interface holding the node's IP. hac pins the
+/// kubelet's `node-ip` to each host's address; the node's `status.hostIP` is that
+/// address, and Kubernetes expands `$(HAC_NODE_IP)` in the container's arguments from
+/// the downward API. Without it flannel takes the default route's interface, which on
+/// hosts with two NICs is not the one the nodes reach each other on. One flag for every
+/// node, so the control plane's user-data does not grow with the cluster.
+pub fn flannel_iface_arg() -> String {
+    format!("--iface=$({FLANNEL_NODE_IP_ENV})")
 }
 
-/// The DaemonSet patch (JSON 6902) that adds `args` to flannel's container; its first
-/// operation fails the apply if the release moved that container.
-fn flannel_args_patch(args: &[String]) -> Value {
-    let mut operations = vec![json!({
-        "op": "test",
-        "path": "/spec/template/spec/containers/0/name",
-        "value": "kube-flannel",
-    })];
-    operations.extend(args.iter().map(|arg| {
-        json!({ "op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": arg })
-    }));
-    Value::Array(operations)
+/// The DaemonSet patch (JSON 6902): the node IP into the container's environment and
+/// the `--iface` flag; its first operation fails the apply if the release moved the
+/// container.
+pub fn flannel_interface_patch() -> Value {
+    let container = "/spec/template/spec/containers/0";
+    json!([
+        { "op": "test", "path": format!("{container}/name"), "value": "kube-flannel" },
+        {
+            "op": "add",
+            "path": format!("{container}/env/-"),
+            "value": {
+                "name": FLANNEL_NODE_IP_ENV,
+                "valueFrom": { "fieldRef": { "fieldPath": "status.hostIP" } },
+            },
+        },
+        { "op": "add", "path": format!("{container}/args/-"), "value": flannel_iface_arg() },
+    ])
 }
 
 /// The release manifest plus kustomize patches: one replaces `net-conf.json` in
 /// `kube-flannel-cfg` (kustomize fails if the release no longer has that ConfigMap),
-/// one adds the interface flags to the DaemonSet.
-fn flannel(
-    pods: Cidr,
-    encapsulation: Encapsulation,
-    interface_args: &[String],
-) -> Result<Rendered, SpecError> {
+/// one pins the DaemonSet to the node IP's interface.
+fn flannel(pods: Cidr, encapsulation: Encapsulation) -> Result<Rendered, SpecError> {
     let dir = dir("flannel");
-    let mut patches = vec![json!({ "path": "net-conf.yaml" })];
-    if !interface_args.is_empty() {
-        patches.push(json!({
+    let patches = [
+        json!({ "path": "net-conf.yaml" }),
+        json!({
             "path": "interface.yaml",
             "target": {
                 "group": "apps",
@@ -208,8 +187,8 @@ fn flannel(
                 "name": "kube-flannel-ds",
                 "namespace": "kube-flannel",
             },
-        }));
-    }
+        }),
+    ];
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -222,19 +201,17 @@ fn flannel(
         "metadata": { "name": "kube-flannel-cfg", "namespace": "kube-flannel" },
         "data": { "net-conf.json": flannel_net_conf(pods, encapsulation) },
     });
-    let mut files = vec![
+    let files = vec![
         HostFile::public(
             format!("{dir}/kustomization.yaml"),
             to_yaml(&kustomization)?,
         ),
         HostFile::public(format!("{dir}/net-conf.yaml"), to_yaml(&patch)?),
-    ];
-    if !interface_args.is_empty() {
-        files.push(HostFile::public(
+        HostFile::public(
             format!("{dir}/interface.yaml"),
-            to_yaml(&flannel_args_patch(interface_args))?,
-        ));
-    }
+            to_yaml(&flannel_interface_patch())?,
+        ),
+    ];
     let network_key = if pods.is_ipv4() {
         "Network"
     } else {
@@ -256,15 +233,13 @@ fn flannel(
         "fi".to_owned(),
     ];
     // A patch whose target the release renamed would be skipped without a word.
-    if let Some(first) = interface_args.first() {
-        body.extend([
-            "flannel_args=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].args}')".to_owned(),
-            format!("if [[ $flannel_args != *{}* ]]; then", quote(first)?),
-            "  log \"flannel's DaemonSet kube-flannel-ds lacks the interface flags hac added: $flannel_args\"".to_owned(),
-            "  return 1".to_owned(),
-            "fi".to_owned(),
-        ]);
-    }
+    body.extend([
+        "flannel_args=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].args}')".to_owned(),
+        format!("if [[ $flannel_args != *{}* ]]; then", quote(&flannel_iface_arg())?),
+        "  log \"flannel's DaemonSet kube-flannel-ds lacks the --iface flag hac added: $flannel_args\"".to_owned(),
+        "  return 1".to_owned(),
+        "fi".to_owned(),
+    ]);
     Ok(Rendered::new(files, body))
 }
 
@@ -304,6 +279,14 @@ pub fn calico_installation(
         }
     });
     let network = &mut installation["spec"]["calicoNetwork"];
+    // The operator's default takes the first interface it finds; the node's InternalIP
+    // is the kubelet's node IP, which hac pins to the host's address.
+    let autodetection = if pods.is_ipv4() {
+        "nodeAddressAutodetectionV4"
+    } else {
+        "nodeAddressAutodetectionV6"
+    };
+    network[autodetection] = json!({ "kubernetes": "NodeInternalIP" });
     network["bgp"] = json!(match encapsulation {
         Encapsulation::Vxlan => "Disabled",
         Encapsulation::VxlanCrossSubnet => "Enabled",

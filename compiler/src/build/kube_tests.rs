@@ -1223,6 +1223,11 @@ fn calico_encapsulates_everything_unless_the_hosts_are_on_bare_metal() {
     assert_eq!(pool["encapsulation"], json!("VXLAN"));
     assert_eq!(network["bgp"], json!("Disabled"));
     assert!(network.get("mtu").is_none());
+    // Calico's node address is the pinned node IP, not the first interface found.
+    assert_eq!(
+        network["nodeAddressAutodetectionV4"],
+        json!({ "kubernetes": "NodeInternalIP" })
+    );
     // Unknown environment: the same, safe everywhere.
     let unknown = Fixture::new(with(&[("network", json!({ "cni": "calico" }))]));
     assert_eq!(calico_pool(&unknown).0["encapsulation"], json!("VXLAN"));
@@ -1267,7 +1272,7 @@ fn flannel_files(fixture: &Fixture) -> (Value, Option<Value>, Value, String) {
 }
 
 #[test]
-fn flannel_uses_the_interface_that_holds_each_node_address() {
+fn flannel_uses_the_interface_that_holds_the_node_ip() {
     // The reproduction: the sandbox's hosts have a NAT interface with the default route
     // and the host-only 192.168.56.0/24 one with their address; flannel took the first.
     let fixture = Fixture::new(with(&[("network", json!({ "cni": "flannel" }))]));
@@ -1279,56 +1284,44 @@ fn flannel_uses_the_interface_that_holds_each_node_address() {
     let operations = interface.expect("an interface patch")[0].clone();
     assert_eq!(operations[0]["op"], json!("test"));
     assert_eq!(operations[0]["value"], json!("kube-flannel"));
-    let args: Vec<&str> = operations
-        .as_array()
-        .unwrap()
-        .iter()
-        .skip(1)
-        .map(|op| op["value"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        args,
-        [
-            "--iface=10.0.0.11",
-            "--iface=10.0.0.12",
-            "--iface=10.0.0.13",
-            "--iface=10.0.0.21",
-            "--iface=10.0.0.22"
-        ]
+        operations[1]["value"],
+        json!({ "name": "HAC_NODE_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.hostIP" } } })
     );
-    assert!(body.contains("'--iface=10.0.0.11'"), "{body}");
+    assert_eq!(
+        operations[2]["path"],
+        json!("/spec/template/spec/containers/0/args/-")
+    );
+    assert_eq!(operations[2]["value"], json!("--iface=$(HAC_NODE_IP)"));
+    // The flag is checked on the applied DaemonSet.
+    let check = format!(
+        "if [[ $flannel_args != *{}* ]]; then",
+        crate::emit::shell::quote(&cni::flannel_iface_arg()).unwrap()
+    );
+    assert!(body.contains(&check), "{body}");
     assert_eq!(net_conf["Backend"], json!({ "Type": "vxlan" }));
+    // One flag whatever the cluster's size: cp1's user-data does not grow with it.
+    let mut big = base();
+    let workers: Vec<Value> = (0..200)
+        .map(|i| json!({ "name": format!("w{i}"), "address": format!("10.1.{}.{}", i / 200, i % 200 + 1) }))
+        .collect();
+    set(&mut big, "workers", Value::Array(workers));
+    set(&mut big, "network", json!({ "cni": "flannel" }));
+    let (_, big_interface, _, _) = flannel_files(&Fixture::new(big));
+    assert_eq!(big_interface.unwrap()[0], operations);
 }
 
 #[test]
-fn flannel_falls_back_to_the_route_to_a_control_plane_for_nodes_without_an_ip() {
-    let fixture = Fixture::new(with(&[
-        (
-            "network",
-            json!({ "cni": "flannel", "encapsulation": "vxlan-cross-subnet" }),
-        ),
-        ("workers.1.address", json!("w2.example.com")),
-    ]));
-    let (_, interface, net_conf, _) = flannel_files(&fixture);
-    let operations = interface.expect("an interface patch")[0].clone();
-    let last = operations.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["value"], json!("--iface-can-reach=10.0.0.11"));
+fn flannel_routes_directly_inside_a_subnet_only_with_vxlan_cross_subnet() {
+    let fixture = Fixture::new(with(&[(
+        "network",
+        json!({ "cni": "flannel", "encapsulation": "vxlan-cross-subnet" }),
+    )]));
+    let (_, _, net_conf, _) = flannel_files(&fixture);
     assert_eq!(
         net_conf["Backend"],
         json!({ "Type": "vxlan", "DirectRouting": true })
     );
-    // Nobody with an IP: flannel keeps its default, and no patch is written.
-    let cluster = &fixture.cluster;
-    let mut unnamed = cluster.clone();
-    for host in unnamed
-        .controlplanes
-        .iter_mut()
-        .chain(unnamed.workers.iter_mut())
-    {
-        host.address = None;
-    }
-    unnamed.endpoint.value.host = crate::model::Address::Dns("api.example.com".to_owned());
-    assert!(cni::flannel_interface_args(&unnamed).is_empty());
 }
 
 #[test]
