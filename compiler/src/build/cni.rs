@@ -139,36 +139,30 @@ pub fn flannel_net_conf(pods: Cidr, encapsulation: Encapsulation) -> String {
     text
 }
 
-/// The environment variable flannel's container gets the node's IP in.
-pub const FLANNEL_NODE_IP_ENV: &str = "HAC_NODE_IP";
+/// flannel reads every flag from `FLANNELD_<FLAG>` too; this one is `--iface`.
+pub const FLANNEL_IFACE_ENV: &str = "FLANNELD_IFACE";
 
-/// The flag that pins flannel to the interface holding the node's IP. hac pins the
-/// kubelet's `node-ip` to each host's address; the node's `status.hostIP` is that
-/// address, and Kubernetes expands `$(HAC_NODE_IP)` in the container's arguments from
-/// the downward API. Without it flannel takes the default route's interface, which on
-/// hosts with two NICs is not the one the nodes reach each other on. One flag for every
-/// node, so the control plane's user-data does not grow with the cluster.
-pub fn flannel_iface_arg() -> String {
-    format!("--iface=$({FLANNEL_NODE_IP_ENV})")
-}
-
-/// The DaemonSet patch (JSON 6902): the node IP into the container's environment and
-/// the `--iface` flag; its first operation fails the apply if the release moved the
-/// container.
+/// The DaemonSet patch that pins flannel to the interface holding the node's IP. hac
+/// pins the kubelet's `node-ip` to each host's address, and the node's `status.hostIP`
+/// (from the downward API) is that address; without it flannel takes the default
+/// route's interface, which on hosts with two NICs is not the one the nodes reach each
+/// other on. One entry for every node, so the first control plane's user-data does not
+/// grow with the cluster. A strategic merge patch: `env` merges by name, the release's
+/// arguments stay as they are, and a renamed container would come out without an image,
+/// which the API server refuses.
 pub fn flannel_interface_patch() -> Value {
-    let container = "/spec/template/spec/containers/0";
-    json!([
-        { "op": "test", "path": format!("{container}/name"), "value": "kube-flannel" },
-        {
-            "op": "add",
-            "path": format!("{container}/env/-"),
-            "value": {
-                "name": FLANNEL_NODE_IP_ENV,
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": { "name": "kube-flannel-ds", "namespace": "kube-flannel" },
+        "spec": { "template": { "spec": { "containers": [{
+            "name": "kube-flannel",
+            "env": [{
+                "name": FLANNEL_IFACE_ENV,
                 "valueFrom": { "fieldRef": { "fieldPath": "status.hostIP" } },
-            },
-        },
-        { "op": "add", "path": format!("{container}/args/-"), "value": flannel_iface_arg() },
-    ])
+            }],
+        }] } } },
+    })
 }
 
 /// The release manifest plus kustomize patches: one replaces `net-conf.json` in
@@ -178,16 +172,7 @@ fn flannel(pods: Cidr, encapsulation: Encapsulation) -> Result<Rendered, SpecErr
     let dir = dir("flannel");
     let patches = [
         json!({ "path": "net-conf.yaml" }),
-        json!({
-            "path": "interface.yaml",
-            "target": {
-                "group": "apps",
-                "version": "v1",
-                "kind": "DaemonSet",
-                "name": "kube-flannel-ds",
-                "namespace": "kube-flannel",
-            },
-        }),
+        json!({ "path": "interface.yaml" }),
     ];
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -232,11 +217,13 @@ fn flannel(pods: Cidr, encapsulation: Encapsulation) -> Result<Rendered, SpecErr
         "  return 1".to_owned(),
         "fi".to_owned(),
     ];
-    // A patch whose target the release renamed would be skipped without a word.
     body.extend([
-        "flannel_args=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].args}')".to_owned(),
-        format!("if [[ $flannel_args != *{}* ]]; then", quote(&flannel_iface_arg())?),
-        "  log \"flannel's DaemonSet kube-flannel-ds lacks the --iface flag hac added: $flannel_args\"".to_owned(),
+        "flannel_pod=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec}')".to_owned(),
+        format!("if [[ $flannel_pod != *{}* ]]; then", quote(&format!("\"{FLANNEL_IFACE_ENV}\""))?),
+        format!(
+            "  log {}",
+            quote(&format!("flannel's DaemonSet kube-flannel-ds lacks {FLANNEL_IFACE_ENV}, which pins it to the node IP's interface"))?
+        ),
         "  return 1".to_owned(),
         "fi".to_owned(),
     ]);

@@ -1278,25 +1278,22 @@ fn flannel_uses_the_interface_that_holds_the_node_ip() {
     let fixture = Fixture::new(with(&[("network", json!({ "cni": "flannel" }))]));
     let (kustomization, interface, net_conf, body) = flannel_files(&fixture);
     assert_eq!(
-        kustomization[0]["patches"][1]["target"]["name"],
-        json!("kube-flannel-ds")
+        kustomization[0]["patches"][1],
+        json!({ "path": "interface.yaml" })
     );
-    let operations = interface.expect("an interface patch")[0].clone();
-    assert_eq!(operations[0]["op"], json!("test"));
-    assert_eq!(operations[0]["value"], json!("kube-flannel"));
+    let patch = interface.expect("an interface patch")[0].clone();
+    assert_eq!(patch["kind"], json!("DaemonSet"));
+    assert_eq!(patch["metadata"]["name"], json!("kube-flannel-ds"));
+    let container = &patch["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["name"], json!("kube-flannel"));
     assert_eq!(
-        operations[1]["value"],
-        json!({ "name": "HAC_NODE_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.hostIP" } } })
+        container["env"],
+        json!([{ "name": "FLANNELD_IFACE", "valueFrom": { "fieldRef": { "fieldPath": "status.hostIP" } } }])
     );
-    assert_eq!(
-        operations[2]["path"],
-        json!("/spec/template/spec/containers/0/args/-")
-    );
-    assert_eq!(operations[2]["value"], json!("--iface=$(HAC_NODE_IP)"));
-    // The flag is checked on the applied DaemonSet.
+    // The environment is checked on the applied DaemonSet.
     let check = format!(
-        "if [[ $flannel_args != *{}* ]]; then",
-        crate::emit::shell::quote(&cni::flannel_iface_arg()).unwrap()
+        "if [[ $flannel_pod != *{}* ]]; then",
+        crate::emit::shell::quote("\"FLANNELD_IFACE\"").unwrap()
     );
     assert!(body.contains(&check), "{body}");
     assert_eq!(net_conf["Backend"], json!({ "Type": "vxlan" }));
@@ -1308,7 +1305,7 @@ fn flannel_uses_the_interface_that_holds_the_node_ip() {
     set(&mut big, "workers", Value::Array(workers));
     set(&mut big, "network", json!({ "cni": "flannel" }));
     let (_, big_interface, _, _) = flannel_files(&Fixture::new(big));
-    assert_eq!(big_interface.unwrap()[0], operations);
+    assert_eq!(big_interface.unwrap()[0], patch);
 }
 
 #[test]
