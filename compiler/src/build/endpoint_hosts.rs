@@ -134,4 +134,24 @@ mod tests {
         assert!(!absent.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn the_script_is_clean_posix_shell() {
+        // cloud-init runs `bootcmd` with sh, not bash.
+        let lines = vec![format!("fd00::100 api.example {MARKER}")];
+        let script = format!("#!/bin/sh\n{}", script(&lines, &FILES).unwrap());
+        let mut child = std::process::Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("shellcheck runs");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}\n{script}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
 }
