@@ -212,8 +212,10 @@ fn cidrs(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// kube-apiserver serves one family unless it is dual-stack: node IPs, the advertise
-/// address, the VIP and the endpoint must be of the ranges' family.
+/// kube-apiserver serves one family unless it is dual-stack: the nodes' IPs (the
+/// kubelets' node IPs, the API servers' advertise addresses) must be of the ranges'
+/// family. Load balancers, the VIP and etcd members may be of either: haproxy and the
+/// API servers' etcd client connect across families.
 fn families(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let pods = &cluster.network.pods;
     let services = &cluster.network.services;
@@ -224,7 +226,7 @@ fn families(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let ranges_v4 = pods.value.is_ipv4();
     let family = |v4: bool| if v4 { "IPv4" } else { "IPv6" };
     let mut others: Vec<(String, Origin)> = Vec::new();
-    for (host, _) in cluster.hosts() {
+    for host in cluster.controlplanes.iter().chain(&cluster.workers) {
         if let Some(Located {
             value: Address::Ip(ip),
             origin,
@@ -240,22 +242,6 @@ fn families(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                 *origin,
             ));
         }
-    }
-    if let Some(vip) = cluster.loadbalancer.vip()
-        && vip.value.is_ipv4() != ranges_v4
-    {
-        others.push((
-            format!("the VIP `{}` is {}", vip.value, family(vip.value.is_ipv4())),
-            vip.origin,
-        ));
-    }
-    if let Address::Ip(ip) = cluster.endpoint.value.host
-        && ip.is_ipv4() != ranges_v4
-    {
-        others.push((
-            format!("the endpoint `{ip}` is {}", family(ip.is_ipv4())),
-            cluster.endpoint.origin,
-        ));
     }
     let Some((first, first_origin)) = others.first() else {
         return;

@@ -763,7 +763,7 @@ fn ipv6_ranges_with_ipv4_hosts_are_an_error_at_the_range() {
     let d = one(&diagnostics, codes::MIXED_FAMILIES);
     assert_eq!(d.severity, Severity::Error);
     assert_eq!(primary(&d), at(&root, "network.pods").origin);
-    assert!(secondary(&d).contains(&at(&root, "loadbalancer.hosts.0.address").origin));
+    assert!(secondary(&d).contains(&at(&root, "controlplanes.0.address").origin));
     assert!(d.message.contains("IPv6"), "{}", d.message);
     assert!(!accepted(json));
     // And the reverse.
