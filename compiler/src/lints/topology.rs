@@ -340,10 +340,13 @@ fn endpoint_resolution(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
                     _ => format!("`{name}` → the addresses of {what}"),
                 }
             } else {
-                let kind = if targets.iter().all(|ip| ip.is_ipv4()) {
-                    "A"
-                } else {
-                    "AAAA"
+                let kind = match (
+                    targets.iter().any(|ip| ip.is_ipv4()),
+                    targets.iter().any(|ip| ip.is_ipv6()),
+                ) {
+                    (true, false) => "A",
+                    (false, true) => "AAAA",
+                    _ => "A and AAAA",
                 };
                 format!("{kind} `{name}` → {listed} ({what})")
             };
