@@ -781,6 +781,7 @@ pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> S
         cluster: Some(cluster.name.value.clone()),
         key_algorithm,
         etcd_members,
+        encrypt_secrets: cluster.controlplane.encrypt_secrets,
     }
 }
 

@@ -429,6 +429,12 @@ impl Reader {
             |r, v, p| r.kubelet(v, p),
             Kubelet::default,
         );
+        let controlplane = self.optional(
+            &view,
+            "controlplane",
+            |r, v, p| r.controlplane(v, p),
+            ControlPlane::default,
+        );
         let (controlplanes, controlplanes_origin) = controlplanes?;
         let (workers, workers_origin) = workers?;
         Some(Cluster {
@@ -451,6 +457,7 @@ impl Reader {
             containerd: containerd?,
             packages: packages?,
             kubelet: kubelet?,
+            controlplane: controlplane?,
         })
     }
 
@@ -954,6 +961,167 @@ impl Reader {
         );
         Some(Kubelet {
             extra_args: extra_args?,
+        })
+    }
+
+    fn controlplane(&mut self, value: &Value, path: &str) -> Option<ControlPlane> {
+        let view = self.open(value, "controlplane", path.to_owned())?;
+        let component = |reader: &mut Self, name: &'static str, component| {
+            reader.optional(
+                &view,
+                name,
+                |r, v, p| r.component(v, p, component),
+                ComponentArgs::default,
+            )
+        };
+        let apiserver = component(self, "apiserver", formats::Component::ApiServer);
+        let controller_manager = component(
+            self,
+            "controllermanager",
+            formats::Component::ControllerManager,
+        );
+        let scheduler = component(self, "scheduler", formats::Component::Scheduler);
+        let audit = self.optional(&view, "audit", |r, v, p| r.audit(v, p), Audit::default);
+        let encrypt_secrets =
+            self.optional(&view, "encryptSecrets", |r, v, p| r.bool(v, p), || false);
+        Some(ControlPlane {
+            apiserver: apiserver?,
+            controller_manager: controller_manager?,
+            scheduler: scheduler?,
+            audit: audit?,
+            encrypt_secrets: encrypt_secrets?,
+        })
+    }
+
+    /// `{ extraArgs = { … }; }` of one control-plane component.
+    fn component(
+        &mut self,
+        value: &Value,
+        path: &str,
+        component: formats::Component,
+    ) -> Option<ComponentArgs> {
+        let schema = match component {
+            formats::Component::ApiServer => "apiserver",
+            formats::Component::ControllerManager => "controllermanager",
+            formats::Component::Scheduler => "scheduler",
+        };
+        let view = self.open(value, schema, path.to_owned())?;
+        let extra_args = self.optional(
+            &view,
+            "extraArgs",
+            |r, v, p| r.component_args(v, p, component),
+            BTreeMap::new,
+        );
+        Some(ComponentArgs {
+            extra_args: extra_args?,
+        })
+    }
+
+    fn component_args(
+        &mut self,
+        value: &Value,
+        path: &str,
+        component: formats::Component,
+    ) -> Option<BTreeMap<String, String>> {
+        let Some(attrs) = value.as_attrs() else {
+            self.wrong_type(value, path, "an attribute set of strings");
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        let mut failed = false;
+        for (name, attr) in attrs.iter() {
+            let entry_path = format!("{path}.\"{name}\"");
+            if let Err(reason) = formats::component_flag(component, name) {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    attr.name_origin,
+                    &entry_path,
+                    reason,
+                    None,
+                );
+                failed = true;
+                continue;
+            }
+            let v = &attr.value;
+            // Flags are text on the command line; numbers and booleans read naturally.
+            let text = match &v.kind {
+                ValueKind::Int(i) => i.to_string(),
+                ValueKind::Bool(b) => b.to_string(),
+                _ => match self.string(v, &entry_path) {
+                    Some(text) => text.value,
+                    None => {
+                        failed = true;
+                        continue;
+                    }
+                },
+            };
+            match formats::component_arg_value(component, name, &text) {
+                Ok(()) => {
+                    out.insert(name.to_owned(), text);
+                }
+                Err(reason) => {
+                    self.invalid(codes::INVALID_VALUE, v.origin, &entry_path, reason, None);
+                    failed = true;
+                }
+            }
+        }
+        (!failed).then_some(out)
+    }
+
+    fn audit(&mut self, value: &Value, path: &str) -> Option<Audit> {
+        let view = self.open(value, "audit", path.to_owned())?;
+        let defaults = Audit::default();
+        let level = self.optional(
+            &view,
+            "level",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    AuditLevel::parse(s).ok_or_else(|| {
+                        format!(
+                            "`{}` is not an audit level: {}",
+                            s.escape_debug(),
+                            AuditLevel::ALL
+                                .map(|l| format!("`{}`", l.as_str()))
+                                .join(", ")
+                        )
+                    })
+                })
+                .map(|l| l.value)
+            },
+            || defaults.level,
+        );
+        let count = |reader: &mut Self, name: &'static str, default: u32, max: u32| {
+            reader.optional(
+                &view,
+                name,
+                |r, v, p| match v.as_int() {
+                    Some(n) if (1..=i64::from(max)).contains(&n) => u32::try_from(n).ok(),
+                    Some(_) => {
+                        r.invalid(
+                            codes::INVALID_VALUE,
+                            v.origin,
+                            p,
+                            format!("must be from 1 to {max}"),
+                            None,
+                        );
+                        None
+                    }
+                    None => {
+                        r.wrong_type(v, p, "an integer");
+                        None
+                    }
+                },
+                || default,
+            )
+        };
+        let max_age_days = count(self, "maxAge", defaults.max_age_days, 3650);
+        let max_backups = count(self, "maxBackups", defaults.max_backups, 1000);
+        let max_size_mb = count(self, "maxSize", defaults.max_size_mb, 100_000);
+        Some(Audit {
+            level: level?,
+            max_age_days: max_age_days?,
+            max_backups: max_backups?,
+            max_size_mb: max_size_mb?,
         })
     }
 

@@ -99,6 +99,36 @@ pub const SETS: &[SetDoc] = &[
         path: "`kubelet` (cluster or host)",
         doc: "Extra kubelet settings. A host's entries override the cluster's.",
     },
+    SetDoc {
+        id: "controlplane",
+        title: "`controlplane`",
+        path: "`controlplane`",
+        doc: "Settings of the control-plane components on every control plane: extra flags, the API server's audit log and the encryption of Secrets at rest.",
+    },
+    SetDoc {
+        id: "apiserver",
+        title: "`controlplane.apiserver`",
+        path: "`controlplane.apiserver`",
+        doc: "kube-apiserver settings.",
+    },
+    SetDoc {
+        id: "controllermanager",
+        title: "`controlplane.controllermanager`",
+        path: "`controlplane.controllermanager`",
+        doc: "kube-controller-manager settings.",
+    },
+    SetDoc {
+        id: "scheduler",
+        title: "`controlplane.scheduler`",
+        path: "`controlplane.scheduler`",
+        doc: "kube-scheduler settings.",
+    },
+    SetDoc {
+        id: "audit",
+        title: "`controlplane.audit`",
+        path: "`controlplane.audit`",
+        doc: "The API server's audit log, `/var/log/kubernetes/audit/audit.log` on every control plane, under the policy hac writes to `/etc/kubernetes/audit-policy.yaml` (see [secrets.md](secrets.md#audit-log-and-encryption-at-rest)).",
+    },
 ];
 
 pub const ATTRIBUTES: &[Attribute] = &[
@@ -214,6 +244,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "set",
         default: "{ }",
         doc: "Kubelet settings for every node; see `kubelet`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "controlplane",
+        ty: "set",
+        default: "{ }",
+        doc: "Control-plane component settings; see `controlplane`.",
     },
     // host
     Attribute {
@@ -449,6 +486,91 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "set of strings",
         default: "{ }",
         doc: "Extra kubelet flags, name (without `--`) → value, passed through kubeadm's `kubeletExtraArgs`. `node-ip`, `node-labels` and `register-with-taints` are set by hac.",
+    },
+    // controlplane
+    Attribute {
+        set: "controlplane",
+        name: "apiserver",
+        ty: "set",
+        default: "{ }",
+        doc: "kube-apiserver settings; see `controlplane.apiserver`.",
+    },
+    Attribute {
+        set: "controlplane",
+        name: "controllermanager",
+        ty: "set",
+        default: "{ }",
+        doc: "kube-controller-manager settings; see `controlplane.controllermanager`.",
+    },
+    Attribute {
+        set: "controlplane",
+        name: "scheduler",
+        ty: "set",
+        default: "{ }",
+        doc: "kube-scheduler settings; see `controlplane.scheduler`.",
+    },
+    Attribute {
+        set: "controlplane",
+        name: "audit",
+        ty: "set",
+        default: "{ }",
+        doc: "The API server's audit log; see `controlplane.audit`.",
+    },
+    Attribute {
+        set: "controlplane",
+        name: "encryptSecrets",
+        ty: "bool",
+        default: "false",
+        doc: "Encrypt Secrets at rest in etcd (`secretbox`, with a key hac generates into the secrets bundle and writes, mode 0600, to `/etc/kubernetes/encryption-config.yaml` on every control plane). Turn it on before the first control plane boots, or follow [secrets.md](secrets.md#encryption-of-secrets-at-rest) for a running cluster; `hac secrets rotate encryption-key` rotates the key.",
+    },
+    Attribute {
+        set: "apiserver",
+        name: "extraArgs",
+        ty: "set of strings",
+        default: "{ }",
+        doc: "Extra kube-apiserver flags, name (without `--`) → value, passed through kubeadm's `apiServer.extraArgs`. Flags kubeadm sets from the PKI and the model (`etcd-servers`, `tls-cert-file`, `service-cluster-ip-range`, `secure-port`, …) and the ones hac sets (`audit-*`, `encryption-provider-config`) are refused, as are `anonymous-auth=false` and an `authorization-mode` without `Node` and `RBAC`, which break joining and health checks.",
+    },
+    Attribute {
+        set: "controllermanager",
+        name: "extraArgs",
+        ty: "set of strings",
+        default: "{ }",
+        doc: "Extra kube-controller-manager flags, passed through kubeadm's `controllerManager.extraArgs`. Flags kubeadm sets (`cluster-cidr`, `allocate-node-cidrs`, the kubeconfigs and certificates, …) are refused, as are `leader-elect=false` and a `controllers` list without `bootstrapsigner` and `tokencleaner`.",
+    },
+    Attribute {
+        set: "scheduler",
+        name: "extraArgs",
+        ty: "set of strings",
+        default: "{ }",
+        doc: "Extra kube-scheduler flags, passed through kubeadm's `scheduler.extraArgs`. The kubeconfigs, `secure-port` and `leader-elect=false` are refused.",
+    },
+    Attribute {
+        set: "audit",
+        name: "level",
+        ty: "string",
+        default: "\"Metadata\"",
+        doc: "What is recorded of each request: `None` (no audit log), `Metadata`, `Request` or `RequestResponse`. Secrets, ConfigMaps and token reviews are recorded at `Metadata` whatever the level, so their contents never reach the log; health checks are not recorded.",
+    },
+    Attribute {
+        set: "audit",
+        name: "maxAge",
+        ty: "int",
+        default: "30",
+        doc: "Days a rotated audit file is kept (`--audit-log-maxage`).",
+    },
+    Attribute {
+        set: "audit",
+        name: "maxBackups",
+        ty: "int",
+        default: "10",
+        doc: "Rotated audit files kept (`--audit-log-maxbackup`).",
+    },
+    Attribute {
+        set: "audit",
+        name: "maxSize",
+        ty: "int",
+        default: "100",
+        doc: "Megabytes an audit file grows to before it is rotated (`--audit-log-maxsize`).",
     },
 ];
 

@@ -19,6 +19,7 @@ fn spec(members: &[(&str, &str)]) -> SecretsSpec {
         cluster: None,
         key_algorithm: Some(KeyAlgorithm::EcdsaP256),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
+        encrypt_secrets: false,
     }
 }
 
