@@ -18,6 +18,7 @@ mod reconcile;
 mod secret;
 mod show;
 mod spec;
+mod subject;
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +26,7 @@ use time::OffsetDateTime;
 
 pub use algorithm::{KeyAlgorithm, UnknownKeyAlgorithm};
 pub use bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
-pub use encryption::{EncryptionKey, EncryptionKeys, RotationPhase};
+pub use encryption::{EncryptionKey, EncryptionKeys, RotationPhase, base64};
 pub use error::SecretsError;
 pub use format::{FORMAT_VERSION, starts_like_bundle};
 pub use inspect::{CertificateInfo, format_time};
@@ -297,6 +298,31 @@ pub fn rotate_encryption_key(
     bundle.encryption = Some(rotated);
     save_locked(path, &bundle)?;
     Ok((phase, kept))
+}
+
+/// A client certificate for `user` in `groups`, signed by the bundle's cluster CA,
+/// valid from `now` until `not_after` (see [`pki::new_client_certificate`]).
+pub fn issue_client_certificate(
+    bundle: &Bundle,
+    user: &str,
+    groups: &[String],
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<CertificateAndKey, SecretsError> {
+    pki::new_client_certificate(
+        &bundle.cluster_ca,
+        bundle.key_algorithm,
+        user,
+        groups,
+        not_after,
+        now,
+    )
+}
+
+/// Writes `contents` to `path` as a mode-0600 file, replacing what is there in one
+/// step (a reader sees the old file or the new one), through symlinks like the bundle.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), SecretsError> {
+    file::write_atomically(path, contents, file::Existing::Replace)
 }
 
 /// CAs with less than this left get a warning from [`expiry_warnings`].
