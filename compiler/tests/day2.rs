@@ -533,3 +533,22 @@ fn rotating_the_encryption_key_stages_promotes_and_drops_it() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("controlplane.encryptSecrets = true;"));
 }
+
+/// `script` (util-linux) gives hac a terminal as standard output.
+#[test]
+fn kubeconfig_never_prints_a_key_to_a_terminal() {
+    let cluster = Cluster::new("", None);
+    let output = Command::new("script")
+        .args(["-qec", &format!("{HAC} kubeconfig c.hac -"), "/dev/null"])
+        .current_dir(cluster.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) must be installed for this test");
+    let shown = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("refusing to print a private key to a terminal"),
+        "{shown}"
+    );
+    assert!(!shown.contains("client-key-data"), "{shown}");
+}
