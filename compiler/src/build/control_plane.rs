@@ -92,10 +92,11 @@ pub fn files(cluster: &Cluster, secrets: &Bundle) -> Result<Vec<HostFile>, SpecE
     let settings = &cluster.controlplane;
     let mut files = Vec::new();
     if settings.audit.level != AuditLevel::None {
-        files.push(HostFile::private(
-            paths::AUDIT_POLICY,
-            to_yaml(&audit_policy(settings.audit.level))?,
-        ));
+        let policy = match &settings.audit.rules {
+            Some(rules) => policy_with(rules.clone()),
+            None => audit_policy(settings.audit.level),
+        };
+        files.push(HostFile::private(paths::AUDIT_POLICY, to_yaml(&policy)?));
     }
     if settings.encrypt_secrets {
         let keys = secrets.encryption_keys().ok_or_else(|| {
@@ -157,6 +158,16 @@ pub fn audit_policy(level: AuditLevel) -> Value {
             },
             { "level": level.as_str() },
         ],
+    })
+}
+
+/// A policy of the user's rules.
+pub fn policy_with(rules: Vec<Value>) -> Value {
+    json!({
+        "apiVersion": "audit.k8s.io/v1",
+        "kind": "Policy",
+        "omitStages": ["RequestReceived"],
+        "rules": rules,
     })
 }
 
@@ -383,5 +394,34 @@ mod tests {
             assert_eq!(rules.last().unwrap(), &json!({ "level": level.as_str() }));
             assert!(secrets_rule < rules.len() - 1);
         }
+    }
+
+    #[test]
+    fn the_users_rules_make_the_policy() {
+        let fixture = settings(json!({ "audit": { "rules": [
+            { "level": "Metadata", "resources": [{ "group": "", "resources": ["secrets"] }] },
+            { "level": "RequestResponse" }
+        ] } }));
+        let files = files(&fixture.cluster, &fixture.bundle).unwrap();
+        let [policy] = files.as_slice() else {
+            panic!("one file: {files:?}")
+        };
+        assert_eq!(policy.path, paths::AUDIT_POLICY);
+        assert!(
+            policy
+                .content
+                .starts_with("apiVersion: audit.k8s.io/v1\nkind: Policy\n")
+        );
+        assert!(policy.content.contains("level: RequestResponse"));
+        assert!(
+            !policy.content.contains("/healthz"),
+            "hac's rules are not added"
+        );
+        let config = kubeadm_config::cluster_document(&fixture.context());
+        assert!(has(
+            &args_of(&config["apiServer"]),
+            "audit-policy-file",
+            paths::AUDIT_POLICY
+        ));
     }
 }

@@ -36,6 +36,8 @@ fn child(set: &str, name: &str) -> Shape {
         ("controlplane", "controllermanager") => Shape::Set("controllermanager"),
         ("controlplane", "scheduler") => Shape::Set("scheduler"),
         ("controlplane", "audit") => Shape::Set("audit"),
+        ("audit", "rules") => Shape::ListOf("auditrule"),
+        ("auditrule", "resources") => Shape::ListOf("auditresources"),
         _ => Shape::Leaf,
     }
 }
@@ -75,7 +77,7 @@ pub fn enum_values(attribute: &Attribute) -> Option<Vec<&'static str>> {
         ("cluster", "os") => Some(Os::ALL.map(Os::as_str).to_vec()),
         ("cluster", "etcd") => Some(vec!["stacked"]),
         ("cluster", "loadbalancer") => Some(vec!["external", "none"]),
-        ("audit", "level") => Some(AuditLevel::ALL.map(AuditLevel::as_str).to_vec()),
+        ("audit" | "auditrule", "level") => Some(AuditLevel::ALL.map(AuditLevel::as_str).to_vec()),
         _ => None,
     }
 }

@@ -1114,15 +1114,130 @@ impl Reader {
                 || default,
             )
         };
+        let rules = self.optional(
+            &view,
+            "rules",
+            |r, v, p| {
+                r.each(v, p, "a list of audit rules", |r, item, p| {
+                    r.audit_rule(item, &p)
+                })
+                .map(Some)
+            },
+            || None,
+        );
+        if let (Some(AuditLevel::None), Some(Some(_)), Some(level)) =
+            (level, &rules, view.get("level"))
+        {
+            self.invalid(
+                codes::INVALID_VALUE,
+                level.value.origin,
+                &view.path_of("level"),
+                "`None` turns the audit log off, but `rules` are given".to_owned(),
+                Some("remove `level` to log with the rules, or remove `rules`".to_owned()),
+            );
+            return None;
+        }
         let max_age_days = count(self, "maxAge", defaults.max_age_days, 3650);
         let max_backups = count(self, "maxBackups", defaults.max_backups, 1000);
         let max_size_mb = count(self, "maxSize", defaults.max_size_mb, 100_000);
         Some(Audit {
             level: level?,
+            rules: rules?,
             max_age_days: max_age_days?,
             max_backups: max_backups?,
             max_size_mb: max_size_mb?,
         })
+    }
+
+    /// One audit.k8s.io/v1 `PolicyRule`, as the JSON the policy file holds.
+    fn audit_rule(&mut self, value: &Value, path: &str) -> Option<serde_json::Value> {
+        use serde_json::Value as Json;
+        let view = self.open(value, "auditrule", path.to_owned())?;
+        let mut rule = serde_json::Map::new();
+        let mut failed = false;
+        let level = self.required(&view, "level", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                AuditLevel::parse(s).ok_or_else(|| {
+                    format!(
+                        "`{}` is not an audit level: {}",
+                        s.escape_debug(),
+                        AuditLevel::ALL
+                            .map(|l| format!("`{}`", l.as_str()))
+                            .join(", ")
+                    )
+                })
+            })
+        });
+        match level {
+            Some(level) => {
+                rule.insert("level".into(), Json::from(level.value.as_str()));
+            }
+            None => failed = true,
+        }
+        for name in [
+            "users",
+            "userGroups",
+            "verbs",
+            "namespaces",
+            "nonResourceURLs",
+            "omitStages",
+        ] {
+            if let Some(attr) = view.get(name) {
+                match self.strings(&attr.value, &view.path_of(name), formats::single_line) {
+                    Some(items) => {
+                        rule.insert(name.into(), Json::from(items));
+                    }
+                    None => failed = true,
+                }
+            }
+        }
+        if let Some(attr) = view.get("omitManagedFields") {
+            match self.bool(&attr.value, &view.path_of("omitManagedFields")) {
+                Some(omit) => {
+                    rule.insert("omitManagedFields".into(), Json::from(omit));
+                }
+                None => failed = true,
+            }
+        }
+        if let Some(attr) = view.get("resources") {
+            let path = view.path_of("resources");
+            let groups = self.each(
+                &attr.value,
+                &path,
+                "a list of resource groups",
+                |r, v, p| {
+                    let view = r.open(v, "auditresources", p)?;
+                    let mut group = serde_json::Map::new();
+                    let name = r.optional(
+                        &view,
+                        "group",
+                        |r, v, p| r.string(v, p).map(|l| l.value),
+                        String::new,
+                    );
+                    let mut ok = name.is_some();
+                    group.insert("group".into(), Json::from(name.unwrap_or_default()));
+                    for list in ["resources", "resourceNames"] {
+                        if let Some(attr) = view.get(list) {
+                            match r.strings(&attr.value, &view.path_of(list), formats::single_line)
+                            {
+                                Some(items) => {
+                                    group.insert(list.into(), Json::from(items));
+                                }
+                                None => ok = false,
+                            }
+                        }
+                    }
+                    ok.then_some(Json::Object(group))
+                },
+            );
+            match groups {
+                Some(groups) => {
+                    rule.insert("resources".into(), Json::Array(groups));
+                }
+                None => failed = true,
+            }
+        }
+        (!failed).then_some(Json::Object(rule))
     }
 
     fn files(&mut self, value: &Value, path: &str) -> Option<Vec<FileSpec>> {

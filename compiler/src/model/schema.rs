@@ -129,6 +129,18 @@ pub const SETS: &[SetDoc] = &[
         path: "`controlplane.audit`",
         doc: "The API server's audit log, `/var/log/kubernetes/audit/audit.log` on every control plane, under the policy hac writes to `/etc/kubernetes/audit-policy.yaml` (see [secrets.md](secrets.md#audit-log-and-encryption-at-rest)).",
     },
+    SetDoc {
+        id: "auditrule",
+        title: "an audit rule",
+        path: "elements of `controlplane.audit.rules`",
+        doc: "One rule of the audit policy (audit.k8s.io/v1 `PolicyRule`).",
+    },
+    SetDoc {
+        id: "auditresources",
+        title: "an audit resource group",
+        path: "elements of an audit rule's `resources`",
+        doc: "The resources a rule applies to (audit.k8s.io/v1 `GroupResources`).",
+    },
 ];
 
 pub const ATTRIBUTES: &[Attribute] = &[
@@ -553,6 +565,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         set: "audit",
+        name: "rules",
+        ty: "list of sets",
+        default: "hac's",
+        doc: "The rules of an audit policy of your own instead of hac's (`level` then does not apply): audit.k8s.io/v1 `PolicyRule`s, the first that matches a request applies, e.g. `[ { level = \"None\"; nonResourceURLs = [ \"/healthz*\" ]; } { level = \"Metadata\"; resources = [ { group = \"\"; resources = [ \"secrets\" ]; } ]; } { level = \"Request\"; } ]`. Each rule takes `level` (required), `users`, `userGroups`, `verbs`, `namespaces`, `nonResourceURLs`, `omitStages`, `omitManagedFields` and `resources` (sets of `group`, `resources`, `resourceNames`). Keep Secrets at `Metadata`: above it, their contents reach the log.",
+    },
+    Attribute {
+        set: "audit",
         name: "maxAge",
         ty: "int",
         default: "30",
@@ -571,6 +590,90 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "int",
         default: "100",
         doc: "Megabytes an audit file grows to before it is rotated (`--audit-log-maxsize`).",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "level",
+        ty: "string",
+        default: "required",
+        doc: "`None`, `Metadata`, `Request` or `RequestResponse`.",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "users",
+        ty: "list of strings",
+        default: "all",
+        doc: "The user names the rule applies to.",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "userGroups",
+        ty: "list of strings",
+        default: "all",
+        doc: "The groups the rule applies to.",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "verbs",
+        ty: "list of strings",
+        default: "all",
+        doc: "The verbs (`get`, `list`, `watch`, `create`, …) the rule applies to.",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "namespaces",
+        ty: "list of strings",
+        default: "all",
+        doc: "The namespaces the rule applies to (`\"\"` for cluster-scoped objects).",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "nonResourceURLs",
+        ty: "list of strings",
+        default: "none",
+        doc: "URL paths that are not resources, `*` at the end as a wildcard (`/healthz*`).",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "omitStages",
+        ty: "list of strings",
+        default: "[ ]",
+        doc: "Stages not logged for these requests (`RequestReceived`, `ResponseStarted`, `ResponseComplete`, `Panic`).",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "omitManagedFields",
+        ty: "bool",
+        default: "false",
+        doc: "Leave `managedFields` out of the logged request and response bodies.",
+    },
+    Attribute {
+        set: "auditrule",
+        name: "resources",
+        ty: "list of sets",
+        default: "all",
+        doc: "The resources the rule applies to; see an audit resource group.",
+    },
+    Attribute {
+        set: "auditresources",
+        name: "group",
+        ty: "string",
+        default: "\"\"",
+        doc: "The API group, `\"\"` for the core group.",
+    },
+    Attribute {
+        set: "auditresources",
+        name: "resources",
+        ty: "list of strings",
+        default: "all",
+        doc: "Resources of the group (`secrets`, `pods/log`, …).",
+    },
+    Attribute {
+        set: "auditresources",
+        name: "resourceNames",
+        ty: "list of strings",
+        default: "all",
+        doc: "Names of the objects.",
     },
 ];
 

@@ -666,3 +666,59 @@ fn audit_settings_are_checked() {
     assert_eq!(primary(&d), name_in(&root, "controlplane", "encryptSecret"));
     assert_eq!(d.help.as_deref(), Some("did you mean `encryptSecrets`?"));
 }
+
+#[test]
+fn audit_rules_of_the_users_own_are_read_and_checked_in_place() {
+    let rules = json!([
+        { "level": "None", "nonResourceURLs": ["/healthz*"] },
+        { "level": "Metadata", "resources": [{ "group": "", "resources": ["secrets"] }] },
+        { "level": "Request", "verbs": ["create", "delete"], "omitManagedFields": true }
+    ]);
+    let (cluster, diagnostics) = check_cluster(&value(with(
+        "controlplane.audit",
+        json!({ "rules": rules }),
+    )));
+    assert_eq!(diagnostics, vec![]);
+    let read = cluster.unwrap().controlplane.audit.rules.unwrap();
+    assert_eq!(serde_json::Value::Array(read), rules);
+
+    let (root, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "level": "Everything" }]),
+    ));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(
+        primary(&d),
+        at(&root, "controlplane.audit.rules.0.level").origin
+    );
+    let (root, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "level": "None", "verb": ["get"] }]),
+    ));
+    let d = one(&diagnostics, codes::UNKNOWN_ATTRIBUTE);
+    assert_eq!(
+        primary(&d),
+        name_in(&root, "controlplane.audit.rules.0", "verb")
+    );
+    assert_eq!(d.help.as_deref(), Some("did you mean `verbs`?"));
+    let (root, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "level": "None", "resources": [{ "group": "", "resources": "secrets" }] }]),
+    ));
+    let d = one(&diagnostics, codes::WRONG_TYPE);
+    assert_eq!(
+        primary(&d),
+        at(&root, "controlplane.audit.rules.0.resources.0.resources").origin
+    );
+    let (_, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "verbs": ["get"] }]),
+    ));
+    one(&diagnostics, codes::MISSING_ATTRIBUTE);
+    let (root, diagnostics) = run(with(
+        "controlplane.audit",
+        json!({ "level": "None", "rules": [{ "level": "Metadata" }] }),
+    ));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(primary(&d), at(&root, "controlplane.audit.level").origin);
+}

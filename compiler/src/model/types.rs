@@ -405,9 +405,12 @@ pub struct ComponentArgs {
 }
 
 /// The API server's audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Audit {
     pub level: AuditLevel,
+    /// The rules of a policy of the user's (audit.k8s.io/v1 `PolicyRule`s as JSON,
+    /// checked) instead of hac's.
+    pub rules: Option<Vec<serde_json::Value>>,
     /// Days an audit file is kept (`--audit-log-maxage`).
     pub max_age_days: u32,
     /// Rotated files kept (`--audit-log-maxbackup`).
@@ -420,6 +423,7 @@ impl Default for Audit {
     fn default() -> Self {
         Audit {
             level: AuditLevel::Metadata,
+            rules: None,
             max_age_days: 30,
             max_backups: 10,
             max_size_mb: 100,
