@@ -552,3 +552,30 @@ fn kubeconfig_never_prints_a_key_to_a_terminal() {
     );
     assert!(!shown.contains("client-key-data"), "{shown}");
 }
+
+#[test]
+fn secrets_show_tells_where_the_rotation_stands_without_the_keys() {
+    let cluster = Cluster::new("  controlplane.encryptSecrets = true;", None);
+    let show =
+        |cluster: &Cluster| text(&cluster.ok(&["secrets", "show", "c.hac", "--reveal"]).stdout);
+    assert!(show(&cluster).contains("hac-1 encrypts\n"));
+    cluster.ok(&["secrets", "rotate", "encryption-key", "c.hac"]);
+    let shown = show(&cluster);
+    assert!(
+        shown.contains("hac-1 encrypts, hac-2 staged (rotation step 1 of 3)"),
+        "{shown}"
+    );
+    for key in cluster
+        .bundle()
+        .encryption_keys()
+        .unwrap()
+        .in_provider_order()
+    {
+        assert!(
+            !shown.contains(key.secret().expose()),
+            "not even with --reveal"
+        );
+    }
+    cluster.ok(&["secrets", "rotate", "encryption-key", "c.hac"]);
+    assert!(show(&cluster).contains("hac-2 encrypts, hac-1 still decrypts (rotation step 2 of 3)"));
+}
