@@ -579,3 +579,21 @@ fn secrets_show_tells_where_the_rotation_stands_without_the_keys() {
     cluster.ok(&["secrets", "rotate", "encryption-key", "c.hac"]);
     assert!(show(&cluster).contains("hac-2 encrypts, hac-1 still decrypts (rotation step 2 of 3)"));
 }
+
+/// The day-2 commands read the bundle the cluster was built with; they never make one.
+#[test]
+fn without_the_bundle_nothing_is_issued_and_no_bundle_is_made() {
+    let cluster = Cluster::new("", None);
+    std::fs::copy(cluster.path("c.hac"), cluster.path("e.hac")).unwrap();
+    for args in [
+        &["join-info", "e.hac"][..],
+        &["kubeconfig", "e.hac", "e.conf"],
+    ] {
+        let output = cluster.run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(text(&output.stderr).contains("--secrets PATH"), "{args:?}");
+        assert!(output.stdout.is_empty());
+    }
+    assert!(!cluster.path("e.secrets").exists());
+    assert!(!cluster.path("e.conf").exists());
+}

@@ -53,7 +53,19 @@ pub(crate) fn load(
     let (Some(cluster), false) = (analysis.cluster.take(), analysis.has_errors()) else {
         return Err(EXIT_ERRORS);
     };
-    let bundle = secrets::load(&bundle_path).map_err(|err| cli::report_secrets_error(&err, io))?;
+    let bundle = match secrets::load(&bundle_path) {
+        Ok(bundle) => bundle,
+        // A new bundle would not be the one the cluster was built with.
+        Err(secrets::SecretsError::Missing { path }) => {
+            let _ = writeln!(
+                io.stderr,
+                "error: secrets file `{}` does not exist\n  help: name the bundle the cluster was built with: `--secrets PATH`",
+                report::printable(&path.display().to_string())
+            );
+            return Err(EXIT_USAGE);
+        }
+        Err(err) => return Err(cli::report_secrets_error(&err, io)),
+    };
     if let Some(recorded) = bundle.cluster()
         && recorded != cluster.name.value
     {
