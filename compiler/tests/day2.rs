@@ -372,6 +372,21 @@ fn kubeconfig_to_a_pipe_prints_the_config_and_nothing_else() {
     assert!(config.contains("client-key-data: "));
     assert!(!text(&output.stderr).contains("client-key-data"));
     assert!(text(&output.stderr).contains("standard output"));
+    // A standard output that cannot take it: exit 2, and no line says it was written.
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(HAC)
+        .args(["kubeconfig", "c.hac", "-"])
+        .current_dir(cluster.dir.path())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("cannot write standard output"), "{stderr}");
+    assert!(!stderr.contains("wrote"), "{stderr}");
 }
 
 #[test]

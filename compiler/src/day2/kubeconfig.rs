@@ -176,7 +176,15 @@ pub fn run(args: &Args, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
         }
     };
     if to_stdout {
-        let _ = io.stdout.write_all(config.as_bytes());
+        // The run reports a failed write (and exits 2); no line may claim it worked.
+        if io
+            .stdout
+            .write_all(config.as_bytes())
+            .and_then(|()| io.stdout.flush())
+            .is_err()
+        {
+            return EXIT_USAGE;
+        }
     } else if let Err(err) = secrets::write_private_file(&args.output, config.as_bytes()) {
         return cli::report_secrets_error(&err, io);
     }
