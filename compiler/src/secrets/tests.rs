@@ -671,3 +671,14 @@ fn malformed_encryption_keys_are_refused_without_quoting_them() {
         assert!(!err.contains(short), "{err}");
     }
 }
+
+#[test]
+fn debug_output_never_shows_an_encryption_key() {
+    let bundle = reconcile(None, &encrypting()).unwrap().0;
+    let keys = bundle.encryption_keys().unwrap().rotated().unwrap();
+    let shown = format!("{bundle:?} {keys:?} {:#?}", keys.in_provider_order());
+    for key in keys.in_provider_order() {
+        assert!(!shown.contains(key.secret().expose()), "{shown}");
+    }
+    assert!(shown.contains("hac") || shown.contains("number"), "{shown}");
+}
