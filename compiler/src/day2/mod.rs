@@ -98,7 +98,7 @@ pub fn encryption_rotation_report(
     let bundle = report::printable(&bundle.display().to_string()).into_owned();
     let next = match phase {
         secrets::RotationPhase::Staged => {
-            "step 1 of 3: a new encryption key is listed for reading only. Rebuild, and put the new /etc/kubernetes/encryption-config.yaml on every control plane (the API servers reload it within a minute); then run this command again"
+            "step 1 of 3: a new encryption key is listed for reading only. Rebuild, and put the new /etc/kubernetes/encryption-config.yaml on every control plane (API servers of Kubernetes 1.26 and later reload it within a minute; restart older ones); then run this command again"
         }
         secrets::RotationPhase::Retiring => {
             "step 2 of 3: the new key now encrypts, the old one still decrypts. Put the new configuration on every control plane, then rewrite every Secret with the new key: `kubectl get secrets -A -o json | kubectl replace -f -`; then run this command again to drop the old key"
