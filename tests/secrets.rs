@@ -65,6 +65,7 @@ fn spec(algorithm: KeyAlgorithm, members: &[(&str, &str)]) -> SecretsSpec {
         cluster: None,
         key_algorithm: Some(algorithm),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
+        encrypt_secrets: false,
     }
 }
 

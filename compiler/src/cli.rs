@@ -118,6 +118,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Issue a client certificate from the bundle's cluster CA and write a kubeconfig
+    /// for the cluster's endpoint (see docs/secrets.md)
+    Kubeconfig(crate::day2::kubeconfig::Args),
+    /// Print what a manual `kubeadm join` needs, a valid join token included (a secret;
+    /// see docs/secrets.md)
+    JoinInfo(crate::day2::join_info::Args),
     /// Evaluate a file and print its value as JSON
     Eval {
         #[arg(value_name = "FILE")]
@@ -215,11 +221,11 @@ struct RootArg {
 /// What a command may read besides its description: the project root and the bundle
 /// it uses (refused to the description whatever its name).
 #[derive(Clone, Copy, Default)]
-struct Reading<'a> {
-    root: Option<&'a Path>,
-    bundle: Option<&'a Path>,
+pub(crate) struct Reading<'a> {
+    pub(crate) root: Option<&'a Path>,
+    pub(crate) bundle: Option<&'a Path>,
     /// `--provider`: the cloud the hosts run on.
-    cloud: Option<Cloud>,
+    pub(crate) cloud: Option<Cloud>,
 }
 
 impl RootArg {
@@ -238,6 +244,9 @@ enum Rotatable {
     Token,
     /// The key that encrypts the control-plane certificates kubeadm uploads
     CertificateKey,
+    /// The key that encrypts Secrets at rest, one step at a time: stage a new key,
+    /// make it the one that writes, drop the old one (see docs/secrets.md)
+    EncryptionKey,
 }
 
 #[derive(Debug, clap::Args)]
@@ -418,6 +427,8 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             crate::fmt::run(&files, mode, &confined, &mut std::io::stdin().lock(), io)
         }
         Command::Secrets(command) => secrets_command(command, loader, io),
+        Command::Kubeconfig(args) => crate::day2::kubeconfig::run(&args, loader, io),
+        Command::JoinInfo(args) => crate::day2::join_info::run(&args, loader, io),
         Command::Build {
             file,
             output,
@@ -753,6 +764,11 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
                     .map(|id| format!("new bootstrap token {id}.… in {}\n", path.display())),
                 Rotatable::CertificateKey => secrets::rotate_certificate_key(&path)
                     .map(|()| format!("new certificate key in {}\n", path.display())),
+                Rotatable::EncryptionKey => {
+                    secrets::rotate_encryption_key(&path).map(|(phase, kept)| {
+                        crate::day2::encryption_rotation_report(&path, phase, kept.as_deref())
+                    })
+                }
             }
         }
     };
@@ -767,7 +783,7 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
 
 /// Prints a secrets error with its fix; every one is a usage or I/O problem (exit 2).
 /// The errors carry paths and key names, never values.
-fn report_secrets_error(err: &secrets::SecretsError, io: &mut Io<'_>) -> u8 {
+pub(crate) fn report_secrets_error(err: &secrets::SecretsError, io: &mut Io<'_>) -> u8 {
     // Paths come from the command line and may hold anything.
     let _ = writeln!(io.stderr, "error: {}", report::printable(&err.to_string()));
     if let Some(help) = err.help() {
@@ -794,12 +810,13 @@ pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> S
         cluster: Some(cluster.name.value.clone()),
         key_algorithm,
         etcd_members,
+        encrypt_secrets: cluster.controlplane.encrypt_secrets,
     }
 }
 
 /// Analyses `path`, reading only what the project's sandbox admits, or reports that it
 /// cannot be read (a usage problem, not a diagnostic in the file) and returns `None`.
-fn analyze_readable(
+pub(crate) fn analyze_readable(
     path: &Path,
     depth: Depth,
     reading: Reading<'_>,
@@ -866,7 +883,7 @@ fn print_diagnostics(analysis: &Analysis, format: Format, io: &mut Io<'_>) {
     }
 }
 
-fn print_human(analysis: &Analysis, io: &mut Io<'_>) {
+pub(crate) fn print_human(analysis: &Analysis, io: &mut Io<'_>) {
     let text = report::render_human(&analysis.diagnostics, &analysis.sources, io.style);
     let _ = io.stderr.write_all(text.as_bytes());
 }

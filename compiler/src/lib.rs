@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod build;
 pub mod cli;
+pub mod day2;
 pub mod emit;
 pub mod fmt;
 pub mod lints;

@@ -201,6 +201,7 @@ mod tests {
         let spec = secrets::SecretsSpec {
             key_algorithm: None,
             etcd_members: Vec::new(),
+            encrypt_secrets: false,
             cluster: None,
         };
         secrets::init(&root.join("prod.bundle"), &spec, false).unwrap();

@@ -50,8 +50,10 @@ fn commands_fail_when_standard_output_cannot_be_written() {
         .expect("run hac");
     assert!(init.status.success(), "{init:?}");
     let bundle = bundle.to_str().unwrap();
-    let cases: [(&[&str], Option<&Path>); 7] = [
+    let cases: [(&[&str], Option<&Path>); 9] = [
         (&["plan", source, "--format", "json"], None),
+        (&["join-info", source], None),
+        (&["kubeconfig", source, "-"], None),
         (&["plan", source], None),
         (&["eval", source], None),
         (&["fmt", "-"], Some(Path::new(source))),

@@ -586,4 +586,60 @@ exit 0\n",
             }
         }
     }
+
+    /// `hac join-info` prints a token the keepers have made and keep valid at that
+    /// moment: with the keepers' own generation, and after one `hac secrets rotate
+    /// token` they were not rebuilt for.
+    #[test]
+    fn the_token_join_info_prints_is_one_the_keeper_keeps() {
+        let cluster = crate::model::check_cluster(&crate::model::testing::value(
+            crate::model::testing::base(),
+        ))
+        .0
+        .unwrap();
+        for generation in [0, 1] {
+            let keeper = Keeper::new();
+            let spec = crate::cli::secrets_spec(&cluster, None);
+            let mut bundle = crate::secrets::reconcile(None, &spec).unwrap().0;
+            bundle.join_seed = keeper.seed.clone();
+            bundle.token_generation = generation;
+            let start = 2969 * join::WINDOW_SECONDS;
+            for now in [
+                start + 60,
+                start + 3 * 86_400,
+                start + join::WINDOW_SECONDS - 3_600,
+                start + join::WINDOW_SECONDS + 60,
+                start + 2 * join::WINDOW_SECONDS + 120,
+            ] {
+                keeper.run(now);
+                let at = time::OffsetDateTime::from_unix_timestamp(now).unwrap();
+                let printed = crate::day2::join_info::render(&cluster, &bundle, false, at);
+                let token = printed
+                    .lines()
+                    .find_map(|l| l.strip_prefix("token: "))
+                    .unwrap();
+                let (id, secret) = token.split_once('.').unwrap();
+                let made = std::fs::read_to_string(
+                    keeper
+                        .dir
+                        .path()
+                        .join(format!("secret-bootstrap-token-{id}")),
+                )
+                .unwrap_or_else(|_| panic!("generation {generation}, {now}: no token {id}"));
+                assert!(made.contains(secret), "the same secret");
+                let expiration = made
+                    .split("\"expiration\":\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap();
+                let expires = time::OffsetDateTime::parse(
+                    expiration,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .unwrap();
+                assert!(expires > at + time::Duration::days(6), "{expiration}");
+                assert!(printed.contains(&format!("token-expires: {expiration}")));
+            }
+        }
+    }
 }

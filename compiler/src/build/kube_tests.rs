@@ -199,6 +199,19 @@ fn varied() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "control-plane settings, encryption, own audit rules",
+            with(&[(
+                "controlplane",
+                json!({
+                    "apiserver": { "extraArgs": { "profiling": false, "audit-log-compress": true } },
+                    "controllermanager": { "extraArgs": { "terminated-pod-gc-threshold": 50 } },
+                    "scheduler": { "extraArgs": { "v": 2 } },
+                    "audit": { "rules": [{ "level": "Metadata" }], "maxBackups": 3 },
+                    "encryptSecrets": true
+                }),
+            )]),
+        ),
+        (
             "colocated, no cni, debian 13",
             with(&[
                 ("os", json!("debian-13")),

@@ -14,7 +14,7 @@ use crate::emit::yaml::to_yaml_stream;
 use crate::model::{Etcd, Host};
 
 use super::kubeadm_config::{self, Api};
-use super::{Context, HostFile, Rendered, keeper, paths, waits};
+use super::{Context, HostFile, Rendered, control_plane, keeper, paths, waits};
 
 /// Upper bound of one `kubeadm init` or `join` run (its own phases time out earlier;
 /// this catches a hang).
@@ -82,6 +82,7 @@ pub fn init(context: &Context<'_>, host: &Host, upload_certs: bool) -> Result<Re
     files.extend(turn.files);
     let certificates = certificates_wait(context, host)?;
     files.extend(certificates.files);
+    files.extend(control_plane::files(context.cluster, context.secrets)?);
     files.push(HostFile::private(paths::KUBEADM_CONFIG, init_config));
     files.push(HostFile::private(paths::KUBEADM_JOIN_CONFIG, join_config));
 
@@ -233,6 +234,7 @@ pub fn join(
         "else".to_owned(),
     ]);
     if control_plane {
+        files.extend(control_plane::files(context.cluster, context.secrets)?);
         let certificates = certificates_wait(context, host)?;
         files.extend(certificates.files);
         body.extend(certificates.body.iter().map(|line| format!("  {line}")));

@@ -15,7 +15,7 @@ use crate::emit::SpecError;
 use crate::model::{Address, Cluster, Etcd, Host, formats};
 use crate::plan::{API_SERVER_PORT, ETCD_CLIENT_PORT};
 
-use super::{Context, paths};
+use super::{Context, control_plane, paths};
 
 pub const KUBELET_API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 /// kubeadm's default join-token group: it carries the RBAC that lets joiners read
@@ -126,6 +126,14 @@ fn cluster_configuration(context: &Context<'_>, api: Api) -> Value {
             json!(CONTROL_PLANE_HEALTH_TIMEOUT),
         );
     }
+    let args = control_plane::apiserver_args(cluster);
+    if !args.is_empty() {
+        api_server.insert("extraArgs".into(), extra_args(api, &args));
+    }
+    let volumes = control_plane::apiserver_volumes(cluster);
+    if !volumes.is_empty() {
+        api_server.insert("extraVolumes".into(), Value::Array(volumes));
+    }
     let mut doc = object([
         ("apiVersion", json!(api.api_version())),
         ("kind", json!("ClusterConfiguration")),
@@ -145,6 +153,17 @@ fn cluster_configuration(context: &Context<'_>, api: Api) -> Value {
         ),
         ("apiServer", Value::Object(api_server)),
     ]);
+    for (key, args) in [
+        (
+            "controllerManager",
+            control_plane::controller_manager_args(cluster),
+        ),
+        ("scheduler", control_plane::scheduler_args(cluster)),
+    ] {
+        if !args.is_empty() {
+            doc.insert(key.into(), json!({ "extraArgs": extra_args(api, &args) }));
+        }
+    }
     if api == Api::V1beta4 {
         doc.insert(
             "encryptionAlgorithm".into(),
@@ -293,15 +312,7 @@ fn node_registration(cluster: &Cluster, host: &Host, api: Api) -> Result<Value, 
     }
     let args = kubelet_args(cluster, host)?;
     if !args.is_empty() {
-        let value = match api {
-            Api::V1beta4 => Value::Array(
-                args.iter()
-                    .map(|(name, value)| json!({ "name": name, "value": value }))
-                    .collect(),
-            ),
-            Api::V1beta3 => json!(args),
-        };
-        registration.insert("kubeletExtraArgs".into(), value);
+        registration.insert("kubeletExtraArgs".into(), extra_args(api, &args));
     }
     Ok(Value::Object(registration))
 }
@@ -347,6 +358,19 @@ pub fn kubelet_args(cluster: &Cluster, host: &Host) -> Result<BTreeMap<String, S
         }
     }
     Ok(args)
+}
+
+/// Extra flags as the API takes them: a list of `{name, value}` in v1beta4, a string
+/// map in v1beta3.
+fn extra_args(api: Api, args: &BTreeMap<String, String>) -> Value {
+    match api {
+        Api::V1beta4 => Value::Array(
+            args.iter()
+                .map(|(name, value)| json!({ "name": name, "value": value }))
+                .collect(),
+        ),
+        Api::V1beta3 => json!(args),
+    }
 }
 
 fn object<const N: usize>(entries: [(&str, Value); N]) -> Map<String, Value> {

@@ -9,6 +9,7 @@
 
 pub mod cni;
 pub mod containerd;
+pub mod control_plane;
 pub mod download;
 pub mod endpoint_hosts;
 pub mod etcd;

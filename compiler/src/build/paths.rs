@@ -94,6 +94,12 @@ pub const KUBELET_KUBECONFIG: &str = "/etc/kubernetes/kubelet.conf";
 /// root's kubectl configuration on control planes.
 pub const ROOT_KUBECONFIG_DIR: &str = "/root/.kube";
 pub const ROOT_KUBECONFIG: &str = "/root/.kube/config";
+/// The API server's audit policy, its log directory and log (control planes).
+pub const AUDIT_POLICY: &str = "/etc/kubernetes/audit-policy.yaml";
+pub const AUDIT_LOG_DIR: &str = "/var/log/kubernetes/audit";
+pub const AUDIT_LOG: &str = "/var/log/kubernetes/audit/audit.log";
+/// The API server's `EncryptionConfiguration` (holds the keys: mode 0600).
+pub const ENCRYPTION_CONFIG: &str = "/etc/kubernetes/encryption-config.yaml";
 /// Manifests and kustomizations of the pod network plugin, on the first control plane.
 pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
 /// containerd 2 from its upstream release, where the OS packages only 1.x and the

@@ -3,7 +3,7 @@
 //! takes when they are a fixed list.
 
 use crate::model::schema::{self, Attribute};
-use crate::model::{Cni, Os};
+use crate::model::{AuditLevel, Cni, Os};
 
 use super::syntax::Segment;
 
@@ -31,6 +31,13 @@ fn child(set: &str, name: &str) -> Shape {
         ("cluster", "bootstrap") => Shape::Set("bootstrap"),
         ("cluster", "containerd") => Shape::Set("containerd"),
         ("cluster", "packages") => Shape::Set("packages"),
+        ("cluster", "controlplane") => Shape::Set("controlplane"),
+        ("controlplane", "apiserver") => Shape::Set("apiserver"),
+        ("controlplane", "controllermanager") => Shape::Set("controllermanager"),
+        ("controlplane", "scheduler") => Shape::Set("scheduler"),
+        ("controlplane", "audit") => Shape::Set("audit"),
+        ("audit", "rules") => Shape::ListOf("auditrule"),
+        ("auditrule", "resources") => Shape::ListOf("auditresources"),
         _ => Shape::Leaf,
     }
 }
@@ -70,6 +77,7 @@ pub fn enum_values(attribute: &Attribute) -> Option<Vec<&'static str>> {
         ("cluster", "os") => Some(Os::ALL.map(Os::as_str).to_vec()),
         ("cluster", "etcd") => Some(vec!["stacked"]),
         ("cluster", "loadbalancer") => Some(vec!["external", "none"]),
+        ("audit" | "auditrule", "level") => Some(AuditLevel::ALL.map(AuditLevel::as_str).to_vec()),
         _ => None,
     }
 }

@@ -449,6 +449,12 @@ impl Reader {
             },
             || None,
         );
+        let controlplane = self.optional(
+            &view,
+            "controlplane",
+            |r, v, p| r.controlplane(v, p),
+            ControlPlane::default,
+        );
         let (controlplanes, controlplanes_origin) = controlplanes?;
         let (workers, workers_origin) = workers?;
         Some(Cluster {
@@ -472,6 +478,7 @@ impl Reader {
             packages: packages?,
             kubelet: kubelet?,
             cloud: cloud?,
+            controlplane: controlplane?,
         })
     }
 
@@ -1086,6 +1093,282 @@ impl Reader {
         Some(Kubelet {
             extra_args: extra_args?,
         })
+    }
+
+    fn controlplane(&mut self, value: &Value, path: &str) -> Option<ControlPlane> {
+        let view = self.open(value, "controlplane", path.to_owned())?;
+        let component = |reader: &mut Self, name: &'static str, component| {
+            reader.optional(
+                &view,
+                name,
+                |r, v, p| r.component(v, p, component),
+                ComponentArgs::default,
+            )
+        };
+        let apiserver = component(self, "apiserver", formats::Component::ApiServer);
+        let controller_manager = component(
+            self,
+            "controllermanager",
+            formats::Component::ControllerManager,
+        );
+        let scheduler = component(self, "scheduler", formats::Component::Scheduler);
+        let audit = self.optional(&view, "audit", |r, v, p| r.audit(v, p), Audit::default);
+        let encrypt_secrets =
+            self.optional(&view, "encryptSecrets", |r, v, p| r.bool(v, p), || false);
+        Some(ControlPlane {
+            apiserver: apiserver?,
+            controller_manager: controller_manager?,
+            scheduler: scheduler?,
+            audit: audit?,
+            encrypt_secrets: encrypt_secrets?,
+        })
+    }
+
+    /// `{ extraArgs = { … }; }` of one control-plane component.
+    fn component(
+        &mut self,
+        value: &Value,
+        path: &str,
+        component: formats::Component,
+    ) -> Option<ComponentArgs> {
+        let schema = match component {
+            formats::Component::ApiServer => "apiserver",
+            formats::Component::ControllerManager => "controllermanager",
+            formats::Component::Scheduler => "scheduler",
+        };
+        let view = self.open(value, schema, path.to_owned())?;
+        let extra_args = self.optional(
+            &view,
+            "extraArgs",
+            |r, v, p| r.component_args(v, p, component),
+            BTreeMap::new,
+        );
+        Some(ComponentArgs {
+            extra_args: extra_args?,
+        })
+    }
+
+    fn component_args(
+        &mut self,
+        value: &Value,
+        path: &str,
+        component: formats::Component,
+    ) -> Option<BTreeMap<String, String>> {
+        let Some(attrs) = value.as_attrs() else {
+            self.wrong_type(value, path, "an attribute set of strings");
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        let mut failed = false;
+        for (name, attr) in attrs.iter() {
+            let entry_path = format!("{path}.\"{name}\"");
+            if let Err(reason) = formats::component_flag(component, name) {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    attr.name_origin,
+                    &entry_path,
+                    reason,
+                    None,
+                );
+                failed = true;
+                continue;
+            }
+            let v = &attr.value;
+            // Flags are text on the command line; numbers and booleans read naturally.
+            let text = match &v.kind {
+                ValueKind::Int(i) => i.to_string(),
+                ValueKind::Bool(b) => b.to_string(),
+                _ => match self.string(v, &entry_path) {
+                    Some(text) => text.value,
+                    None => {
+                        failed = true;
+                        continue;
+                    }
+                },
+            };
+            match formats::component_arg_value(component, name, &text) {
+                Ok(()) => {
+                    out.insert(name.to_owned(), text);
+                }
+                Err(reason) => {
+                    self.invalid(codes::INVALID_VALUE, v.origin, &entry_path, reason, None);
+                    failed = true;
+                }
+            }
+        }
+        (!failed).then_some(out)
+    }
+
+    fn audit(&mut self, value: &Value, path: &str) -> Option<Audit> {
+        let view = self.open(value, "audit", path.to_owned())?;
+        let defaults = Audit::default();
+        let level = self.optional(
+            &view,
+            "level",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    AuditLevel::parse(s).ok_or_else(|| {
+                        format!(
+                            "`{}` is not an audit level: {}",
+                            s.escape_debug(),
+                            AuditLevel::ALL
+                                .map(|l| format!("`{}`", l.as_str()))
+                                .join(", ")
+                        )
+                    })
+                })
+                .map(|l| l.value)
+            },
+            || defaults.level,
+        );
+        let count = |reader: &mut Self, name: &'static str, default: u32, max: u32| {
+            reader.optional(
+                &view,
+                name,
+                |r, v, p| match v.as_int() {
+                    Some(n) if (1..=i64::from(max)).contains(&n) => u32::try_from(n).ok(),
+                    Some(_) => {
+                        r.invalid(
+                            codes::INVALID_VALUE,
+                            v.origin,
+                            p,
+                            format!("must be from 1 to {max}"),
+                            None,
+                        );
+                        None
+                    }
+                    None => {
+                        r.wrong_type(v, p, "an integer");
+                        None
+                    }
+                },
+                || default,
+            )
+        };
+        let rules = self.optional(
+            &view,
+            "rules",
+            |r, v, p| {
+                r.each(v, p, "a list of audit rules", |r, item, p| {
+                    r.audit_rule(item, &p)
+                })
+                .map(Some)
+            },
+            || None,
+        );
+        if let (Some(AuditLevel::None), Some(Some(_)), Some(level)) =
+            (level, &rules, view.get("level"))
+        {
+            self.invalid(
+                codes::INVALID_VALUE,
+                level.value.origin,
+                &view.path_of("level"),
+                "`None` turns the audit log off, but `rules` are given".to_owned(),
+                Some("remove `level` to log with the rules, or remove `rules`".to_owned()),
+            );
+            return None;
+        }
+        let max_age_days = count(self, "maxAge", defaults.max_age_days, 3650);
+        let max_backups = count(self, "maxBackups", defaults.max_backups, 1000);
+        let max_size_mb = count(self, "maxSize", defaults.max_size_mb, 100_000);
+        Some(Audit {
+            level: level?,
+            rules: rules?,
+            max_age_days: max_age_days?,
+            max_backups: max_backups?,
+            max_size_mb: max_size_mb?,
+        })
+    }
+
+    /// One audit.k8s.io/v1 `PolicyRule`, as the JSON the policy file holds.
+    fn audit_rule(&mut self, value: &Value, path: &str) -> Option<serde_json::Value> {
+        use serde_json::Value as Json;
+        let view = self.open(value, "auditrule", path.to_owned())?;
+        let mut rule = serde_json::Map::new();
+        let mut failed = false;
+        let level = self.required(&view, "level", |r, v, p| {
+            r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                AuditLevel::parse(s).ok_or_else(|| {
+                    format!(
+                        "`{}` is not an audit level: {}",
+                        s.escape_debug(),
+                        AuditLevel::ALL
+                            .map(|l| format!("`{}`", l.as_str()))
+                            .join(", ")
+                    )
+                })
+            })
+        });
+        match level {
+            Some(level) => {
+                rule.insert("level".into(), Json::from(level.value.as_str()));
+            }
+            None => failed = true,
+        }
+        for name in [
+            "users",
+            "userGroups",
+            "verbs",
+            "namespaces",
+            "nonResourceURLs",
+            "omitStages",
+        ] {
+            if let Some(attr) = view.get(name) {
+                match self.strings(&attr.value, &view.path_of(name), formats::single_line) {
+                    Some(items) => {
+                        rule.insert(name.into(), Json::from(items));
+                    }
+                    None => failed = true,
+                }
+            }
+        }
+        if let Some(attr) = view.get("omitManagedFields") {
+            match self.bool(&attr.value, &view.path_of("omitManagedFields")) {
+                Some(omit) => {
+                    rule.insert("omitManagedFields".into(), Json::from(omit));
+                }
+                None => failed = true,
+            }
+        }
+        if let Some(attr) = view.get("resources") {
+            let path = view.path_of("resources");
+            let groups = self.each(
+                &attr.value,
+                &path,
+                "a list of resource groups",
+                |r, v, p| {
+                    let view = r.open(v, "auditresources", p)?;
+                    let mut group = serde_json::Map::new();
+                    let name = r.optional(
+                        &view,
+                        "group",
+                        |r, v, p| r.string(v, p).map(|l| l.value),
+                        String::new,
+                    );
+                    let mut ok = name.is_some();
+                    group.insert("group".into(), Json::from(name.unwrap_or_default()));
+                    for list in ["resources", "resourceNames"] {
+                        if let Some(attr) = view.get(list) {
+                            match r.strings(&attr.value, &view.path_of(list), formats::single_line)
+                            {
+                                Some(items) => {
+                                    group.insert(list.into(), Json::from(items));
+                                }
+                                None => ok = false,
+                            }
+                        }
+                    }
+                    ok.then_some(Json::Object(group))
+                },
+            );
+            match groups {
+                Some(groups) => {
+                    rule.insert("resources".into(), Json::Array(groups));
+                }
+                None => failed = true,
+            }
+        }
+        (!failed).then_some(Json::Object(rule))
     }
 
     fn files(&mut self, value: &Value, path: &str) -> Option<Vec<FileSpec>> {

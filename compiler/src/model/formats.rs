@@ -309,6 +309,14 @@ pub fn file_path(text: &str) -> Result<(), String> {
 /// kubeconfigs and `pki/ca.crt`). An entry covers itself and everything under it.
 const RESERVED_FILES: &[(&str, &str)] = &[
     (
+        "/etc/kubernetes/audit-policy.yaml",
+        "hac writes the API server's audit policy there (`controlplane.audit`)",
+    ),
+    (
+        "/etc/kubernetes/encryption-config.yaml",
+        "hac writes the API server's encryption configuration there (`controlplane.encryptSecrets`)",
+    ),
+    (
         "/etc/hac",
         "hac writes the host's kubeadm, containerd and network configuration there",
     ),
@@ -657,6 +665,176 @@ pub fn text(text: &str) -> Result<(), String> {
     }
 }
 
+/// A control-plane component whose flags `controlplane.<component>.extraArgs` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    ApiServer,
+    ControllerManager,
+    Scheduler,
+}
+
+impl Component {
+    pub fn binary(self) -> &'static str {
+        match self {
+            Component::ApiServer => "kube-apiserver",
+            Component::ControllerManager => "kube-controller-manager",
+            Component::Scheduler => "kube-scheduler",
+        }
+    }
+
+    /// Flags hac or kubeadm set from the model or the PKI, with why another value
+    /// would break the cluster.
+    fn reserved(self) -> &'static [(&'static str, &'static str)] {
+        const AUDIT: &str = "hac sets it from `controlplane.audit`";
+        const KUBEADM_PKI: &str = "kubeadm points it at the certificates hac seeds";
+        const KUBEADM_CONF: &str =
+            "kubeadm points it at the component's kubeconfig, which it writes";
+        const PORT: &str = "the static pod's probes and hac's load balancer use kubeadm's port";
+        match self {
+            Component::ApiServer => &[
+                ("audit-policy-file", AUDIT),
+                ("audit-log-path", AUDIT),
+                ("audit-log-maxage", AUDIT),
+                ("audit-log-maxbackup", AUDIT),
+                ("audit-log-maxsize", AUDIT),
+                (
+                    "encryption-provider-config",
+                    "hac sets it from `controlplane.encryptSecrets` with the key of the secrets bundle",
+                ),
+                (
+                    "advertise-address",
+                    "kubeadm sets it from the host's `address`",
+                ),
+                ("secure-port", PORT),
+                (
+                    "etcd-servers",
+                    "kubeadm sets it from `etcd` (the stacked member or `etcd.external`)",
+                ),
+                ("etcd-cafile", KUBEADM_PKI),
+                ("etcd-certfile", KUBEADM_PKI),
+                ("etcd-keyfile", KUBEADM_PKI),
+                ("client-ca-file", KUBEADM_PKI),
+                ("tls-cert-file", KUBEADM_PKI),
+                ("tls-private-key-file", KUBEADM_PKI),
+                ("kubelet-client-certificate", KUBEADM_PKI),
+                ("kubelet-client-key", KUBEADM_PKI),
+                ("requestheader-client-ca-file", KUBEADM_PKI),
+                ("proxy-client-cert-file", KUBEADM_PKI),
+                ("proxy-client-key-file", KUBEADM_PKI),
+                ("service-account-key-file", KUBEADM_PKI),
+                ("service-account-signing-key-file", KUBEADM_PKI),
+                (
+                    "service-cluster-ip-range",
+                    "kubeadm sets it from `network.services`",
+                ),
+                (
+                    "enable-bootstrap-token-auth",
+                    "hosts join with bootstrap tokens, which this flag turns on",
+                ),
+            ],
+            Component::ControllerManager => &[
+                ("cluster-cidr", "kubeadm sets it from `network.pods`"),
+                (
+                    "service-cluster-ip-range",
+                    "kubeadm sets it from `network.services`",
+                ),
+                (
+                    "allocate-node-cidrs",
+                    "the CNIs hac installs take each node's range from the ones it allocates",
+                ),
+                (
+                    "node-cidr-mask-size",
+                    "hac checks that `network.pods` holds a /24 (IPv4) or /64 (IPv6) per node",
+                ),
+                (
+                    "node-cidr-mask-size-ipv4",
+                    "hac checks that `network.pods` holds a /24 per node",
+                ),
+                (
+                    "node-cidr-mask-size-ipv6",
+                    "hac checks that `network.pods` holds a /64 per node",
+                ),
+                ("cluster-signing-cert-file", KUBEADM_PKI),
+                ("cluster-signing-key-file", KUBEADM_PKI),
+                ("root-ca-file", KUBEADM_PKI),
+                ("service-account-private-key-file", KUBEADM_PKI),
+                ("client-ca-file", KUBEADM_PKI),
+                ("requestheader-client-ca-file", KUBEADM_PKI),
+                ("kubeconfig", KUBEADM_CONF),
+                ("authentication-kubeconfig", KUBEADM_CONF),
+                ("authorization-kubeconfig", KUBEADM_CONF),
+                ("secure-port", PORT),
+            ],
+            Component::Scheduler => &[
+                ("kubeconfig", KUBEADM_CONF),
+                ("authentication-kubeconfig", KUBEADM_CONF),
+                ("authorization-kubeconfig", KUBEADM_CONF),
+                ("secure-port", PORT),
+            ],
+        }
+    }
+}
+
+/// A flag name of `component` without the leading `--`, not one hac or kubeadm set.
+pub fn component_flag(component: Component, text: &str) -> Result<(), String> {
+    let ok = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        return Err(format!(
+            "`{}` is not a {} flag name like `v` or `profiling` (no leading `--`)",
+            text.escape_debug(),
+            component.binary()
+        ));
+    }
+    if let Some((_, why)) = component.reserved().iter().find(|(flag, _)| *flag == text) {
+        return Err(format!("`--{text}` is set for you: {why}"));
+    }
+    Ok(())
+}
+
+/// The value of flag `name` of `component`: one line, and not a value that turns off
+/// what the cluster needs to assemble itself and stay available.
+pub fn component_arg_value(component: Component, name: &str, text: &str) -> Result<(), String> {
+    single_line(text)?;
+    let refused = |why: &str| Err(format!("`--{name}={}` {why}", text.escape_debug()));
+    let off = matches!(text.to_ascii_lowercase().as_str(), "false" | "0" | "f");
+    match (component, name) {
+        (Component::ApiServer, "anonymous-auth") if off => refused(
+            "breaks the cluster: the static pod's probes, haproxy's `/healthz` check and hac's joining hosts ask the API server anonymously",
+        ),
+        (Component::ApiServer, "authorization-mode") => {
+            let modes: Vec<&str> = text.split(',').map(str::trim).collect();
+            if modes.contains(&"Node") && modes.contains(&"RBAC") {
+                Ok(())
+            } else {
+                refused(
+                    "must keep `Node` and `RBAC`: kubeadm's kubelets and join tokens are authorised through them",
+                )
+            }
+        }
+        (Component::ControllerManager, "controllers") => {
+            let kept = |c: &str| text.split(',').any(|item| item.trim() == c);
+            if kept("bootstrapsigner")
+                && kept("tokencleaner")
+                && !text.contains("-bootstrapsigner")
+                && !text.contains("-tokencleaner")
+            {
+                Ok(())
+            } else {
+                refused(
+                    "must keep `bootstrapsigner` and `tokencleaner` (kubeadm's default is `*,bootstrapsigner,tokencleaner`): joining hosts verify the `cluster-info` signature the first makes",
+                )
+            }
+        }
+        (Component::ControllerManager | Component::Scheduler, "leader-elect") if off => refused(
+            "would let every control plane's copy act at once: with several control planes they fight over the same objects",
+        ),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -826,7 +1004,7 @@ mod tests {
     #[test]
     fn paths_permissions_owners() {
         assert!(file_path("/etc/sysctl.d/90-hac.conf").is_ok());
-        assert!(file_path("/etc/kubernetes/audit-policy.yaml").is_ok());
+        assert!(file_path("/etc/kubernetes/webhook-config.yaml").is_ok());
         assert!(file_path("/etc/hacks").is_ok());
         for reserved in [
             "/var/lib/hac/done",
@@ -835,6 +1013,8 @@ mod tests {
             "/etc/kubernetes/manifests/haproxy.yaml",
             "/etc/kubernetes/pki/ca.crt",
             "/etc/containerd/config.toml",
+            "/etc/kubernetes/audit-policy.yaml",
+            "/etc/kubernetes/encryption-config.yaml",
         ] {
             let reason = file_path(reserved).unwrap_err();
             assert!(reason.contains("is reserved"), "{reserved}: {reason}");

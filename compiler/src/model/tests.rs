@@ -555,3 +555,179 @@ fn knobs_are_read() {
     assert_eq!(cluster.workers[0].taints, Some(vec![]));
     assert_eq!(cluster.workers[0].files[0].permissions, 0o600);
 }
+
+/// Issue 15: only `kubelet.extraArgs` existed; the control-plane components had no
+/// settings at all (`controlplane` was an unknown attribute).
+#[test]
+fn control_plane_components_take_extra_args() {
+    let (cluster, diagnostics) = check_cluster(&value(with(
+        "controlplane",
+        json!({
+            "apiserver": { "extraArgs": { "profiling": false, "max-requests-inflight": 800 } },
+            "controllermanager": { "extraArgs": { "terminated-pod-gc-threshold": "100" } },
+            "scheduler": { "extraArgs": { "v": 2 } },
+            "audit": { "level": "RequestResponse", "maxAge": 7 },
+            "encryptSecrets": true
+        }),
+    )));
+    assert_eq!(diagnostics, vec![]);
+    let settings = cluster.expect("a cluster").controlplane;
+    assert_eq!(settings.apiserver.extra_args["profiling"], "false");
+    assert_eq!(
+        settings.apiserver.extra_args["max-requests-inflight"],
+        "800"
+    );
+    assert_eq!(
+        settings.controller_manager.extra_args["terminated-pod-gc-threshold"],
+        "100"
+    );
+    assert_eq!(settings.scheduler.extra_args["v"], "2");
+    assert_eq!(settings.audit.level, super::AuditLevel::RequestResponse);
+    assert_eq!(settings.audit.max_age_days, 7);
+    assert_eq!(settings.audit.max_backups, 10);
+    assert!(settings.encrypt_secrets);
+    // The defaults: a metadata audit log, no encryption.
+    let cluster = check_cluster(&value(base())).0.unwrap();
+    assert_eq!(
+        cluster.controlplane.audit.level,
+        super::AuditLevel::Metadata
+    );
+    assert!(!cluster.controlplane.encrypt_secrets);
+}
+
+#[test]
+fn control_plane_flags_hac_or_kubeadm_set_are_refused_at_the_name() {
+    for (component, flag, says) in [
+        ("apiserver", "etcd-servers", "kubeadm sets it from `etcd`"),
+        ("apiserver", "audit-log-path", "`controlplane.audit`"),
+        (
+            "apiserver",
+            "encryption-provider-config",
+            "`controlplane.encryptSecrets`",
+        ),
+        ("apiserver", "--v", "no leading `--`"),
+        ("controllermanager", "cluster-cidr", "`network.pods`"),
+        ("controllermanager", "allocate-node-cidrs", "CNIs"),
+        ("scheduler", "kubeconfig", "kubeconfig"),
+    ] {
+        let path = format!("controlplane.{component}.extraArgs");
+        let (root, diagnostics) = run(with(&path, json!({ flag: "x" })));
+        let d = one(&diagnostics, codes::INVALID_VALUE);
+        assert_eq!(primary(&d), name_in(&root, &path, flag), "{flag}: {d:#?}");
+        let text = format!("{} {}", d.message, d.help.clone().unwrap_or_default());
+        assert!(text.contains(says), "{flag}: {text}");
+    }
+}
+
+#[test]
+fn control_plane_values_that_break_the_cluster_are_refused_at_the_value() {
+    for (component, flag, value_text) in [
+        ("apiserver", "anonymous-auth", json!(false)),
+        ("apiserver", "authorization-mode", json!("RBAC")),
+        ("apiserver", "v", json!("1\n2")),
+        ("controllermanager", "leader-elect", json!(false)),
+        (
+            "controllermanager",
+            "controllers",
+            json!("*,-bootstrapsigner"),
+        ),
+        ("scheduler", "leader-elect", json!("false")),
+    ] {
+        let path = format!("controlplane.{component}.extraArgs");
+        let (root, diagnostics) = run(with(&path, json!({ flag: value_text })));
+        let d = one(&diagnostics, codes::INVALID_VALUE);
+        assert_eq!(
+            primary(&d),
+            at(&root, &format!("{path}.{flag}")).origin,
+            "{flag}: {d:#?}"
+        );
+    }
+    for (component, flag, value_text) in [
+        ("apiserver", "anonymous-auth", json!(true)),
+        (
+            "apiserver",
+            "authorization-mode",
+            json!("Node,RBAC,Webhook"),
+        ),
+        (
+            "controllermanager",
+            "controllers",
+            json!("*,bootstrapsigner,tokencleaner,-ttl"),
+        ),
+        ("scheduler", "leader-elect", json!(true)),
+    ] {
+        let path = format!("controlplane.{component}.extraArgs");
+        let (_, diagnostics) = run(with(&path, json!({ flag: value_text })));
+        assert_eq!(diagnostics, vec![], "{flag}");
+    }
+}
+
+#[test]
+fn audit_settings_are_checked() {
+    let (root, diagnostics) = run(with("controlplane.audit", json!({ "level": "All" })));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(primary(&d), at(&root, "controlplane.audit.level").origin);
+    let (root, diagnostics) = run(with("controlplane.audit", json!({ "maxSize": 0 })));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(primary(&d), at(&root, "controlplane.audit.maxSize").origin);
+    let (root, diagnostics) = run(with("controlplane", json!({ "encryptSecret": true })));
+    let d = one(&diagnostics, codes::UNKNOWN_ATTRIBUTE);
+    assert_eq!(primary(&d), name_in(&root, "controlplane", "encryptSecret"));
+    assert_eq!(d.help.as_deref(), Some("did you mean `encryptSecrets`?"));
+}
+
+#[test]
+fn audit_rules_of_the_users_own_are_read_and_checked_in_place() {
+    let rules = json!([
+        { "level": "None", "nonResourceURLs": ["/healthz*"] },
+        { "level": "Metadata", "resources": [{ "group": "", "resources": ["secrets"] }] },
+        { "level": "Request", "verbs": ["create", "delete"], "omitManagedFields": true }
+    ]);
+    let (cluster, diagnostics) = check_cluster(&value(with(
+        "controlplane.audit",
+        json!({ "rules": rules }),
+    )));
+    assert_eq!(diagnostics, vec![]);
+    let read = cluster.unwrap().controlplane.audit.rules.unwrap();
+    assert_eq!(serde_json::Value::Array(read), rules);
+
+    let (root, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "level": "Everything" }]),
+    ));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(
+        primary(&d),
+        at(&root, "controlplane.audit.rules.0.level").origin
+    );
+    let (root, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "level": "None", "verb": ["get"] }]),
+    ));
+    let d = one(&diagnostics, codes::UNKNOWN_ATTRIBUTE);
+    assert_eq!(
+        primary(&d),
+        name_in(&root, "controlplane.audit.rules.0", "verb")
+    );
+    assert_eq!(d.help.as_deref(), Some("did you mean `verbs`?"));
+    let (root, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "level": "None", "resources": [{ "group": "", "resources": "secrets" }] }]),
+    ));
+    let d = one(&diagnostics, codes::WRONG_TYPE);
+    assert_eq!(
+        primary(&d),
+        at(&root, "controlplane.audit.rules.0.resources.0.resources").origin
+    );
+    let (_, diagnostics) = run(with(
+        "controlplane.audit.rules",
+        json!([{ "verbs": ["get"] }]),
+    ));
+    one(&diagnostics, codes::MISSING_ATTRIBUTE);
+    let (root, diagnostics) = run(with(
+        "controlplane.audit",
+        json!({ "level": "None", "rules": [{ "level": "Metadata" }] }),
+    ));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert_eq!(primary(&d), at(&root, "controlplane.audit.level").origin);
+}

@@ -53,6 +53,7 @@ pub struct Cluster {
     /// Where the hosts run: the `cloud` attribute, or `--provider` when the source
     /// names none. `None`: unknown, and hac assumes nothing about the network.
     pub cloud: Option<CloudSetting>,
+    pub controlplane: ControlPlane,
 }
 
 impl Cluster {
@@ -606,4 +607,81 @@ pub const DEFAULT_PACKAGE_MIRROR: &str = "https://pkgs.k8s.io";
 pub struct Kubelet {
     /// Flag name (without `--`) → value.
     pub extra_args: BTreeMap<String, String>,
+}
+
+/// Settings of the control-plane components (`controlplane`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ControlPlane {
+    pub apiserver: ComponentArgs,
+    pub controller_manager: ComponentArgs,
+    pub scheduler: ComponentArgs,
+    pub audit: Audit,
+    /// Secrets are encrypted at rest with a key from the secrets bundle.
+    pub encrypt_secrets: bool,
+}
+
+/// Extra flags of one control-plane component, in the order kubeadm passes them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ComponentArgs {
+    /// Flag name (without `--`) → value.
+    pub extra_args: BTreeMap<String, String>,
+}
+
+/// The API server's audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    pub level: AuditLevel,
+    /// The rules of a policy of the user's (audit.k8s.io/v1 `PolicyRule`s as JSON,
+    /// checked) instead of hac's.
+    pub rules: Option<Vec<serde_json::Value>>,
+    /// Days an audit file is kept (`--audit-log-maxage`).
+    pub max_age_days: u32,
+    /// Rotated files kept (`--audit-log-maxbackup`).
+    pub max_backups: u32,
+    /// Megabytes a file grows to before it is rotated (`--audit-log-maxsize`).
+    pub max_size_mb: u32,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            level: AuditLevel::Metadata,
+            rules: None,
+            max_age_days: 30,
+            max_backups: 10,
+            max_size_mb: 100,
+        }
+    }
+}
+
+/// How much of each request the audit log records (audit.k8s.io/v1 levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditLevel {
+    /// No audit log: the API server gets no audit flags.
+    None,
+    Metadata,
+    Request,
+    RequestResponse,
+}
+
+impl AuditLevel {
+    pub const ALL: [AuditLevel; 4] = [
+        AuditLevel::None,
+        AuditLevel::Metadata,
+        AuditLevel::Request,
+        AuditLevel::RequestResponse,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditLevel::None => "None",
+            AuditLevel::Metadata => "Metadata",
+            AuditLevel::Request => "Request",
+            AuditLevel::RequestResponse => "RequestResponse",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuditLevel> {
+        AuditLevel::ALL.into_iter().find(|l| l.as_str() == text)
+    }
 }

@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use super::algorithm::KeyAlgorithm;
+use super::encryption::EncryptionKeys;
 use super::pki::CertificateAndKey;
 use super::secret::Secret;
 
@@ -26,6 +27,8 @@ pub struct Bundle {
     pub(crate) certificate_key: Secret,
     pub(crate) cluster_ca: CertificateAndKey,
     pub(crate) etcd: Option<EtcdPki>,
+    /// The keys that encrypt Secrets at rest, when the cluster asks for them.
+    pub(crate) encryption: Option<EncryptionKeys>,
 }
 
 impl Bundle {
@@ -88,6 +91,11 @@ impl Bundle {
     /// The external etcd PKI, present when the cluster uses external etcd.
     pub fn etcd(&self) -> Option<&EtcdPki> {
         self.etcd.as_ref()
+    }
+
+    /// The keys that encrypt Secrets at rest, present once the cluster asked for them.
+    pub fn encryption_keys(&self) -> Option<&EncryptionKeys> {
+        self.encryption.as_ref()
     }
 }
 

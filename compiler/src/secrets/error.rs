@@ -19,6 +19,8 @@ pub enum SecretsError {
     Missing { path: PathBuf },
     /// `init` would overwrite an existing bundle.
     AlreadyExists { path: PathBuf },
+    /// `hac secrets rotate encryption-key` on a bundle without an encryption key.
+    NoEncryptionKey { path: PathBuf },
     /// The bundle path names the cluster description itself.
     SameAsSource { path: PathBuf },
     /// The bundle can be read by other users.
@@ -74,6 +76,10 @@ impl SecretsError {
             Self::Missing { .. } => Some(
                 "create it with `hac secrets init`, or run `hac build`, which creates it".into(),
             ),
+            Self::NoEncryptionKey { .. } => Some(
+                "set `controlplane.encryptSecrets = true;` and run `hac build`, which creates the key"
+                    .into(),
+            ),
             Self::AlreadyExists { .. } => Some(
                 "pass `--force` to replace it; every node built with the old secrets must then be rebuilt"
                     .into(),
@@ -113,6 +119,11 @@ impl fmt::Display for SecretsError {
             Self::Missing { path } => {
                 write!(f, "secrets file `{}` does not exist", path.display())
             }
+            Self::NoEncryptionKey { path } => write!(
+                f,
+                "secrets file `{}` has no key that encrypts Secrets at rest",
+                path.display()
+            ),
             Self::AlreadyExists { path } => {
                 write!(f, "secrets file `{}` already exists", path.display())
             }

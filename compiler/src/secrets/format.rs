@@ -12,6 +12,7 @@ use toml::{Table, Value};
 
 use super::algorithm::KeyAlgorithm;
 use super::bundle::{Bundle, EtcdMemberPki, EtcdPki};
+use super::encryption::{EncryptionKey, EncryptionKeys};
 use super::error::SecretsError;
 use super::pki::{self, CertificateAndKey};
 use super::random;
@@ -52,6 +53,13 @@ pub fn serialize(bundle: &Bundle) -> String {
     write_string(&mut out, "join-seed", bundle.join_seed.expose());
     let _ = writeln!(out, "token-generation = {}", bundle.token_generation);
     write_string(&mut out, "certificate-key", bundle.certificate_key.expose());
+    if let Some(keys) = &bundle.encryption {
+        for key in keys.in_provider_order() {
+            out.push_str("\n[[encryption-keys]]\n");
+            let _ = writeln!(out, "number = {}", key.number);
+            write_string(&mut out, "secret", key.secret.expose());
+        }
+    }
     write_pair(&mut out, "cluster-ca", &bundle.cluster_ca);
     if let Some(etcd) = &bundle.etcd {
         write_pair(&mut out, "etcd.ca", &etcd.ca);
@@ -271,6 +279,7 @@ impl Reader<'_> {
                 "certificate-key",
                 "cluster-ca",
                 "etcd",
+                "encryption-keys",
             ],
         )?;
         let cluster = self.optional_string(root, "cluster")?;
@@ -340,7 +349,9 @@ impl Reader<'_> {
             None => None,
             Some(_) => Some(self.etcd(self.table(root, "", "etcd")?, key_algorithm)?),
         };
+        let encryption = self.encryption_keys(root)?;
         Ok(Bundle {
+            encryption,
             cluster: cluster.map(str::to_owned),
             cluster_id: cluster_id.map(str::to_owned),
             key_algorithm,
@@ -378,6 +389,62 @@ impl Reader<'_> {
                 "`join-seed` must be 64 lowercase hexadecimal characters".to_owned(),
                 Some("make a new one with `hac secrets rotate token` (then rebuild every host: the control planes' keepers must know it)".to_owned()),
             ))
+        }
+    }
+
+    /// `[[encryption-keys]]`: one or two keys, the one that writes first.
+    fn encryption_keys(&self, root: &Table) -> Result<Option<EncryptionKeys>, SecretsError> {
+        let values = match root.get("encryption-keys") {
+            None => return Ok(None),
+            Some(Value::Array(values)) => values,
+            Some(other) => {
+                return Err(self.type_error("", "encryption-keys", "an array of tables", other));
+            }
+        };
+        let mut keys = Vec::with_capacity(values.len());
+        for (index, value) in values.iter().enumerate() {
+            let at = format!("encryption-keys[{index}]");
+            let Value::Table(table) = value else {
+                return Err(self.error(format!("`{at}` must be a table"), None));
+            };
+            self.only_known(table, &at, &["number", "secret"])?;
+            let number = match self.required(table, &at, "number")? {
+                Value::Integer(n) => u32::try_from(*n).ok().filter(|n| *n > 0),
+                other => return Err(self.type_error(&at, "number", "an integer", other)),
+            }
+            .ok_or_else(|| {
+                self.error(
+                    format!("`{at}.number` must be a whole number from 1 to 4294967295"),
+                    None,
+                )
+            })?;
+            let secret = self.string(table, &at, "secret")?;
+            if !EncryptionKey::is_valid_secret(secret) {
+                return Err(self.error(
+                    format!("`{at}.secret` must be 32 bytes in base64 (44 characters)"),
+                    None,
+                ));
+            }
+            keys.push(EncryptionKey {
+                number,
+                secret: Secret::new(secret.to_owned()),
+            });
+        }
+        let mut keys = keys.into_iter();
+        match (keys.next(), keys.next(), keys.next()) {
+            (Some(write), other, None) => {
+                if other.as_ref().is_some_and(|o| o.number == write.number) {
+                    return Err(self.error(
+                        "the two `encryption-keys` must have different numbers".to_owned(),
+                        None,
+                    ));
+                }
+                Ok(Some(EncryptionKeys { write, other }))
+            }
+            _ => Err(self.error(
+                "`encryption-keys` must hold one or two keys".to_owned(),
+                Some("a rotation keeps at most the key that writes and one other (see docs/secrets.md)".to_owned()),
+            )),
         }
     }
 

@@ -6,6 +6,7 @@
 
 mod algorithm;
 mod bundle;
+mod encryption;
 mod error;
 mod file;
 mod format;
@@ -17,6 +18,7 @@ mod reconcile;
 mod secret;
 mod show;
 mod spec;
+mod subject;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,7 @@ use time::OffsetDateTime;
 
 pub use algorithm::{KeyAlgorithm, UnknownKeyAlgorithm};
 pub use bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+pub use encryption::{EncryptionKey, EncryptionKeys, RotationPhase, base64};
 pub use error::SecretsError;
 pub use format::{FORMAT_VERSION, starts_like_bundle};
 pub use inspect::{CertificateInfo, format_time};
@@ -269,6 +272,57 @@ pub fn rotate_certificate_key(path: &Path) -> Result<(), SecretsError> {
     let text = file::read_private(path)?;
     let bundle = format::parse_replacing(path, &text, format::Replacement::CertificateKey(key))?;
     save_locked(path, &bundle)
+}
+
+/// Takes the next step of an encryption-key rotation (see [`EncryptionKeys`]): stages a
+/// new key for reading, makes a staged key the one that writes, or drops the key that
+/// no longer writes. Returns the phase reached and, when a key was dropped, where the
+/// previous bundle (which still holds it) was kept.
+pub fn rotate_encryption_key(
+    path: &Path,
+) -> Result<(RotationPhase, Option<PathBuf>), SecretsError> {
+    let _lock = file::lock(path)?;
+    let mut bundle = load(path)?;
+    let Some(keys) = &bundle.encryption else {
+        return Err(SecretsError::NoEncryptionKey {
+            path: path.to_path_buf(),
+        });
+    };
+    let rotated = keys.rotated()?;
+    let kept = if keys.phase() == RotationPhase::Retiring {
+        file::keep_copy(path, OffsetDateTime::now_utc())?
+    } else {
+        None
+    };
+    let phase = rotated.phase();
+    bundle.encryption = Some(rotated);
+    save_locked(path, &bundle)?;
+    Ok((phase, kept))
+}
+
+/// A client certificate for `user` in `groups`, signed by the bundle's cluster CA,
+/// valid from `now` until `not_after` (see [`pki::new_client_certificate`]).
+pub fn issue_client_certificate(
+    bundle: &Bundle,
+    user: &str,
+    groups: &[String],
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<CertificateAndKey, SecretsError> {
+    pki::new_client_certificate(
+        &bundle.cluster_ca,
+        bundle.key_algorithm,
+        user,
+        groups,
+        not_after,
+        now,
+    )
+}
+
+/// Writes `contents` to `path` as a mode-0600 file, replacing what is there in one
+/// step (a reader sees the old file or the new one), through symlinks like the bundle.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), SecretsError> {
+    file::write_atomically(path, contents, file::Existing::Replace)
 }
 
 /// CAs with less than this left get a warning from [`expiry_warnings`].

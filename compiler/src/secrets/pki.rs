@@ -202,6 +202,74 @@ pub fn new_leaf(
     request: &LeafRequest<'_>,
     now: OffsetDateTime,
 ) -> Result<CertificateAndKey, SecretsError> {
+    sign_leaf(ca, algorithm, request, leaf_not_after(ca, now), now)
+}
+
+/// A client certificate for a Kubernetes user: CN `user`, one O per group (what the
+/// API server reads as the user's groups), signed by the cluster CA `ca`, valid from
+/// now (backdated a little for lagging clocks) until `not_after`, which must not be
+/// after the CA's own expiry.
+pub fn new_client_certificate(
+    ca: &CertificateAndKey,
+    algorithm: KeyAlgorithm,
+    user: &str,
+    groups: &[String],
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<CertificateAndKey, SecretsError> {
+    if not_after > ca.info.not_after {
+        return Err(SecretsError::InvalidSpec {
+            message: format!(
+                "the certificate cannot outlive the cluster CA, which expires at {}",
+                super::inspect::format_time(ca.info.not_after)
+            ),
+        });
+    }
+    let request = LeafRequest {
+        common_name: user,
+        dns_names: Vec::new(),
+        ip_addresses: Vec::new(),
+        usage: LeafUsage::Client,
+    };
+    let context = format!("cannot issue a certificate for `{user}`");
+    let leaf = sign_leaf(ca, algorithm, &request, seconds(not_after), now)?;
+    if groups.is_empty() {
+        return Ok(leaf);
+    }
+    subject_with(ca, algorithm, leaf, user, groups, &context)
+}
+
+/// `leaf` with the subject `O = group…, CN = user`, signed again by `ca`.
+fn subject_with(
+    ca: &CertificateAndKey,
+    algorithm: KeyAlgorithm,
+    leaf: CertificateAndKey,
+    user: &str,
+    groups: &[String],
+    context: &str,
+) -> Result<CertificateAndKey, SecretsError> {
+    let ca_key = load_key(&ca.private_key_pem, algorithm)
+        .map_err(|detail| SecretsError::crypto(context, detail))?;
+    let der = pem::parse(&leaf.certificate_pem)
+        .map_err(|e| SecretsError::crypto(context, e))?
+        .into_contents();
+    let der = super::subject::replace(&der, &super::subject::name(user, groups), &ca_key)
+        .map_err(|detail| SecretsError::crypto(context, detail))?;
+    CertificateAndKey::from_pem(
+        &encode_pem("CERTIFICATE", &der),
+        &leaf.private_key_pem,
+        algorithm,
+    )
+    .map_err(|detail| SecretsError::crypto(context, detail))
+}
+
+fn sign_leaf(
+    ca: &CertificateAndKey,
+    algorithm: KeyAlgorithm,
+    request: &LeafRequest<'_>,
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<CertificateAndKey, SecretsError> {
     let context = format!("cannot issue the `{}` certificate", request.common_name);
     let ca_key = load_key(&ca.private_key_pem, algorithm)
         .map_err(|detail| SecretsError::crypto(context.as_str(), detail))?;
@@ -241,7 +309,7 @@ pub fn new_leaf(
     }
     params.use_authority_key_identifier_extension = true;
     params.not_before = seconds(now - BACKDATE);
-    params.not_after = leaf_not_after(ca, now);
+    params.not_after = not_after;
     params.serial_number = Some(random::serial_number()?);
     let certificate = params
         .signed_by(&key, &issuer)

@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::algorithm::KeyAlgorithm;
 use super::bundle::{Bundle, EtcdMemberPki, EtcdPki};
+use super::encryption::EncryptionKeys;
 use super::error::SecretsError;
 use super::pki::{self, CertificateAndKey, LeafRequest, LeafUsage};
 use super::random;
@@ -48,6 +49,8 @@ pub enum Change {
     },
     /// A join seed for a bundle made before join seeds (its bootstrap token is dropped).
     AddedJoinSeed,
+    /// The key that encrypts Secrets at rest.
+    CreatedEncryptionKey,
     /// The etcd CA and the two etcd client certificates.
     CreatedEtcdPki,
     /// External etcd is no longer used.
@@ -115,6 +118,9 @@ impl fmt::Display for Change {
             Self::AddedJoinSeed => f.write_str(
                 "added a join seed (join tokens now derive from it; the old bootstrap token is no longer used)",
             ),
+            Self::CreatedEncryptionKey => {
+                f.write_str("created the key that encrypts Secrets at rest")
+            }
             Self::CreatedEtcdPki => {
                 f.write_str("created the etcd CA and the etcd client certificates")
             }
@@ -203,6 +209,10 @@ pub(crate) fn reconcile_at(
         bundle.join_seed_added = false;
         changes.push(Change::AddedJoinSeed);
     }
+    if spec.encrypt_secrets && bundle.encryption.is_none() {
+        bundle.encryption = Some(EncryptionKeys::new()?);
+        changes.push(Change::CreatedEncryptionKey);
+    }
     let algorithm = bundle.key_algorithm;
     if spec.etcd_members.is_empty() {
         if bundle.etcd.take().is_some() {
@@ -258,6 +268,7 @@ pub(crate) fn new_bundle(
         certificate_key: random::certificate_key()?,
         cluster_ca: pki::new_ca(algorithm, pki::CLUSTER_CA_COMMON_NAME, now)?,
         etcd: None,
+        encryption: None,
     })
 }
 

@@ -44,6 +44,7 @@ pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -
         line("bootstrap token", "(hidden; --reveal shows it)");
         line("certificate key", "(hidden; --reveal shows it)");
     }
+    line("encryption keys", &encryption_summary(bundle));
     line("cluster CA", &certificate_summary(bundle.cluster_ca(), now));
     line("discovery hash", &bundle.discovery_hash());
     match bundle.etcd() {
@@ -72,6 +73,27 @@ pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -
         }
     }
     out
+}
+
+/// The names of the keys that encrypt Secrets at rest and where a rotation stands;
+/// never the keys themselves, which stay in the file (and on the control planes).
+fn encryption_summary(bundle: &Bundle) -> String {
+    use super::encryption::RotationPhase;
+    let Some(keys) = bundle.encryption_keys() else {
+        return "none (controlplane.encryptSecrets is off)".to_owned();
+    };
+    let names: Vec<String> = keys.in_provider_order().iter().map(|k| k.name()).collect();
+    match keys.phase() {
+        RotationPhase::Settled => format!("{} encrypts", names[0]),
+        RotationPhase::Staged => format!(
+            "{} encrypts, {} staged (rotation step 1 of 3)",
+            names[0], names[1]
+        ),
+        RotationPhase::Retiring => format!(
+            "{} encrypts, {} still decrypts (rotation step 2 of 3)",
+            names[0], names[1]
+        ),
+    }
 }
 
 fn certificate_summary(pair: &CertificateAndKey, now: OffsetDateTime) -> String {

@@ -20,6 +20,9 @@ pub struct SecretsSpec {
     /// The members of an external etcd cluster; empty when etcd is stacked on the
     /// control planes (kubeadm then makes the etcd certificates itself).
     pub etcd_members: Vec<EtcdMember>,
+    /// The cluster encrypts Secrets at rest: the bundle holds the key. A bundle keeps
+    /// its keys when this turns off, since Secrets written with them still need them.
+    pub encrypt_secrets: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +156,7 @@ mod tests {
             cluster: None,
             key_algorithm: None,
             etcd_members: vec![member("a", "10.0.0.1"), member("a", "10.0.0.2")],
+            encrypt_secrets: false,
         };
         assert!(
             twice

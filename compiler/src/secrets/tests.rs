@@ -19,6 +19,7 @@ fn spec(members: &[(&str, &str)]) -> SecretsSpec {
         cluster: None,
         key_algorithm: Some(KeyAlgorithm::EcdsaP256),
         etcd_members: members.iter().map(|(n, a)| member(n, a)).collect(),
+        encrypt_secrets: false,
     }
 }
 
@@ -601,4 +602,83 @@ fn the_cluster_and_its_id_round_trip_and_are_checked() {
             .starts_with("the secrets bundle belongs to cluster `prod`, not `edge`"),
         "{err}"
     );
+}
+
+fn encrypting() -> SecretsSpec {
+    SecretsSpec {
+        encrypt_secrets: true,
+        ..spec(&[])
+    }
+}
+
+#[test]
+fn encryption_keys_are_added_once_kept_and_read_back_exactly() {
+    let (bundle, _) = reconcile(None, &spec(&[])).unwrap();
+    assert!(bundle.encryption_keys().is_none(), "only when asked for");
+    let (bundle, changes) = reconcile(Some(bundle), &encrypting()).unwrap();
+    assert_eq!(changes.0, [Change::CreatedEncryptionKey]);
+    assert!(!changes.iter().any(Change::discards_a_key));
+    let (again, changes) = reconcile(Some(bundle.clone()), &encrypting()).unwrap();
+    assert!(changes.is_empty(), "{changes}");
+    // Turning encryption off keeps the key: Secrets written with it still need it.
+    let (off, changes) = reconcile(Some(again), &spec(&[])).unwrap();
+    assert!(changes.is_empty());
+    assert_eq!(off.encryption_keys(), bundle.encryption_keys());
+    for keys in [
+        bundle.encryption_keys().unwrap().clone(),
+        bundle.encryption_keys().unwrap().rotated().unwrap(),
+        bundle
+            .encryption_keys()
+            .unwrap()
+            .rotated()
+            .unwrap()
+            .rotated()
+            .unwrap(),
+    ] {
+        let mut with = bundle.clone();
+        with.encryption = Some(keys);
+        let text = format::serialize(&with);
+        assert_eq!(parse(&text).unwrap(), with);
+        assert_eq!(format::serialize(&parse(&text).unwrap()), text);
+    }
+}
+
+#[test]
+fn malformed_encryption_keys_are_refused_without_quoting_them() {
+    let bundle = reconcile(None, &encrypting()).unwrap().0;
+    let text = format::serialize(&bundle);
+    let secret = bundle.encryption_keys().unwrap().in_provider_order()[0]
+        .secret()
+        .expose()
+        .to_owned();
+    let short = &secret[4..];
+    for (broken, says) in [
+        (text.replace(&secret, short), "32 bytes in base64"),
+        (text.replace("number = 1", "number = 0"), "whole number"),
+        (
+            format!("{text}\n[[encryption-keys]]\nnumber = 1\nsecret = \"{secret}\"\n"),
+            "different numbers",
+        ),
+        (
+            format!(
+                "{text}\n[[encryption-keys]]\nnumber = 2\nsecret = \"{secret}\"\n[[encryption-keys]]\nnumber = 3\nsecret = \"{secret}\"\n"
+            ),
+            "one or two keys",
+        ),
+    ] {
+        let err = parse(&broken).unwrap_err().to_string();
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains(short), "{err}");
+    }
+}
+
+#[test]
+fn debug_output_never_shows_an_encryption_key() {
+    let bundle = reconcile(None, &encrypting()).unwrap().0;
+    let keys = bundle.encryption_keys().unwrap().rotated().unwrap();
+    let shown = format!("{bundle:?} {keys:?} {:#?}", keys.in_provider_order());
+    for key in keys.in_provider_order() {
+        assert!(!shown.contains(key.secret().expose()), "{shown}");
+    }
+    assert!(shown.contains("hac") || shown.contains("number"), "{shown}");
 }

@@ -726,6 +726,16 @@ def seal(key, files):
     return {"key_sha256": digest, "files": files}
 
 
+def require_host_paths(cluster):
+    """The kubelet starts no static pod whose `File` host path is missing (hostPath type
+    check): the API server would never come up, and kubeadm init would time out."""
+    for component in ("apiServer", "controllerManager", "scheduler"):
+        for volume in cluster.get(component, {}).get("extraVolumes", []):
+            if volume.get("pathType") == "File" and not os.path.isfile(volume["hostPath"]):
+                raise Failure("[wait-control-plane] the kubelet cannot start the %s static pod: hostPath type check "
+                              "failed: %s is not a file" % (component, volume["hostPath"]))
+
+
 def kubeadm_init(argv):
     if len(argv) != 3 or argv[0] != "--config" or argv[2] != "--upload-certs":
         unsupported(["kubeadm", "init", *argv])
@@ -735,6 +745,7 @@ def kubeadm_init(argv):
     name = init["nodeRegistration"]["name"]
     endpoint = cluster.get("controlPlaneEndpoint") or address + ":6443"
     preflight(control_plane=True)
+    require_host_paths(cluster)
     os.makedirs(PKI + "/etcd", exist_ok=True)
     if not (os.path.exists(PKI + "/ca.crt") and os.path.exists(PKI + "/ca.key")):
         new_ca("ca", "kubernetes")
