@@ -1,13 +1,14 @@
 //! The `hac` command line. [`run`] is the whole program; `main.rs` only connects it
 //! to the process, so tests can run the CLI in-process.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use hac_lang::loader::{Confined, refusal};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use hac_lang::loader::{Confined, MAX_FILE_SIZE, OverlayLoader, refusal};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
@@ -36,38 +37,67 @@ pub const EXIT_USAGE: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour reports: `auto` colours a terminal unless NO_COLOR is set;
+    /// `always` and `never` override both
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `style` (what the terminal and NO_COLOR chose) as this choice overrides it.
+    fn apply(self, style: Style) -> Style {
+        match self {
+            ColorChoice::Auto => style,
+            ColorChoice::Always => Style {
+                color: true,
+                ..style
+            },
+            ColorChoice::Never => Style {
+                color: false,
+                ..style
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Parse, evaluate and check files; report every problem found
     Check {
-        /// Files to check
+        /// Files to check; `-` reads standard input
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Treat warnings as errors (exit status 1)
         #[arg(long)]
         deny_warnings: bool,
         #[command(flatten)]
-        output: OutputArgs,
+        output: DiagnosticsOrFormatArg,
         #[command(flatten)]
         root: RootArg,
     },
     /// Show the boot plan: which host does what, in which order, waiting for what
     Plan {
+        /// The cluster description; `-` reads standard input
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// How to print the plan
         #[arg(long = "format", value_enum, default_value_t = PlanFormat::Text)]
         plan_format: PlanFormat,
-        /// How to print diagnostics
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        diagnostics: Format,
+        #[command(flatten)]
+        diagnostics: DiagnosticsArg,
         #[command(flatten)]
         root: RootArg,
     },
     /// Write every host's cloud-init user-data and a manifest into a directory
     Build {
+        /// The cluster description; `-` reads standard input (then `--secrets` is needed)
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// The output directory [default: out/<cluster name>]; an existing one is
@@ -77,7 +107,8 @@ enum Command {
         /// Also write `<host>.yaml.gz` (cloud-init unpacks gzip user-data itself)
         #[arg(long)]
         gzip: bool,
-        /// Fail when a host's user-data exceeds this provider's limit
+        /// Fail when a host's user-data exceeds this provider's limit; when only the
+        /// gzip form fits and the provider takes gzip, write it as `--gzip` would
         #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
         provider: Option<String>,
         /// Build as at this time (RFC 3339, e.g. `2026-01-31T12:00:00Z`) instead of now:
@@ -90,9 +121,8 @@ enum Command {
         /// etcd dropped from the cluster); a copy of the old bundle is kept beside it
         #[arg(long)]
         force: bool,
-        /// How to print diagnostics
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        diagnostics: Format,
+        #[command(flatten)]
+        diagnostics: DiagnosticsArg,
         #[command(flatten)]
         root: RootArg,
     },
@@ -116,10 +146,11 @@ enum Command {
     },
     /// Evaluate a file and print its value as JSON
     Eval {
+        /// The file to evaluate; `-` reads standard input
         #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
-        output: OutputArgs,
+        output: DiagnosticsOrFormatArg,
         #[command(flatten)]
         root: RootArg,
     },
@@ -129,7 +160,7 @@ enum Command {
 enum SecretsCommand {
     /// Create the bundle for a cluster description (external etcd members included)
     Init {
-        /// The cluster description
+        /// The cluster description; `-` reads standard input (then `--secrets` is needed)
         #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
@@ -157,6 +188,7 @@ enum SecretsCommand {
     },
     /// Replace one secret, leaving everything else in the bundle as it is
     Rotate {
+        /// The secret to replace
         #[arg(value_enum)]
         what: Rotatable,
         /// A cluster description (its bundle is rotated) or a bundle file
@@ -181,6 +213,7 @@ impl BundleArg {
     fn for_description(&self, source: &Path) -> Result<PathBuf, secrets::SecretsError> {
         let path = match &self.path {
             Some(path) => path.clone(),
+            None if is_stdin(source) => return Err(secrets::SecretsError::BundleOfStdin),
             None => secrets::default_path(source),
         };
         secrets::check_not_source(&path, source)?;
@@ -233,10 +266,27 @@ enum Rotatable {
     CertificateKey,
 }
 
+/// `--diagnostics`: one name on every command. `check` and `eval` also take their
+/// older spelling `--format` (hidden); `plan --format` is the plan's own format.
 #[derive(Debug, clap::Args)]
-struct OutputArgs {
+struct DiagnosticsArg {
     /// How to print diagnostics
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long = "diagnostics", value_name = "FORMAT", value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// [`DiagnosticsArg`] for the commands whose output is the diagnostics (`check`,
+/// `eval`), where `--format` was the flag's first name and still works.
+#[derive(Debug, clap::Args)]
+struct DiagnosticsOrFormatArg {
+    /// How to print diagnostics
+    #[arg(
+        long = "diagnostics",
+        alias = "format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = Format::Human
+    )]
     format: Format,
 }
 
@@ -258,6 +308,12 @@ enum PlanFormat {
     Dot,
     /// The boot-order graph as a Mermaid flowchart
     Mermaid,
+}
+
+/// The whole command line as clap describes it: what completions and the man page
+/// are generated from.
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Where the CLI writes, and whether stderr shows colour.
@@ -313,7 +369,7 @@ where
     let mut tracked = Io {
         stdout: &mut stdout,
         stderr: io.stderr,
-        style: io.style,
+        style: cli.color.apply(io.style),
     };
     let status = dispatch(cli.command, loader, &mut tracked);
     let flushed = tracked.stdout.flush();
@@ -427,7 +483,7 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
                     built_at: at.unwrap_or_else(time::OffsetDateTime::now_utc),
                     secrets,
                     force,
-                    format: diagnostics,
+                    format: diagnostics.format,
                     root: root.root.as_deref(),
                 },
                 loader,
@@ -440,7 +496,14 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             plan_format,
             diagnostics,
             root,
-        } => plan(&file, plan_format, diagnostics, root.reading(), loader, io),
+        } => plan(
+            &file,
+            plan_format,
+            diagnostics.format,
+            root.reading(),
+            loader,
+            io,
+        ),
     }
 }
 
@@ -452,31 +515,45 @@ fn check(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    // A file that cannot be read is reported on stderr and makes the status 2, but
-    // the other files are still checked and reported.
-    let mut reports = Vec::new();
-    let mut unreadable = false;
-    for path in files {
-        match analyze_readable(path, Depth::Cluster, reading, loader, io) {
-            Some(analysis) => reports.push((path, analysis)),
-            None => unreadable = true,
-        }
+    // A file that cannot be read makes the status 2, but the other files are still
+    // checked and reported; with `--diagnostics json` it is one more diagnostic.
+    if files.iter().filter(|path| is_stdin(path)).count() > 1 {
+        let _ = writeln!(io.stderr, "error: standard input can be checked once");
+        return EXIT_USAGE;
     }
+    let reports: Vec<_> = files
+        .iter()
+        .map(|path| (path, analyze_source(path, Depth::Cluster, reading, loader)))
+        .collect();
+    let unreadable = reports.iter().any(|(_, result)| result.is_err());
     let checked = reports
         .iter()
-        .map(|(_, analysis)| status_of(&analysis.diagnostics, deny_warnings))
+        .filter_map(|(_, result)| result.as_ref().ok())
+        .map(|analysis| status_of(&analysis.diagnostics, deny_warnings))
         .max()
         .unwrap_or(EXIT_OK);
     let status = if unreadable { EXIT_USAGE } else { checked };
     match format {
         Format::Human => {
-            for (path, analysis) in &reports {
+            for (path, result) in &reports {
+                let analysis = match result {
+                    Ok(analysis) => analysis,
+                    Err(unreadable) => {
+                        unreadable.report(format, io);
+                        continue;
+                    }
+                };
                 print_human(analysis, io);
                 if files.len() > 1 || !analysis.diagnostics.is_empty() {
+                    let shown = if is_stdin(path) {
+                        STDIN_NAME.to_owned()
+                    } else {
+                        path.display().to_string()
+                    };
                     let _ = writeln!(
                         io.stderr,
                         "{}: {}",
-                        report::printable(&path.display().to_string()),
+                        report::printable(&shown),
                         report::summary(&analysis.diagnostics)
                     );
                 }
@@ -485,7 +562,14 @@ fn check(
         Format::Json => {
             let all: Vec<_> = reports
                 .iter()
-                .flat_map(|(_, a)| a.diagnostics.iter().map(|d| report::to_json(d, &a.sources)))
+                .flat_map(|(_, result)| match result {
+                    Ok(a) => a
+                        .diagnostics
+                        .iter()
+                        .map(|d| report::to_json(d, &a.sources))
+                        .collect(),
+                    Err(unreadable) => vec![unreadable.to_json()],
+                })
                 .collect();
             write_json(&all, io.stdout);
         }
@@ -501,7 +585,7 @@ fn plan(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    let Some(analysis) = analyze_readable(path, Depth::Cluster, reading, loader, io) else {
+    let Some(analysis) = analyze_readable(path, Depth::Cluster, reading, loader, format, io) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, format, io);
@@ -560,7 +644,14 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         root: request.root,
         bundle: Some(&request.secrets),
     };
-    let Some(analysis) = analyze_readable(request.file, Depth::Cluster, reading, loader, io) else {
+    let Some(analysis) = analyze_readable(
+        request.file,
+        Depth::Cluster,
+        reading,
+        loader,
+        request.format,
+        io,
+    ) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, request.format, io);
@@ -627,8 +718,11 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     };
     // Each host's document and file list are dropped as soon as its bytes are
     // made: only the user-data (and its gzip) of thousands of hosts stay in memory.
+    // A provider that takes gzip may need it: the gzip forms are made, and dropped
+    // below unless some host fits only gzipped.
+    let may_gzip = request.provider.is_some_and(|p| p.gzip.is_some());
     let built = crate::build::build_each(&context, |host| {
-        build_output::host_artefacts(host, request.gzip)
+        build_output::host_artefacts(host, request.gzip || may_gzip)
     });
     let per_host = match built {
         Ok(per_host) => per_host,
@@ -640,9 +734,34 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     };
+    let mut gzip = request.gzip;
+    let mut per_host = per_host;
+    if let Some(provider) = request.provider
+        && may_gzip
+        && !request.gzip
+    {
+        let entries: Vec<_> = per_host.iter().map(|host| &host.entry).collect();
+        let needing = sizes::needing_gzip(&entries, provider);
+        if needing.is_empty() {
+            per_host = per_host
+                .into_iter()
+                .map(build_output::without_gzip)
+                .collect();
+        } else {
+            gzip = true;
+            let _ = writeln!(
+                io.stderr,
+                "note: {} fit{} {}'s limit of {} only gzipped: writing `<host>.yaml.gz` for every host (as `--gzip`); attach those",
+                sizes::list_names(&needing),
+                if needing.len() == 1 { "s" } else { "" },
+                provider.title,
+                provider.limit_text
+            );
+        }
+    }
     let (manifest, files) = build_output::collect(&plan, per_host, bundle.cluster_id());
     if let Some(provider) = request.provider {
-        let problems = sizes::over_limit(&manifest, provider, request.gzip);
+        let problems = sizes::over_limit(&manifest, provider, gzip);
         if !problems.is_empty() {
             for problem in &problems {
                 let _ = writeln!(io.stderr, "error: {}", problem.message);
@@ -662,7 +781,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     }
     let _ = io
         .stdout
-        .write_all(sizes::table(&manifest, &output, request.gzip, request.provider).as_bytes());
+        .write_all(sizes::table(&manifest, &output, gzip, request.provider).as_bytes());
     EXIT_OK
 }
 
@@ -673,7 +792,8 @@ fn eval(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    let Some(mut analysis) = analyze_readable(path, Depth::Language, reading, loader, io) else {
+    let Some(mut analysis) = analyze_readable(path, Depth::Language, reading, loader, format, io)
+    else {
         return EXIT_USAGE;
     };
     let mut printed = None;
@@ -712,7 +832,8 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
                 root: root.root.as_deref(),
                 bundle: Some(&path),
             };
-            let Some(analysis) = analyze_readable(&file, Depth::Cluster, reading, loader, io)
+            let Some(analysis) =
+                analyze_readable(&file, Depth::Cluster, reading, loader, Format::Human, io)
             else {
                 return EXIT_USAGE;
             };
@@ -784,43 +905,143 @@ pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> S
     }
 }
 
-/// Analyses `path`, reading only what the project's sandbox admits, or reports that it
-/// cannot be read (a usage problem, not a diagnostic in the file) and returns `None`.
-fn analyze_readable(
+/// `-` in place of a file: the text comes from standard input.
+const STDIN_ARG: &str = "-";
+/// What diagnostics call standard input, as `hac fmt` does.
+const STDIN_NAME: &str = "<stdin>";
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN_ARG
+}
+
+/// Why a command could not read its file: a usage problem (exit 2), not a diagnostic
+/// in the file, so it has no place in it.
+struct Unreadable {
+    file: String,
+    message: String,
+}
+
+impl Unreadable {
+    fn to_json(&self) -> report::JsonDiagnostic {
+        report::JsonDiagnostic {
+            severity: Severity::Error.as_str(),
+            code: UNREADABLE_CODE,
+            message: self.message.clone(),
+            file: Some(self.file.clone()),
+            position: None,
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// On stderr: a line, or with `--diagnostics json` a JSON array like the others.
+    fn report(&self, format: Format, io: &mut Io<'_>) {
+        match format {
+            Format::Human => {
+                let _ = writeln!(io.stderr, "error: {}", self.message);
+            }
+            Format::Json => write_json(&[self.to_json()], io.stderr),
+        }
+    }
+}
+
+/// The code of [`Unreadable`] in JSON diagnostics (see docs/diagnostics.md).
+const UNREADABLE_CODE: &str = "hac::cli::unreadable";
+
+/// Analyses `path` (`-`: standard input), reading only what the project's sandbox
+/// admits, or tells why it cannot be read.
+fn analyze_source(
     path: &Path,
     depth: Depth,
     reading: Reading<'_>,
     loader: &dyn Loader,
-    io: &mut Io<'_>,
-) -> Option<Analysis> {
+) -> Result<Analysis, Unreadable> {
+    let shown = |path: &Path| report::printable(&path.display().to_string()).into_owned();
     if let Some(root) = reading.root
         && !root.is_dir()
     {
-        let _ = writeln!(
-            io.stderr,
-            "error: the project root {} is not a directory",
-            report::printable(&root.display().to_string())
-        );
-        return None;
+        return Err(Unreadable {
+            file: shown(path),
+            message: format!("the project root {} is not a directory", shown(root)),
+        });
+    }
+    if is_stdin(path) {
+        // Imports in it are relative to the working directory, its project root.
+        let name = Path::new(STDIN_NAME);
+        let text = read_stdin().map_err(|err| Unreadable {
+            file: STDIN_NAME.to_owned(),
+            message: format!("cannot read standard input: {err}"),
+        })?;
+        let confined = Confined {
+            sandbox: sandbox::for_description(name, reading.root, reading.bundle),
+            inner: loader,
+        };
+        let absolute = std::path::absolute(name).unwrap_or_else(|_| name.to_path_buf());
+        let with_stdin = OverlayLoader {
+            overlay: HashMap::from([(hac_lang::loader::normalize(&absolute), text)]),
+            fallback: &confined,
+        };
+        return Ok(analysis::analyze(
+            &with_stdin,
+            name,
+            &Limits::default(),
+            depth,
+        ));
     }
     let confined = Confined {
         sandbox: sandbox::for_description(path, reading.root, reading.bundle),
         inner: loader,
     };
     if let Err(err) = confined.read(path) {
-        let shown = report::printable(&path.display().to_string()).into_owned();
-        let _ = match refusal(&err) {
-            Some(reason) => writeln!(io.stderr, "error: refused to read {shown}: {reason}"),
-            None => writeln!(io.stderr, "error: cannot read {shown}: {err}"),
+        let message = match refusal(&err) {
+            Some(reason) => format!("refused to read {}: {reason}", shown(path)),
+            None => format!("cannot read {}: {err}", shown(path)),
         };
-        return None;
+        return Err(Unreadable {
+            file: shown(path),
+            message,
+        });
     }
-    Some(analysis::analyze(
+    Ok(analysis::analyze(
         &confined,
         path,
         &Limits::default(),
         depth,
     ))
+}
+
+/// Standard input as text, at most as large as a file may be.
+fn read_stdin() -> std::io::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_SIZE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than {MAX_FILE_SIZE} bytes"),
+        ));
+    }
+    Ok(text)
+}
+
+/// [`analyze_source`], reporting an unreadable file on stderr in `format`.
+fn analyze_readable(
+    path: &Path,
+    depth: Depth,
+    reading: Reading<'_>,
+    loader: &dyn Loader,
+    format: Format,
+    io: &mut Io<'_>,
+) -> Option<Analysis> {
+    match analyze_source(path, depth, reading, loader) {
+        Ok(analysis) => Some(analysis),
+        Err(unreadable) => {
+            unreadable.report(format, io);
+            None
+        }
+    }
 }
 
 fn status_of(diagnostics: &[Diagnostic], deny_warnings: bool) -> u8 {
@@ -861,4 +1082,33 @@ fn write_json(diagnostics: &[report::JsonDiagnostic], sink: &mut dyn Write) {
     // Serialising plain strings and numbers cannot fail.
     let json = serde_json::to_string_pretty(diagnostics).unwrap_or_default();
     let _ = writeln!(sink, "{json}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command;
+
+    /// Every argument and subcommand of every command says what it is for, so that
+    /// `--help`, the man page and the completions describe them.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(format!("{path} (the command)"));
+            }
+            for arg in cmd.get_arguments().filter(|arg| !arg.is_hide_set()) {
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut cli = command();
+        cli.build();
+        let mut missing = Vec::new();
+        walk(&cli, "hac", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
 }

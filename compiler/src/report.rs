@@ -515,6 +515,10 @@ pub struct JsonDiagnostic {
     pub severity: &'static str,
     pub code: &'static str,
     pub message: String,
+    /// The file of a diagnostic that has no place in it (a file that cannot be
+    /// read); the others name theirs in `position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     #[serde(flatten)]
     pub position: Option<JsonPosition>,
     pub labels: Vec<JsonLabel>,
@@ -547,6 +551,7 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
         severity: diagnostic.severity.as_str(),
         code: diagnostic.code,
         message: diagnostic.message.clone(),
+        file: None,
         position: diagnostic
             .primary()
             .and_then(|l| position(l.origin, sources)),
