@@ -154,6 +154,18 @@ enum Command {
         #[command(flatten)]
         root: RootArg,
     },
+    /// Print the completion script of a shell (see README: Shell completions)
+    Completions {
+        /// The shell to complete hac's commands, options and files in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per command into a directory
+    Man {
+        /// Write `hac.1` and a page per command (`hac-build.1` and so on) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -425,6 +437,11 @@ impl Write for TrackedWrite<'_> {
 
 fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
     match command {
+        Command::Completions { shell } => {
+            crate::manual::completions(shell, self::command(), io.stdout);
+            EXIT_OK
+        }
+        Command::Man { dir } => man(dir.as_deref(), io),
         Command::Check {
             files,
             deny_warnings,
@@ -504,6 +521,28 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             loader,
             io,
         ),
+    }
+}
+
+/// `hac man`: the top page on stdout, or every page into `dir`.
+fn man(dir: Option<&Path>, io: &mut Io<'_>) -> u8 {
+    let Some(dir) = dir else {
+        // A failed write to stdout is reported (or, for a closed pipe, not) by `run`.
+        let _ = crate::manual::top_page(command(), io.stdout);
+        return EXIT_OK;
+    };
+    let written = crate::manual::write_pages(command(), dir);
+    match written {
+        Ok(pages) => {
+            for page in pages {
+                let _ = writeln!(io.stdout, "wrote {}", page.display());
+            }
+            EXIT_OK
+        }
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: cannot write the man pages: {err}");
+            EXIT_USAGE
+        }
     }
 }
 

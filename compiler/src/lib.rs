@@ -9,6 +9,7 @@ pub mod emit;
 pub mod fmt;
 pub mod lints;
 pub mod lsp;
+pub mod manual;
 pub mod model;
 pub mod plan;
 pub mod report;
