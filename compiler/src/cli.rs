@@ -14,6 +14,7 @@ use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 use crate::analysis::{self, Analysis, Depth};
 use crate::build::providers::{self, Provider};
 use crate::build::{output as build_output, replace as build_replace, sizes};
+use crate::init::Topology;
 use crate::model::{Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
@@ -153,6 +154,15 @@ enum Command {
         output: DiagnosticsOrFormatArg,
         #[command(flatten)]
         root: RootArg,
+    },
+    /// Write a commented cluster description to start from
+    Init {
+        /// The layout: where etcd runs and what balances the API
+        #[arg(long, value_enum, default_value_t = Topology::Stacked)]
+        topology: Topology,
+        /// The file to create (never replaced); `-` prints to standard output
+        #[arg(value_name = "FILE", default_value = "cluster.hac")]
+        file: PathBuf,
     },
     /// Print the completion script of a shell (see README: Shell completions)
     Completions {
@@ -442,6 +452,7 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             EXIT_OK
         }
         Command::Man { dir } => man(dir.as_deref(), io),
+        Command::Init { topology, file } => init(topology, &file, io),
         Command::Check {
             files,
             deny_warnings,
@@ -521,6 +532,37 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             loader,
             io,
         ),
+    }
+}
+
+/// `hac init`: the template into a new file, or on stdout.
+fn init(topology: Topology, file: &Path, io: &mut Io<'_>) -> u8 {
+    if is_stdin(file) {
+        let _ = io.stdout.write_all(topology.template().as_bytes());
+        return EXIT_OK;
+    }
+    let shown = report::printable(&file.display().to_string()).into_owned();
+    match crate::init::write_new(file, topology) {
+        Ok(()) => {
+            let _ = writeln!(
+                io.stdout,
+                "wrote {shown} ({} topology): change the names and addresses to yours, then run `hac check {shown}`",
+                topology.name()
+            );
+            EXIT_OK
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = writeln!(io.stderr, "error: {shown} already exists");
+            let _ = writeln!(
+                io.stderr,
+                "  help: name another file (`hac init FILE`); hac init never replaces one"
+            );
+            EXIT_USAGE
+        }
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: cannot write {shown}: {err}");
+            EXIT_USAGE
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod build;
 pub mod cli;
 pub mod emit;
 pub mod fmt;
+pub mod init;
 pub mod lints;
 pub mod lsp;
 pub mod manual;
