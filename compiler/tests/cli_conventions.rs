@@ -208,3 +208,38 @@ fn aws_gzips_by_itself_when_only_gzip_fits() {
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(!manifest.contains(".yaml.gz"), "{manifest}");
 }
+
+#[test]
+fn topology_labels_pass_and_node_role_labels_do_not() {
+    let stacked = example("stacked.hac");
+    let pool = "\"node.kubernetes.io/pool\" = \"general\";";
+    assert!(stacked.contains(pool), "the example labels its workers");
+    let zoned = stacked.replace(
+        pool,
+        "\"topology.kubernetes.io/zone\" = \"eu-1a\"; \"topology.kubernetes.io/region\" = \"eu-1\";",
+    );
+    let check = hac(&["check", "-"], &zoned);
+    assert_eq!((check.status, check.stderr.as_str()), (0, ""));
+    let dir = tempfile::tempdir().unwrap();
+    let build = hac_in(
+        dir.path(),
+        &["build", "-", "--secrets", "c.secrets", "-o", "out"],
+        &zoned,
+    );
+    assert_eq!(build.status, 0, "{}", build.stderr);
+    let worker = std::fs::read_to_string(dir.path().join("out/worker1.yaml")).unwrap();
+    assert!(
+        worker.contains("topology.kubernetes.io/region=eu-1")
+            && worker.contains("topology.kubernetes.io/zone=eu-1a"),
+        "the kubelet gets the labels"
+    );
+
+    let role = stacked.replace(pool, "\"node-role.kubernetes.io/worker\" = \"\";");
+    let refused = hac(&["check", "-"], &role);
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("the kubelet refuses this label"),
+        "{}",
+        refused.stderr
+    );
+}
