@@ -631,9 +631,13 @@ fn check(
                     } else {
                         path.display().to_string()
                     };
+                    let allowed = match analysis.suppressed.len() {
+                        0 => String::new(),
+                        n => format!(" ({n} allowed by `# hac: allow`)"),
+                    };
                     let _ = writeln!(
                         io.stderr,
-                        "{}: {}",
+                        "{}: {}{allowed}",
                         report::printable(&shown),
                         report::summary(&analysis.diagnostics)
                     );
@@ -644,11 +648,17 @@ fn check(
             let all: Vec<_> = reports
                 .iter()
                 .flat_map(|(_, result)| match result {
-                    Ok(a) => a
-                        .diagnostics
-                        .iter()
-                        .map(|d| report::to_json(d, &a.sources))
-                        .collect(),
+                    Ok(a) => {
+                        let allowed = a.suppressed.iter().map(|d| report::JsonDiagnostic {
+                            suppressed: true,
+                            ..report::to_json(d, &a.sources)
+                        });
+                        a.diagnostics
+                            .iter()
+                            .map(|d| report::to_json(d, &a.sources))
+                            .chain(allowed)
+                            .collect()
+                    }
                     Err(unreadable) => vec![unreadable.to_json()],
                 })
                 .collect();
@@ -1012,6 +1022,7 @@ impl Unreadable {
             position: None,
             labels: Vec::new(),
             help: None,
+            suppressed: false,
         }
     }
 

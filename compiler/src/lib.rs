@@ -16,3 +16,4 @@ pub mod plan;
 pub mod report;
 pub mod sandbox;
 pub mod secrets;
+pub mod suppress;

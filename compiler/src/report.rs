@@ -523,6 +523,10 @@ pub struct JsonDiagnostic {
     pub position: Option<JsonPosition>,
     pub labels: Vec<JsonLabel>,
     pub help: Option<String>,
+    /// A warning a `# hac: allow` comment silenced (`hac check` lists them); the
+    /// field is absent from the others.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -567,6 +571,7 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
             })
             .collect(),
         help: diagnostic.help.clone(),
+        suppressed: false,
     }
 }
 

@@ -243,3 +243,98 @@ fn topology_labels_pass_and_node_role_labels_do_not() {
         refused.stderr
     );
 }
+
+/// The loopback example: its endpoint is a bare IP, the one warning it has.
+fn loopback_with(allow: &str) -> String {
+    let text = example("loopback.hac");
+    let endpoint = "  endpoint = \"127.0.0.100:6443\";";
+    assert!(text.contains(endpoint), "the example's endpoint");
+    text.replace(endpoint, &allow.replace("ENDPOINT", endpoint))
+}
+
+#[test]
+fn an_allow_comment_silences_one_lint_at_one_place() {
+    let plain = hac(
+        &["check", "--deny-warnings", "-"],
+        &loopback_with("ENDPOINT"),
+    );
+    assert_eq!(plain.status, 1, "the warning fails --deny-warnings");
+    assert!(plain.stderr.contains("hac::lint::endpoint_is_ip"));
+
+    for allow in [
+        "  # hac: allow endpoint_is_ip\nENDPOINT",
+        "ENDPOINT # hac: allow endpoint_is_ip -- no DNS in a lab",
+        "ENDPOINT /* hac: allow hac::lint::endpoint_is_ip */",
+        "  # hac: allow even_control_planes, endpoint_is_ip\nENDPOINT",
+    ] {
+        let out = hac(&["check", "--deny-warnings", "-"], &loopback_with(allow));
+        assert_eq!((out.status, out.stderr.as_str()), (0, ""), "{allow}");
+        let json = hac(
+            &["check", "--diagnostics", "json", "-"],
+            &loopback_with(allow),
+        );
+        let all: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), 1, "{allow}: {all:?}");
+        assert_eq!(all[0]["code"], "hac::lint::endpoint_is_ip");
+        assert_eq!(all[0]["suppressed"], true);
+    }
+
+    // Not another place, not another lint, not a string, not two lines above.
+    for not_here in [
+        "  # hac: allow endpoint_is_ip\n\nENDPOINT",
+        "  # hac: allow even_control_planes\nENDPOINT",
+        "ENDPOINT\n  # hac: allow endpoint_is_ip",
+        "  files = [ { path = \"/etc/x\"; content = \"# hac: allow endpoint_is_ip\"; } ];\nENDPOINT",
+    ] {
+        let out = hac(&["check", "--deny-warnings", "-"], &loopback_with(not_here));
+        assert_eq!(out.status, 1, "{not_here}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("hac::lint::endpoint_is_ip"),
+            "{not_here}"
+        );
+        let json = hac(
+            &["check", "--diagnostics", "json", "-"],
+            &loopback_with(not_here),
+        );
+        assert!(!json.stdout.contains("\"suppressed\""), "{not_here}");
+    }
+}
+
+#[test]
+fn an_unknown_code_in_an_allow_comment_is_a_warning() {
+    let out = hac(
+        &["check", "-"],
+        &loopback_with("ENDPOINT # hac: allow endpoint_is_ip, endpoint_is_dns"),
+    );
+    assert_eq!(out.status, 0, "a warning: {}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::unknown_allow"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("`endpoint_is_dns` is not a lint hac has"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("(1 allowed by `# hac: allow`)"),
+        "{}",
+        out.stderr
+    );
+    // Errors cannot be allowed.
+    let broken = loopback_with("ENDPOINT").replace("\"127.0.0.100:6443\"", "\"127.0.0.100\"");
+    let allowed = broken.replace(
+        "  endpoint =",
+        "  # hac: allow invalid_endpoint\n  endpoint =",
+    );
+    let out = hac(&["check", "-"], &allowed);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hac::lint::invalid_endpoint"),
+        "{}",
+        out.stderr
+    );
+}

@@ -97,6 +97,8 @@ codes! {
         => "Nothing, if the control planes run their keepers (a late control plane asks them to upload the certificates again); or boot fewer control planes at once.";
     NO_WORKERS = "hac::lint::no_workers": "no workers: control planes keep their NoSchedule taint"
         => "Add workers, or remove the control-plane taint yourself after boot.";
+    UNKNOWN_ALLOW = "hac::lint::unknown_allow": "a `# hac: allow` comment names a lint hac does not have"
+        => "Name a lint from this table without its `hac::lint::` prefix, e.g. `# hac: allow endpoint_is_ip` (see Allowing a warning in one place).";
 }
 
 #[cfg(test)]
