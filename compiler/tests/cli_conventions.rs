@@ -100,15 +100,18 @@ fn build_from_standard_input_needs_a_named_bundle() {
 
 #[test]
 fn json_diagnostics_report_an_unreadable_file_as_json() {
-    let out = hac(&["check", "--diagnostics", "json", "missing.hac"], "");
-    assert_eq!(out.status, 2);
-    assert_eq!(out.stderr, "", "nothing but the JSON");
-    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
-    let only = &json.as_array().expect("an array")[..];
-    assert_eq!(only.len(), 1, "{json}");
-    assert_eq!(only[0]["code"], "hac::cli::unreadable");
-    assert_eq!(only[0]["severity"], "error");
-    assert_eq!(only[0]["file"], "missing.hac");
+    // The reproduction used the flag's earlier name.
+    for flag in ["--format", "--diagnostics"] {
+        let out = hac(&["check", flag, "json", "missing.hac"], "");
+        assert_eq!(out.status, 2);
+        assert_eq!(out.stderr, "", "nothing but the JSON");
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+        let only = &json.as_array().expect("an array")[..];
+        assert_eq!(only.len(), 1, "{json}");
+        assert_eq!(only[0]["code"], "hac::cli::unreadable");
+        assert_eq!(only[0]["severity"], "error");
+        assert_eq!(only[0]["file"], "missing.hac");
+    }
     // Commands whose stdout is their result print it on stderr.
     let eval = hac(&["eval", "--diagnostics", "json", "missing.hac"], "");
     assert_eq!(eval.status, 2);
