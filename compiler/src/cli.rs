@@ -366,11 +366,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let to_stdout = !err.use_stderr();
-            let text = if io.style.color {
+            // `--help` and usage errors honour a `--color` the parse did not get to.
+            let color = color_asked(&args).map_or(io.style, |choice| choice.apply(io.style));
+            let text = if color.color {
                 err.render().ansi().to_string()
             } else {
                 err.render().to_string()
@@ -408,6 +411,24 @@ where
         None if flushed.is_err() => EXIT_USAGE,
         None => status,
     }
+}
+
+/// The last `--color WHEN` or `--color=WHEN` in `args` with a valid WHEN, for output
+/// made before (or instead of) a successful parse.
+fn color_asked(args: &[OsString]) -> Option<ColorChoice> {
+    let mut asked = None;
+    let mut words = args.iter().filter_map(|arg| arg.to_str());
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--color") {
+            Some("") => words.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(choice) = value.and_then(|v| ColorChoice::from_str(v, false).ok()) {
+            asked = Some(choice);
+        }
+    }
+    asked
 }
 
 /// A writer that remembers its first error, so that a command whose output could not

@@ -341,3 +341,15 @@ fn an_unknown_code_in_an_allow_comment_is_a_warning() {
         out.stderr
     );
 }
+
+#[test]
+fn color_applies_to_help_and_usage_errors_too() {
+    let help = hac(&["check", "--help", "--color", "always"], "");
+    assert_eq!(help.status, 0);
+    assert!(help.stdout.contains("\u{1b}["), "{}", help.stdout);
+    let wrong = hac(&["--color=always", "check", "--no-such-flag"], "");
+    assert_eq!(wrong.status, 2);
+    assert!(wrong.stderr.contains("\u{1b}["), "{}", wrong.stderr);
+    let plain = hac(&["check", "--help"], "");
+    assert!(!plain.stdout.contains('\u{1b}'), "{}", plain.stdout);
+}
