@@ -353,3 +353,29 @@ fn color_applies_to_help_and_usage_errors_too() {
     let plain = hac(&["check", "--help"], "");
     assert!(!plain.stdout.contains('\u{1b}'), "{}", plain.stdout);
 }
+
+#[test]
+fn secrets_init_reads_standard_input_with_a_named_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = hac_in(
+        dir.path(),
+        &["secrets", "init", "-"],
+        &example("stacked.hac"),
+    );
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("standard input has no bundle beside it")
+            && refused.stderr.contains("--secrets PATH"),
+        "{}",
+        refused.stderr
+    );
+    let made = hac_in(
+        dir.path(),
+        &["secrets", "init", "-", "--secrets", "c.secrets"],
+        &example("stacked.hac"),
+    );
+    assert_eq!(made.status, 0, "{}", made.stderr);
+    assert!(dir.path().join("c.secrets").is_file());
+}
