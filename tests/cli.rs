@@ -185,15 +185,25 @@ fn an_unreadable_file_does_not_hide_the_others() {
         "cli-inputs/does-not-exist.hac",
         "cli-inputs/clean.hac",
     ];
-    let json = hac(&[&["check", "--format", "json"][..], &files[..]].concat());
+    let json = hac(&[&["check", "--diagnostics", "json"][..], &files[..]].concat());
     assert_eq!(json.status, 2);
-    assert!(
-        json.stderr
-            .contains("cannot read cli-inputs/does-not-exist.hac"),
-        "{}",
-        json.stderr
-    );
+    // The unreadable file is one more diagnostic in the array, not a line on stderr.
+    assert_eq!(json.stderr, "");
     let array: serde_json::Value = serde_json::from_str(&json.stdout).expect("valid JSON");
+    let unreadable = array
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|d| d["code"] == "hac::cli::unreadable")
+        .expect("the unreadable file is reported");
+    assert_eq!(unreadable["file"], "cli-inputs/does-not-exist.hac");
+    assert!(
+        unreadable["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read cli-inputs/does-not-exist.hac"),
+        "{unreadable}"
+    );
     let reported: Vec<&str> = array
         .as_array()
         .expect("an array")

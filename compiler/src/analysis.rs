@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use hac_lang::{Diagnostic, Limits, Loader, SourceMap, Value};
 
 use crate::model::{self, Cloud, Cluster};
+use crate::suppress;
 
 /// How far to take a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct Analysis {
     pub cluster: Option<Cluster>,
     /// Diagnostics from every phase, in source order.
     pub diagnostics: Vec<Diagnostic>,
+    /// Lint warnings a `# hac: allow` comment silenced (see [`crate::suppress`]):
+    /// not reported, not failing `--deny-warnings`, listed by `check --diagnostics json`.
+    pub suppressed: Vec<Diagnostic>,
     /// Bytes the evaluation charged against the memory budget.
     pub allocated: u64,
 }
@@ -91,6 +95,7 @@ fn analyze_fully(
         value: lang.value,
         cluster: None,
         diagnostics: lang.diagnostics,
+        suppressed: Vec::new(),
         allocated: lang.allocated,
     };
     if cancel.load(Ordering::Relaxed) {
@@ -101,6 +106,8 @@ fn analyze_fully(
         analysis.cluster = cluster;
         analysis.diagnostics.extend(diagnostics);
         hac_lang::diagnostic::normalize(&mut analysis.diagnostics);
+        let all = std::mem::take(&mut analysis.diagnostics);
+        (analysis.diagnostics, analysis.suppressed) = suppress::apply(all, &analysis.sources);
     }
     analysis
 }

@@ -1,18 +1,20 @@
 //! The `hac` command line. [`run`] is the whole program; `main.rs` only connects it
 //! to the process, so tests can run the CLI in-process.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use hac_lang::loader::{Confined, refusal};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use hac_lang::loader::{Confined, MAX_FILE_SIZE, OverlayLoader, refusal};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
 use crate::build::providers::{self, Provider};
 use crate::build::{output as build_output, replace as build_replace, sizes};
+use crate::init::Topology;
 use crate::model::{Cloud, Cluster, Etcd};
 use crate::plan::render;
 use crate::report::{self, Style};
@@ -36,13 +38,41 @@ pub const EXIT_USAGE: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour reports: `auto` colours a terminal unless NO_COLOR is set;
+    /// `always` and `never` override both
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `style` (what the terminal and NO_COLOR chose) as this choice overrides it.
+    fn apply(self, style: Style) -> Style {
+        match self {
+            ColorChoice::Auto => style,
+            ColorChoice::Always => Style {
+                color: true,
+                ..style
+            },
+            ColorChoice::Never => Style {
+                color: false,
+                ..style
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Parse, evaluate and check files; report every problem found
     Check {
-        /// Files to check
+        /// Files to check; `-` reads standard input
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Treat warnings as errors (exit status 1)
@@ -52,25 +82,26 @@ enum Command {
         #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
         provider: Option<String>,
         #[command(flatten)]
-        output: OutputArgs,
+        output: DiagnosticsOrFormatArg,
         #[command(flatten)]
         root: RootArg,
     },
     /// Show the boot plan: which host does what, in which order, waiting for what
     Plan {
+        /// The cluster description; `-` reads standard input
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// How to print the plan
         #[arg(long = "format", value_enum, default_value_t = PlanFormat::Text)]
         plan_format: PlanFormat,
-        /// How to print diagnostics
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        diagnostics: Format,
+        #[command(flatten)]
+        diagnostics: DiagnosticsArg,
         #[command(flatten)]
         root: RootArg,
     },
     /// Write every host's cloud-init user-data and a manifest into a directory
     Build {
+        /// The cluster description; `-` reads standard input (then `--secrets` is needed)
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// The output directory [default: out/<cluster name>]; an existing one is
@@ -80,8 +111,9 @@ enum Command {
         /// Also write `<host>.yaml.gz` (cloud-init unpacks gzip user-data itself)
         #[arg(long)]
         gzip: bool,
-        /// Build for hosts on this cloud (as `cloud = NAME;` in the source would), and
-        /// fail when a host's user-data exceeds its limit
+        /// The cloud the hosts run on (as `cloud = NAME;` in the source would): fail when
+        /// a host's user-data exceeds its limit; when only the gzip form fits and the
+        /// provider takes gzip, write it as `--gzip` would
         #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(providers::names()))]
         provider: Option<String>,
         /// Build as at this time (RFC 3339, e.g. `2026-01-31T12:00:00Z`) instead of now:
@@ -94,9 +126,8 @@ enum Command {
         /// etcd dropped from the cluster); a copy of the old bundle is kept beside it
         #[arg(long)]
         force: bool,
-        /// How to print diagnostics
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        diagnostics: Format,
+        #[command(flatten)]
+        diagnostics: DiagnosticsArg,
         #[command(flatten)]
         root: RootArg,
     },
@@ -126,12 +157,34 @@ enum Command {
     JoinInfo(crate::day2::join_info::Args),
     /// Evaluate a file and print its value as JSON
     Eval {
+        /// The file to evaluate; `-` reads standard input
         #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
-        output: OutputArgs,
+        output: DiagnosticsOrFormatArg,
         #[command(flatten)]
         root: RootArg,
+    },
+    /// Write a commented cluster description to start from
+    Init {
+        /// The layout: where etcd runs and what balances the API
+        #[arg(long, value_enum, default_value_t = Topology::Stacked)]
+        topology: Topology,
+        /// The file to create (never replaced); `-` prints to standard output
+        #[arg(value_name = "FILE", default_value = "cluster.hac")]
+        file: PathBuf,
+    },
+    /// Print the completion script of a shell (see README: Shell completions)
+    Completions {
+        /// The shell to complete hac's commands, options and files in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per command into a directory
+    Man {
+        /// Write `hac.1` and a page per command (`hac-build.1` and so on) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -139,7 +192,7 @@ enum Command {
 enum SecretsCommand {
     /// Create the bundle for a cluster description (external etcd members included)
     Init {
-        /// The cluster description
+        /// The cluster description; `-` reads standard input (then `--secrets` is needed)
         #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
@@ -167,6 +220,7 @@ enum SecretsCommand {
     },
     /// Replace one secret, leaving everything else in the bundle as it is
     Rotate {
+        /// The secret to replace
         #[arg(value_enum)]
         what: Rotatable,
         /// A cluster description (its bundle is rotated) or a bundle file
@@ -191,6 +245,7 @@ impl BundleArg {
     fn for_description(&self, source: &Path) -> Result<PathBuf, secrets::SecretsError> {
         let path = match &self.path {
             Some(path) => path.clone(),
+            None if is_stdin(source) => return Err(secrets::SecretsError::BundleOfStdin),
             None => secrets::default_path(source),
         };
         secrets::check_not_source(&path, source)?;
@@ -249,15 +304,32 @@ enum Rotatable {
     EncryptionKey,
 }
 
+/// `--diagnostics`: one name on every command. `check` and `eval` also take their
+/// older spelling `--format` (hidden); `plan --format` is the plan's own format.
 #[derive(Debug, clap::Args)]
-struct OutputArgs {
+struct DiagnosticsArg {
     /// How to print diagnostics
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long = "diagnostics", value_name = "FORMAT", value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// [`DiagnosticsArg`] for the commands whose output is the diagnostics (`check`,
+/// `eval`), where `--format` was the flag's first name and still works.
+#[derive(Debug, clap::Args)]
+struct DiagnosticsOrFormatArg {
+    /// How to print diagnostics
+    #[arg(
+        long = "diagnostics",
+        alias = "format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = Format::Human
+    )]
     format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// Graphical reports with source excerpts
     Human,
     /// One JSON array of diagnostics (see docs/diagnostics.md)
@@ -274,6 +346,12 @@ enum PlanFormat {
     Dot,
     /// The boot-order graph as a Mermaid flowchart
     Mermaid,
+}
+
+/// The whole command line as clap describes it: what completions and the man page
+/// are generated from.
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Where the CLI writes, and whether stderr shows colour.
@@ -304,11 +382,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let to_stdout = !err.use_stderr();
-            let text = if io.style.color {
+            // `--help` and usage errors honour a `--color` the parse did not get to.
+            let color = color_asked(&args).map_or(io.style, |choice| choice.apply(io.style));
+            let text = if color.color {
                 err.render().ansi().to_string()
             } else {
                 err.render().to_string()
@@ -329,7 +410,7 @@ where
     let mut tracked = Io {
         stdout: &mut stdout,
         stderr: io.stderr,
-        style: io.style,
+        style: cli.color.apply(io.style),
     };
     let status = dispatch(cli.command, loader, &mut tracked);
     let flushed = tracked.stdout.flush();
@@ -346,6 +427,24 @@ where
         None if flushed.is_err() => EXIT_USAGE,
         None => status,
     }
+}
+
+/// The last `--color WHEN` or `--color=WHEN` in `args` with a valid WHEN, for output
+/// made before (or instead of) a successful parse.
+fn color_asked(args: &[OsString]) -> Option<ColorChoice> {
+    let mut asked = None;
+    let mut words = args.iter().filter_map(|arg| arg.to_str());
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--color") {
+            Some("") => words.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(choice) = value.and_then(|v| ColorChoice::from_str(v, false).ok()) {
+            asked = Some(choice);
+        }
+    }
+    asked
 }
 
 /// A writer that remembers its first error, so that a command whose output could not
@@ -385,6 +484,12 @@ impl Write for TrackedWrite<'_> {
 
 fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
     match command {
+        Command::Completions { shell } => {
+            crate::manual::completions(shell, self::command(), io.stdout);
+            EXIT_OK
+        }
+        Command::Man { dir } => man(dir.as_deref(), io),
+        Command::Init { topology, file } => init(topology, &file, io),
         Command::Check {
             files,
             deny_warnings,
@@ -449,7 +554,7 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
                     built_at: at.unwrap_or_else(time::OffsetDateTime::now_utc),
                     secrets,
                     force,
-                    format: diagnostics,
+                    format: diagnostics.format,
                     root: root.root.as_deref(),
                 },
                 loader,
@@ -462,7 +567,67 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             plan_format,
             diagnostics,
             root,
-        } => plan(&file, plan_format, diagnostics, root.reading(), loader, io),
+        } => plan(
+            &file,
+            plan_format,
+            diagnostics.format,
+            root.reading(),
+            loader,
+            io,
+        ),
+    }
+}
+
+/// `hac init`: the template into a new file, or on stdout.
+fn init(topology: Topology, file: &Path, io: &mut Io<'_>) -> u8 {
+    if is_stdin(file) {
+        let _ = io.stdout.write_all(topology.template().as_bytes());
+        return EXIT_OK;
+    }
+    let shown = report::printable(&file.display().to_string()).into_owned();
+    match crate::init::write_new(file, topology) {
+        Ok(()) => {
+            let _ = writeln!(
+                io.stdout,
+                "wrote {shown} ({} topology): change the names and addresses to yours, then run `hac check {shown}`",
+                topology.name()
+            );
+            EXIT_OK
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = writeln!(io.stderr, "error: {shown} already exists");
+            let _ = writeln!(
+                io.stderr,
+                "  help: name another file (`hac init FILE`); hac init never replaces one"
+            );
+            EXIT_USAGE
+        }
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: cannot write {shown}: {err}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `hac man`: the top page on stdout, or every page into `dir`.
+fn man(dir: Option<&Path>, io: &mut Io<'_>) -> u8 {
+    let Some(dir) = dir else {
+        // A failed write to stdout is reported (or, for a closed pipe, not) by `run`.
+        let _ = crate::manual::top_page(command(), io.stdout);
+        return EXIT_OK;
+    };
+    let written = crate::manual::write_pages(command(), dir);
+    match written {
+        Ok(pages) => {
+            for page in pages {
+                let _ = writeln!(io.stdout, "wrote {}", page.display());
+            }
+            EXIT_OK
+        }
+        Err(err) => {
+            let _ = writeln!(io.stderr, "error: cannot write the man pages: {err}");
+            EXIT_USAGE
+        }
     }
 }
 
@@ -474,31 +639,49 @@ fn check(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    // A file that cannot be read is reported on stderr and makes the status 2, but
-    // the other files are still checked and reported.
-    let mut reports = Vec::new();
-    let mut unreadable = false;
-    for path in files {
-        match analyze_readable(path, Depth::Cluster, reading, loader, io) {
-            Some(analysis) => reports.push((path, analysis)),
-            None => unreadable = true,
-        }
+    // A file that cannot be read makes the status 2, but the other files are still
+    // checked and reported; with `--diagnostics json` it is one more diagnostic.
+    if files.iter().filter(|path| is_stdin(path)).count() > 1 {
+        let _ = writeln!(io.stderr, "error: standard input can be checked once");
+        return EXIT_USAGE;
     }
+    let reports: Vec<_> = files
+        .iter()
+        .map(|path| (path, analyze_source(path, Depth::Cluster, reading, loader)))
+        .collect();
+    let unreadable = reports.iter().any(|(_, result)| result.is_err());
     let checked = reports
         .iter()
-        .map(|(_, analysis)| status_of(&analysis.diagnostics, deny_warnings))
+        .filter_map(|(_, result)| result.as_ref().ok())
+        .map(|analysis| status_of(&analysis.diagnostics, deny_warnings))
         .max()
         .unwrap_or(EXIT_OK);
     let status = if unreadable { EXIT_USAGE } else { checked };
     match format {
         Format::Human => {
-            for (path, analysis) in &reports {
+            for (path, result) in &reports {
+                let analysis = match result {
+                    Ok(analysis) => analysis,
+                    Err(unreadable) => {
+                        unreadable.report(format, io);
+                        continue;
+                    }
+                };
                 print_human(analysis, io);
                 if files.len() > 1 || !analysis.diagnostics.is_empty() {
+                    let shown = if is_stdin(path) {
+                        STDIN_NAME.to_owned()
+                    } else {
+                        path.display().to_string()
+                    };
+                    let allowed = match analysis.suppressed.len() {
+                        0 => String::new(),
+                        n => format!(" ({n} allowed by `# hac: allow`)"),
+                    };
                     let _ = writeln!(
                         io.stderr,
-                        "{}: {}",
-                        report::printable(&path.display().to_string()),
+                        "{}: {}{allowed}",
+                        report::printable(&shown),
                         report::summary(&analysis.diagnostics)
                     );
                 }
@@ -507,7 +690,20 @@ fn check(
         Format::Json => {
             let all: Vec<_> = reports
                 .iter()
-                .flat_map(|(_, a)| a.diagnostics.iter().map(|d| report::to_json(d, &a.sources)))
+                .flat_map(|(_, result)| match result {
+                    Ok(a) => {
+                        let allowed = a.suppressed.iter().map(|d| report::JsonDiagnostic {
+                            suppressed: true,
+                            ..report::to_json(d, &a.sources)
+                        });
+                        a.diagnostics
+                            .iter()
+                            .map(|d| report::to_json(d, &a.sources))
+                            .chain(allowed)
+                            .collect()
+                    }
+                    Err(unreadable) => vec![unreadable.to_json()],
+                })
                 .collect();
             write_json(&all, io.stdout);
         }
@@ -523,7 +719,7 @@ fn plan(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    let Some(analysis) = analyze_readable(path, Depth::Cluster, reading, loader, io) else {
+    let Some(analysis) = analyze_readable(path, Depth::Cluster, reading, loader, format, io) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, format, io);
@@ -583,7 +779,14 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         bundle: Some(&request.secrets),
         cloud: request.provider.and_then(|p| Cloud::parse(p.name)),
     };
-    let Some(analysis) = analyze_readable(request.file, Depth::Cluster, reading, loader, io) else {
+    let Some(analysis) = analyze_readable(
+        request.file,
+        Depth::Cluster,
+        reading,
+        loader,
+        request.format,
+        io,
+    ) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, request.format, io);
@@ -650,8 +853,11 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     };
     // Each host's document and file list are dropped as soon as its bytes are
     // made: only the user-data (and its gzip) of thousands of hosts stay in memory.
+    // A provider that takes gzip may need it: the gzip forms are made, and dropped
+    // below unless some host fits only gzipped.
+    let may_gzip = request.provider.is_some_and(|p| p.gzip.is_some());
     let built = crate::build::build_each(&context, |host| {
-        build_output::host_artefacts(host, request.gzip)
+        build_output::host_artefacts(host, request.gzip || may_gzip)
     });
     let per_host = match built {
         Ok(per_host) => per_host,
@@ -663,9 +869,34 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     };
+    let mut gzip = request.gzip;
+    let mut per_host = per_host;
+    if let Some(provider) = request.provider
+        && may_gzip
+        && !request.gzip
+    {
+        let entries: Vec<_> = per_host.iter().map(|host| &host.entry).collect();
+        let needing = sizes::needing_gzip(&entries, provider);
+        if needing.is_empty() {
+            per_host = per_host
+                .into_iter()
+                .map(build_output::without_gzip)
+                .collect();
+        } else {
+            gzip = true;
+            let _ = writeln!(
+                io.stderr,
+                "note: {} fit{} {}'s limit of {} only gzipped: writing `<host>.yaml.gz` for every host (as `--gzip`); attach those",
+                sizes::list_names(&needing),
+                if needing.len() == 1 { "s" } else { "" },
+                provider.title,
+                provider.limit_text
+            );
+        }
+    }
     let (manifest, files) = build_output::collect(&plan, per_host, bundle.cluster_id());
     if let Some(provider) = request.provider {
-        let problems = sizes::over_limit(&manifest, provider, request.gzip);
+        let problems = sizes::over_limit(&manifest, provider, gzip);
         if !problems.is_empty() {
             for problem in &problems {
                 let _ = writeln!(io.stderr, "error: {}", problem.message);
@@ -685,7 +916,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     }
     let _ = io
         .stdout
-        .write_all(sizes::table(&manifest, &output, request.gzip, request.provider).as_bytes());
+        .write_all(sizes::table(&manifest, &output, gzip, request.provider).as_bytes());
     EXIT_OK
 }
 
@@ -696,7 +927,8 @@ fn eval(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    let Some(mut analysis) = analyze_readable(path, Depth::Language, reading, loader, io) else {
+    let Some(mut analysis) = analyze_readable(path, Depth::Language, reading, loader, format, io)
+    else {
         return EXIT_USAGE;
     };
     let mut printed = None;
@@ -736,7 +968,8 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
                 bundle: Some(&path),
                 cloud: None,
             };
-            let Some(analysis) = analyze_readable(&file, Depth::Cluster, reading, loader, io)
+            let Some(analysis) =
+                analyze_readable(&file, Depth::Cluster, reading, loader, Format::Human, io)
             else {
                 return EXIT_USAGE;
             };
@@ -814,44 +1047,146 @@ pub fn secrets_spec(cluster: &Cluster, key_algorithm: Option<KeyAlgorithm>) -> S
     }
 }
 
-/// Analyses `path`, reading only what the project's sandbox admits, or reports that it
-/// cannot be read (a usage problem, not a diagnostic in the file) and returns `None`.
-pub(crate) fn analyze_readable(
+/// `-` in place of a file: the text comes from standard input.
+const STDIN_ARG: &str = "-";
+/// What diagnostics call standard input, as `hac fmt` does.
+const STDIN_NAME: &str = "<stdin>";
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN_ARG
+}
+
+/// Why a command could not read its file: a usage problem (exit 2), not a diagnostic
+/// in the file, so it has no place in it.
+struct Unreadable {
+    file: String,
+    message: String,
+}
+
+impl Unreadable {
+    fn to_json(&self) -> report::JsonDiagnostic {
+        report::JsonDiagnostic {
+            severity: Severity::Error.as_str(),
+            code: UNREADABLE_CODE,
+            message: self.message.clone(),
+            file: Some(self.file.clone()),
+            position: None,
+            labels: Vec::new(),
+            help: None,
+            suppressed: false,
+        }
+    }
+
+    /// On stderr: a line, or with `--diagnostics json` a JSON array like the others.
+    fn report(&self, format: Format, io: &mut Io<'_>) {
+        match format {
+            Format::Human => {
+                let _ = writeln!(io.stderr, "error: {}", self.message);
+            }
+            Format::Json => write_json(&[self.to_json()], io.stderr),
+        }
+    }
+}
+
+/// The code of [`Unreadable`] in JSON diagnostics (see docs/diagnostics.md).
+const UNREADABLE_CODE: &str = "hac::cli::unreadable";
+
+/// Analyses `path` (`-`: standard input), reading only what the project's sandbox
+/// admits, or tells why it cannot be read.
+fn analyze_source(
     path: &Path,
     depth: Depth,
     reading: Reading<'_>,
     loader: &dyn Loader,
-    io: &mut Io<'_>,
-) -> Option<Analysis> {
+) -> Result<Analysis, Unreadable> {
+    let shown = |path: &Path| report::printable(&path.display().to_string()).into_owned();
     if let Some(root) = reading.root
         && !root.is_dir()
     {
-        let _ = writeln!(
-            io.stderr,
-            "error: the project root {} is not a directory",
-            report::printable(&root.display().to_string())
-        );
-        return None;
+        return Err(Unreadable {
+            file: shown(path),
+            message: format!("the project root {} is not a directory", shown(root)),
+        });
+    }
+    if is_stdin(path) {
+        // Imports in it are relative to the working directory, its project root.
+        let name = Path::new(STDIN_NAME);
+        let text = read_stdin().map_err(|err| Unreadable {
+            file: STDIN_NAME.to_owned(),
+            message: format!("cannot read standard input: {err}"),
+        })?;
+        let confined = Confined {
+            sandbox: sandbox::for_description(name, reading.root, reading.bundle),
+            inner: loader,
+        };
+        let absolute = std::path::absolute(name).unwrap_or_else(|_| name.to_path_buf());
+        let with_stdin = OverlayLoader {
+            overlay: HashMap::from([(hac_lang::loader::normalize(&absolute), text)]),
+            fallback: &confined,
+        };
+        return Ok(analysis::analyze_on(
+            &with_stdin,
+            name,
+            &Limits::default(),
+            depth,
+            reading.cloud,
+        ));
     }
     let confined = Confined {
         sandbox: sandbox::for_description(path, reading.root, reading.bundle),
         inner: loader,
     };
     if let Err(err) = confined.read(path) {
-        let shown = report::printable(&path.display().to_string()).into_owned();
-        let _ = match refusal(&err) {
-            Some(reason) => writeln!(io.stderr, "error: refused to read {shown}: {reason}"),
-            None => writeln!(io.stderr, "error: cannot read {shown}: {err}"),
+        let message = match refusal(&err) {
+            Some(reason) => format!("refused to read {}: {reason}", shown(path)),
+            None => format!("cannot read {}: {err}", shown(path)),
         };
-        return None;
+        return Err(Unreadable {
+            file: shown(path),
+            message,
+        });
     }
-    Some(analysis::analyze_on(
+    Ok(analysis::analyze_on(
         &confined,
         path,
         &Limits::default(),
         depth,
         reading.cloud,
     ))
+}
+
+/// Standard input as text, at most as large as a file may be.
+fn read_stdin() -> std::io::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_SIZE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than {MAX_FILE_SIZE} bytes"),
+        ));
+    }
+    Ok(text)
+}
+
+/// [`analyze_source`], reporting an unreadable file on stderr in `format`.
+pub(crate) fn analyze_readable(
+    path: &Path,
+    depth: Depth,
+    reading: Reading<'_>,
+    loader: &dyn Loader,
+    format: Format,
+    io: &mut Io<'_>,
+) -> Option<Analysis> {
+    match analyze_source(path, depth, reading, loader) {
+        Ok(analysis) => Some(analysis),
+        Err(unreadable) => {
+            unreadable.report(format, io);
+            None
+        }
+    }
 }
 
 fn status_of(diagnostics: &[Diagnostic], deny_warnings: bool) -> u8 {
@@ -892,4 +1227,33 @@ fn write_json(diagnostics: &[report::JsonDiagnostic], sink: &mut dyn Write) {
     // Serialising plain strings and numbers cannot fail.
     let json = serde_json::to_string_pretty(diagnostics).unwrap_or_default();
     let _ = writeln!(sink, "{json}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command;
+
+    /// Every argument and subcommand of every command says what it is for, so that
+    /// `--help`, the man page and the completions describe them.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(format!("{path} (the command)"));
+            }
+            for arg in cmd.get_arguments().filter(|arg| !arg.is_hide_set()) {
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut cli = command();
+        cli.build();
+        let mut missing = Vec::new();
+        walk(&cli, "hac", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
 }

@@ -515,10 +515,18 @@ pub struct JsonDiagnostic {
     pub severity: &'static str,
     pub code: &'static str,
     pub message: String,
+    /// The file of a diagnostic that has no place in it (a file that cannot be
+    /// read); the others name theirs in `position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     #[serde(flatten)]
     pub position: Option<JsonPosition>,
     pub labels: Vec<JsonLabel>,
     pub help: Option<String>,
+    /// A warning a `# hac: allow` comment silenced (`hac check` lists them); the
+    /// field is absent from the others.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -547,6 +555,7 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
         severity: diagnostic.severity.as_str(),
         code: diagnostic.code,
         message: diagnostic.message.clone(),
+        file: None,
         position: diagnostic
             .primary()
             .and_then(|l| position(l.origin, sources)),
@@ -562,6 +571,7 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
             })
             .collect(),
         help: diagnostic.help.clone(),
+        suppressed: false,
     }
 }
 

@@ -1154,3 +1154,37 @@ fn waiting_requests_are_cancelled_or_answered_while_a_check_runs() {
     );
     assert!(answers[&RequestId::from(101)].response_result.is_ok());
 }
+
+#[test]
+fn an_allowed_warning_is_not_shown() {
+    let mut client = Client::start();
+    let code = |d: &Diagnostic| match &d.code {
+        Some(lsp_types::NumberOrString::String(code)) => code.clone(),
+        _ => String::new(),
+    };
+    let bare_ip = CLUSTER.replace("api.example.com:6443", "10.0.0.11:6443");
+    let uri = client.open("cluster.hac", &bare_ip);
+    let shown: Vec<String> = client.diagnostics(&uri, 1).iter().map(code).collect();
+    assert!(
+        shown.iter().any(|c| c == "hac::lint::endpoint_is_ip"),
+        "{shown:?}"
+    );
+
+    let allowed = bare_ip.replace(
+        "  endpoint =",
+        "  # hac: allow endpoint_is_ip -- a lab without DNS\n  endpoint =",
+    );
+    client.change(&uri, 2, &allowed);
+    let shown: Vec<String> = client.diagnostics(&uri, 2).iter().map(code).collect();
+    assert!(
+        !shown.iter().any(|c| c == "hac::lint::endpoint_is_ip"),
+        "{shown:?}"
+    );
+    // Only that lint: the others at the same place are still shown.
+    assert!(
+        shown
+            .iter()
+            .any(|c| c == "hac::lint::endpoint_single_point"),
+        "{shown:?}"
+    );
+}

@@ -119,6 +119,15 @@ pub struct HostArtefacts {
     pub files: Vec<Artefact>,
 }
 
+/// `host` without its gzip file: when the gzip form was made only to see whether it
+/// is needed, and it is not.
+pub fn without_gzip(mut host: HostArtefacts) -> HostArtefacts {
+    if let Some(name) = host.entry.gzip_file.take() {
+        host.files.retain(|file| file.name != name);
+    }
+    host
+}
+
 /// The manifest entry and files of one host, taking its user-data without a copy.
 /// Runs on any thread: builds call it as each host is rendered, so only the bytes
 /// to write are kept.

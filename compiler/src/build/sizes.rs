@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::output::{MANIFEST, Manifest};
+use super::output::{MANIFEST, Manifest, ManifestHost};
 use super::providers::{Fit, PROVIDERS, Provider};
 
 /// A host that does not fit `--provider`'s limit.
@@ -60,6 +60,28 @@ pub fn over_limit(manifest: &Manifest, provider: &Provider, gzip_written: bool) 
         }
     }
     problems
+}
+
+/// The names of the hosts whose user-data `provider` takes only gzipped: `--provider`
+/// then writes the gzip forms by itself.
+pub fn needing_gzip<'a>(hosts: &[&'a ManifestHost], provider: &Provider) -> Vec<&'a str> {
+    hosts
+        .iter()
+        .filter(|host| provider.fit(host.size, host.gzip_size) == Fit::OnlyGzipped)
+        .map(|host| host.name.as_str())
+        .collect()
+}
+
+/// `names` for a sentence: "`a`", "`a` and `b`", "`a`, `b` and 3 more hosts".
+pub fn list_names(names: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let quoted: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    match names.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n if n <= SHOWN => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+        n => format!("{} and {} more hosts", quoted.join(", "), n - SHOWN),
+    }
 }
 
 /// The table printed after a build: one row per host, one column per provider

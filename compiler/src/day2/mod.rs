@@ -42,8 +42,10 @@ pub(crate) fn load(
     let reading = Reading {
         root,
         bundle: Some(&bundle_path),
+        cloud: None,
     };
-    let Some(mut analysis) = cli::analyze_readable(file, Depth::Cluster, reading, loader, io)
+    let Some(mut analysis) =
+        cli::analyze_readable(file, Depth::Cluster, reading, loader, cli::Format::Human, io)
     else {
         return Err(EXIT_USAGE);
     };

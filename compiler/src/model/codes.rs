@@ -119,6 +119,8 @@ codes! {
         => "Remove `resolveEndpoint`, or give `endpoint` a name.";
     NO_WORKERS = "hac::lint::no_workers": "no workers: control planes keep their NoSchedule taint"
         => "Add workers, or remove the control-plane taint yourself after boot.";
+    UNKNOWN_ALLOW = "hac::lint::unknown_allow": "a `# hac: allow` comment names a lint hac does not have"
+        => "Name a lint from this table without its `hac::lint::` prefix, e.g. `# hac: allow endpoint_is_ip` (see Allowing a warning in one place).";
 
     // Advice: nothing is wrong in the file, but something outside it must be done.
     ENDPOINT_DNS_RECORD = "hac::lint::endpoint_dns_record": "the endpoint is a name: the DNS record someone must create before the hosts boot"

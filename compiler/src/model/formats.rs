@@ -217,10 +217,23 @@ pub fn label_key(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The keys in the `kubernetes.io` namespace that a node may set on itself and that
+/// are a person's to choose: the kubelet's own list (`IsKubeletLabel` in
+/// k8s.io/kubelet/pkg/apis/well_known_labels.go, which the NodeRestriction admission
+/// plugin applies too) less the ones the kubelet sets from the machine (hostname,
+/// os, arch) and the deprecated `failure-domain.beta` and `beta.` forms.
+const SELF_SET_LABELS: [&str; 2] = [
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+];
+
 /// A label key the kubelet accepts in `--node-labels`: it refuses keys in the
 /// `kubernetes.io` and `k8s.io` namespaces except a few it owns.
 pub fn node_label_key(text: &str) -> Result<(), String> {
     label_key(text)?;
+    if SELF_SET_LABELS.contains(&text) {
+        return Ok(());
+    }
     let Some((prefix, _)) = text.split_once('/') else {
         return Ok(());
     };
@@ -230,7 +243,7 @@ pub fn node_label_key(text: &str) -> Result<(), String> {
         .any(|allowed| prefix == *allowed || prefix.ends_with(&format!(".{allowed}")));
     if (reserved("kubernetes.io") || reserved("k8s.io")) && !allowed_prefix {
         return Err(
-            "the kubelet refuses this label: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/` and `kubelet.kubernetes.io/`) can only be applied through the API".to_owned(),
+            "the kubelet refuses this label: labels in the `kubernetes.io` and `k8s.io` namespaces (other than `node.kubernetes.io/`, `kubelet.kubernetes.io/`, `topology.kubernetes.io/zone` and `topology.kubernetes.io/region`) can only be applied through the API".to_owned(),
         );
     }
     Ok(())
@@ -981,6 +994,13 @@ mod tests {
         assert!(node_label_key("node-role.kubernetes.io/infra").is_err());
         assert!(node_label_key("kubernetes.io/arch").is_err());
         assert!(node_label_key("node.kubernetes.io/pool").is_ok());
+        // Where the node is: the kubelet sets these on itself (and NodeRestriction
+        // lets it), unlike the rest of `topology.kubernetes.io/`.
+        assert!(node_label_key("topology.kubernetes.io/zone").is_ok());
+        assert!(node_label_key("topology.kubernetes.io/region").is_ok());
+        assert!(node_label_key("topology.kubernetes.io/rack").is_err());
+        assert!(node_label_key("node-role.kubernetes.io/control-plane").is_err());
+        assert!(node_label_key("node-restriction.kubernetes.io/trusted").is_err());
         assert!(node_label_key("example.com/pool").is_ok());
         assert!(label_value("").is_ok());
         assert!(label_value("a b").is_err());

@@ -291,7 +291,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "labels",
         ty: "set of strings",
         default: "{ }",
-        doc: "Kubernetes node labels, applied by the kubelet when the node registers. Keys in the `kubernetes.io` and `k8s.io` namespaces are refused by the kubelet, except `node.kubernetes.io/` and `kubelet.kubernetes.io/`.",
+        doc: "Kubernetes node labels, applied by the kubelet when the node registers. Keys in the `kubernetes.io` and `k8s.io` namespaces are refused by the kubelet, except `node.kubernetes.io/`, `kubelet.kubernetes.io/`, `topology.kubernetes.io/zone` and `topology.kubernetes.io/region`.",
     },
     Attribute {
         set: "host",

@@ -23,6 +23,8 @@ pub enum SecretsError {
     NoEncryptionKey { path: PathBuf },
     /// The bundle path names the cluster description itself.
     SameAsSource { path: PathBuf },
+    /// The description comes from standard input, so no bundle sits beside it.
+    BundleOfStdin,
     /// The bundle can be read by other users.
     TooOpen { path: PathBuf, mode: u32 },
     /// The bundle is not a valid version-1 bundle.
@@ -88,6 +90,7 @@ impl SecretsError {
                 "name a different file with `--secrets PATH` (by default the bundle of `NAME.EXT` is `NAME.secrets`)"
                     .into(),
             ),
+            Self::BundleOfStdin => Some("name the bundle with `--secrets PATH`".into()),
             Self::TooOpen { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
             Self::Malformed { help, .. } => help.clone(),
             Self::UnsupportedVersion { .. } => {
@@ -131,6 +134,10 @@ impl fmt::Display for SecretsError {
                 f,
                 "the secrets bundle `{}` is the cluster description itself; writing the bundle would destroy it",
                 path.display()
+            ),
+            Self::BundleOfStdin => write!(
+                f,
+                "a description read from standard input has no bundle beside it"
             ),
             Self::TooOpen { path, mode } => write!(
                 f,
