@@ -44,9 +44,14 @@ pub(crate) fn load(
         bundle: Some(&bundle_path),
         cloud: None,
     };
-    let Some(mut analysis) =
-        cli::analyze_readable(file, Depth::Cluster, reading, loader, cli::Format::Human, io)
-    else {
+    let Some(mut analysis) = cli::analyze_readable(
+        file,
+        Depth::Cluster,
+        reading,
+        loader,
+        cli::Format::Human,
+        io,
+    ) else {
         return Err(EXIT_USAGE);
     };
     if analysis.has_errors() {
