@@ -101,6 +101,9 @@ pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
 /// `/usr/local/bin/containerd`.
 pub const CONTAINERD_DOWNLOAD_DIR: &str = "/var/lib/hac/containerd";
 pub const CONTAINERD_UPSTREAM_PREFIX: &str = "/usr/local";
+/// hac's unit for the release containerd, installed as [`CONTAINERD_UPSTREAM_UNIT`]
+/// only when the release is (a packaged containerd has its own).
+pub const CONTAINERD_UNIT_SOURCE: &str = "/etc/hac/containerd/containerd.service";
 pub const CONTAINERD_UPSTREAM_UNIT: &str = "/usr/local/lib/systemd/system/containerd.service";
 /// The keeper on control planes (see `keeper.rs`): its script, units and log, the join
 /// seed and token generation it derives tokens from (mode 0600), and the kubeadm

@@ -3,6 +3,7 @@
 //! but are not highly available.
 
 mod addressing;
+mod downloads;
 mod topology;
 
 #[cfg(test)]
@@ -17,6 +18,7 @@ pub fn lint(cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     addressing::check(cluster, &mut out);
     topology::check(cluster, &mut out);
+    downloads::check(cluster, &mut out);
     out
 }
 
