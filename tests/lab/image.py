@@ -314,14 +314,36 @@ def kubernetes_minor(version):
     return "v%s.%s" % (major, minor)
 
 
-def repositories(cache, version, containerd="2.1.4", flannel="v0.27.4"):
+def pinned_version(artefact):
+    """The version hac pins for `artefact` (compiler/src/build/versions.tsv)."""
+    table = os.path.join(HERE, "..", "..", "compiler", "src", "build", "versions.tsv")
+    with open(table) as f:
+        for line in f:
+            words = line.split()
+            if len(words) > 2 and words[0] == "pin" and words[1] == artefact:
+                return words[2]
+    raise RuntimeError("no pinned %s in %s" % (artefact, table))
+
+
+def containerd_digests(www, containerd):
+    """{arch: sha256} of the lab's stand-in containerd release (its .sha256sum files)."""
+    releases = os.path.join(www, "github.com", "containerd", "containerd", "releases", "download", "v" + containerd)
+    digests = {}
+    for arch in ("amd64", "arm64"):
+        with open(os.path.join(releases, "containerd-%s-linux-%s.tar.gz.sha256sum" % (containerd, arch))) as f:
+            digests[arch] = f.read().split()[0]
+    return digests
+
+
+def repositories(cache, version, containerd=None, flannel=None):
     """The lab server's www tree (cached by the stand-ins' content): Debian, pkgs.k8s.io,
     github.com and raw.githubusercontent.com, and the lab key. Runs in parallel make the
     cache one at a time."""
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(cache, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return make_repositories(cache, version, containerd, flannel)
+        return make_repositories(cache, version, containerd or pinned_version("containerd"),
+                                 flannel or "v" + pinned_version("flannel"))
 
 
 def make_repositories(cache, version, containerd, flannel):
@@ -331,6 +353,7 @@ def make_repositories(cache, version, containerd, flannel):
     for name in sorted(n for n in os.listdir(STANDINS) if os.path.isfile(os.path.join(STANDINS, n))) + ["../image.py"]:
         digest.update(name.encode() + standin(name))
     digest.update(version.encode())
+    digest.update((containerd + flannel).encode())
     www = os.path.join(cache, "www-" + digest.hexdigest()[:12])
     if os.path.exists(os.path.join(www, "complete")):
         return base, www

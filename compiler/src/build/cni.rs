@@ -63,10 +63,11 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
             .with_help("use `flannel`, `calico`, `cilium` or `none`"));
         }
     };
-    let mut body = vec![format!(
+    let mut body: Vec<String> = super::proxy::export(context.cluster)?.into_iter().collect();
+    body.push(format!(
         "export KUBECONFIG={}",
         quote(paths::ADMIN_KUBECONFIG)?
-    )];
+    ));
     body.append(&mut rendered.body);
     body.extend([
         "hac_node_ready() {".to_owned(),

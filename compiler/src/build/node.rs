@@ -105,7 +105,11 @@ pub fn install_packages(
     let version = cluster.kubernetes.value;
     let packages = Packages::parse(packages, version)?;
     let mut rendered = Rendered::default();
+    rendered
+        .files
+        .extend(super::proxy::files(cluster, packages.is_kubernetes())?);
     let body = &mut rendered.body;
+    body.extend(super::proxy::export(cluster)?);
     body.extend(check_os(cluster.os.value)?);
     body.push(APT_FUNCTION.to_owned());
     body.push(format!(
@@ -133,9 +137,11 @@ pub fn install_packages(
     rendered
         .files
         .push(HostFile::public(paths::SYSCTL_CONFIG, sysctl_config(ipv6)));
+    let offline = cluster.packages.offline.as_ref().is_some_and(|o| o.value);
     rendered.files.extend(containerd::files(
         &cluster.containerd,
         needs_containerd_2(version),
+        offline,
     )?);
     if needs_containerd_2(version) && packages.plain.iter().any(|p| p == "containerd") {
         rendered.files.push(HostFile::public(
@@ -369,7 +375,6 @@ fn install_containerd(
 pub const CONTAINERD_UNIT: &str = "# containerd from its release tarball, installed by hac.
 [Unit]
 Description=containerd container runtime
-Documentation=https://containerd.io
 After=network.target dbus.service
 
 [Service]

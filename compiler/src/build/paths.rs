@@ -117,3 +117,10 @@ pub const KEEPER_KUBEADM_CONFIG: &str = "/etc/hac/keeper-kubeadm.yaml";
 /// Written when `kubeadm init` failed after other nodes had joined: the cluster is in
 /// use, so hac stops resetting and retrying and leaves the repair to a person.
 pub const KUBEADM_INIT_IN_USE_MARKER: &str = "/var/lib/hac/kubeadm-init-failed-in-use";
+
+/// The cluster's proxy as environment variables (bash and systemd read it).
+pub const PROXY_ENV: &str = "/etc/hac/proxy.env";
+pub const APT_PROXY_CONFIG: &str = "/etc/apt/apt.conf.d/90hac-proxy";
+pub const CONTAINERD_PROXY_DROP_IN: &str =
+    "/etc/systemd/system/containerd.service.d/90-hac-proxy.conf";
+pub const KUBELET_PROXY_DROP_IN: &str = "/etc/systemd/system/kubelet.service.d/90-hac-proxy.conf";
