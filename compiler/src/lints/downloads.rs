@@ -28,7 +28,13 @@ fn chosen_at(cluster: &Cluster, artefact: Artefact) -> (Origin, String) {
             cluster.kubernetes.origin,
             "this Kubernetes needs containerd 2.x".to_owned(),
         ),
-        _ => (cluster.network.cni.origin, "this network plugin".to_owned()),
+        _ => (
+            cluster.network.cni.origin,
+            format!(
+                "the network plugin, {}, needs it",
+                cluster.network.cni.value.as_str()
+            ),
+        ),
     }
 }
 
@@ -111,6 +117,9 @@ pub fn cni_registries(cni: Cni) -> &'static [&'static str] {
     }
 }
 
+/// A span short enough to be one value rather than a whole attribute set.
+const SHORT_SPAN: u32 = 120;
+
 fn offline(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     let packages = &cluster.packages;
     let Some(offline) = packages.offline.as_ref().filter(|o| o.value) else {
@@ -162,11 +171,17 @@ fn offline(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
     for (origin, what, help) in fetches {
         let mut diagnostic = error(
             codes::OFFLINE_FETCH,
-            origin,
+            offline.origin,
             format!("the cluster is offline but would fetch {what}"),
-            "fetched from outside the mirrors",
-        )
-        .with_label(offline.origin, "offline here");
+            "offline here",
+        );
+        // What makes the cluster fetch it, unless that is a whole set (a default).
+        if origin.span.end.saturating_sub(origin.span.start) <= SHORT_SPAN
+            && origin != offline.origin
+        {
+            diagnostic =
+                diagnostic.with_label(origin, "fetched from outside the mirrors because of this");
+        }
         diagnostic.help = Some(help);
         out.push(diagnostic);
     }
