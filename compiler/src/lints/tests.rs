@@ -839,6 +839,22 @@ fn an_offline_cluster_with_every_mirror_is_clean() {
             json!({ "ghcr.io": ["https://registry.lan"] }),
         ),
     ]);
+    // imageRepository does not move containerd's own sandbox image.
+    let d = one(&diagnostics, codes::OFFLINE_FETCH);
+    assert!(
+        d.message
+            .contains("sandbox (pause) image from registry.k8s.io"),
+        "{d:?}"
+    );
+    let diagnostics = offline(&[
+        ("packages.mirror", json!("https://mirror.lan/k8s")),
+        ("packages.releases", json!("https://mirror.lan/releases")),
+        ("packages.imageRepository", json!("registry.lan/k8s")),
+        (
+            "containerd.registryMirrors",
+            json!({ "ghcr.io": ["https://registry.lan"], "registry.k8s.io": ["https://registry.lan"] }),
+        ),
+    ]);
     none(&diagnostics, codes::OFFLINE_FETCH);
     // Calico needs quay.io and docker.io as well; a registry.k8s.io mirror stands in
     // for imageRepository.
