@@ -179,6 +179,14 @@ fn varied() -> Vec<(&'static str, Value)> {
                     "packages",
                     json!({ "mirror": "https://pkgs.mirror.example.com/k8s" }),
                 ),
+                (
+                    "proxy",
+                    json!({
+                        "http": "http://proxy.example.com:3128",
+                        "https": "http://proxy.example.com:3128",
+                        "noProxy": ["pkgs.mirror.example.com", ".corp.example.com"]
+                    }),
+                ),
             ]),
         ),
         (
