@@ -55,6 +55,11 @@ fn digests(cluster: &Cluster, artefact: Artefact, out: &mut Vec<Diagnostic>) {
         .map(|f| f.upstream.as_str())
         .collect::<Vec<_>>()
         .join(" and ");
+    let fetched = missing
+        .iter()
+        .map(|f| f.url.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ");
     let version = &first.version;
     let opted_out = download::override_of(cluster, artefact)
         .and_then(|o| o.unverified.as_ref())
@@ -63,7 +68,7 @@ fn digests(cluster: &Cluster, artefact: Artefact, out: &mut Vec<Diagnostic>) {
         let mut diagnostic = warning(
             codes::UNVERIFIED_DOWNLOAD_ALLOWED,
             unverified.origin,
-            format!("{name} {version} ({parts}) is downloaded without a digest check: {urls}"),
+            format!("{name} {version} ({parts}) is downloaded without a digest check: {fetched}"),
             "unchecked download allowed here",
         );
         diagnostic.help = Some(format!(
