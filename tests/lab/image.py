@@ -110,13 +110,16 @@ def gpg_key(cache):
     return home, public
 
 
-SERVED_NAMES = ["deb.debian.org", "pkgs.k8s.lab", "github.com", "raw.githubusercontent.com"]
+# mirror.lab: the site mirror of the `offline` scenario (pkgs.k8s.lab under
+# /pkgs.k8s.lab, the release files under /releases/HOST/PATH).
+SERVED_NAMES = ["deb.debian.org", "pkgs.k8s.lab", "github.com", "raw.githubusercontent.com", "mirror.lab"]
 
 
 def lab_tls(cache):
     """The lab's own CA and the lab server's certificate for the names it stands in for
     (made once). The image trusts the CA, as machines trust the web's CAs."""
-    directory = os.path.join(cache, "tls")
+    # One certificate per set of names: a name added later gets a new certificate.
+    directory = os.path.join(cache, "tls-" + hashlib.sha256(",".join(SERVED_NAMES).encode()).hexdigest()[:8])
     if os.path.exists(os.path.join(directory, "server.crt")):
         return directory
     tmp = directory + ".tmp"
@@ -419,10 +422,23 @@ def make_repositories(cache, version, containerd, flannel):
     os.makedirs(flannel_dir)
     with open(os.path.join(flannel_dir, "kube-flannel.yml"), "wb") as f:
         f.write(FLANNEL_MANIFEST)
+    # mirror.lab: the same files again, as a site mirror lays them out (hard links).
+    mirror_of(os.path.join(tmp, "pkgs.k8s.lab"), os.path.join(tmp, "mirror.lab", "pkgs.k8s.lab"))
+    for upstream in ("github.com", "raw.githubusercontent.com"):
+        mirror_of(os.path.join(tmp, upstream), os.path.join(tmp, "mirror.lab", "releases", upstream))
     open(os.path.join(tmp, "complete"), "w").close()
     shutil.rmtree(www, ignore_errors=True)
     os.rename(tmp, www)
     return base, www
+
+
+def mirror_of(source, target):
+    """`target` holds the files of `source`, hard-linked."""
+    for directory, _, files in os.walk(source):
+        inside = os.path.join(target, os.path.relpath(directory, source))
+        os.makedirs(inside, exist_ok=True)
+        for name in files:
+            os.link(os.path.join(directory, name), os.path.join(inside, name))
 
 
 def lab_layer(directory, server_address, key_path, kernel_release, base_root, tls):

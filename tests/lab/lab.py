@@ -324,6 +324,37 @@ def external_etcd(s):
     s.finish()
 
 
+@scenario("offline", "offline.hac")
+def offline(s):
+    """Only the site mirror (and the OS's repository) can be reached: the cluster
+    assembles, and nobody asked for anything else."""
+    outside = ("github.com", "raw.githubusercontent.com", "pkgs.k8s.lab")
+    s.lab.unresolve(*outside)
+    s.start()
+    s.boot(*s.names())
+    s.finish()
+    asked, served = [], set()
+    with open(os.path.join(s.lab.server_dir, "server.log")) as f:
+        for line in f:
+            words = line.split()
+            if len(words) >= 5 and words[4] == "200":
+                served.add(words[3])
+            if len(words) >= 4 and words[2] == "DNS" and words[3] in outside:
+                asked.append(line.strip())
+            elif len(words) >= 4 and words[2] in ("GET", "HEAD"):
+                host = words[3].split("/", 1)[0]
+                if host not in ("mirror.lab", "deb.debian.org"):
+                    asked.append(line.strip())
+    if asked:
+        raise ScenarioFailed("an offline cluster reached outside its mirror:\n  " + "\n  ".join(asked[:20]))
+    # And the mirror did serve what the cluster needs (the check above would pass on nothing).
+    for prefix in ("mirror.lab/pkgs.k8s.lab/", "mirror.lab/releases/github.com/containerd/",
+                   "mirror.lab/releases/github.com/flannel-io/"):
+        if not any(path.startswith(prefix) for path in served):
+            raise ScenarioFailed("nothing under %s was served: %s" % (prefix, sorted(served)[:20]))
+    s.say("only mirror.lab and the OS repository were asked for anything")
+
+
 def random_order(s, seed):
     rng = random.Random(seed)
     s.say("seed %d" % seed)
