@@ -638,7 +638,7 @@ fn mirrors_and_offline_are_read() {
     set(
         &mut json,
         "containerd.registryMirrors",
-        json!({ "ghcr.io": ["https://registry.lan"] }),
+        json!({ "ghcr.io": ["https://registry.lan"], "registry.k8s.io": ["https://registry.lan"] }),
     );
     let root = value(json);
     let (cluster, diagnostics) = check_cluster(&root);
