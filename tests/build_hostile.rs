@@ -96,6 +96,7 @@ fn source(cluster: &str, worker: &str) -> String {
   loadbalancer.hosts = [ {{ name = "lb1"; address = "10.0.0.5"; }} ];
   controlplanes = [ {{ name = "cp1"; address = "10.0.0.11"; }} ];
   workers = [ {{ name = "worker1"; address = "10.0.0.21"; {worker} }} ];
+  versions.flannel.unverified = true;
   {cluster}
 }}
 "#

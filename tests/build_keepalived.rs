@@ -107,6 +107,6 @@ fn keepalived_files_carry_the_plans_priority_weight_peers_and_port() {
             checked.push(where_);
         }
     }
-    // Two dedicated balancers in stacked and loopback, three colocated ones.
-    assert_eq!(checked.len(), 7, "{checked:?}");
+    // Two dedicated balancers in stacked, loopback and airgapped, three colocated ones.
+    assert_eq!(checked.len(), 9, "{checked:?}");
 }

@@ -53,6 +53,11 @@ fn all_hosts_at_once() {
 }
 
 #[test]
+fn offline_cluster_reaches_only_its_mirror() {
+    scenario("offline");
+}
+
+#[test]
 fn external_etcd_all_at_once() {
     scenario("external-etcd");
 }

@@ -531,6 +531,7 @@ in
   loadbalancer = { colocated = true; vip = "127.0.0.100"; port = 8443; };
   controlplanes = builtins.genList (i: host "cp${toString (i + 1)}" (11 + i)) 3;
   workers = [ (host "worker1" 21) ];
+  versions.flannel.unverified = true;
 }
 "#;
 

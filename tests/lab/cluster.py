@@ -295,6 +295,8 @@ class Lab:
             self.hosts[name] = Host(self, name, address, role, i)
         self.faults = {}
         self.dns = {}
+        # Served names that do not resolve (the `offline` scenario's outside world).
+        self.unresolved = set()
         self.cgroups = []
 
     def event(self, kind, host="", **fields):
@@ -329,12 +331,18 @@ class Lab:
         os.rename(os.path.join(self.server_dir, "faults.json.tmp"), os.path.join(self.server_dir, "faults.json"))
 
     def write_dns(self):
-        table = {"deb.debian.org": self.server_address, "pkgs.k8s.lab": self.server_address,
-                 "github.com": self.server_address, "raw.githubusercontent.com": self.server_address}
+        table = {name: self.server_address for name in image.SERVED_NAMES}
         table.update(self.dns)
+        for name in self.unresolved:
+            table.pop(name, None)
         with open(os.path.join(self.server_dir, "dns.json.tmp"), "w") as f:
             json.dump(table, f)
         os.rename(os.path.join(self.server_dir, "dns.json.tmp"), os.path.join(self.server_dir, "dns.json"))
+
+    def unresolve(self, *names):
+        """Makes `names` answer NXDOMAIN from now on."""
+        self.unresolved.update(names)
+        self.write_dns()
 
     def resolve(self, name, address):
         self.dns[name] = address

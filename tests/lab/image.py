@@ -110,13 +110,16 @@ def gpg_key(cache):
     return home, public
 
 
-SERVED_NAMES = ["deb.debian.org", "pkgs.k8s.lab", "github.com", "raw.githubusercontent.com"]
+# mirror.lab: the site mirror of the `offline` scenario (pkgs.k8s.lab under
+# /pkgs.k8s.lab, the release files under /releases/HOST/PATH).
+SERVED_NAMES = ["deb.debian.org", "pkgs.k8s.lab", "github.com", "raw.githubusercontent.com", "mirror.lab"]
 
 
 def lab_tls(cache):
     """The lab's own CA and the lab server's certificate for the names it stands in for
     (made once). The image trusts the CA, as machines trust the web's CAs."""
-    directory = os.path.join(cache, "tls")
+    # One certificate per set of names: a name added later gets a new certificate.
+    directory = os.path.join(cache, "tls-" + hashlib.sha256(",".join(SERVED_NAMES).encode()).hexdigest()[:8])
     if os.path.exists(os.path.join(directory, "server.crt")):
         return directory
     tmp = directory + ".tmp"
@@ -314,14 +317,36 @@ def kubernetes_minor(version):
     return "v%s.%s" % (major, minor)
 
 
-def repositories(cache, version, containerd="2.1.4", flannel="v0.27.4"):
+def pinned_version(artefact):
+    """The version hac pins for `artefact` (compiler/src/build/versions.tsv)."""
+    table = os.path.join(HERE, "..", "..", "compiler", "src", "build", "versions.tsv")
+    with open(table) as f:
+        for line in f:
+            words = line.split()
+            if len(words) > 2 and words[0] == "pin" and words[1] == artefact:
+                return words[2]
+    raise RuntimeError("no pinned %s in %s" % (artefact, table))
+
+
+def containerd_digests(www, containerd):
+    """{arch: sha256} of the lab's stand-in containerd release (its .sha256sum files)."""
+    releases = os.path.join(www, "github.com", "containerd", "containerd", "releases", "download", "v" + containerd)
+    digests = {}
+    for arch in ("amd64", "arm64"):
+        with open(os.path.join(releases, "containerd-%s-linux-%s.tar.gz.sha256sum" % (containerd, arch))) as f:
+            digests[arch] = f.read().split()[0]
+    return digests
+
+
+def repositories(cache, version, containerd=None, flannel=None):
     """The lab server's www tree (cached by the stand-ins' content): Debian, pkgs.k8s.io,
     github.com and raw.githubusercontent.com, and the lab key. Runs in parallel make the
     cache one at a time."""
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(cache, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return make_repositories(cache, version, containerd, flannel)
+        return make_repositories(cache, version, containerd or pinned_version("containerd"),
+                                 flannel or "v" + pinned_version("flannel"))
 
 
 def make_repositories(cache, version, containerd, flannel):
@@ -331,6 +356,7 @@ def make_repositories(cache, version, containerd, flannel):
     for name in sorted(n for n in os.listdir(STANDINS) if os.path.isfile(os.path.join(STANDINS, n))) + ["../image.py"]:
         digest.update(name.encode() + standin(name))
     digest.update(version.encode())
+    digest.update((containerd + flannel).encode())
     www = os.path.join(cache, "www-" + digest.hexdigest()[:12])
     if os.path.exists(os.path.join(www, "complete")):
         return base, www
@@ -396,10 +422,23 @@ def make_repositories(cache, version, containerd, flannel):
     os.makedirs(flannel_dir)
     with open(os.path.join(flannel_dir, "kube-flannel.yml"), "wb") as f:
         f.write(FLANNEL_MANIFEST)
+    # mirror.lab: the same files again, as a site mirror lays them out (hard links).
+    mirror_of(os.path.join(tmp, "pkgs.k8s.lab"), os.path.join(tmp, "mirror.lab", "pkgs.k8s.lab"))
+    for upstream in ("github.com", "raw.githubusercontent.com"):
+        mirror_of(os.path.join(tmp, upstream), os.path.join(tmp, "mirror.lab", "releases", upstream))
     open(os.path.join(tmp, "complete"), "w").close()
     shutil.rmtree(www, ignore_errors=True)
     os.rename(tmp, www)
     return base, www
+
+
+def mirror_of(source, target):
+    """`target` holds the files of `source`, hard-linked."""
+    for directory, _, files in os.walk(source):
+        inside = os.path.join(target, os.path.relpath(directory, source))
+        os.makedirs(inside, exist_ok=True)
+        for name in files:
+            os.link(os.path.join(directory, name), os.path.join(inside, name))
 
 
 def lab_layer(directory, server_address, key_path, kernel_release, base_root, tls):

@@ -81,6 +81,8 @@ class Build:
         self.secrets = os.path.join(run, os.path.basename(source).replace(".hac", ".secrets"))
         self.run = run
         self.count = 0
+        # Set once the lab's server tree exists: the stand-in containerd release.
+        self.www = None
         value = json.loads(subprocess.run([hac_binary(), "eval", "--root", REPO, self.source], check=True, capture_output=True,
                                           text=True).stdout)
         self.value = value
@@ -102,11 +104,25 @@ class Build:
         self.control_planes = [h[0] for h in self.hosts if h[2] == "controlplane"]
         self.workers = [h[0] for h in self.hosts if h[2] == "worker"]
 
+    def digested_source(self):
+        """The cluster file with the digests of the lab's stand-in containerd release: the
+        hosts check every download against the digest in their user-data, and the lab
+        serves stand-ins, not containerd's real tarballs."""
+        version = image.pinned_version("containerd")
+        digests = image.containerd_digests(self.www, version)
+        path = os.path.join(self.run, "digested-" + os.path.basename(self.source))
+        with open(path, "w") as f:
+            f.write("let c = import %s; in c // { versions = (c.versions or { }) // { containerd = "
+                    "{ version = \"%s\"; sha256 = { amd64 = \"%s\"; arm64 = \"%s\"; }; }; }; }\n"
+                    % (self.source, version, digests["amd64"], digests["arm64"]))
+        return path
+
     def build(self, at=None):
         self.count += 1
         out = os.path.join(self.run, "out-%d" % self.count)
-        # The lab clusters import the examples beside them: the project root is the repository.
-        args = [hac_binary(), "build", "--root", REPO, self.source, "-o", out, "--secrets", self.secrets]
+        # The lab clusters import the examples beside them, and the digested source lives in
+        # the run directory: the project root is the whole file system.
+        args = [hac_binary(), "build", "--root", "/", self.digested_source(), "-o", out, "--secrets", self.secrets]
         if at is not None and supports_at():
             args += ["--at", at]
         result = subprocess.run(args, capture_output=True, text=True)
@@ -130,6 +146,7 @@ class Scenario:
         server = labcluster.subnet_address([h[1] for h in self.build.hosts])
         self.lab = labcluster.Lab(self.run, args.cache, self.build.hosts, server, rate or LAB_RATE,
                                   self.build.kubernetes)
+        self.build.www = self.lab.www
         self.lab.resolve(self.build.endpoint, self.build.vip or self.first("loadbalancer") or
                          self.lab.hosts[self.build.control_planes[0]].address)
         self.real_start = time.time()
@@ -305,6 +322,37 @@ def external_etcd(s):
     s.start()
     s.boot(*s.names())
     s.finish()
+
+
+@scenario("offline", "offline.hac")
+def offline(s):
+    """Only the site mirror (and the OS's repository) can be reached: the cluster
+    assembles, and nobody asked for anything else."""
+    outside = ("github.com", "raw.githubusercontent.com", "pkgs.k8s.lab")
+    s.lab.unresolve(*outside)
+    s.start()
+    s.boot(*s.names())
+    s.finish()
+    asked, served = [], set()
+    with open(os.path.join(s.lab.server_dir, "server.log")) as f:
+        for line in f:
+            words = line.split()
+            if len(words) >= 5 and words[4] == "200":
+                served.add(words[3])
+            if len(words) >= 4 and words[2] == "DNS" and words[3] in outside:
+                asked.append(line.strip())
+            elif len(words) >= 4 and words[2] in ("GET", "HEAD"):
+                host = words[3].split("/", 1)[0]
+                if host not in ("mirror.lab", "deb.debian.org"):
+                    asked.append(line.strip())
+    if asked:
+        raise ScenarioFailed("an offline cluster reached outside its mirror:\n  " + "\n  ".join(asked[:20]))
+    # And the mirror did serve what the cluster needs (the check above would pass on nothing).
+    for prefix in ("mirror.lab/pkgs.k8s.lab/", "mirror.lab/releases/github.com/containerd/",
+                   "mirror.lab/releases/github.com/flannel-io/"):
+        if not any(path.startswith(prefix) for path in served):
+            raise ScenarioFailed("nothing under %s was served: %s" % (prefix, sorted(served)[:20]))
+    s.say("only mirror.lab and the OS repository were asked for anything")
 
 
 def random_order(s, seed):

@@ -12,33 +12,12 @@ use crate::emit::yaml::{to_yaml, to_yaml_stream};
 use crate::model::Encapsulation;
 use crate::model::cidr::Cidr;
 
-use super::download::curl_download;
+use super::download::{self, Download};
+use super::versions::{Artefact, CILIUM as CILIUM_VERSION};
 use super::{Context, HostFile, Rendered, paths};
-
-// The releases are pinned in `versions.rs`.
-pub use super::versions::{
-    CALICO as CALICO_VERSION, CILIUM as CILIUM_VERSION, CILIUM_CLI as CILIUM_CLI_VERSION,
-    FLANNEL as FLANNEL_VERSION,
-};
 
 /// How long the first control plane may take to become `Ready` once the plugin is applied.
 const NODE_READY_SECONDS: u32 = 15 * 60;
-
-pub fn flannel_manifest_url() -> String {
-    format!(
-        "https://github.com/flannel-io/flannel/releases/download/{FLANNEL_VERSION}/kube-flannel.yml"
-    )
-}
-
-pub fn calico_manifest_urls() -> [String; 2] {
-    let base = format!(
-        "https://raw.githubusercontent.com/projectcalico/calico/{CALICO_VERSION}/manifests"
-    );
-    [
-        format!("{base}/operator-crds.yaml"),
-        format!("{base}/tigera-operator.yaml"),
-    ]
-}
 
 pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered, SpecError> {
     let cidr: Cidr = pods
@@ -60,18 +39,36 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
         })?;
     let cluster = context.cluster;
     let encapsulation = cluster.encapsulation();
+    let downloads_of = |artefact: Artefact| -> Result<Vec<&Download>, SpecError> {
+        let found: Vec<&Download> = context
+            .plan
+            .downloads
+            .iter()
+            .filter(|d| d.artefact == artefact && d.step == download::CNI_STEP)
+            .collect();
+        if found.is_empty() {
+            return Err(SpecError::new(format!(
+                "the plan has no {} download for the `{cni}` network plugin",
+                artefact.name()
+            )));
+        }
+        Ok(found)
+    };
     let mut rendered = match cni {
-        "flannel" => flannel(cidr, encapsulation)?,
-        "calico" => calico(calico_installation(
-            cidr,
-            encapsulation,
-            cluster
-                .network
-                .mtu
-                .as_ref()
-                .map(|mtu| crate::lints::pod_mtu(cluster, mtu.value)),
-        ))?,
-        "cilium" => cilium()?,
+        "flannel" => flannel(cidr, encapsulation, &downloads_of(Artefact::Flannel)?)?,
+        "calico" => calico(
+            calico_installation(
+                cidr,
+                encapsulation,
+                cluster
+                    .network
+                    .mtu
+                    .as_ref()
+                    .map(|mtu| crate::lints::pod_mtu(cluster, mtu.value)),
+            ),
+            &downloads_of(Artefact::Calico)?,
+        )?,
+        "cilium" => cilium(&downloads_of(Artefact::CiliumCli)?)?,
         other => {
             return Err(SpecError::new(format!(
                 "hac cannot install the network plugin `{}`",
@@ -80,10 +77,11 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
             .with_help("use `flannel`, `calico`, `cilium` or `none`"));
         }
     };
-    let mut body = vec![format!(
+    let mut body: Vec<String> = super::proxy::export(context.cluster)?.into_iter().collect();
+    body.push(format!(
         "export KUBECONFIG={}",
         quote(paths::ADMIN_KUBECONFIG)?
-    )];
+    ));
     body.append(&mut rendered.body);
     body.extend([
         "hac_node_ready() {".to_owned(),
@@ -101,9 +99,13 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
     Ok(rendered)
 }
 
-/// A download of a manifest into FILE.
-fn download(url: &str, file: &str) -> Result<String, SpecError> {
-    Ok(curl_download(120, &quote(file)?, &quote(url)?))
+/// The one download of `part` among an artefact's.
+fn part<'d>(downloads: &[&'d Download], part: &str) -> Result<&'d Download, SpecError> {
+    downloads
+        .iter()
+        .copied()
+        .find(|d| d.part == part)
+        .ok_or_else(|| SpecError::new(format!("the plan has no `{part}` download")))
 }
 
 fn dir(name: &str) -> String {
@@ -168,7 +170,11 @@ pub fn flannel_interface_patch() -> Value {
 /// The release manifest plus kustomize patches: one replaces `net-conf.json` in
 /// `kube-flannel-cfg` (kustomize fails if the release no longer has that ConfigMap),
 /// one pins the DaemonSet to the node IP's interface.
-fn flannel(pods: Cidr, encapsulation: Encapsulation) -> Result<Rendered, SpecError> {
+fn flannel(
+    pods: Cidr,
+    encapsulation: Encapsulation,
+    downloads: &[&Download],
+) -> Result<Rendered, SpecError> {
     let dir = dir("flannel");
     let patches = [
         json!({ "path": "net-conf.yaml" }),
@@ -202,8 +208,16 @@ fn flannel(pods: Cidr, encapsulation: Encapsulation) -> Result<Rendered, SpecErr
     } else {
         "IPv6Network"
     };
-    let mut body = vec![
-        download(&flannel_manifest_url(), &format!("{dir}/kube-flannel.yml"))?,
+    let manifest = part(downloads, "manifest")?;
+    if manifest.path != format!("{dir}/kube-flannel.yml") {
+        return Err(SpecError::new(format!(
+            "flannel's manifest is downloaded to {}, not next to its kustomization",
+            manifest.path
+        )));
+    }
+    let mut body = vec![download::FUNCTION.to_owned()];
+    body.extend(download::fetch("flannel", "flannel", 120, &[manifest])?);
+    body.extend([
         format!("retry 5 10 kubectl apply -k {}", quote(&dir)?),
         "net_conf=$(retry 5 5 kubectl -n kube-flannel get configmap kube-flannel-cfg -o jsonpath='{.data.net-conf\\.json}')".to_owned(),
         format!(
@@ -216,7 +230,7 @@ fn flannel(pods: Cidr, encapsulation: Encapsulation) -> Result<Rendered, SpecErr
         ),
         "  return 1".to_owned(),
         "fi".to_owned(),
-    ];
+    ]);
     body.extend([
         "flannel_pod=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec}')".to_owned(),
         format!("if [[ $flannel_pod != *{}* ]]; then", quote(&format!("\"{FLANNEL_IFACE_ENV}\""))?),
@@ -284,19 +298,25 @@ pub fn calico_installation(
     installation
 }
 
-fn calico(installation_document: Value) -> Result<Rendered, SpecError> {
+fn calico(installation_document: Value, downloads: &[&Download]) -> Result<Rendered, SpecError> {
     let dir = dir("calico");
     let installation = format!("{dir}/installation.yaml");
     let files = vec![HostFile::public(
         installation.clone(),
         to_yaml_stream(&[installation_document])?,
     )];
-    let [crds_url, operator_url] = calico_manifest_urls();
-    let crds = format!("{dir}/operator-crds.yaml");
-    let operator = format!("{dir}/tigera-operator.yaml");
-    let body = vec![
-        download(&crds_url, &crds)?,
-        download(&operator_url, &operator)?,
+    let crds_download = part(downloads, "crds")?;
+    let operator_download = part(downloads, "operator")?;
+    let crds = crds_download.path.clone();
+    let operator = operator_download.path.clone();
+    let mut body = vec![download::FUNCTION.to_owned()];
+    body.extend(download::fetch(
+        "calico",
+        "calico",
+        120,
+        &[crds_download, operator_download],
+    )?);
+    body.extend([
         "# Server-side: the CRDs are too large for client-side apply's annotation.".to_owned(),
         format!(
             "retry 5 10 kubectl apply --server-side --force-conflicts -f {}",
@@ -308,49 +328,24 @@ fn calico(installation_document: Value) -> Result<Rendered, SpecError> {
         ),
         "wait_until 'the Installation resource type to be established' 300 5 kubectl wait --for=condition=established --timeout=10s crd/installations.operator.tigera.io".to_owned(),
         format!("retry 5 10 kubectl apply -f {}", quote(&installation)?),
-    ];
+    ]);
     Ok(Rendered::new(files, body))
 }
 
-/// The cilium CLI (checked against its release checksum) installs the pinned
+/// The cilium CLI (checked against the digest hac knows) installs the pinned
 /// cilium with Kubernetes IPAM: pods get addresses from each node's `podCIDR`,
 /// which kubeadm's controller manager assigns from the pod CIDR.
-fn cilium() -> Result<Rendered, SpecError> {
-    let dir = dir("cilium");
-    let base =
-        format!("https://github.com/cilium/cilium-cli/releases/download/{CILIUM_CLI_VERSION}");
-    let body = vec![
-        "cilium_arch=$(dpkg --print-architecture)".to_owned(),
-        "case $cilium_arch in".to_owned(),
-        "  amd64 | arm64) ;;".to_owned(),
-        "  *)".to_owned(),
-        "    log \"the cilium CLI has no build for $cilium_arch\"".to_owned(),
-        "    return 1".to_owned(),
-        "    ;;".to_owned(),
-        "esac".to_owned(),
-        format!("install -d -m 0755 {}", quote(&dir)?),
-        format!(
-            "cilium_tarball={}/cilium-linux-$cilium_arch.tar.gz",
-            quote(&dir)?
-        ),
-        curl_download(
-            300,
-            "\"$cilium_tarball\"",
-            &format!("{}/cilium-linux-\"$cilium_arch\".tar.gz", quote(&base)?),
-        ),
-        curl_download(
-            60,
-            "\"$cilium_tarball.sha256sum\"",
-            &format!(
-                "{}/cilium-linux-\"$cilium_arch\".tar.gz.sha256sum",
-                quote(&base)?
-            ),
-        ),
-        format!(
-            "(cd {} && sha256sum --check --strict \"${{cilium_tarball##*/}}.sha256sum\")",
-            quote(&dir)?
-        ),
-        "tar -xzf \"$cilium_tarball\" -C /usr/local/bin cilium".to_owned(),
+fn cilium(downloads: &[&Download]) -> Result<Rendered, SpecError> {
+    let version = downloads.first().map_or("", |d| d.version.as_str());
+    let mut body = vec![download::FUNCTION.to_owned()];
+    body.extend(download::fetch(
+        "cilium",
+        &format!("the cilium CLI {version}"),
+        300,
+        downloads,
+    )?);
+    body.extend([
+        "tar -xzf \"$cilium_file\" -C /usr/local/bin cilium".to_owned(),
         "hac_cilium_install() {".to_owned(),
         format!(
             "  if ! {}; then",
@@ -369,6 +364,6 @@ fn cilium() -> Result<Rendered, SpecError> {
         "}".to_owned(),
         "retry 3 30 hac_cilium_install".to_owned(),
         "cilium status --wait --wait-duration 10m".to_owned(),
-    ];
+    ]);
     Ok(Rendered::new(Vec::new(), body))
 }

@@ -15,7 +15,13 @@ use super::{HostFile, paths};
 /// a host ends up with is known only at boot (it depends on the image's packages),
 /// except that a cluster needing 2.x always gets 2.x: then the 1.x configuration
 /// would be dead weight in a size-limited user-data.
-pub fn files(containerd: &Containerd, needs_v2: bool) -> Result<Vec<HostFile>, SpecError> {
+/// Offline, a registry's mirrors are all there is: containerd does not fall back to
+/// the registry itself.
+pub fn files(
+    containerd: &Containerd,
+    needs_v2: bool,
+    offline: bool,
+) -> Result<Vec<HostFile>, SpecError> {
     let mut files = Vec::new();
     if !needs_v2 {
         files.push(HostFile::public(
@@ -30,7 +36,7 @@ pub fn files(containerd: &Containerd, needs_v2: bool) -> Result<Vec<HostFile>, S
     for (registry, mirrors) in &containerd.registry_mirrors {
         files.push(HostFile::public(
             hosts_toml_path(registry)?,
-            hosts_toml(registry, mirrors),
+            hosts_toml(registry, mirrors, offline),
         ));
     }
     Ok(files)
@@ -119,10 +125,13 @@ pub fn hosts_toml_path(registry: &str) -> Result<String, SpecError> {
     ))
 }
 
-/// Mirrors are tried in order; the registry itself (`server`) comes last.
-pub fn hosts_toml(registry: &str, mirrors: &[String]) -> String {
+/// Mirrors are tried in order; the registry itself (`server`) comes last, except
+/// offline, where the first mirror is the `server` too.
+pub fn hosts_toml(registry: &str, mirrors: &[String], offline: bool) -> String {
     // Docker Hub's images are named `docker.io/...` but served by registry-1.
-    let server = if registry == "docker.io" {
+    let server = if let (true, Some(first)) = (offline, mirrors.first()) {
+        first.clone()
+    } else if registry == "docker.io" {
         "https://registry-1.docker.io".to_owned()
     } else {
         format!("https://{registry}")
@@ -283,7 +292,7 @@ mod tests {
     fn only_the_2_x_configuration_ships_when_the_cluster_needs_it() {
         let model = containerd(&[]);
         let paths_of = |needs_v2| -> Vec<String> {
-            files(&model, needs_v2)
+            files(&model, needs_v2, false)
                 .unwrap()
                 .into_iter()
                 .map(|f| f.path)
@@ -305,7 +314,7 @@ mod tests {
             ),
             ("registry.local:5000", &["https://cache.local"]),
         ]);
-        let files = files(&model, false).unwrap();
+        let files = files(&model, false, false).unwrap();
         let docker = files
             .iter()
             .find(|f| f.path == "/etc/containerd/certs.d/docker.io/hosts.toml")
@@ -338,10 +347,20 @@ mod tests {
     #[test]
     fn hostile_strings_arrive_verbatim_in_toml() {
         let hostile = "https://x\"]\nmalicious = true\n[a\\b\u{7}";
-        let text = hosts_toml("docker.io", &[hostile.to_owned()]);
+        let text = hosts_toml("docker.io", &[hostile.to_owned()], false);
         let table = parse(&text);
         assert!(table.get("malicious").is_none());
         assert!(table["host"].as_table().unwrap().contains_key(hostile));
+    }
+
+    #[test]
+    fn offline_the_registry_itself_is_never_tried() {
+        let mirrors = ["https://registry.lan".to_owned()];
+        let table = parse(&hosts_toml("ghcr.io", &mirrors, true));
+        assert_eq!(table["server"].as_str(), Some("https://registry.lan"));
+        assert!(!hosts_toml("ghcr.io", &mirrors, true).contains("https://ghcr.io"));
+        let online = parse(&hosts_toml("ghcr.io", &mirrors, false));
+        assert_eq!(online["server"].as_str(), Some("https://ghcr.io"));
     }
 
     #[test]

@@ -43,6 +43,18 @@ const ETCD_IMAGE_TAGS: &[(u32, &str)] = &[
 ];
 const ETCD_IMAGE_REPOSITORY: &str = "registry.k8s.io/etcd";
 
+/// The etcd image of the cluster: from `packages.imageRepository` when set (where
+/// kubeadm takes etcd from too), else [`etcd_image`].
+pub fn cluster_etcd_image(cluster: &crate::model::Cluster) -> String {
+    let image = etcd_image(cluster.kubernetes.value);
+    match &cluster.packages.image_repository {
+        Some(repository) => {
+            image.replacen("registry.k8s.io", repository.value.trim_end_matches('/'), 1)
+        }
+        None => image,
+    }
+}
+
 /// `registry.k8s.io/etcd:<tag>` for the cluster's Kubernetes version.
 pub fn etcd_image(kubernetes: KubernetesVersion) -> String {
     let nearest = ETCD_IMAGE_TAGS
@@ -159,7 +171,7 @@ pub fn static_pod_manifest(
         &this,
         initial_cluster,
         &initial_cluster_token(&context.cluster.name.value),
-        &etcd_image(context.cluster.kubernetes.value),
+        &cluster_etcd_image(context.cluster),
     ))
 }
 

@@ -9,12 +9,13 @@ use serde_json::{Value, json};
 
 use crate::emit::bootstrap;
 use crate::emit::validate;
-use crate::model::testing::{base, set, value};
+use crate::model::testing::{EMPTY_SHA256, base, set, value};
 use crate::model::{Encapsulation, check_cluster};
 use crate::plan::{Action, HostPlan};
 
 use super::fixture::Fixture;
 use super::kubeadm_config::{self, Api};
+use super::versions::{self, Artefact};
 use super::{HostFile, Rendered, cni, kubeadm, node, paths, waits};
 
 impl Fixture {
@@ -178,6 +179,14 @@ fn varied() -> Vec<(&'static str, Value)> {
                     "packages",
                     json!({ "mirror": "https://pkgs.mirror.example.com/k8s" }),
                 ),
+                (
+                    "proxy",
+                    json!({
+                        "http": "http://proxy.example.com:3128",
+                        "https": "http://proxy.example.com:3128",
+                        "noProxy": ["pkgs.mirror.example.com", ".corp.example.com"]
+                    }),
+                ),
             ]),
         ),
         (
@@ -187,6 +196,7 @@ fn varied() -> Vec<(&'static str, Value)> {
                 "kubernetes": "1.35.2",
                 "endpoint": "[fd00::100]:6443",
                 "network": { "cni": "calico", "pods": "fd00:10:244::/56", "services": "fd00:10:96::/112" },
+                "versions": base()["versions"],
                 "controlplanes": [
                     { "name": "cp1", "address": "fd00::11" },
                     { "name": "cp2", "address": "fd00::12" },
@@ -690,11 +700,23 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
             .any(|f| f.path == paths::CONTAINERD_CONFIG_V1)
     );
     assert!(body.contains("needs containerd 2.x"));
-    assert!(body.contains(&format!(
-        "https://github.com/containerd/containerd/releases/download/v{}",
-        node::UPSTREAM_CONTAINERD_VERSION
-    )));
-    assert!(body.contains("sha256sum --check --strict"));
+    let containerd = Artefact::Containerd;
+    for arch in ["amd64", "arm64"] {
+        let url = containerd
+            .url(containerd.pinned_version(), arch)
+            .expect("a URL");
+        let digest = containerd.pinned_sha256(arch).expect("a recorded digest");
+        assert!(
+            body.contains(&format!("hac_download 300 {url} {digest} ")),
+            "{body}"
+        );
+    }
+    // hac's unit, not a download.
+    assert!(!body.contains("containerd.service'"));
+    assert_eq!(
+        file(install, paths::CONTAINERD_UNIT_SOURCE).content,
+        node::CONTAINERD_UNIT
+    );
 }
 
 #[test]
@@ -778,7 +800,13 @@ fn flannel_gets_the_pod_cidr_through_a_kustomize_patch() {
     assert_eq!(net_conf["Network"], json!("10.50.0.0/16"));
     assert_eq!(net_conf["Backend"]["Type"], json!("vxlan"));
     let body = cni.body.join("\n");
-    assert!(body.contains(&cni::flannel_manifest_url()));
+    let flannel = Artefact::Flannel;
+    let url = flannel.url(flannel.pinned_version(), "manifest").unwrap();
+    // The digest the cluster gives (hac's table has none for flannel).
+    assert!(
+        body.contains(&format!("hac_download 120 {url} {EMPTY_SHA256} ")),
+        "{body}"
+    );
     assert!(body.contains("export KUBECONFIG=/etc/kubernetes/admin.conf"));
     assert!(body.contains("kubectl apply -k /etc/hac/cni/flannel"));
     assert!(body.contains("curl --fail"));
@@ -807,7 +835,9 @@ fn calico_pool_is_the_pod_cidr() {
     assert_eq!(pool["blockSize"], json!(26));
     assert_eq!(installation[0]["kind"], json!("Installation"));
     let body = cni.body.join("\n");
-    for url in cni::calico_manifest_urls() {
+    let calico = Artefact::Calico;
+    for part in ["crds", "operator"] {
+        let url = calico.url(calico.pinned_version(), part).unwrap();
         assert!(body.contains(&url), "{url}");
     }
     assert!(body.contains("--server-side"));
@@ -826,10 +856,17 @@ fn cilium_is_pinned_with_kubernetes_ipam() {
     let body = step(&steps, "install-cni").body.join("\n");
     assert!(body.contains(&format!(
         "cilium install --version {} --set 'ipam.mode=kubernetes'",
-        cni::CILIUM_VERSION
+        versions::CILIUM
     )));
-    assert!(body.contains(cni::CILIUM_CLI_VERSION));
-    assert!(body.contains("sha256sum --check"));
+    let cli = Artefact::CiliumCli;
+    for arch in ["amd64", "arm64"] {
+        let url = cli.url(cli.pinned_version(), arch).unwrap();
+        let digest = cli.pinned_sha256(arch).unwrap();
+        assert!(
+            body.contains(&format!("hac_download 300 {url} {digest} ")),
+            "{body}"
+        );
+    }
 }
 
 #[test]

@@ -170,6 +170,9 @@ fn cluster_configuration(context: &Context<'_>, api: Api) -> Value {
             json!(context.secrets.key_algorithm().kubeadm_name()),
         );
     }
+    if let Some(repository) = &cluster.packages.image_repository {
+        doc.insert("imageRepository".into(), json!(repository.value));
+    }
     if let Etcd::External { members, .. } = &cluster.etcd {
         doc.insert(
             "etcd".into(),

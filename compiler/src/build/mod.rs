@@ -21,6 +21,7 @@ pub mod node;
 pub mod output;
 pub mod paths;
 pub mod providers;
+pub mod proxy;
 pub mod replace;
 pub mod sizes;
 pub mod user;
@@ -29,7 +30,7 @@ pub mod versions;
 pub mod waits;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod kube_tests;
 

@@ -14,7 +14,8 @@ use crate::model::version::KubernetesVersion;
 use crate::model::{Address, Host, Os};
 use crate::plan::HostPlan;
 
-use super::download::curl_download;
+use super::download::{self, Download, curl_download};
+use super::versions::Artefact;
 use super::{Context, HostFile, Rendered, containerd, paths};
 
 /// The packages pinned to the cluster's version; the plan writes them `name=X.Y.Z`.
@@ -24,18 +25,11 @@ const KUBERNETES_PACKAGES: [&str; 3] = ["kubelet", "kubeadm", "kubectl"];
 /// and the API probes use curl; gpg dearmors the repository key.
 const BASE_PACKAGES: [&str; 3] = ["ca-certificates", "curl", "gpg"];
 
-/// From this minor on the kubelet needs containerd 2.x (Kubernetes 1.35 was the
-/// last release supporting containerd 1.x: it lacks the CRI `RuntimeConfig` call
-/// the kubelet reads the cgroup driver from).
-pub const CONTAINERD_2_REQUIRED_FROM_MINOR: u32 = 36;
+pub use super::download::CONTAINERD_2_REQUIRED_FROM_MINOR;
 
 fn needs_containerd_2(version: KubernetesVersion) -> bool {
     version.minor >= CONTAINERD_2_REQUIRED_FROM_MINOR
 }
-
-/// The containerd release installed where the OS packages only containerd 1.x and
-/// the cluster needs 2.x (pinned in `versions.rs`).
-pub use super::versions::CONTAINERD as UPSTREAM_CONTAINERD_VERSION;
 
 /// apt attempts and the first pause between them (mirrors and locks are flaky at boot).
 const APT_ATTEMPTS: u32 = 5;
@@ -111,7 +105,11 @@ pub fn install_packages(
     let version = cluster.kubernetes.value;
     let packages = Packages::parse(packages, version)?;
     let mut rendered = Rendered::default();
+    rendered
+        .files
+        .extend(super::proxy::files(cluster, packages.is_kubernetes())?);
     let body = &mut rendered.body;
+    body.extend(super::proxy::export(cluster)?);
     body.extend(check_os(cluster.os.value)?);
     body.push(APT_FUNCTION.to_owned());
     body.push(format!(
@@ -139,10 +137,18 @@ pub fn install_packages(
     rendered
         .files
         .push(HostFile::public(paths::SYSCTL_CONFIG, sysctl_config(ipv6)));
+    let offline = cluster.packages.offline.as_ref().is_some_and(|o| o.value);
     rendered.files.extend(containerd::files(
         &cluster.containerd,
         needs_containerd_2(version),
+        offline,
     )?);
+    if needs_containerd_2(version) && packages.plain.iter().any(|p| p == "containerd") {
+        rendered.files.push(HostFile::public(
+            paths::CONTAINERD_UNIT_SOURCE,
+            CONTAINERD_UNIT,
+        ));
+    }
 
     let body = &mut rendered.body;
     body.extend(prepare_kernel(ipv6)?);
@@ -156,7 +162,13 @@ pub fn install_packages(
     );
     body.push(apt_install(&first)?);
     if packages.plain.iter().any(|p| p == "containerd") {
-        body.extend(install_containerd(version)?);
+        let downloads: Vec<&Download> = context
+            .plan
+            .downloads
+            .iter()
+            .filter(|d| d.artefact == Artefact::Containerd && d.hosts.contains(&plan_host.name))
+            .collect();
+        body.extend(install_containerd(version, &downloads)?);
         body.extend(configure_containerd(needs_containerd_2(version))?);
     }
     body.extend(kubernetes_repository(&cluster.packages.mirror, version)?);
@@ -294,23 +306,26 @@ fn prepare_kernel(ipv6: bool) -> Result<Vec<String>, SpecError> {
 }
 
 /// containerd from the OS packages, unless the OS has only 1.x and this Kubernetes
-/// release needs 2.x: then the pinned upstream release (checked against its
-/// published checksum), with its systemd unit and the OS's runc.
-fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecError> {
+/// release needs 2.x: then the release tarball of the plan's downloads (checked
+/// against the digest hac knows), with hac's systemd unit and the OS's runc.
+fn install_containerd(
+    version: KubernetesVersion,
+    downloads: &[&Download],
+) -> Result<Vec<String>, SpecError> {
     let packaged = vec![format!(
         "retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_install --no-install-recommends containerd"
     )];
     if !needs_containerd_2(version) {
         return Ok(packaged);
     }
-    let dir = quote(paths::CONTAINERD_DOWNLOAD_DIR)?;
-    let release = format!(
-        "https://github.com/containerd/containerd/releases/download/v{UPSTREAM_CONTAINERD_VERSION}"
-    );
-    let unit_url = format!(
-        "https://raw.githubusercontent.com/containerd/containerd/v{UPSTREAM_CONTAINERD_VERSION}/containerd.service"
-    );
-    let tarball = format!("containerd-{UPSTREAM_CONTAINERD_VERSION}-linux-$containerd_arch.tar.gz");
+    let release = downloads
+        .first()
+        .map(|d| d.version.clone())
+        .ok_or_else(|| {
+            SpecError::new(format!(
+                "Kubernetes {version} needs containerd 2.x but the plan has no containerd download"
+            ))
+        })?;
     let mut lines = vec![
         "containerd_candidate=$(apt-cache madison containerd | awk 'NR == 1 { print $3 }')"
             .to_owned(),
@@ -321,41 +336,29 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
     lines.extend([
         "else".to_owned(),
         format!(
-            "  log \"Kubernetes {version} needs containerd 2.x and this OS packages '${{containerd_candidate:-none}}': installing containerd {UPSTREAM_CONTAINERD_VERSION} from its release\""
+            "  log \"Kubernetes {version} needs containerd 2.x and this OS packages '${{containerd_candidate:-none}}': installing containerd {release} from its release\""
         ),
-        "  containerd_arch=$(dpkg --print-architecture)".to_owned(),
-        "  if [[ $containerd_arch != amd64 && $containerd_arch != arm64 ]]; then".to_owned(),
-        "    hac_fail unsupported-architecture \"containerd publishes no release for $containerd_arch: use an amd64 or arm64 image\"".to_owned(),
-        "  fi".to_owned(),
-        format!("  install -d -m 0755 {dir}"),
+        download::FUNCTION.to_owned(),
+    ]);
+    lines.extend(
+        download::fetch(
+            "containerd",
+            &format!("containerd {release}"),
+            300,
+            downloads,
+        )?
+        .into_iter()
+        .map(|line| format!("  {line}")),
+    );
+    lines.extend([
         format!(
-            "  {}",
-            curl_download(
-                300,
-                &format!("{dir}/\"{tarball}\""),
-                &format!("{}/\"{tarball}\"", quote(&release)?)
-            )
-        ),
-        format!(
-            "  {}",
-            curl_download(
-                60,
-                &format!("{dir}/\"{tarball}.sha256sum\""),
-                &format!("{}/\"{tarball}.sha256sum\"", quote(&release)?)
-            )
-        ),
-        format!("  (cd {dir} && sha256sum --check --strict \"{tarball}.sha256sum\")"),
-        format!(
-            "  tar -xzf {dir}/\"{tarball}\" -C {}",
+            "  tar -xzf \"$containerd_file\" -C {}",
             quote(paths::CONTAINERD_UPSTREAM_PREFIX)?
         ),
         format!(
-            "  {}",
-            curl_download(
-                60,
-                &quote(paths::CONTAINERD_UPSTREAM_UNIT)?,
-                &quote(&unit_url)?
-            )
+            "  install -D -m 0644 {} {}",
+            quote(paths::CONTAINERD_UNIT_SOURCE)?,
+            quote(paths::CONTAINERD_UPSTREAM_UNIT)?
         ),
         format!(
             "  retry {APT_ATTEMPTS} {APT_BACKOFF_SECONDS} hac_apt_install --no-install-recommends runc"
@@ -365,6 +368,31 @@ fn install_containerd(version: KubernetesVersion) -> Result<Vec<String>, SpecErr
     ]);
     Ok(lines)
 }
+
+/// The systemd unit for a containerd installed from its release under `/usr/local`
+/// (the settings of the unit the containerd project publishes), shipped in the
+/// user-data rather than downloaded: one file less to fetch and verify.
+pub const CONTAINERD_UNIT: &str = "# containerd from its release tarball, installed by hac.
+[Unit]
+Description=containerd container runtime
+After=network.target dbus.service
+
+[Service]
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+Restart=always
+RestartSec=5
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+OOMScoreAdjust=-999
+
+[Install]
+WantedBy=multi-user.target
+";
 
 /// Installs the generated configuration for the installed containerd's major
 /// version (only 2.x when the cluster needs it), and waits until its CRI plugin
@@ -770,15 +798,38 @@ dpkg() { printf 'DPKG %s\n' "$*" >&2; }"#;
         );
     }
 
+    fn containerd_downloads() -> Vec<Download> {
+        let artefact = Artefact::Containerd;
+        let version = artefact.pinned_version();
+        ["amd64", "arm64"]
+            .into_iter()
+            .map(|arch| Download {
+                artefact,
+                version: version.to_owned(),
+                part: arch.to_owned(),
+                architecture: Some(arch.to_owned()),
+                url: artefact.url(version, arch).unwrap(),
+                upstream: artefact.url(version, arch).unwrap(),
+                sha256: artefact.pinned_sha256(arch).map(str::to_owned),
+                path: download::host_path(artefact, version, arch),
+                step: download::PACKAGES_STEP,
+                hosts: vec!["w1".to_owned()],
+            })
+            .collect()
+    }
+
     #[test]
     fn containerd_2_comes_from_upstream_only_where_the_os_has_1_x() {
-        let lines = install_containerd(version()).unwrap();
+        let downloads = containerd_downloads();
+        let refs: Vec<&Download> = downloads.iter().collect();
+        let lines = install_containerd(version(), &refs).unwrap();
         let stubs = r#"apt-cache() { [[ -z $FAKE_CANDIDATE ]] || printf ' containerd | %s | http://archive Packages\n' "$FAKE_CANDIDATE"; }
 retry() { shift 2; "$@"; }
 hac_apt_install() { printf 'APT install %s\n' "$*"; }
 curl() { printf 'CURL %s\n' "$*"; }
 dpkg() { printf 'amd64\n'; }
-sha256sum() { printf 'SHA %s\n' "$*"; }
+sha256sum() { cat >/dev/null; printf 'SHA %s\n' "$*"; }
+mv() { :; }
 tar() { printf 'TAR %s\n' "$*"; }
 install() { :; }
 cd() { :; }
@@ -799,7 +850,13 @@ systemctl() { :; }"#;
             );
             assert_eq!(out.contains("SHA --check"), upstream, "{candidate}: {out}");
             if upstream {
-                assert!(out.contains("containerd-2.1.4-linux-amd64.tar.gz"), "{out}");
+                assert!(
+                    out.contains(&format!(
+                        "containerd-{}-linux-amd64.tar.gz",
+                        Artefact::Containerd.pinned_version()
+                    )),
+                    "{out}"
+                );
                 assert!(
                     out.contains("APT install --no-install-recommends runc"),
                     "{out}"
@@ -809,7 +866,7 @@ systemctl() { :; }"#;
         // Older Kubernetes keeps the OS's containerd without asking.
         let older = KubernetesVersion::parse("1.35.0").unwrap();
         assert!(
-            !install_containerd(older)
+            !install_containerd(older, &[])
                 .unwrap()
                 .join("\n")
                 .contains("releases")

@@ -107,6 +107,9 @@ pub const CNI_MANIFESTS_DIR: &str = "/etc/hac/cni";
 /// `/usr/local/bin/containerd`.
 pub const CONTAINERD_DOWNLOAD_DIR: &str = "/var/lib/hac/containerd";
 pub const CONTAINERD_UPSTREAM_PREFIX: &str = "/usr/local";
+/// hac's unit for the release containerd, installed as [`CONTAINERD_UPSTREAM_UNIT`]
+/// only when the release is (a packaged containerd has its own).
+pub const CONTAINERD_UNIT_SOURCE: &str = "/etc/hac/containerd/containerd.service";
 pub const CONTAINERD_UPSTREAM_UNIT: &str = "/usr/local/lib/systemd/system/containerd.service";
 /// The keeper on control planes (see `keeper.rs`): its script, units and log, the join
 /// seed and token generation it derives tokens from (mode 0600), and the kubeadm
@@ -120,3 +123,10 @@ pub const KEEPER_KUBEADM_CONFIG: &str = "/etc/hac/keeper-kubeadm.yaml";
 /// Written when `kubeadm init` failed after other nodes had joined: the cluster is in
 /// use, so hac stops resetting and retrying and leaves the repair to a person.
 pub const KUBEADM_INIT_IN_USE_MARKER: &str = "/var/lib/hac/kubeadm-init-failed-in-use";
+
+/// The cluster's proxy as environment variables (bash and systemd read it).
+pub const PROXY_ENV: &str = "/etc/hac/proxy.env";
+pub const APT_PROXY_CONFIG: &str = "/etc/apt/apt.conf.d/90hac-proxy";
+pub const CONTAINERD_PROXY_DROP_IN: &str =
+    "/etc/systemd/system/containerd.service.d/90-hac-proxy.conf";
+pub const KUBELET_PROXY_DROP_IN: &str = "/etc/systemd/system/kubelet.service.d/90-hac-proxy.conf";

@@ -4,6 +4,7 @@
 
 mod addressing;
 mod environment;
+mod downloads;
 mod topology;
 
 pub use environment::pod_mtu;
@@ -21,6 +22,7 @@ pub fn lint(cluster: &Cluster) -> Vec<Diagnostic> {
     addressing::check(cluster, &mut out);
     environment::check(cluster, &mut out);
     topology::check(cluster, &mut out);
+    downloads::check(cluster, &mut out);
     out
 }
 

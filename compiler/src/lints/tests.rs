@@ -958,3 +958,185 @@ fn the_hosts_file_option_needs_a_name_and_an_address() {
     assert_eq!(d.severity, Severity::Error);
     assert_eq!(primary(&d), at(&root, "network.resolveEndpoint").origin);
 }
+
+// Downloads: digests and offline clusters.
+
+fn without_versions() -> serde_json::Value {
+    let mut json = base();
+    remove(&mut json, "versions");
+    json
+}
+#[test]
+fn a_download_without_a_known_digest_is_an_error_at_what_chose_it() {
+    let (root, diagnostics) = run(without_versions());
+    let d = one(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+    assert_eq!(d.severity, Severity::Error);
+    assert!(d.message.contains("flannel 0.27.4 (manifest)"), "{d:?}");
+    // No `network` in the base cluster: the default is the cluster set's.
+    assert_eq!(primary(&d).file, root.origin.file);
+    let help = d.help.unwrap();
+    assert!(
+        help.contains("versions.flannel = { version = \"0.27.4\"; sha256 = \"…\"; };"),
+        "{help}"
+    );
+    assert!(
+        help.contains("versions.flannel.unverified = true;"),
+        "{help}"
+    );
+
+    let mut json = without_versions();
+    set(&mut json, "network", json!({ "cni": "calico" }));
+    let (root, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+    assert_eq!(primary(&d), at(&root, "network.cni").origin);
+    assert!(
+        d.help
+            .unwrap()
+            .contains("sha256 = { crds = \"…\"; operator = \"…\"; }")
+    );
+}
+#[test]
+fn recorded_digests_need_nothing_from_the_source() {
+    // containerd (1.36 needs it) and the cilium CLI have digests in the table.
+    let mut json = without_versions();
+    set(&mut json, "network", json!({ "cni": "cilium" }));
+    let (_, diagnostics) = run(json);
+    none(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+    none(&diagnostics, codes::UNVERIFIED_DOWNLOAD_ALLOWED);
+}
+#[test]
+fn another_version_needs_its_own_digests() {
+    let mut json = base();
+    set(
+        &mut json,
+        "versions.containerd",
+        json!({ "version": "2.2.0" }),
+    );
+    let (root, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+    assert_eq!(primary(&d), at(&root, "versions.containerd.version").origin);
+    assert!(
+        d.message.contains("containerd 2.2.0 (amd64, arm64)"),
+        "{d:?}"
+    );
+    assert!(
+        d.message.contains("only vouches for containerd 2.2.1"),
+        "{d:?}"
+    );
+
+    // A plain string is the amd64 digest: arm64 still has none.
+    let mut json = base();
+    set(
+        &mut json,
+        "versions.containerd",
+        json!({ "version": "2.2.0", "sha256": "b9626a94ab93b00bcbcbf13d98deef972c6fb064690e57940632df54ad39ee71" }),
+    );
+    let (_, diagnostics) = run(json);
+    let d = one(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+    assert!(d.message.contains("(arm64)"), "{d:?}");
+
+    let mut json = base();
+    set(
+        &mut json,
+        "versions.containerd",
+        json!({ "version": "2.2.0", "sha256": {
+            "amd64": "b9626a94ab93b00bcbcbf13d98deef972c6fb064690e57940632df54ad39ee71",
+            "arm64": "8805c2123d3b7c7ee2030e9f8fc07a1167d8a3f871d6a7d7ec5d1deb0b51a4a7"
+        } }),
+    );
+    let (_, diagnostics) = run(json);
+    none(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+}
+#[test]
+fn an_explicit_opt_out_warns_at_itself() {
+    let mut json = without_versions();
+    set(&mut json, "versions.flannel.unverified", json!(true));
+    let (root, diagnostics) = run(json);
+    none(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+    let d = one(&diagnostics, codes::UNVERIFIED_DOWNLOAD_ALLOWED);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(primary(&d), at(&root, "versions.flannel.unverified").origin);
+    // `unverified = false` is no opt-out.
+    let mut json = without_versions();
+    set(&mut json, "versions.flannel.unverified", json!(false));
+    let (_, diagnostics) = run(json);
+    one(&diagnostics, codes::UNVERIFIED_DOWNLOAD);
+}
+fn offline(changes: &[(&str, serde_json::Value)]) -> Vec<Diagnostic> {
+    let mut json = with(changes);
+    set(&mut json, "packages.offline", json!(true));
+    run(json).1
+}
+#[test]
+fn an_offline_cluster_names_every_fetch_outside_its_mirrors() {
+    let diagnostics = offline(&[]);
+    let messages: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d.code == codes::OFFLINE_FETCH)
+        .map(|d| d.message.as_str())
+        .collect();
+    for expected in [
+        "the Kubernetes packages and their signing key from https://pkgs.k8s.io/core:/stable:/v1.36/deb/",
+        "containerd 2.2.1 (amd64) from https://github.com/containerd/containerd/releases/download/v2.2.1/containerd-2.2.1-linux-amd64.tar.gz",
+        "containerd 2.2.1 (arm64) from",
+        "flannel 0.27.4 (manifest) from https://github.com/flannel-io/flannel/releases/download/v0.27.4/kube-flannel.yml",
+        "the Kubernetes images (kube-apiserver, etcd, CoreDNS, pause…) from registry.k8s.io",
+        "flannel's images from ghcr.io",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "`{expected}` not in {messages:#?}"
+        );
+    }
+    assert_eq!(messages.len(), 6, "{messages:#?}");
+}
+#[test]
+fn an_offline_cluster_with_every_mirror_is_clean() {
+    let diagnostics = offline(&[
+        ("packages.mirror", json!("https://mirror.lan/k8s")),
+        ("packages.releases", json!("https://mirror.lan/releases")),
+        ("packages.imageRepository", json!("registry.lan/k8s")),
+        (
+            "containerd.registryMirrors",
+            json!({ "ghcr.io": ["https://registry.lan"] }),
+        ),
+    ]);
+    // imageRepository does not move containerd's own sandbox image.
+    let d = one(&diagnostics, codes::OFFLINE_FETCH);
+    assert!(
+        d.message
+            .contains("sandbox (pause) image from registry.k8s.io"),
+        "{d:?}"
+    );
+    let diagnostics = offline(&[
+        ("packages.mirror", json!("https://mirror.lan/k8s")),
+        ("packages.releases", json!("https://mirror.lan/releases")),
+        ("packages.imageRepository", json!("registry.lan/k8s")),
+        (
+            "containerd.registryMirrors",
+            json!({ "ghcr.io": ["https://registry.lan"], "registry.k8s.io": ["https://registry.lan"] }),
+        ),
+    ]);
+    none(&diagnostics, codes::OFFLINE_FETCH);
+    // Calico needs quay.io and docker.io as well; a registry.k8s.io mirror stands in
+    // for imageRepository.
+    let diagnostics = offline(&[
+        ("network", json!({ "cni": "calico" })),
+        ("packages.mirror", json!("https://mirror.lan/k8s")),
+        ("packages.releases", json!("https://mirror.lan/releases")),
+        (
+            "containerd.registryMirrors",
+            json!({ "registry.k8s.io": ["https://registry.lan"], "quay.io": ["https://registry.lan"] }),
+        ),
+    ]);
+    let d = one(&diagnostics, codes::OFFLINE_FETCH);
+    assert!(
+        d.message.contains("calico's images from docker.io"),
+        "{d:?}"
+    );
+}
+#[test]
+fn an_online_cluster_is_not_asked_for_mirrors() {
+    let (_, diagnostics) = run(with(&[("packages.offline", json!(false))]));
+    none(&diagnostics, codes::OFFLINE_FETCH);
+}

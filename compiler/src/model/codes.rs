@@ -81,12 +81,18 @@ codes! {
         => "Choose a free port for `loadbalancer.port` (8443 is usual) and use it in `endpoint`.";
     HOSTS_ENTRY_WITHOUT_ADDRESS = "hac::lint::hosts_entry_without_address": "`resolveEndpoint = \"hosts\"` where hac knows no address for the endpoint"
         => "Create a DNS record for the endpoint (`resolveEndpoint = \"dns\"`), or let hac run the load balancer.";
+    UNVERIFIED_DOWNLOAD = "hac::lint::unverified_download": "a file the hosts would download with no sha256 known at build time"
+        => "Give the digest (`versions.NAME.sha256`, from the project's release page or `sha256sum` of the file you checked), or use the version hac pins; `versions.NAME.unverified = true;` downloads it unchecked, with a warning.";
+    OFFLINE_FETCH = "hac::lint::offline_fetch": "`packages.offline = true` and the cluster would still fetch from outside its mirrors"
+        => "Set the mirror the message names: `packages.mirror` (packages), `packages.releases` (release files), `packages.imageRepository` or `containerd.registryMirrors` (images).";
     UNSUPPORTED_OS = "hac::lint::unsupported_os": "an `os` hac does not generate setup for"
         => "Use one of `ubuntu-22.04`, `ubuntu-24.04`, `debian-12`, `debian-13`.";
 
     // Warnings: it comes up, but not highly available, or risky.
     INSECURE_MIRROR_ALLOWED = "hac::lint::insecure_mirror_allowed": "a plain `http://` mirror allowed with `insecure = true`"
         => "Move the mirror to `https://` and remove `insecure = true;`; until then anyone on the network path can change what the nodes install.";
+    UNVERIFIED_DOWNLOAD_ALLOWED = "hac::lint::unverified_download_allowed": "a file downloaded unchecked because the source says `unverified = true`"
+        => "Give `sha256` for the file and remove `unverified = true;`: until then whoever serves the file decides what the hosts run.";
     EVEN_CONTROL_PLANES = "hac::lint::even_control_planes": "an even number of control planes (stacked etcd members)"
         => "Use an odd number: 3 or 5. An even count adds a member without adding failure tolerance.";
     EVEN_ETCD_MEMBERS = "hac::lint::even_etcd_members": "an even number of external etcd members"

@@ -16,6 +16,7 @@ use super::formats;
 use super::schema;
 use super::types::*;
 use super::version::{KubernetesVersion, VersionError};
+use crate::build::versions::{self, Artefact};
 
 /// The smallest MTU an IPv4 host must accept (RFC 791), and the largest jumbo frame
 /// common NICs and clouds carry.
@@ -426,8 +427,20 @@ impl Reader {
             |r, v, p| r.packages(v, p),
             || Packages {
                 mirror: DEFAULT_PACKAGE_MIRROR.to_owned(),
+                mirror_origin: view.origin,
+                releases: None,
+                image_repository: None,
+                offline: None,
+                origin: view.origin,
             },
         );
+        let versions = self.optional(
+            &view,
+            "versions",
+            |r, v, p| r.versions(v, p),
+            Versions::default,
+        );
+        let proxy = self.optional(&view, "proxy", |r, v, p| r.proxy(v, p).map(Some), || None);
         let kubelet = self.optional(
             &view,
             "kubelet",
@@ -479,6 +492,8 @@ impl Reader {
             kubelet: kubelet?,
             cloud: cloud?,
             controlplane: controlplane?,
+            versions: versions?,
+            proxy: proxy?,
         })
     }
 
@@ -1506,9 +1521,215 @@ impl Reader {
             },
             || DEFAULT_PACKAGE_MIRROR.to_owned(),
         );
-        let mirror_value = view.get("mirror").map(|attr| &attr.value);
-        self.plain_http_mirrors(&view, mirror_value, "packages")?;
-        Some(Packages { mirror: mirror? })
+        let releases = self.optional(
+            &view,
+            "releases",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    formats::url(s).map(|()| s.trim_end_matches('/').to_owned())
+                })
+                .map(Some)
+            },
+            || None,
+        );
+        let image_repository = self.optional(
+            &view,
+            "imageRepository",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    formats::image_repository(s).map(|()| s.trim_end_matches('/').to_owned())
+                })
+                .map(Some)
+            },
+            || None,
+        );
+        let offline = self.optional(
+            &view,
+            "offline",
+            |r, v, p| r.bool(v, p).map(|b| Some(Located::new(b, v.origin))),
+            || None,
+        );
+        let mirror_origin = view.get("mirror").map_or(view.origin, |a| a.value.origin);
+        let mirror_values: Vec<&Value> = ["mirror", "releases"]
+            .into_iter()
+            .filter_map(|name| view.get(name).map(|attr| &attr.value))
+            .collect();
+        for value in mirror_values {
+            self.plain_http_mirrors(&view, Some(value), "packages")?;
+        }
+        Some(Packages {
+            mirror: mirror?,
+            mirror_origin,
+            releases: releases?,
+            image_repository: image_repository?,
+            offline: offline?,
+            origin: view.origin,
+        })
+    }
+
+    fn versions(&mut self, value: &Value, path: &str) -> Option<Versions> {
+        let view = self.open(value, "versions", path.to_owned())?;
+        let mut overrides = BTreeMap::new();
+        let mut failed = false;
+        for artefact in Artefact::ALL {
+            let name = artefact.name();
+            let Some(attr) = view.get(name) else { continue };
+            match self.release(&attr.value, &view.path_of(name), artefact) {
+                Some(release) => {
+                    overrides.insert(name.to_owned(), release);
+                }
+                None => failed = true,
+            }
+        }
+        (!failed).then_some(Versions { overrides })
+    }
+
+    fn release(
+        &mut self,
+        value: &Value,
+        path: &str,
+        artefact: Artefact,
+    ) -> Option<VersionOverride> {
+        let view = self.open(value, "release", path.to_owned())?;
+        let version = self.optional(
+            &view,
+            "version",
+            |r, v, p| {
+                r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                    versions::check_release_version(s).map(|()| s.to_owned())
+                })
+                .map(Some)
+            },
+            || None,
+        );
+        let sha256 = self.optional(
+            &view,
+            "sha256",
+            |r, v, p| r.digests(v, p, artefact),
+            BTreeMap::new,
+        );
+        let unverified = self.optional(
+            &view,
+            "unverified",
+            |r, v, p| r.bool(v, p).map(|b| Some(Located::new(b, v.origin))),
+            || None,
+        );
+        Some(VersionOverride {
+            origin: view.origin,
+            version: version?,
+            sha256: sha256?,
+            unverified: unverified?,
+        })
+    }
+
+    /// `sha256`: one string (the artefact's default part) or a set keyed by part.
+    fn digests(
+        &mut self,
+        value: &Value,
+        path: &str,
+        artefact: Artefact,
+    ) -> Option<BTreeMap<String, Located<String>>> {
+        let parts = artefact.parts();
+        let listed = parts
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let digest = |r: &mut Self, v: &Value, p: &str| {
+            r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                let lower = s.to_ascii_lowercase();
+                if versions::is_sha256(&lower) {
+                    Ok(lower)
+                } else {
+                    Err(format!(
+                        "`{}` is not a sha256 digest: 64 hexadecimal digits, as `sha256sum FILE` prints them",
+                        s.escape_debug()
+                    ))
+                }
+            })
+        };
+        if value.as_str().is_some() {
+            let Some(part) = artefact.default_part() else {
+                self.invalid(
+                    codes::INVALID_VALUE,
+                    value.origin,
+                    path,
+                    format!("{} has several files", artefact.name()),
+                    Some(format!(
+                        "give one digest per file: `sha256 = {{ {} }};`",
+                        parts
+                            .iter()
+                            .map(|p| format!("{p} = \"…\";"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )),
+                );
+                return None;
+            };
+            return digest(self, value, path).map(|d| BTreeMap::from([(part.to_owned(), d)]));
+        }
+        let Some(attrs) = value.as_attrs() else {
+            self.wrong_type(value, path, "a string or an attribute set of strings");
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        let mut failed = false;
+        for (name, attr) in attrs.iter() {
+            let entry = format!("{path}.{name}");
+            if !parts.contains(&name) {
+                self.error(
+                    codes::UNKNOWN_ATTRIBUTE,
+                    attr.name_origin,
+                    format!("`{name}` is not a file of {}", artefact.name()),
+                    "no such file",
+                    Some(format!("{} has: {listed}", artefact.name())),
+                );
+                failed = true;
+                continue;
+            }
+            match digest(self, &attr.value, &entry) {
+                Some(d) => {
+                    out.insert(name.to_owned(), d);
+                }
+                None => failed = true,
+            }
+        }
+        (!failed).then_some(out)
+    }
+
+    fn proxy(&mut self, value: &Value, path: &str) -> Option<Proxy> {
+        let view = self.open(value, "proxy", path.to_owned())?;
+        let url = |r: &mut Self, v: &Value, p: &str| {
+            r.formatted(v, p, codes::INVALID_VALUE, |s| {
+                formats::url(s).map(|()| s.to_owned())
+            })
+            .map(Some)
+        };
+        let http = self.optional(&view, "http", url, || None);
+        let https = self.optional(&view, "https", url, || None);
+        let no_proxy = self.optional(
+            &view,
+            "noProxy",
+            |r, v, p| r.strings(v, p, formats::no_proxy_entry),
+            Vec::new,
+        );
+        let (http, https) = (http?, https?);
+        if http.is_none() && https.is_none() {
+            self.error(
+                codes::INVALID_VALUE,
+                view.origin,
+                format!("`{path}` names no proxy"),
+                "neither `http` nor `https`",
+                Some("set `http = \"http://proxy.example.com:3128\";` and/or `https`, or remove `proxy`".to_owned()),
+            );
+            return None;
+        }
+        Some(Proxy {
+            origin: view.origin,
+            http,
+            https,
+            no_proxy: no_proxy?,
+        })
     }
 
     /// Plain-HTTP mirrors let anyone on the network path choose what every node runs

@@ -562,6 +562,44 @@ pub fn url(text: &str) -> Result<(), String> {
     }
 }
 
+/// kubeadm's `imageRepository`: a registry host (with an optional port) and path,
+/// without a scheme (`registry.example.com/k8s`).
+pub fn image_repository(text: &str) -> Result<(), String> {
+    let form = || {
+        format!(
+            "`{}` is not an image repository like `registry.example.com/k8s` (a registry host and path, without `https://`)",
+            text.escape_debug()
+        )
+    };
+    let trimmed = text.trim_end_matches('/');
+    let (host, path) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+    registry_host(host).map_err(|_| form())?;
+    let path_ok = path.split('/').all(|component| {
+        path.is_empty()
+            || (!component.is_empty()
+                && component.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                }))
+    });
+    if path_ok { Ok(()) } else { Err(form()) }
+}
+
+/// One `no_proxy` entry: a host name, `.domain` suffix, IP address or CIDR.
+pub fn no_proxy_entry(text: &str) -> Result<(), String> {
+    let name = text.strip_prefix('.').unwrap_or(text);
+    let ok = dns_name(&name.to_ascii_lowercase()).is_ok()
+        || text.parse::<IpAddr>().is_ok()
+        || text.parse::<super::cidr::Cidr>().is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a host, `.domain`, IP address or CIDR for `no_proxy`",
+            text.escape_debug()
+        ))
+    }
+}
+
 /// A container registry host, optionally with a port (`docker.io`, `registry.local:5000`).
 pub fn registry_host(text: &str) -> Result<(), String> {
     let (host, port) = match text.rsplit_once(':') {

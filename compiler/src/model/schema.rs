@@ -141,6 +141,24 @@ pub const SETS: &[SetDoc] = &[
         path: "elements of an audit rule's `resources`",
         doc: "The resources a rule applies to (audit.k8s.io/v1 `GroupResources`).",
     },
+    SetDoc {
+        id: "versions",
+        title: "`versions`",
+        path: "`versions`",
+        doc: "Releases of the files hosts download, instead of the ones hac pins (see [versions.md](versions.md)). Each attribute is a `release` set: `containerd` (the 2.x tarball, only where the OS packages 1.x and Kubernetes needs 2.x), `flannel` (`kube-flannel.yml`), `calico` (the operator and its CRDs), `ciliumCli` (the cilium CLI).",
+    },
+    SetDoc {
+        id: "release",
+        title: "a release",
+        path: "`versions.containerd`, `versions.flannel`, `versions.calico`, `versions.ciliumCli`",
+        doc: "One release of a downloaded artefact. Every file a host downloads is checked against a sha256 hac knows at build time: the one in hac's table for the pinned version, or the one given here.",
+    },
+    SetDoc {
+        id: "proxy",
+        title: "`proxy`",
+        path: "`proxy`",
+        doc: "An HTTP(S) proxy that apt, the bootstrap's downloads, containerd (image pulls) and the kubelet use. `no_proxy` always holds `localhost`, `127.0.0.1`, `::1`, the pod and service ranges, the cluster domain, every host's address and the endpoint's host.",
+    },
 ];
 
 pub const ATTRIBUTES: &[Attribute] = &[
@@ -270,6 +288,20 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "set",
         default: "{ }",
         doc: "Control-plane component settings; see `controlplane`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "versions",
+        ty: "set",
+        default: "{ }",
+        doc: "Releases of downloaded artefacts other than hac's pinned ones; see `versions`.",
+    },
+    Attribute {
+        set: "cluster",
+        name: "proxy",
+        ty: "set",
+        default: "none",
+        doc: "HTTP(S) proxy settings; see `proxy`.",
     },
     // host
     Attribute {
@@ -510,7 +542,28 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "mirror",
         ty: "string",
         default: "\"https://pkgs.k8s.io\"",
-        doc: "Base URL that serves the pkgs.k8s.io layout (`/core:/stable:/v1.X/deb/`): the Kubernetes packages come from there instead. It does not make a cluster offline: containerd 2.x, its unit file and the CNI manifests are still fetched from GitHub.",
+        doc: "Base URL that serves the pkgs.k8s.io layout (`/core:/stable:/v1.X/deb/`): the Kubernetes packages come from there instead.",
+    },
+    Attribute {
+        set: "packages",
+        name: "releases",
+        ty: "string",
+        default: "none: each project's site",
+        doc: "Base URL of a mirror of the release files (containerd, the CNI manifests, the cilium CLI): `https://HOST/PATH` upstream is fetched as `RELEASES/HOST/PATH`. `hac plan --format json` lists every file (`downloads`) with its upstream URL and sha256, to fill the mirror.",
+    },
+    Attribute {
+        set: "packages",
+        name: "imageRepository",
+        ty: "string",
+        default: "none: `registry.k8s.io`",
+        doc: "kubeadm's `imageRepository`: a registry path (`registry.example.com/k8s`) serving the Kubernetes control-plane images, the pause image, CoreDNS and kube-proxy. Other images (the CNI's) come through `containerd.registryMirrors`.",
+    },
+    Attribute {
+        set: "packages",
+        name: "offline",
+        ty: "bool",
+        default: "false",
+        doc: "The hosts reach nothing but the mirrors: every URL the cluster would fetch from elsewhere (packages, release files, images of a registry without a mirror) is an error naming it.",
     },
     Attribute {
         set: "packages",
@@ -702,6 +755,79 @@ pub const ATTRIBUTES: &[Attribute] = &[
         ty: "list of strings",
         default: "all",
         doc: "Names of the objects.",
+    },
+    // versions
+    Attribute {
+        set: "versions",
+        name: "containerd",
+        ty: "release",
+        default: "hac's pinned release",
+        doc: "The containerd 2.x release; parts `amd64`, `arm64` (a plain `sha256` string is the `amd64` digest).",
+    },
+    Attribute {
+        set: "versions",
+        name: "flannel",
+        ty: "release",
+        default: "hac's pinned release",
+        doc: "The flannel release; part `manifest` (`kube-flannel.yml`).",
+    },
+    Attribute {
+        set: "versions",
+        name: "calico",
+        ty: "release",
+        default: "hac's pinned release",
+        doc: "The Calico release; parts `crds` (`operator-crds.yaml`) and `operator` (`tigera-operator.yaml`).",
+    },
+    Attribute {
+        set: "versions",
+        name: "ciliumCli",
+        ty: "release",
+        default: "hac's pinned release",
+        doc: "The cilium CLI release; parts `amd64`, `arm64` (a plain `sha256` string is the `amd64` digest).",
+    },
+    // release
+    Attribute {
+        set: "release",
+        name: "version",
+        ty: "string",
+        default: "hac's pinned version",
+        doc: "The release without a leading `v`, like `\"2.2.1\"` or `\"1.0.0-rc.1\"`.",
+    },
+    Attribute {
+        set: "release",
+        name: "sha256",
+        ty: "string or set of strings",
+        default: "hac's table, for its pinned version",
+        doc: "The sha256 of each file, 64 hexadecimal digits: a set keyed by part (`{ amd64 = \"…\"; arm64 = \"…\"; }`), or one string for the only (or `amd64`) file. Needed for a version other than the pinned one and for files hac's table has no digest of; a host refuses a file whose digest differs.",
+    },
+    Attribute {
+        set: "release",
+        name: "unverified",
+        ty: "bool",
+        default: "false",
+        doc: "Download the files without a digest to check them against (every build warns). Only for files no digest is known of; prefer `sha256`.",
+    },
+    // proxy
+    Attribute {
+        set: "proxy",
+        name: "http",
+        ty: "string",
+        default: "none",
+        doc: "Proxy URL for `http://` requests (`http_proxy`).",
+    },
+    Attribute {
+        set: "proxy",
+        name: "https",
+        ty: "string",
+        default: "none",
+        doc: "Proxy URL for `https://` requests (`https_proxy`).",
+    },
+    Attribute {
+        set: "proxy",
+        name: "noProxy",
+        ty: "list of strings",
+        default: "[ ]",
+        doc: "More hosts, `.domain` suffixes and CIDRs reached directly (added to the ones hac puts in `no_proxy`).",
     },
 ];
 

@@ -70,6 +70,9 @@ pub fn name_at(value: &Value, path: &str) -> Origin {
 }
 
 /// A correct three-control-plane cluster with two load balancers and a VIP.
+/// sha256 of the empty file, as `sha256sum /dev/null` prints it.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 pub fn base() -> serde_json::Value {
     serde_json::json!({
         "name": "prod",
@@ -90,7 +93,14 @@ pub fn base() -> serde_json::Value {
         "workers": [
             { "name": "w1", "address": "10.0.0.21" },
             { "name": "w2", "address": "10.0.0.22" }
-        ]
+        ],
+        // hac knows no published digest of the flannel and Calico manifests, so a
+        // cluster using them gives one. This stands for a digest the user checked (it
+        // is sha256 of nothing): the tests never fetch the files.
+        "versions": {
+            "flannel": { "sha256": EMPTY_SHA256 },
+            "calico": { "sha256": { "crds": EMPTY_SHA256, "operator": EMPTY_SHA256 } }
+        }
     })
 }
 

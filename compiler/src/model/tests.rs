@@ -731,3 +731,133 @@ fn audit_rules_of_the_users_own_are_read_and_checked_in_place() {
     let d = one(&diagnostics, codes::INVALID_VALUE);
     assert_eq!(primary(&d), at(&root, "controlplane.audit.level").origin);
 }
+
+#[test]
+fn release_overrides_are_read_and_checked_at_their_place() {
+    let digest = "AB".repeat(32);
+    let (root, diagnostics) = run(with(
+        "versions.containerd",
+        json!({ "version": "2.2.0", "sha256": { "amd64": digest, "arm64": "ab".repeat(32) } }),
+    ));
+    assert_eq!(diagnostics, vec![]);
+    let cluster = check_cluster(&root).0.unwrap();
+    let chosen = &cluster.versions.overrides["containerd"];
+    assert_eq!(chosen.version.as_ref().unwrap().value, "2.2.0");
+    // Upper-case hex is read as the lower-case digest sha256sum prints.
+    assert_eq!(chosen.sha256["amd64"].value, "ab".repeat(32));
+
+    for (bad, path, expected) in [
+        (
+            json!({ "version": "v2.2.0" }),
+            "versions.containerd.version",
+            "leading `v`",
+        ),
+        (
+            json!({ "version": "2.2" }),
+            "versions.containerd.version",
+            "not a release version",
+        ),
+        (
+            json!({ "sha256": "abc" }),
+            "versions.containerd.sha256",
+            "not a sha256 digest",
+        ),
+        (
+            json!({ "sha256": { "amd64": "zz".repeat(32) } }),
+            "versions.containerd.sha256.amd64",
+            "not a sha256 digest",
+        ),
+    ] {
+        let (root, diagnostics) = run(with("versions.containerd", bad.clone()));
+        let d = one(&diagnostics, codes::INVALID_VALUE);
+        assert!(d.message.contains(expected), "{bad}: {d:?}");
+        assert_eq!(primary(&d), at(&root, path).origin, "{bad}");
+    }
+
+    // A part the artefact does not have, at its name.
+    let (root, diagnostics) = run(with(
+        "versions.containerd.sha256",
+        json!({ "riscv64": "ab".repeat(32) }),
+    ));
+    let d = one(&diagnostics, codes::UNKNOWN_ATTRIBUTE);
+    assert_eq!(
+        primary(&d),
+        name_at(&root, "versions.containerd.sha256.riscv64")
+    );
+    assert!(d.help.unwrap().contains("`amd64`, `arm64`"));
+
+    // Calico has two files and no obvious one: a plain string is refused.
+    let (_, diagnostics) = run(with("versions.calico.sha256", json!("ab".repeat(32))));
+    let d = one(&diagnostics, codes::INVALID_VALUE);
+    assert!(
+        d.help
+            .clone()
+            .unwrap()
+            .contains("sha256 = { crds = \"…\"; operator = \"…\"; }"),
+        "{d:?}"
+    );
+
+    let (_, diagnostics) = run(with("versions.weave", json!({})));
+    one(&diagnostics, codes::UNKNOWN_ATTRIBUTE);
+}
+#[test]
+fn mirrors_and_offline_are_read() {
+    let mut json = base();
+    set(
+        &mut json,
+        "packages.releases",
+        json!("https://mirror.lan/releases/"),
+    );
+    set(
+        &mut json,
+        "packages.imageRepository",
+        json!("registry.lan:5000/k8s"),
+    );
+    set(&mut json, "packages.offline", json!(true));
+    set(
+        &mut json,
+        "packages.mirror",
+        json!("https://mirror.lan/k8s"),
+    );
+    set(
+        &mut json,
+        "containerd.registryMirrors",
+        json!({ "ghcr.io": ["https://registry.lan"], "registry.k8s.io": ["https://registry.lan"] }),
+    );
+    let root = value(json);
+    let (cluster, diagnostics) = check_cluster(&root);
+    assert_eq!(diagnostics, vec![]);
+    let packages = cluster.unwrap().packages;
+    assert_eq!(
+        packages.releases.unwrap().value,
+        "https://mirror.lan/releases"
+    );
+    assert_eq!(
+        packages.image_repository.unwrap().value,
+        "registry.lan:5000/k8s"
+    );
+    assert!(packages.offline.unwrap().value);
+
+    for (path, bad) in [
+        (
+            "packages.imageRepository",
+            json!("https://registry.lan/k8s"),
+        ),
+        ("packages.imageRepository", json!("registry.lan/K8s")),
+        ("packages.releases", json!("ftp://mirror.lan")),
+        (
+            "proxy",
+            json!({ "http": "http://proxy.lan:3128", "noProxy": ["a b"] }),
+        ),
+        ("proxy", json!({ "http": "proxy.lan:3128" })),
+    ] {
+        let (_, diagnostics) = run(with(path, bad.clone()));
+        one(&diagnostics, codes::INVALID_VALUE);
+    }
+    // A plain-HTTP release mirror is as dangerous as a package mirror.
+    let (_, diagnostics) = run(with(
+        "packages.releases",
+        json!("http://mirror.lan/releases"),
+    ));
+    one(&diagnostics, codes::INSECURE_MIRROR);
+}

@@ -54,6 +54,9 @@ pub struct Cluster {
     /// names none. `None`: unknown, and hac assumes nothing about the network.
     pub cloud: Option<CloudSetting>,
     pub controlplane: ControlPlane,
+    /// Releases named in the source instead of hac's pinned ones.
+    pub versions: Versions,
+    pub proxy: Option<Proxy>,
 }
 
 impl Cluster {
@@ -595,10 +598,49 @@ pub struct Containerd {
     pub registry_mirrors: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Packages {
     /// Base URL that replaces `https://pkgs.k8s.io`.
     pub mirror: String,
+    /// Where `mirror` was written (the `packages` set when it was not).
+    pub mirror_origin: Origin,
+    /// Base URL under which release files are found at `BASE/HOST/PATH` of their
+    /// upstream `https://HOST/PATH`.
+    pub releases: Option<Located<String>>,
+    /// kubeadm's `imageRepository`: where the Kubernetes images come from.
+    pub image_repository: Option<Located<String>>,
+    /// The cluster reaches nothing but its mirrors.
+    pub offline: Option<Located<bool>>,
+    /// The `packages` set, or the cluster set when there is none.
+    pub origin: Origin,
+}
+
+/// `versions.NAME = { version; sha256; unverified; }`, keyed by the artefact's name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Versions {
+    pub overrides: BTreeMap<String, VersionOverride>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionOverride {
+    /// The set under `versions`.
+    pub origin: Origin,
+    pub version: Option<Located<String>>,
+    /// Part (`amd64`, `manifest`, `crds`…) → sha256, lowercase.
+    pub sha256: BTreeMap<String, Located<String>>,
+    /// Download the files without checking them (warned on every build).
+    pub unverified: Option<Located<bool>>,
+}
+
+/// HTTP(S) proxy for apt, the downloads, containerd and the kubelet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    pub origin: Origin,
+    pub http: Option<Located<String>>,
+    pub https: Option<Located<String>>,
+    /// Hosts, domains (`.example.com`) and CIDRs reached directly, besides the ones
+    /// hac adds (localhost, the cluster's ranges and hosts, the endpoint).
+    pub no_proxy: Vec<String>,
 }
 
 pub const DEFAULT_PACKAGE_MIRROR: &str = "https://pkgs.k8s.io";

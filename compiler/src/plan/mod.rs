@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::build::download::{self, Download};
 use crate::model::{Cluster, Cni, Etcd, Host, LoadBalancer};
 
 /// Port kube-apiserver binds on every control plane.
@@ -82,6 +83,8 @@ pub struct BootPlan {
     pub hosts: Vec<HostPlan>,
     /// The boot-order graph: `to` waits for something `from` provides.
     pub edges: Vec<Edge>,
+    /// Every release file a host downloads, with its digest and the hosts that fetch it.
+    pub downloads: Vec<Download>,
 }
 
 impl BootPlan {
@@ -672,13 +675,43 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
     assign_stages(&mut hosts, &edges);
     // Stable sort: within a stage, declaration order (load balancers, etcd, control planes, workers).
     hosts.sort_by_key(|h| h.stage);
+    let downloads = plan_downloads(cluster, &hosts);
     BootPlan {
         cluster: cluster.name.value.clone(),
         kubernetes: version,
         endpoint,
         hosts,
         edges,
+        downloads,
     }
+}
+
+/// The release files of the cluster, each with the hosts whose step fetches it: the
+/// containerd tarball where `install-packages` installs containerd, the CNI's files
+/// on the host that installs the CNI.
+fn plan_downloads(cluster: &Cluster, hosts: &[HostPlan]) -> Vec<Download> {
+    download::artefacts(cluster)
+        .into_iter()
+        .flat_map(|(artefact, step)| {
+            let fetching: Vec<String> = hosts
+                .iter()
+                .filter(|host| {
+                    host.steps.iter().any(|s| {
+                        s.id == step
+                            && match &s.action {
+                                Action::InstallPackages { packages } => {
+                                    packages.iter().any(|p| p == "containerd")
+                                }
+                                _ => true,
+                            }
+                    })
+                })
+                .map(|host| host.name.clone())
+                .collect();
+            download::downloads(cluster, artefact, step, fetching)
+        })
+        .filter(|d| !d.hosts.is_empty())
+        .collect()
 }
 
 fn reason(condition: &Condition) -> &'static str {

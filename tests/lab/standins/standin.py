@@ -1284,6 +1284,13 @@ def containerd(argv):
     server.bind(CONTAINERD_SOCKET)
     server.listen(16)
     say("containerd successfully booted")
+    # Like containerd, tell systemd it is ready (its unit is `Type=notify`).
+    notify = os.environ.get("NOTIFY_SOCKET")
+    if notify:
+        address = "\0" + notify[1:] if notify.startswith("@") else notify
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as ready:
+            ready.connect(address)
+            ready.sendall(b"READY=1")
     while True:
         connection, _ = server.accept()
         connection.close()
