@@ -3,8 +3,8 @@
 //! but are not highly available.
 
 mod addressing;
-mod environment;
 mod downloads;
+mod environment;
 mod topology;
 
 pub use environment::pod_mtu;

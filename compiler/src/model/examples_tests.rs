@@ -41,20 +41,32 @@ fn every_example_checks_with_the_expected_warnings_and_plans() {
         // example downloads its CNI's unchecked, and says so (docs/versions.md).
         (
             "stacked.hac",
-            &[codes::ENDPOINT_DNS_RECORD, codes::UNVERIFIED_DOWNLOAD_ALLOWED],
+            &[
+                codes::ENDPOINT_DNS_RECORD,
+                codes::UNVERIFIED_DOWNLOAD_ALLOWED,
+            ],
         ),
         ("airgapped.hac", &[codes::UNVERIFIED_DOWNLOAD_ALLOWED]),
         (
             "external-etcd.hac",
-            &[codes::ENDPOINT_DNS_RECORD, codes::UNVERIFIED_DOWNLOAD_ALLOWED],
+            &[
+                codes::ENDPOINT_DNS_RECORD,
+                codes::UNVERIFIED_DOWNLOAD_ALLOWED,
+            ],
         ),
         (
             "cloud-lb.hac",
-            &[codes::ENDPOINT_DNS_RECORD, codes::UNVERIFIED_DOWNLOAD_ALLOWED],
+            &[
+                codes::ENDPOINT_DNS_RECORD,
+                codes::UNVERIFIED_DOWNLOAD_ALLOWED,
+            ],
         ),
         (
             "colocated-lb.hac",
-            &[codes::ENDPOINT_DNS_RECORD, codes::UNVERIFIED_DOWNLOAD_ALLOWED],
+            &[
+                codes::ENDPOINT_DNS_RECORD,
+                codes::UNVERIFIED_DOWNLOAD_ALLOWED,
+            ],
         ),
         (
             "sandbox.hac",
