@@ -23,7 +23,7 @@ fn check_of_a_clean_cluster_is_silent() {
 fn check_names_the_dns_record_a_named_endpoint_needs() {
     // The reproduction: a name passed silently, and every host then waited for a
     // record nobody was told to create.
-    let out = hac(&["check", "../examples/stacked.hac"]);
+    let out = hac(&["check", "cli-inputs/named-endpoint.hac"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("hac::lint::endpoint_dns_record"),
@@ -32,7 +32,7 @@ fn check_names_the_dns_record_a_named_endpoint_needs() {
     );
     assert!(
         out.stderr
-            .contains("A `api.prod.example.com` → `10.0.0.100` (the VIP)"),
+            .contains("A `api.named.example.com` → `10.0.0.100` (the VIP)"),
         "{}",
         out.stderr
     );
@@ -42,8 +42,16 @@ fn check_names_the_dns_record_a_named_endpoint_needs() {
         out.stderr
     );
     // Advice is no warning: --deny-warnings still passes.
-    let denied = hac(&["check", "--deny-warnings", "../examples/stacked.hac"]);
+    let denied = hac(&["check", "--deny-warnings", "cli-inputs/named-endpoint.hac"]);
     assert_eq!(denied.status, 0, "{}", denied.stderr);
+    // The shipped example gets the same advice.
+    let out = hac(&["check", "../examples/stacked.hac"]);
+    assert!(
+        out.stderr
+            .contains("A `api.prod.example.com` → `10.0.0.100` (the VIP)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -65,8 +73,16 @@ fn provider_refuses_a_keepalived_vip_on_a_public_cloud() {
             .iter()
             .map(|d| d["code"].as_str().unwrap())
             .collect();
-        // No DNS note pointing at a VIP that cannot work.
-        assert_eq!(codes, ["hac::lint::vip_on_cloud"], "{provider}");
+        // No DNS note pointing at a VIP that cannot work (the example's other
+        // diagnostic is its unchecked CNI manifest, docs/versions.md).
+        assert_eq!(
+            codes,
+            [
+                "hac::lint::vip_on_cloud",
+                "hac::lint::unverified_download_allowed"
+            ],
+            "{provider}"
+        );
         let help = diagnostics[0]["help"].as_str().unwrap();
         assert!(help.contains("`loadbalancer = \"external\";`"), "{help}");
         assert_eq!(diagnostics[0]["line"], 41);

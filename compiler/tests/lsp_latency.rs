@@ -38,7 +38,9 @@ fn a_thousand_line_file_rechecks_after_an_edit() {
             .as_ref()
             .and_then(|v| v.as_attrs())
             .map(|a| a.len()),
-        Some(8)
+        // name, kubernetes, os, endpoint, network, loadbalancer, controlplanes,
+        // workers, versions
+        Some(9)
     );
 
     let edited = text.replacen("taints = [", "tains = [", 1);

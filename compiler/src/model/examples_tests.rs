@@ -46,7 +46,13 @@ fn every_example_checks_with_the_expected_warnings_and_plans() {
                 codes::UNVERIFIED_DOWNLOAD_ALLOWED,
             ],
         ),
-        ("airgapped.hac", &[codes::UNVERIFIED_DOWNLOAD_ALLOWED]),
+        (
+            "airgapped.hac",
+            &[
+                codes::ENDPOINT_DNS_RECORD,
+                codes::UNVERIFIED_DOWNLOAD_ALLOWED,
+            ],
+        ),
         (
             "external-etcd.hac",
             &[

@@ -20,6 +20,7 @@ in
     cni = "calico";
     pods = "10.128.0.0/9";
     services = "10.96.0.0/12";
+    resolveEndpoint = "hosts";
   };
   loadbalancer = {
     hosts = [ (host "lb1" 5) (host "lb2" 6) ];
@@ -46,6 +47,8 @@ in
             index % 4,
         ));
     }
-    out.push_str("  ];\n}\n");
+    out.push_str(
+        "  ];\n  versions.calico.unverified = true; # hac: allow unverified_download_allowed\n}\n",
+    );
     out
 }
