@@ -581,8 +581,9 @@ impl<'l> Evaluator<'l> {
                 }
                 NodeKind::Apply { func, arg } => {
                     let func_val = self.eval(func, &env)?;
+                    let arg_site = arg.origin;
                     let arg = self.thunk(arg, &env);
-                    return self.call(func_val, arg, origin);
+                    return self.call_at(func_val, arg, origin, arg_site);
                 }
                 NodeKind::If { cond, then, else_ } => {
                     let cond_val = self.eval(cond, &env)?;
@@ -660,6 +661,7 @@ impl<'l> Evaluator<'l> {
                     Rc::new(PrimApp {
                         prim,
                         args: Vec::new(),
+                        sites: Vec::new(),
                     })
                 });
                 Val::new(Kind::Prim(app.clone()), origin)
@@ -866,6 +868,11 @@ impl<'l> Evaluator<'l> {
     }
 
     pub fn call(&mut self, func: Val, arg: Thunk, site: Origin) -> R<Val> {
+        self.call_at(func, arg, site, site)
+    }
+
+    /// [`Evaluator::call`] with the argument written at `arg_site`.
+    pub fn call_at(&mut self, func: Val, arg: Thunk, site: Origin, arg_site: Origin) -> R<Val> {
         match &func.kind {
             Kind::Lambda(closure) => {
                 let closure = closure.clone();
@@ -875,11 +882,16 @@ impl<'l> Evaluator<'l> {
                 let prim = app.prim;
                 let mut args = app.args.clone();
                 args.push(arg);
+                let mut sites = app.sites.clone();
+                sites.push(arg_site);
                 if args.len() < prim.arity() {
-                    return Ok(Val::new(Kind::Prim(Rc::new(PrimApp { prim, args })), site));
+                    return Ok(Val::new(
+                        Kind::Prim(Rc::new(PrimApp { prim, args, sites })),
+                        site,
+                    ));
                 }
                 self.enter(site)?;
-                let result = with_stack(|| super::builtins::call(self, prim, &args, site));
+                let result = with_stack(|| super::builtins::call(self, prim, &args, &sites, site));
                 self.leave();
                 result
             }
@@ -1102,6 +1114,7 @@ pub(crate) fn prim_value(prim: super::builtins::Prim, origin: Origin) -> Val {
         Kind::Prim(Rc::new(PrimApp {
             prim,
             args: Vec::new(),
+            sites: Vec::new(),
         })),
         origin,
     )

@@ -38,6 +38,9 @@ pub(crate) struct Closure {
 pub(crate) struct PrimApp {
     pub prim: Prim,
     pub args: Vec<Thunk>,
+    /// Where each argument is written (the call itself when a builtin passed it),
+    /// so a wrong argument is reported there.
+    pub sites: Vec<Origin>,
 }
 
 /// A frame of variables. Recursive frames (`let`, `rec`, patterns with defaults)
