@@ -336,7 +336,10 @@ impl<'l> Evaluator<'l> {
         let root = if diagnostics.iter().any(Diagnostic::is_error) {
             None
         } else {
-            let dir = key.parent().map(Path::to_path_buf).unwrap_or_default();
+            // Relative paths are resolved from the directory of the file a
+            // symbolic link leads to, as in Nix.
+            let target = normalize(&self.loader.link_target(path));
+            let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
             let (node, lowered) = ir::lower(file, &dir, &parse.expr);
             diagnostics.extend(lowered);
             Some(node)
