@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Origin;
 
 use super::machine::{Evaluator, R, error, help, prim_value, with_value_origin};
-use super::runtime::{AttrSet, AttrSlot, Kind, Thunk, ThunkState, Val, done, pending};
+use super::runtime::{AttrSet, AttrSlot, Kind, Slots, Thunk, ThunkState, Val, done, pending};
 
 macro_rules! prims {
     ($( $variant:ident = $name:literal / $arity:literal, )*) => {
@@ -144,7 +144,7 @@ fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
 /// Memory a deferred call (one element of `map`, `genList`…) takes, roughly.
 const DEFERRED_CALL_BYTES: usize = 160;
 
-fn deferred_call(func: &Val, args: Vec<Thunk>, site: Origin) -> Thunk {
+fn deferred_call(func: &Val, args: Slots, site: Origin) -> Thunk {
     pending(ThunkState::Apply {
         func: func.clone(),
         args,
@@ -426,7 +426,7 @@ pub(crate) fn call(
             let items = (0..len)
                 .map(|i| {
                     let index = done(Val::new(Kind::Int(i as i64), site));
-                    deferred_call(&func, vec![index], site)
+                    deferred_call(&func, smallvec::smallvec![index], site)
                 })
                 .collect();
             Ok(list_val(items, site))
@@ -609,7 +609,7 @@ pub(crate) fn call(
             ev.charge(list.len() * DEFERRED_CALL_BYTES, site)?;
             let items = list
                 .iter()
-                .map(|item| deferred_call(&func, vec![item.clone()], site))
+                .map(|item| deferred_call(&func, smallvec::smallvec![item.clone()], site))
                 .collect();
             Ok(list_val(items, site))
         }
@@ -623,7 +623,11 @@ pub(crate) fn call(
                 .iter()
                 .map(|(name, s)| {
                     let name_thunk = done(string_val(name.clone(), s.name_origin));
-                    let thunk = deferred_call(&func, vec![name_thunk, s.thunk.clone()], site);
+                    let thunk = deferred_call(
+                        &func,
+                        smallvec::smallvec![name_thunk, s.thunk.clone()],
+                        site,
+                    );
                     (name.clone(), slot(thunk, s.name_origin))
                 })
                 .collect();
@@ -833,7 +837,7 @@ pub(crate) fn call(
                     (
                         name,
                         slot(
-                            deferred_call(&func, vec![name_thunk, values], site),
+                            deferred_call(&func, smallvec::smallvec![name_thunk, values], site),
                             name_origin,
                         ),
                     )

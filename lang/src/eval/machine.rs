@@ -15,7 +15,8 @@ use crate::span::Origin;
 use super::Limits;
 use super::ir::{self, AttrsIr, Key, NodeKind, NodeRef, ParamIr, StrPiece};
 use super::runtime::{
-    AttrSet, AttrSlot, Closure, Env, EnvRef, Kind, PrimApp, Thunk, ThunkState, Val, done, pending,
+    AttrSet, AttrSlot, Closure, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState, Val, done,
+    pending,
 };
 
 /// Evaluation errors carry the diagnostic to report; the first one stops evaluation.
@@ -197,7 +198,13 @@ impl<'l> Evaluator<'l> {
                 "look for a function that recurses without end; the limit keeps a runaway file from hanging the build or the editor",
             ));
         }
-        self.check_stack(at)
+        // Every step recurses by at most a few frames, far less than the reserve
+        // over eight steps; reading the stack pointer and the segment's limit on
+        // every step was a tenth of the evaluation's time.
+        if self.steps.is_multiple_of(8) {
+            self.check_stack(at)?;
+        }
+        Ok(())
     }
 
     pub fn check_stack(&self, at: Origin) -> R<()> {
@@ -233,6 +240,17 @@ impl<'l> Evaluator<'l> {
             return Err(self.too_deep(at));
         }
         self.check_stack(at)
+    }
+
+    /// [`Evaluator::enter`] for a caller that goes on in [`with_stack`], which
+    /// leaves far more than the reserve: only the depth is checked.
+    fn enter_frame(&mut self, at: Origin) -> R<()> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            self.depth -= 1;
+            return Err(self.too_deep(at));
+        }
+        Ok(())
     }
 
     pub fn leave(&mut self) {
@@ -362,7 +380,7 @@ impl<'l> Evaluator<'l> {
             path: key.clone(),
             root: pending(ThunkState::Expr {
                 node: root,
-                env: Env::new(None, Vec::new()),
+                env: Env::new(None, Slots::new()),
             }),
         });
         self.file_index.insert(key, index);
@@ -453,7 +471,7 @@ impl<'l> Evaluator<'l> {
             ThunkState::Apply { site, .. } => *site,
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
-        self.enter(origin)?;
+        self.enter_frame(origin)?;
         let result = with_stack(|| match state {
             ThunkState::Expr { node, env } => self.eval(&node, &env),
             ThunkState::Apply { func, args, site } => self.call_all(func, args, site),
@@ -534,7 +552,7 @@ impl<'l> Evaluator<'l> {
                 }
                 NodeKind::Attrs(attrs) => return self.eval_attrs(attrs, &env, origin),
                 NodeKind::Let { slots, body } => {
-                    let frame = Env::new(Some(env.clone()), Vec::with_capacity(slots.len()));
+                    let frame = Env::new(Some(env.clone()), Slots::with_capacity(slots.len()));
                     {
                         let mut filled = frame.slots.borrow_mut();
                         for slot in slots {
@@ -682,7 +700,7 @@ impl<'l> Evaluator<'l> {
     fn eval_attrs(&mut self, attrs: &Rc<AttrsIr>, env: &EnvRef, origin: Origin) -> R<Val> {
         self.charge((attrs.statics.len() + attrs.dynamics.len()) * 40, origin)?;
         let scope = if attrs.recursive {
-            let frame = Env::new(Some(env.clone()), Vec::with_capacity(attrs.statics.len()));
+            let frame = Env::new(Some(env.clone()), Slots::with_capacity(attrs.statics.len()));
             {
                 let mut slots = frame.slots.borrow_mut();
                 for attr in &attrs.statics {
@@ -863,7 +881,7 @@ impl<'l> Evaluator<'l> {
     // ---- calls --------------------------------------------------------------
 
     /// Calls `func` with each argument in turn (a deferred call made by a builtin).
-    fn call_all(&mut self, mut func: Val, args: Vec<Thunk>, site: Origin) -> R<Val> {
+    fn call_all(&mut self, mut func: Val, args: Slots, site: Origin) -> R<Val> {
         for arg in args {
             func = self.call(func, arg, site)?;
         }
@@ -893,7 +911,7 @@ impl<'l> Evaluator<'l> {
                         site,
                     ));
                 }
-                self.enter(site)?;
+                self.enter_frame(site)?;
                 let result = with_stack(|| super::builtins::call(self, prim, &args, &sites, site));
                 self.leave();
                 result
@@ -918,7 +936,7 @@ impl<'l> Evaluator<'l> {
 
     fn call_closure(&mut self, closure: &Rc<Closure>, arg: Thunk, site: Origin) -> R<Val> {
         let frame = match &closure.lambda.param {
-            ParamIr::Ident => Env::new(Some(closure.env.clone()), vec![arg]),
+            ParamIr::Ident => Env::new(Some(closure.env.clone()), smallvec::smallvec![arg]),
             ParamIr::Pattern {
                 entries,
                 ellipsis,
@@ -974,7 +992,7 @@ impl<'l> Evaluator<'l> {
                 };
                 let frame = Env::new(
                     Some(closure.env.clone()),
-                    Vec::with_capacity(entries.len() + 1),
+                    Slots::with_capacity(entries.len() + 1),
                 );
                 let mut defaulted = false;
                 {
@@ -1030,7 +1048,7 @@ impl<'l> Evaluator<'l> {
                 frame
             }
         };
-        self.enter(site)?;
+        self.enter_frame(site)?;
         let result = with_stack(|| self.eval(&closure.lambda.body, &frame));
         self.leave();
         result.map_err(|mut err| {
