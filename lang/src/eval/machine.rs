@@ -491,7 +491,15 @@ impl<'l> Evaluator<'l> {
                     return thunk;
                 }
             }
-            NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) | NodeKind::Lambda(_) => {
+            NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
+                if let Some(thunk) = node.constant.get() {
+                    return thunk.clone();
+                }
+                if let Some(val) = literal(node, env) {
+                    return node.constant.get_or_init(|| done(val)).clone();
+                }
+            }
+            NodeKind::Lambda(_) => {
                 if let Some(val) = literal(node, env) {
                     return done(val);
                 }
@@ -730,7 +738,8 @@ impl<'l> Evaluator<'l> {
                 },
             ));
         }
-        let mut set = AttrSet::from_unsorted(entries);
+        // The static names are sorted and distinct already.
+        let mut set = AttrSet { entries };
         if !attrs.dynamics.is_empty() {
             let mut extra = Vec::new();
             for dynamic in &attrs.dynamics {
