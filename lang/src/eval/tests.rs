@@ -1002,6 +1002,11 @@ fn syntax_errors_in_imported_files_carry_their_file() {
 fn long_value_chains_are_freed_without_overflowing_the_stack() {
     let src = "let chain = builtins.foldl' (acc: x: { next = acc; }) { } (builtins.genList (x: x) 1000000); in builtins.seq chain 1";
     assert_eq!(ok(src), "1");
+    // Closures that hold the previous closure, and lists that hold the previous list.
+    let src = "let chain = builtins.foldl' (acc: x: y: acc) (y: 0) (builtins.genList (x: x) 300000); in builtins.seq chain 1";
+    assert_eq!(ok(src), "1");
+    let src = "let chain = builtins.foldl' (acc: x: [ acc ]) [ ] (builtins.genList (x: x) 300000); in builtins.seq chain 1";
+    assert_eq!(ok(src), "1");
 }
 
 #[test]
