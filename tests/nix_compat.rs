@@ -1,7 +1,10 @@
 //! Differential tests against Nix: every program under `tests/nix-compat/accept/` must
 //! evaluate to exactly the JSON `nix-instantiate --eval --strict --json` prints, and
 //! every program under `tests/nix-compat/reject/` must be rejected by both, hac with the
-//! diagnostic code named on its first line (`# expect: <code>`).
+//! diagnostic code named on its first line (`# expect: <code>`). Programs under
+//! `tests/nix-compat/differ/` are the deliberate differences (docs/language.md,
+//! "Differences from Nix"): Nix accepts them, hac refuses them with the code named
+//! on their first line.
 //!
 //! Nix is run live, so expected values are never written by hand. Without
 //! `nix-instantiate` on `PATH` these tests fail rather than skip: install Debian's
@@ -340,6 +343,7 @@ fn every_reject_case_names_a_known_code() {
     );
     let bad: Vec<String> = cases
         .iter()
+        .chain(&corpus("differ"))
         .filter_map(|case| match expected_code(case) {
             Ok(_) => None,
             Err(problem) => Some(format!("{}: {problem}", display(case))),
@@ -432,4 +436,38 @@ fn reject_cases_are_rejected_by_nix_and_hac_with_the_expected_code() {
         }
     });
     report("reject cases", cases.len(), &failures);
+}
+
+#[test]
+fn differ_cases_are_accepted_by_nix_and_refused_by_hac_with_the_expected_code() {
+    let cases = corpus("differ");
+    assert!(!cases.is_empty(), "no cases under tests/nix-compat/differ");
+    let failures = check_all(&cases, |sandbox, index, case| {
+        let name = display(case);
+        let expected = match expected_code(case) {
+            Ok(code) => code,
+            Err(problem) => return Some(format!("{name}: {problem}")),
+        };
+        let nix = sandbox.run(case, index);
+        if !nix.success {
+            return Some(format!(
+                "{name}: Nix rejects this case, so it is no difference (move it to reject/):\n{}",
+                indent(&nix.stderr)
+            ));
+        }
+        match evaluate_guarded(case) {
+            HacOutcome::Rejected { codes, .. } if codes.first() == Some(&expected) => None,
+            HacOutcome::Rejected { rendered, .. } => Some(format!(
+                "{name}: expected first error `{expected}`\n  hac:\n{}",
+                indent(&rendered)
+            )),
+            HacOutcome::Json(json) => Some(format!(
+                "{name}: hac accepts this difference\n  nix:\n{}\n  hac:\n{}",
+                indent(&nix.stdout),
+                indent(&json)
+            )),
+            HacOutcome::Broken(problem) => Some(format!("{name}: hac {problem}")),
+        }
+    });
+    report("difference cases", cases.len(), &failures);
 }

@@ -10,9 +10,10 @@
 //! Duplicates follow Nix's attribute-path merging: `a.b = 1; a.c = 2;` builds one
 //! set `a`; a path may also extend a set written literally (`a = { x = 1; }; a.y =
 //! 2;`), and two literal sets for the same name merge one level deep, exactly as
-//! Nix does. hac refuses the merges whose meaning in Nix is surprising — into or from
-//! a `rec` set, or of a set with dynamic attribute names, which Nix silently drops —
-//! by reporting them as duplicates.
+//! Nix does. hac refuses the merges whose meaning in Nix is surprising: into or from
+//! a `rec` set (Nix evaluates every merged attribute in the first definition's
+//! scope), reported as `rec_set_merge`, and of a set with dynamic attribute names,
+//! which Nix silently drops, reported as a duplicate.
 
 use std::collections::{HashMap, HashSet};
 
@@ -340,10 +341,10 @@ impl<'e> Checker<'e> {
                 EntryKind::Set(nested) => tree = nested,
                 EntryKind::RecSet => {
                     if report {
-                        let help = format!(
-                            "hac does not add attributes to a `rec` set from outside it; define all of `{shown}` in one place"
+                        let message = format!(
+                            "cannot add `{whole_shown}` to the `rec` set `{shown}` from outside it"
                         );
-                        self.duplicate(&whole_shown, whole, entry.span, Some(help));
+                        self.rec_set_merge(message, whole, entry.span, &shown);
                     }
                     return;
                 }
@@ -400,15 +401,34 @@ impl<'e> Checker<'e> {
                     }
                 }
             }
-            (EntryKind::Set(_) | EntryKind::RecSet, Some(_)) if report => {
+            (EntryKind::RecSet, Some(_)) | (EntryKind::Set(_), Some((true, _))) if report => {
+                let message =
+                    format!("cannot merge a `rec` set with another definition of `{shown}`");
+                self.rec_set_merge(message, span, first, &shown);
+            }
+            (EntryKind::Set(_), Some(_)) if report => {
                 let help = format!(
-                    "hac merges two definitions of `{shown}` only when both are plain attribute sets without `rec` or `${{…}}` names; define `{shown}` in one place"
+                    "hac merges two definitions of `{shown}` only when both are attribute sets without `${{…}}` names; define `{shown}` in one place"
                 );
                 self.duplicate(&shown, span, first, Some(help));
             }
             _ if report => self.duplicate(&shown, span, first, None),
             _ => {}
         }
+    }
+
+    /// Nix merges attributes into a `rec` set written elsewhere, and evaluates them
+    /// all in the scope of whichever definition came first (`{ a = rec { x = 1; };
+    /// a.y = x; }` makes `y` 1). hac keeps a `rec` set's scope to its own braces.
+    fn rec_set_merge(&mut self, message: String, span: Span, first: Span, shown: &str) {
+        self.diagnostics.push(
+            Diagnostic::error(codes::REC_SET_MERGE, message)
+                .with_primary(self.file, span, "added here")
+                .with_label(Origin::new(self.file, first), format!("`{shown}` is first defined here"))
+                .with_help(format!(
+                    "Nix would merge them into one set and evaluate every attribute in the scope of the first definition; hac keeps a `rec` set's names to its own braces: define all of `{shown}` in one place"
+                )),
+        );
     }
 
     fn duplicate(&mut self, name: &str, span: Span, first: Span, help: Option<String>) {
@@ -536,6 +556,14 @@ mod tests {
             .collect()
     }
 
+    fn check_messages(text: &str) -> Vec<String> {
+        let parse = crate::syntax::parse(FileId(0), text);
+        check(FileId(0), &parse.expr)
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
     fn undefined(text: &str) -> Vec<String> {
         report(text)
             .into_iter()
@@ -636,10 +664,32 @@ mod tests {
         );
         assert!(dup("a: b: { ${a} = 1; ${a} = 2; a.${b} = 1; a.${b} = 2; }").is_empty());
         // Merges whose meaning in Nix is surprising are refused.
-        assert_eq!(dup("{ a = rec { x = 1; }; a.y = 2; }"), [pair("a.y", "a")]);
+        for (text, primary, first) in [
+            ("{ a = rec { x = 1; }; a.y = 2; }", "a.y", "a"),
+            ("{ a = { x = 1; }; a = rec { y = 2; }; }", "a", "a"),
+            ("{ a = rec { x = 1; }; a = { y = 2; }; }", "a", "a"),
+            ("{ a.y = 2; a = rec { x = 1; }; }", "a", "a"),
+            ("{ a = rec { x = 1; }; a.b.c = 2; }", "a.b.c", "a"),
+        ] {
+            let found = report(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            let (code, at, label) = &found[0];
+            assert_eq!(*code, codes::REC_SET_MERGE, "{text}");
+            assert_eq!(
+                (at.as_str(), label.as_deref()),
+                (primary, Some(first)),
+                "{text}"
+            );
+        }
+        let message = &check_messages("{ a = rec { x = 1; }; a.y = 2; }")[0];
         assert_eq!(
-            dup("{ a = { x = 1; }; a = rec { y = 2; }; }"),
-            [pair("a", "a")]
+            message,
+            "cannot add `a.y` to the `rec` set `a` from outside it"
+        );
+        let message = &check_messages("{ a = { x = 1; }; a = rec { y = 2; }; }")[0];
+        assert_eq!(
+            message,
+            "cannot merge a `rec` set with another definition of `a`"
         );
         assert_eq!(
             dup("k: { a = { x = 1; }; a = { ${k} = 2; }; }"),

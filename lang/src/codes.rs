@@ -26,6 +26,7 @@ codes! {
 
     // Static checks on the syntax tree, before evaluation.
     DUPLICATE_ATTRIBUTE = "hac::check::duplicate_attribute": "the same attribute defined twice in one set";
+    REC_SET_MERGE = "hac::check::rec_set_merge": "attributes merged into a `rec` set from outside its braces";
     DUPLICATE_PARAMETER = "hac::check::duplicate_parameter": "a function pattern names the same argument twice";
     UNDEFINED_VARIABLE = "hac::check::undefined_variable": "a name that no `let`, argument or builtin defines";
 

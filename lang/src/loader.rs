@@ -14,6 +14,32 @@ pub trait Loader {
     fn read(&self, path: &Path) -> io::Result<String>;
     /// Whether something exists at `path`.
     fn exists(&self, path: &Path) -> bool;
+    /// The file a read of `path` reaches: `path` itself, or where the symbolic link
+    /// at `path` leads. Relative paths in an imported file are resolved from this
+    /// file's directory, as Nix resolves them. Only a path: whether the file may be
+    /// read is still decided by [`Loader::read`].
+    fn link_target(&self, path: &Path) -> PathBuf {
+        path.to_path_buf()
+    }
+}
+
+/// More links in a row than this are left unfollowed (the read then fails as the
+/// system's own limit makes it fail).
+const MAX_LINKS: usize = 40;
+
+/// Follows the symbolic links at `path` one after another, as Nix does before it
+/// parses a file: each link's text is taken relative to the link's own directory.
+pub fn follow_links(path: &Path) -> PathBuf {
+    let mut current = normalize(path);
+    for _ in 0..MAX_LINKS {
+        let is_link = std::fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink());
+        let Some(text) = is_link.then(|| std::fs::read_link(&current).ok()).flatten() else {
+            break;
+        };
+        let dir = current.parent().map(Path::to_path_buf).unwrap_or_default();
+        current = normalize(&dir.join(text));
+    }
+    current
 }
 
 /// Reads from the file system: only regular files (checked on the opened descriptor,
@@ -38,6 +64,10 @@ impl Loader for FsLoader {
 
     fn exists(&self, path: &Path) -> bool {
         path.exists()
+    }
+
+    fn link_target(&self, path: &Path) -> PathBuf {
+        follow_links(path)
     }
 }
 
@@ -257,6 +287,10 @@ impl Loader for Confined<'_> {
     fn exists(&self, path: &Path) -> bool {
         self.sandbox.admit(path).is_ok() && self.inner.exists(path)
     }
+
+    fn link_target(&self, path: &Path) -> PathBuf {
+        self.inner.link_target(path)
+    }
 }
 
 /// Serves some paths from memory (open editor buffers) and the rest from another loader.
@@ -275,6 +309,13 @@ impl Loader for OverlayLoader<'_> {
 
     fn exists(&self, path: &Path) -> bool {
         self.overlay.contains_key(&normalize(path)) || self.fallback.exists(path)
+    }
+
+    fn link_target(&self, path: &Path) -> PathBuf {
+        if self.overlay.contains_key(&normalize(path)) {
+            return path.to_path_buf();
+        }
+        self.fallback.link_target(path)
     }
 }
 
@@ -412,6 +453,53 @@ mod tests {
         // Not there yet (an unsaved buffer): judged by where it would be.
         assert!(confined.sandbox.admit(&root.join("new/file.hac")).is_ok());
         assert!(confined.sandbox.admit(&root.join("../new.hac")).is_err());
+    }
+
+    /// An import through a symbolic link resolves the file's relative paths from the
+    /// directory the link leads to, and the sandbox still judges every read by where
+    /// it really lands.
+    #[test]
+    fn imports_through_links_resolve_from_the_target_inside_the_root() {
+        let scratch = Scratch::new("import-links");
+        let root = scratch.0.join("project");
+        std::fs::create_dir_all(root.join("lib")).unwrap();
+        std::fs::create_dir_all(root.join("links")).unwrap();
+        std::fs::write(root.join("lib/where.hac"), "\"lib\"").unwrap();
+        std::fs::write(root.join("where.hac"), "\"root\"").unwrap();
+        std::fs::write(root.join("lib/target.hac"), "import ./where.hac").unwrap();
+        std::fs::write(scratch.0.join("where.hac"), "\"outside\"").unwrap();
+        std::fs::write(scratch.0.join("outside.hac"), "import ./where.hac").unwrap();
+        std::os::unix::fs::symlink("lib/target.hac", root.join("linked.hac")).unwrap();
+        std::os::unix::fs::symlink("../linked.hac", root.join("links/chained.hac")).unwrap();
+        std::os::unix::fs::symlink("../outside.hac", root.join("escape.hac")).unwrap();
+        std::fs::write(
+            root.join("main.hac"),
+            "[ (import ./linked.hac) (import ./links/chained.hac) ]",
+        )
+        .unwrap();
+        std::fs::write(root.join("escape-main.hac"), "import ./escape.hac").unwrap();
+
+        assert_eq!(
+            follow_links(&root.join("links/chained.hac")),
+            root.join("lib/target.hac")
+        );
+        let confined = Confined {
+            sandbox: Sandbox::new(&root, None),
+            inner: &FsLoader,
+        };
+        let limits = crate::Limits::default();
+        let analysis = crate::analyze(&confined, &root.join("main.hac"), &limits);
+        let json = analysis.value.map(|v| crate::json::to_json(&v).unwrap());
+        assert_eq!(
+            json.as_deref(),
+            Some(r#"["lib","lib"]"#),
+            "{:?}",
+            analysis.diagnostics
+        );
+
+        let analysis = crate::analyze(&confined, &root.join("escape-main.hac"), &limits);
+        assert!(analysis.value.is_none());
+        assert_eq!(analysis.diagnostics[0].code, crate::codes::FILE_REFUSED);
     }
 
     #[test]

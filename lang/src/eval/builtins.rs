@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Origin;
 
 use super::machine::{Evaluator, R, error, help, prim_value, with_value_origin};
-use super::runtime::{AttrSet, AttrSlot, Kind, Thunk, ThunkState, Val, done, pending};
+use super::runtime::{AttrSet, AttrSlot, Kind, Slots, Thunk, ThunkState, Val, done, pending};
 
 macro_rules! prims {
     ($( $variant:ident = $name:literal / $arity:literal, )*) => {
@@ -144,7 +144,7 @@ fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
 /// Memory a deferred call (one element of `map`, `genList`…) takes, roughly.
 const DEFERRED_CALL_BYTES: usize = 160;
 
-fn deferred_call(func: &Val, args: Vec<Thunk>, site: Origin) -> Thunk {
+fn deferred_call(func: &Val, args: Slots, site: Origin) -> Thunk {
     pending(ThunkState::Apply {
         func: func.clone(),
         args,
@@ -168,15 +168,30 @@ fn invalid(message: impl Into<String>, site: Origin, label: impl Into<String>) -
     error(codes::INVALID_ARGUMENT, message, site, label)
 }
 
+/// An error about an element of the list argument written at `list_site`: reported
+/// at the element, with the list as context when it is written elsewhere.
+fn in_list<T>(result: R<T>, list_site: Origin) -> R<T> {
+    result.map_err(|mut err| {
+        super::machine::add_context(&mut err, list_site, "an element of this list");
+        err
+    })
+}
+
 fn out_of_bounds(message: String, site: Origin) -> Box<Diagnostic> {
     error(codes::INDEX_OUT_OF_BOUNDS, message, site, "out of bounds")
 }
 
-pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Origin) -> R<Val> {
+pub(crate) fn call(
+    ev: &mut Evaluator<'_>,
+    prim: Prim,
+    args: &[Thunk],
+    sites: &[Origin],
+    site: Origin,
+) -> R<Val> {
     let bool_val = |b: bool| Val::new(Kind::Bool(b), site);
     match prim {
         Prim::Abort => {
-            let msg = ev.coerce_arg(&args[0], site)?;
+            let msg = ev.coerce_arg(&args[0], sites[0])?;
             Err(error(
                 codes::ABORT,
                 format!("evaluation aborted: {msg}"),
@@ -185,12 +200,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             ))
         }
         Prim::Throw => {
-            let msg = ev.coerce_arg(&args[0], site)?;
+            let msg = ev.coerce_arg(&args[0], sites[0])?;
             Err(error(codes::THROW, msg, site, "thrown here"))
         }
         Prim::Add | Prim::Sub | Prim::Mul | Prim::Div => {
-            let a = ev.int_arg(&args[0], site)?;
-            let b = ev.int_arg(&args[1], site)?;
+            let a = ev.int_arg(&args[0], sites[0])?;
+            let b = ev.int_arg(&args[1], sites[1])?;
             let (result, symbol) = match prim {
                 Prim::Add => (a.checked_add(b), "+"),
                 Prim::Sub => (a.checked_sub(b), "-"),
@@ -213,8 +228,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             }
         }
         Prim::All | Prim::Any => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let want = prim == Prim::Any;
             for item in list.iter() {
                 let result = ev.call(func.clone(), item.clone(), site)?;
@@ -225,7 +240,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(bool_val(!want))
         }
         Prim::AttrNames => {
-            let set = ev.attrs_arg(&args[0], site)?;
+            let set = ev.attrs_arg(&args[0], sites[0])?;
             ev.charge(set.len() * 16, site)?;
             let names = set
                 .entries
@@ -235,7 +250,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(list_val(names, site))
         }
         Prim::AttrValues => {
-            let set = ev.attrs_arg(&args[0], site)?;
+            let set = ev.attrs_arg(&args[0], sites[0])?;
             ev.charge(set.len() * 16, site)?;
             Ok(list_val(
                 set.entries.iter().map(|(_, s)| s.thunk.clone()).collect(),
@@ -245,18 +260,18 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::BaseNameOf => {
             let val = ev.force(&args[0])?;
             let mut text = String::new();
-            ev.coerce_into(&mut text, &val, site, false)?;
+            ev.coerce_into(&mut text, &val, sites[0], false)?;
             let trimmed = text.strip_suffix('/').unwrap_or(&text);
             let base = trimmed.rsplit('/').next().unwrap_or(trimmed);
             Ok(string_val(base, site))
         }
         Prim::CatAttrs => {
-            let name = ev.str_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let name = ev.str_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut out = Vec::new();
             for item in list.iter() {
                 let val = ev.force(item)?;
-                let set = ev.expect_attrs(&val, site)?;
+                let set = in_list(ev.expect_attrs(&val, val.origin), sites[1])?;
                 if let Some(slot) = set.get(&name) {
                     out.push(slot.thunk.clone());
                 }
@@ -265,17 +280,17 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(list_val(out, site))
         }
         Prim::ConcatLists => {
-            let list = ev.list_arg(&args[0], site)?;
+            let list = ev.list_arg(&args[0], sites[0])?;
             let mut lists = Vec::with_capacity(list.len());
             for item in list.iter() {
                 let val = ev.force(item)?;
-                lists.push(ev.expect_list(&val, site)?);
+                lists.push(in_list(ev.expect_list(&val, val.origin), sites[0])?);
             }
             ev.concat_lists(&lists, site)
         }
         Prim::ConcatMap => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut lists = Vec::with_capacity(list.len());
             for item in list.iter() {
                 let val = ev.call(func.clone(), item.clone(), site)?;
@@ -284,15 +299,15 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             ev.concat_lists(&lists, site)
         }
         Prim::ConcatStringsSep => {
-            let sep = ev.str_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let sep = ev.str_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut out = String::new();
             for (i, item) in list.iter().enumerate() {
                 if i > 0 {
                     out.push_str(&sep);
                 }
                 let val = ev.force(item)?;
-                ev.coerce_into(&mut out, &val, site, false)?;
+                in_list(ev.coerce_into(&mut out, &val, val.origin, false), sites[1])?;
             }
             ev.charge(out.len(), site)?;
             Ok(string_val(out, site))
@@ -307,7 +322,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             ev.force(&args[1])
         }
         Prim::Elem => {
-            let list = ev.list_arg(&args[1], site)?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             for item in list.iter() {
                 if ev.thunks_equal(&args[0], item, site)? {
                     return Ok(bool_val(true));
@@ -316,8 +331,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(bool_val(false))
         }
         Prim::ElemAt => {
-            let list = ev.list_arg(&args[0], site)?;
-            let index = ev.int_arg(&args[1], site)?;
+            let list = ev.list_arg(&args[0], sites[0])?;
+            let index = ev.int_arg(&args[1], sites[1])?;
             match usize::try_from(index).ok().and_then(|i| list.get(i)) {
                 Some(item) => ev.force(&item.clone()),
                 None => Err(out_of_bounds(
@@ -330,7 +345,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             }
         }
         Prim::Head => {
-            let list = ev.list_arg(&args[0], site)?;
+            let list = ev.list_arg(&args[0], sites[0])?;
             match list.first() {
                 Some(item) => ev.force(&item.clone()),
                 None => Err(out_of_bounds(
@@ -340,7 +355,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             }
         }
         Prim::Tail => {
-            let list = ev.list_arg(&args[0], site)?;
+            let list = ev.list_arg(&args[0], sites[0])?;
             if list.is_empty() {
                 return Err(out_of_bounds(
                     "`tail` called on an empty list".to_owned(),
@@ -351,8 +366,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(list_val(list[1..].to_vec(), site))
         }
         Prim::Filter => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut out = Vec::new();
             for item in list.iter() {
                 let keep = ev.call(func.clone(), item.clone(), site)?;
@@ -367,8 +382,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(list_val(out, site))
         }
         Prim::FoldlStrict => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[2], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[2], sites[2])?;
             let mut acc = args[1].clone();
             for item in list.iter() {
                 let partial = ev.call(func.clone(), acc, site)?;
@@ -378,7 +393,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             ev.force(&acc)
         }
         Prim::FromJson => {
-            let text = ev.str_arg(&args[0], site)?;
+            let text = ev.str_arg(&args[0], sites[0])?;
             // Nix's JSON reader skips a byte-order mark at the start.
             let json_text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             let json: serde_json::Value = serde_json::from_str(json_text).map_err(|err| {
@@ -399,7 +414,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::GenList => {
             // Like Nix, the function is only checked when an element is used.
             let func = ev.force(&args[0])?;
-            let len = ev.int_arg(&args[1], site)?;
+            let len = ev.int_arg(&args[1], sites[1])?;
             let Ok(len) = usize::try_from(len) else {
                 return Err(invalid(
                     format!("`genList` cannot create a list of length {len}"),
@@ -411,14 +426,14 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let items = (0..len)
                 .map(|i| {
                     let index = done(Val::new(Kind::Int(i as i64), site));
-                    deferred_call(&func, vec![index], site)
+                    deferred_call(&func, smallvec::smallvec![index], site)
                 })
                 .collect();
             Ok(list_val(items, site))
         }
         Prim::GetAttr => {
-            let name = ev.str_arg(&args[0], site)?;
-            let set = ev.attrs_arg(&args[1], site)?;
+            let name = ev.str_arg(&args[0], sites[0])?;
+            let set = ev.attrs_arg(&args[1], sites[1])?;
             match set.get(&name) {
                 Some(slot) => ev.force(&slot.thunk.clone()),
                 None => {
@@ -435,8 +450,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             }
         }
         Prim::GroupBy => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut groups: Vec<(Rc<str>, Vec<Thunk>)> = Vec::new();
             let mut index: std::collections::HashMap<Rc<str>, usize> = Default::default();
             for item in list.iter() {
@@ -458,13 +473,13 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(set_val(AttrSet::from_unsorted(entries), site))
         }
         Prim::HasAttr => {
-            let name = ev.str_arg(&args[0], site)?;
-            let set = ev.attrs_arg(&args[1], site)?;
+            let name = ev.str_arg(&args[0], sites[0])?;
+            let set = ev.attrs_arg(&args[1], sites[1])?;
             Ok(bool_val(set.get(&name).is_some()))
         }
         Prim::HashString => {
-            let algorithm = ev.str_arg(&args[0], site)?;
-            let text = ev.str_arg(&args[1], site)?;
+            let algorithm = ev.str_arg(&args[0], sites[0])?;
+            let text = ev.str_arg(&args[1], sites[1])?;
             let digest: Vec<u8> = match &*algorithm {
                 "sha256" => sha2::Sha256::digest(text.as_bytes()).to_vec(),
                 "sha512" => sha2::Sha512::digest(text.as_bytes()).to_vec(),
@@ -510,8 +525,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(bool_val(ev.loader.exists(Path::new(&path))))
         }
         Prim::IntersectAttrs => {
-            let left = ev.attrs_arg(&args[0], site)?;
-            let right = ev.attrs_arg(&args[1], site)?;
+            let left = ev.attrs_arg(&args[0], sites[0])?;
+            let right = ev.attrs_arg(&args[1], sites[1])?;
             let entries: Vec<_> = right
                 .entries
                 .iter()
@@ -543,7 +558,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(bool_val(result))
         }
         Prim::Length => {
-            let list = ev.list_arg(&args[0], site)?;
+            let list = ev.list_arg(&args[0], sites[0])?;
             Ok(Val::new(Kind::Int(list.len() as i64), site))
         }
         Prim::LessThan => {
@@ -552,11 +567,11 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(bool_val(ev.less_than(&a, &b, site)?))
         }
         Prim::ListToAttrs => {
-            let list = ev.list_arg(&args[0], site)?;
+            let list = ev.list_arg(&args[0], sites[0])?;
             let mut entries = Vec::with_capacity(list.len());
             for item in list.iter() {
                 let val = ev.force(item)?;
-                let set = ev.expect_attrs(&val, site)?;
+                let set = in_list(ev.expect_attrs(&val, val.origin), sites[0])?;
                 let Some(name_slot) = set.get("name") else {
                     return Err(with_value_origin(
                         error(
@@ -570,7 +585,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                 };
                 let name = ev.force(&name_slot.thunk.clone())?;
                 let name_origin = name.origin;
-                let name = ev.expect_str(&name, site)?;
+                let name = in_list(ev.expect_str(&name, name_origin), sites[0])?;
                 let Some(value_slot) = set.get("value") else {
                     return Err(with_value_origin(
                         error(
@@ -590,33 +605,37 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::Map => {
             // Like Nix, the function is only checked when an element is used.
             let func = ev.force(&args[0])?;
-            let list = ev.list_arg(&args[1], site)?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             ev.charge(list.len() * DEFERRED_CALL_BYTES, site)?;
             let items = list
                 .iter()
-                .map(|item| deferred_call(&func, vec![item.clone()], site))
+                .map(|item| deferred_call(&func, smallvec::smallvec![item.clone()], site))
                 .collect();
             Ok(list_val(items, site))
         }
         Prim::MapAttrs => {
             // Like Nix, the function is only checked when an element is used.
             let func = ev.force(&args[0])?;
-            let set = ev.attrs_arg(&args[1], site)?;
+            let set = ev.attrs_arg(&args[1], sites[1])?;
             ev.charge(set.len() * (DEFERRED_CALL_BYTES + 40), site)?;
             let entries = set
                 .entries
                 .iter()
                 .map(|(name, s)| {
                     let name_thunk = done(string_val(name.clone(), s.name_origin));
-                    let thunk = deferred_call(&func, vec![name_thunk, s.thunk.clone()], site);
+                    let thunk = deferred_call(
+                        &func,
+                        smallvec::smallvec![name_thunk, s.thunk.clone()],
+                        site,
+                    );
                     (name.clone(), slot(thunk, s.name_origin))
                 })
                 .collect();
             Ok(set_val(AttrSet { entries }, site))
         }
         Prim::Partition => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let (mut right, mut wrong) = (Vec::new(), Vec::new());
             for item in list.iter() {
                 let keep = ev.call(func.clone(), item.clone(), site)?;
@@ -634,12 +653,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(set_val(AttrSet { entries }, site))
         }
         Prim::RemoveAttrs => {
-            let set = ev.attrs_arg(&args[0], site)?;
-            let names = ev.list_arg(&args[1], site)?;
+            let set = ev.attrs_arg(&args[0], sites[0])?;
+            let names = ev.list_arg(&args[1], sites[1])?;
             let mut remove = std::collections::HashSet::new();
             for name in names.iter() {
                 let name = ev.force(name)?;
-                remove.insert(ev.expect_str(&name, site)?);
+                remove.insert(in_list(ev.expect_str(&name, name.origin), sites[1])?);
             }
             let entries: Vec<_> = set
                 .entries
@@ -651,9 +670,9 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(set_val(AttrSet { entries }, site))
         }
         Prim::ReplaceStrings => {
-            let from = ev.list_arg(&args[0], site)?;
-            let to = ev.list_arg(&args[1], site)?;
-            let text = ev.str_arg(&args[2], site)?;
+            let from = ev.list_arg(&args[0], sites[0])?;
+            let to = ev.list_arg(&args[1], sites[1])?;
+            let text = ev.str_arg(&args[2], sites[2])?;
             if from.len() != to.len() {
                 return Err(invalid(
                     "the `from` and `to` arguments of `replaceStrings` have different lengths",
@@ -664,20 +683,37 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             let mut patterns = Vec::with_capacity(from.len());
             for item in from.iter() {
                 let val = ev.force(item)?;
-                patterns.push(ev.expect_str(&val, site)?);
+                patterns.push(in_list(ev.expect_str(&val, val.origin), sites[0])?);
             }
             let mut replacements = Vec::with_capacity(to.len());
             for item in to.iter() {
                 let val = ev.force(item)?;
-                replacements.push(ev.expect_str(&val, site)?);
+                replacements.push(in_list(ev.expect_str(&val, val.origin), sites[1])?);
             }
-            let result = replace_strings(text.as_bytes(), &patterns, &replacements);
+            let result = replace_strings(&text, &patterns, &replacements).map_err(|cut| {
+                let first = (0..cut)
+                    .rev()
+                    .find(|&at| text.is_char_boundary(at))
+                    .unwrap_or(0);
+                let character = text[first..].chars().next().unwrap_or_default();
+                let last = first + character.len_utf8() - 1;
+                help(
+                    invalid(
+                        format!(
+                            "`replaceStrings` with an empty pattern would split the UTF-8 character `{character}` at byte {cut}"
+                        ),
+                        site,
+                        format!("the empty pattern would insert its replacement inside `{character}` (bytes {first} to {last})"),
+                    ),
+                    "Nix inserts an empty pattern's replacement between every two bytes, and hac strings must stay valid UTF-8: replace in text without non-ASCII characters, or use a non-empty pattern",
+                )
+            })?;
             ev.charge(result.len(), site)?;
-            Ok(string_val(bytes_to_string(result), site))
+            Ok(string_val(result, site))
         }
         Prim::Sort => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut items: Vec<Thunk> = list.to_vec();
             for item in &items {
                 ev.force(item)?;
@@ -691,13 +727,13 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(list_val(items, site))
         }
         Prim::StringLength => {
-            let text = ev.string_like_arg(&args[0], site)?;
+            let text = ev.string_like_arg(&args[0], sites[0])?;
             Ok(Val::new(Kind::Int(text.len() as i64), site))
         }
         Prim::Substring => {
-            let start = ev.int_arg(&args[0], site)?;
-            let len = ev.int_arg(&args[1], site)?;
-            let text = ev.string_like_arg(&args[2], site)?;
+            let start = ev.int_arg(&args[0], sites[0])?;
+            let len = ev.int_arg(&args[1], sites[1])?;
+            let text = ev.string_like_arg(&args[2], sites[2])?;
             if start < 0 {
                 return Err(invalid(
                     "negative start position in `substring`",
@@ -754,7 +790,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
         Prim::ToString => {
             let val = ev.force(&args[0])?;
             let mut out = String::new();
-            ev.coerce_into(&mut out, &val, site, true)?;
+            ev.coerce_into(&mut out, &val, sites[0], true)?;
             ev.charge(out.len(), site)?;
             Ok(string_val(out, site))
         }
@@ -775,13 +811,13 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
             Ok(string_val(val.type_name(), site))
         }
         Prim::ZipAttrsWith => {
-            let func = ev.function_arg(&args[0], site)?;
-            let list = ev.list_arg(&args[1], site)?;
+            let func = ev.function_arg(&args[0], sites[0])?;
+            let list = ev.list_arg(&args[1], sites[1])?;
             let mut groups: Vec<(Rc<str>, Origin, Vec<Thunk>)> = Vec::new();
             let mut index: std::collections::HashMap<Rc<str>, usize> = Default::default();
             for item in list.iter() {
                 let val = ev.force(item)?;
-                let set = ev.expect_attrs(&val, site)?;
+                let set = in_list(ev.expect_attrs(&val, val.origin), sites[1])?;
                 for (name, s) in &set.entries {
                     match index.get(name) {
                         Some(&i) => groups[i].2.push(s.thunk.clone()),
@@ -801,7 +837,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
                     (
                         name,
                         slot(
-                            deferred_call(&func, vec![name_thunk, values], site),
+                            deferred_call(&func, smallvec::smallvec![name_thunk, values], site),
                             name_origin,
                         ),
                     )
@@ -814,42 +850,48 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, prim: Prim, args: &[Thunk], site: Ori
 
 /// Nix's `replaceStrings`: at each position the first matching pattern wins; an
 /// empty pattern matches between every two characters.
-fn replace_strings(text: &[u8], from: &[Rc<str>], to: &[Rc<str>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
+/// Nix's `replaceStrings`: at each position the first pattern that matches is
+/// replaced; an empty pattern matches everywhere, its replacement inserted before
+/// the byte at that position. Byte by byte, as Nix works, so an empty pattern
+/// reaching the middle of a multi-byte character would split it: that position is
+/// the error. (A non-empty pattern is valid UTF-8 and only ever matches, and ends,
+/// between characters.)
+fn replace_strings(text: &str, from: &[Rc<str>], to: &[Rc<str>]) -> Result<String, usize> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
     let mut pos = 0;
-    while pos <= text.len() {
+    while pos <= bytes.len() {
         let found = from
             .iter()
             .zip(to)
-            .find(|(pattern, _)| text[pos..].starts_with(pattern.as_bytes()));
-        match found {
-            Some((pattern, replacement)) => {
-                out.extend_from_slice(replacement.as_bytes());
-                if pattern.is_empty() {
-                    if let Some(&b) = text.get(pos) {
-                        out.push(b);
-                    }
-                    pos += 1;
-                } else {
-                    pos += pattern.len();
-                }
+            .find(|(pattern, _)| bytes[pos..].starts_with(pattern.as_bytes()));
+        let next = match found {
+            Some((pattern, replacement)) if !pattern.is_empty() => {
+                out.push_str(replacement);
+                pos += pattern.len();
+                continue;
             }
-            None => {
-                if let Some(&b) = text.get(pos) {
-                    out.push(b);
+            Some((_, replacement)) => {
+                out.push_str(replacement);
+                let next = text[pos..].chars().next();
+                // Inside the character no other pattern can match, so the empty
+                // one would, at its second byte.
+                if next.is_some_and(|c| c.len_utf8() > 1) {
+                    return Err(pos + 1);
                 }
-                pos += 1;
+                next
             }
+            None => text[pos..].chars().next(),
+        };
+        match next {
+            Some(c) => {
+                out.push(c);
+                pos += c.len_utf8();
+            }
+            None => pos += 1,
         }
     }
-    out
-}
-
-/// Byte-wise string operations can split a UTF-8 sequence; Nix keeps such bytes,
-/// hac's strings are UTF-8, so broken sequences become U+FFFD.
-fn bytes_to_string(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes)
-        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+    Ok(out)
 }
 
 /// A stable merge sort with a comparator that may fail (it calls user code).

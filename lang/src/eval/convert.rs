@@ -9,7 +9,7 @@ use crate::span::Origin;
 use crate::value::{Attr, Attrs, Value, ValueKind};
 
 use super::machine::{Evaluator, R};
-use super::runtime::{Kind, Thunk, ThunkState, Val};
+use super::runtime::{AttrSet, Kind, Thunk, ThunkState, Val};
 
 const ATTRIBUTE_CONTEXT: &str = "while evaluating the attribute";
 
@@ -65,8 +65,14 @@ impl Evaluator<'_> {
     /// (`let t = …; in { a = t; b = t; }`, nested): the copy's size is worked out
     /// first, once per shared list or set, and a copy that does not fit in the
     /// memory budget is refused before any of it is built.
+    ///
+    /// The plain form is the one Nix's JSON gives (`toJSON`, `--eval --strict
+    /// --json`): a set with `__toString` is the string that function makes, and a
+    /// set with `outPath` is the plain form of that attribute, its other attributes
+    /// never evaluated.
     pub(crate) fn deep_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
-        let size = self.plain_size(val, path, &mut Sizes::default())?;
+        let mut sizes = Sizes::default();
+        let size = self.plain_size(val, path, &mut sizes)?;
         if !self.room_for(size) {
             let mut err = self.out_of_memory(val.origin);
             err.message = format!(
@@ -76,7 +82,22 @@ impl Evaluator<'_> {
             );
             return Err(err);
         }
-        self.copy_value(val, path)
+        self.copy_value(val, path, &sizes)
+    }
+
+    /// What stands for the set `val` in its plain form, if anything does: the
+    /// string its `__toString` makes (converted as string interpolation converts
+    /// it, as Nix's JSON does), or its `outPath`.
+    fn stand_in(&mut self, val: &Val, set: &AttrSet) -> R<Option<StandIn>> {
+        if set.get("__toString").is_some() {
+            let mut text = String::new();
+            self.coerce_into(&mut text, val, val.origin, false)?;
+            return Ok(Some(StandIn::Text(text.into())));
+        }
+        match set.get("outPath") {
+            Some(slot) => Ok(Some(StandIn::Value(self.force(&slot.thunk.clone())?))),
+            None => Ok(None),
+        }
     }
 
     /// Forces everything reachable from `val` and returns the memory its plain copy
@@ -95,7 +116,23 @@ impl Evaluator<'_> {
         }
         self.enter(val.origin)?;
         path.open.push(container);
-        let result = self.children_size(val, path, sizes);
+        let result = match &val.kind {
+            Kind::Attrs(set) => self.stand_in(val, set),
+            _ => Ok(None),
+        }
+        .and_then(|stand_in| match stand_in {
+            Some(StandIn::Text(text)) => {
+                let size = heap(text.len()) as u64;
+                sizes.texts.insert(container, text);
+                Ok(size)
+            }
+            Some(StandIn::Value(inner)) => {
+                let size = self.plain_size(&inner, path, sizes);
+                sizes.values.insert(container, inner);
+                size
+            }
+            None => self.children_size(val, path, sizes),
+        });
         path.open.pop();
         self.leave();
         let size = own.saturating_add(result?);
@@ -134,9 +171,21 @@ impl Evaluator<'_> {
     }
 
     /// Copies `val`, already forced, charging the memory the copy takes.
-    fn copy_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
-        self.charge(plain_cost(val), val.origin)?;
+    fn copy_value(&mut self, val: &Val, path: &mut ValuePath, sizes: &Sizes) -> R<Value> {
         let container = container_of(val);
+        if let Some(container) = container {
+            if let Some(text) = sizes.texts.get(&container) {
+                self.charge(std::mem::size_of::<Value>() + heap(text.len()), val.origin)?;
+                return Ok(Value {
+                    kind: ValueKind::String(text.to_string()),
+                    origin: val.origin,
+                });
+            }
+            if let Some(inner) = sizes.values.get(&container) {
+                return self.copy_value(inner, path, sizes);
+            }
+        }
+        self.charge(plain_cost(val), val.origin)?;
         if let Some(container) = container {
             if path.open.contains(&container) {
                 return Err(contains_itself(val, path));
@@ -144,7 +193,7 @@ impl Evaluator<'_> {
             self.enter(val.origin)?;
             path.open.push(container);
         }
-        let result = self.deep_kind(val, path);
+        let result = self.deep_kind(val, path, sizes);
         if container.is_some() {
             path.open.pop();
             self.leave();
@@ -155,7 +204,7 @@ impl Evaluator<'_> {
         })
     }
 
-    fn deep_kind(&mut self, val: &Val, path: &mut ValuePath) -> R<ValueKind> {
+    fn deep_kind(&mut self, val: &Val, path: &mut ValuePath, sizes: &Sizes) -> R<ValueKind> {
         Ok(match &val.kind {
             Kind::Null => ValueKind::Null,
             Kind::Bool(b) => ValueKind::Bool(*b),
@@ -169,7 +218,7 @@ impl Evaluator<'_> {
                     path.steps.push(Step::Index(index));
                     let item = self
                         .force(item)
-                        .and_then(|item| self.copy_value(&item, path))?;
+                        .and_then(|item| self.copy_value(&item, path, sizes))?;
                     path.steps.pop();
                     out.push(item);
                 }
@@ -181,7 +230,7 @@ impl Evaluator<'_> {
                     path.steps.push(Step::Attr(name.clone()));
                     let value = self
                         .force(&slot.thunk)
-                        .and_then(|item| self.copy_value(&item, path))
+                        .and_then(|item| self.copy_value(&item, path, sizes))
                         .map_err(|err| attribute_context(err, slot.name_origin, path))?;
                     path.steps.pop();
                     out.insert(
@@ -290,12 +339,21 @@ fn show_into(out: &mut String, val: &Val, depth: usize) {
     }
 }
 
-/// The plain sizes of the lists and sets met so far, by address; `keep` holds them
-/// so no address is reused while the sizes are in use.
+/// The plain sizes of the lists and sets met so far, by address, and what stands
+/// for the sets that have a stand-in; `keep` holds them so no address is reused
+/// while the sizes are in use.
 #[derive(Default)]
 struct Sizes {
     known: HashMap<usize, u64>,
+    texts: HashMap<usize, Rc<str>>,
+    values: HashMap<usize, Val>,
     keep: Vec<Val>,
+}
+
+/// What a set's plain form is instead of the set.
+enum StandIn {
+    Text(Rc<str>),
+    Value(Val),
 }
 
 fn container_of(val: &Val) -> Option<usize> {

@@ -23,6 +23,9 @@ pub(crate) type NodeRef = Rc<Node>;
 pub(crate) struct Node {
     pub kind: NodeKind,
     pub origin: Origin,
+    /// For a number, string or path literal: the evaluated thunk every use shares,
+    /// made on first use, so passing a literal allocates nothing.
+    pub constant: std::cell::OnceCell<super::runtime::Thunk>,
 }
 
 pub(crate) enum NodeKind {
@@ -102,6 +105,7 @@ pub(crate) enum Key {
 pub(crate) struct AttrsIr {
     /// `rec { }`: the values are evaluated in a new frame holding the static attributes.
     pub recursive: bool,
+    /// Sorted by name, each name once.
     pub statics: Vec<StaticAttr>,
     pub dynamics: Vec<DynamicAttr>,
 }
@@ -361,6 +365,7 @@ impl Lowerer<'_> {
         Rc::new(Node {
             kind,
             origin: self.origin(span),
+            constant: Default::default(),
         })
     }
 
@@ -540,6 +545,7 @@ impl Lowerer<'_> {
                 Rc::new(Node {
                     kind: NodeKind::Attrs(Rc::new(attrs)),
                     origin,
+                    constant: Default::default(),
                 })
             }
         }
@@ -552,7 +558,11 @@ impl Lowerer<'_> {
         }
     }
 
-    fn attrs(&mut self, tree: Tree<'_>) -> AttrsIr {
+    fn attrs(&mut self, mut tree: Tree<'_>) -> AttrsIr {
+        // In the order of the sets they make (byte-wise, as Nix sorts names), so
+        // evaluating the literal needs no sorting.
+        tree.statics
+            .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         let recursive = tree.recursive;
         if recursive {
             self.push_scope(tree.statics.iter().map(|(name, _)| name.as_str()));

@@ -125,6 +125,7 @@ pub fn analyze_cancellable(
             let response = match request {
                 Request::Read(path) => Response::Read(loader.read(&path)),
                 Request::Exists(path) => Response::Exists(loader.exists(&path)),
+                Request::LinkTarget(path) => Response::LinkTarget(loader.link_target(&path)),
             };
             if response_tx.send(response).is_err() {
                 break;
@@ -197,11 +198,13 @@ fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBo
 enum Request {
     Read(PathBuf),
     Exists(PathBuf),
+    LinkTarget(PathBuf),
 }
 
 enum Response {
     Read(io::Result<String>),
     Exists(bool),
+    LinkTarget(PathBuf),
 }
 
 /// The evaluation thread's view of the caller's [`Loader`].
@@ -225,5 +228,13 @@ impl Loader for ProxyLoader {
             (sent, self.responses.recv()),
             (Ok(()), Ok(Response::Exists(true)))
         )
+    }
+
+    fn link_target(&self, path: &Path) -> PathBuf {
+        let sent = self.requests.send(Request::LinkTarget(path.to_path_buf()));
+        match (sent, self.responses.recv()) {
+            (Ok(()), Ok(Response::LinkTarget(target))) => target,
+            _ => path.to_path_buf(),
+        }
     }
 }

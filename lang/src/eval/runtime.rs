@@ -38,19 +38,26 @@ pub(crate) struct Closure {
 pub(crate) struct PrimApp {
     pub prim: Prim,
     pub args: Vec<Thunk>,
+    /// Where each argument is written (the call itself when a builtin passed it),
+    /// so a wrong argument is reported there.
+    pub sites: Vec<Origin>,
 }
 
 /// A frame of variables. Recursive frames (`let`, `rec`, patterns with defaults)
 /// are filled after creation because their thunks refer to the frame itself.
 pub(crate) struct Env {
-    pub slots: RefCell<Vec<Thunk>>,
+    pub slots: RefCell<Slots>,
     pub parent: Option<EnvRef>,
 }
+
+/// The variables of a frame. Most frames are a function's one argument (or two,
+/// with `@`): those live in the frame itself, one allocation per call, not two.
+pub(crate) type Slots = smallvec::SmallVec<[Thunk; 2]>;
 
 pub(crate) type EnvRef = Rc<Env>;
 
 impl Env {
-    pub fn new(parent: Option<EnvRef>, slots: Vec<Thunk>) -> EnvRef {
+    pub fn new(parent: Option<EnvRef>, slots: Slots) -> EnvRef {
         Rc::new(Env {
             slots: RefCell::new(slots),
             parent,
@@ -80,7 +87,7 @@ pub(crate) enum ThunkState {
     /// A call a builtin left for later (`map f xs` makes one per element).
     Apply {
         func: Val,
-        args: Vec<Thunk>,
+        args: Slots,
         site: Origin,
     },
     /// Being evaluated right now; forcing it again is infinite recursion.

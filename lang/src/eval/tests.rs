@@ -629,6 +629,156 @@ fn builtin_argument_errors() {
     assert_eq!(ok(r#"{ a = throw "lazy"; } ? a"#), "true");
 }
 
+/// A wrong argument of a builtin is underlined where it is written, and a wrong
+/// element of a list argument at the element, not over the whole call.
+#[test]
+fn builtin_type_errors_point_at_the_argument_or_element() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"builtins.length "abc""#,
+            r#""abc""#,
+            "value is a string while a list was expected",
+        ),
+        (
+            r#"builtins.concatStringsSep "," [ "a" 1 ]"#,
+            "1",
+            "cannot coerce an integer to a string",
+        ),
+        (
+            r#"builtins.concatStringsSep 1 [ ]"#,
+            "1",
+            "value is an integer while a string was expected",
+        ),
+        (
+            "builtins.map (x: x) 1",
+            "1",
+            "value is an integer while a list was expected",
+        ),
+        (
+            "builtins.filter 1 [ ]",
+            "1",
+            "value is an integer while a function was expected",
+        ),
+        (
+            r#"builtins.attrNames [ "a" ]"#,
+            r#"[ "a" ]"#,
+            "value is a list while a set was expected",
+        ),
+        (
+            r#"builtins.elemAt [ 1 ] "0""#,
+            r#""0""#,
+            "value is a string while an integer was expected",
+        ),
+        (
+            r#"builtins.head { }"#,
+            "{ }",
+            "value is a set while a list was expected",
+        ),
+        (
+            r#"builtins.stringLength [ ]"#,
+            "[ ]",
+            "cannot coerce a list to a string",
+        ),
+        (
+            r#"builtins.substring 0 "1" "abc""#,
+            r#""1""#,
+            "value is a string while an integer was expected",
+        ),
+        (
+            r#"builtins.concatLists [ [ 1 ] 2 ]"#,
+            "2",
+            "value is an integer while a list was expected",
+        ),
+        (
+            r#"builtins.catAttrs "a" [ { a = 1; } 2 ]"#,
+            "2",
+            "value is an integer while a set was expected",
+        ),
+        (
+            r#"builtins.listToAttrs [ { name = 1; value = 2; } ]"#,
+            "1",
+            "value is an integer while a string was expected",
+        ),
+        (
+            r#"builtins.listToAttrs [ 3 ]"#,
+            "3",
+            "value is an integer while a set was expected",
+        ),
+        (
+            r#"builtins.removeAttrs { } [ "a" 1 ]"#,
+            "1",
+            "value is an integer while a string was expected",
+        ),
+        (
+            r#"builtins.replaceStrings [ "a" 1 ] [ "b" "c" ] "a""#,
+            "1",
+            "value is an integer while a string was expected",
+        ),
+        (
+            r#"builtins.replaceStrings [ "a" ] [ null ] "a""#,
+            "null",
+            "value is null while a string was expected",
+        ),
+        (
+            r#"builtins.zipAttrsWith (n: v: v) [ { } 1 ]"#,
+            "1",
+            "value is an integer while a set was expected",
+        ),
+        (
+            r#"builtins.add 1 "2""#,
+            r#""2""#,
+            "value is a string while an integer was expected",
+        ),
+        (
+            r#"builtins.hasAttr 1 { }"#,
+            "1",
+            "value is an integer while a string was expected",
+        ),
+        (
+            r#"builtins.toString (x: x)"#,
+            "x: x",
+            "cannot coerce a function to a string",
+        ),
+        (
+            r#"let f = builtins.length; in f "abc""#,
+            r#""abc""#,
+            "value is a string while a list was expected",
+        ),
+    ];
+    for (src, underlined, message) in cases {
+        let (err, text) = fails_with(src, codes::TYPE_MISMATCH);
+        assert_eq!(
+            (text.as_str(), err.message.as_str()),
+            (*underlined, *message),
+            "{src}"
+        );
+    }
+    // Written elsewhere: the argument is underlined, and the value's origin shown.
+    let (err, text) = fails_with(
+        r#"let s = "abc"; in builtins.length s"#,
+        codes::TYPE_MISMATCH,
+    );
+    assert_eq!(text, "s");
+    assert!(
+        err.labels
+            .iter()
+            .any(|l| !l.primary && l.origin.span.start == 8),
+        "{err:?}"
+    );
+    // An element of a list written elsewhere: the element, with the list as context.
+    let (err, text) = fails_with(
+        r#"let xs = [ "a" 1 ]; in builtins.concatStringsSep "," xs"#,
+        codes::TYPE_MISMATCH,
+    );
+    assert_eq!(text, "1");
+    assert!(
+        err.labels.iter().any(|l| !l.primary
+            && l.message == "an element of this list"
+            && l.origin.span.start == 53),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn partial_application_of_builtins() {
     assert_eq!(
@@ -851,6 +1001,11 @@ fn syntax_errors_in_imported_files_carry_their_file() {
 #[test]
 fn long_value_chains_are_freed_without_overflowing_the_stack() {
     let src = "let chain = builtins.foldl' (acc: x: { next = acc; }) { } (builtins.genList (x: x) 1000000); in builtins.seq chain 1";
+    assert_eq!(ok(src), "1");
+    // Closures that hold the previous closure, and lists that hold the previous list.
+    let src = "let chain = builtins.foldl' (acc: x: y: acc) (y: 0) (builtins.genList (x: x) 300000); in builtins.seq chain 1";
+    assert_eq!(ok(src), "1");
+    let src = "let chain = builtins.foldl' (acc: x: [ acc ]) [ ] (builtins.genList (x: x) 300000); in builtins.seq chain 1";
     assert_eq!(ok(src), "1");
 }
 

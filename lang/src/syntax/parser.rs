@@ -1096,7 +1096,28 @@ impl<'a> Parser<'a> {
 
     fn select_inner(&self, i: In<'a>) -> (In<'a>, Expr) {
         let (mut i, target) = self.simple(i);
-        if self.peek(i).tok != Tok::Punct(".") {
+        let token = self.peek(i);
+        if token.tok == Tok::Keyword(Keyword::Or) {
+            // Nix's grammar keeps this for a function once named `or`: `e or`
+            // applies `e` to the variable `or` (`map or [ … ]`).
+            let or = Ident {
+                name: "or".to_owned(),
+                span: self.span_of(token),
+            };
+            let span = target.span.to(or.span);
+            let arg = expr(ExprKind::Var(or), self.span_of(token));
+            return (
+                self.bump(i, token.text.len()),
+                expr(
+                    ExprKind::Apply {
+                        func: Box::new(target),
+                        arg: Box::new(arg),
+                    },
+                    span,
+                ),
+            );
+        }
+        if token.tok != Tok::Punct(".") {
             return (i, target);
         }
         i = self.bump(i, 1);

@@ -697,8 +697,11 @@ fn unexpected_tokens() {
         errors("[ if a then 1 else 2 ]"),
         [(codes::UNEXPECTED_TOKEN, "if".into(), Span::new(2, 4))]
     );
+    // `a or` applies `a` to the variable `or`, as in Nix; `b` is then the next
+    // argument. `or` cannot start an expression.
+    assert_eq!(errors("a or b"), []);
     assert_eq!(
-        errors("a or b"),
+        errors("[ or ]"),
         [(codes::UNEXPECTED_TOKEN, "or".into(), Span::new(2, 4))]
     );
     assert_eq!(
