@@ -698,8 +698,8 @@ impl<'l> Evaluator<'l> {
                 let app = self.global_prims.entry(prim).or_insert_with(|| {
                     Rc::new(PrimApp {
                         prim,
-                        args: Vec::new(),
-                        sites: Vec::new(),
+                        args: Default::default(),
+                        sites: Default::default(),
                     })
                 });
                 Val::new(Kind::Prim(app.clone()), origin)
@@ -1152,8 +1152,8 @@ pub(crate) fn prim_value(prim: super::builtins::Prim, origin: Origin) -> Val {
     Val::new(
         Kind::Prim(Rc::new(PrimApp {
             prim,
-            args: Vec::new(),
-            sites: Vec::new(),
+            args: Default::default(),
+            sites: Default::default(),
         })),
         origin,
     )

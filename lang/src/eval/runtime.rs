@@ -37,11 +37,15 @@ pub(crate) struct Closure {
 
 pub(crate) struct PrimApp {
     pub prim: Prim,
-    pub args: Vec<Thunk>,
+    pub args: smallvec::SmallVec<[Thunk; MAX_ARITY]>,
     /// Where each argument is written (the call itself when a builtin passed it),
     /// so a wrong argument is reported there.
-    pub sites: Vec<Origin>,
+    pub sites: smallvec::SmallVec<[Origin; MAX_ARITY]>,
 }
+
+/// The most arguments a builtin takes (`foldl'`, `substring`, `replaceStrings`):
+/// a partial application's arguments never leave the `PrimApp` itself.
+pub(crate) const MAX_ARITY: usize = 3;
 
 /// A frame of variables. Recursive frames (`let`, `rec`, patterns with defaults)
 /// are filled after creation because their thunks refer to the frame itself.
