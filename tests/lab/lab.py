@@ -372,7 +372,7 @@ def random_orders(s):
     """HAC_LAB_ORDERS random boot orders of the small cluster, HAC_LAB_PARALLEL clusters
     at a time (each in namespaces of its own)."""
     seeds = [int(x) for x in os.environ.get("HAC_LAB_SEEDS", "").split(",") if x] or \
-        [random.randrange(1 << 30) for _ in range(int(os.environ.get("HAC_LAB_ORDERS", "20")))]
+        [random.randrange(1 << 30) for _ in range(int(os.environ.get("HAC_LAB_ORDERS", "6")))]
     s.say("seeds %s (rerun one: HAC_LAB_SEEDS=SEED scripts/lab random-orders)" % ",".join(map(str, seeds)))
 
     def one(seed):
