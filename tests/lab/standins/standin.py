@@ -406,7 +406,15 @@ class Api(http.server.BaseHTTPRequestHandler):
             if who != "admin":
                 return 403, "forbidden"
             applied = []
-            for obj in self.body():
+            objects = self.body()
+            for obj in objects:
+                if obj.get("kind") == "DaemonSet":
+                    containers = obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+                    if not containers or any(not c.get("image") for c in containers):
+                        return 422, {"kind": "Status", "code": 422, "reason": "Invalid",
+                                     "message": "DaemonSet.apps \"%s\" is invalid: spec.template.spec.containers"
+                                                "[*].image: Required value" % obj.get("metadata", {}).get("name")}
+            for obj in objects:
                 meta = obj.get("metadata", {})
                 key = "%s/%s/%s" % (obj.get("kind"), meta.get("namespace", ""), meta.get("name"))
                 state.data["objects"][key] = obj
@@ -420,7 +428,7 @@ class Api(http.server.BaseHTTPRequestHandler):
 
 
 KINDS = {  # URL resource -> (kind, namespaced)
-    "secrets": ("Secret", True), "configmaps": ("ConfigMap", True),
+    "secrets": ("Secret", True), "configmaps": ("ConfigMap", True), "daemonsets": ("DaemonSet", True),
     "certificatesigningrequests": ("CertificateSigningRequest", False),
 }
 KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
@@ -455,11 +463,14 @@ def secret_to_token(obj):
 def objects_route(method, path, who, state, body, bearer_id):
     """Secrets (bootstrap tokens are the secrets kube-system/bootstrap-token-ID),
     ConfigMaps and CertificateSigningRequests: get, list, create, merge-patch, delete."""
-    m = re.fullmatch(r"(?:/api/v1/namespaces/([a-z0-9-]+)|/apis/certificates\.k8s\.io/v1)/"
-                     r"(secrets|configmaps|certificatesigningrequests)(?:/([a-z0-9.:-]+))?", path)
+    m = re.fullmatch(r"(?:/api/v1/namespaces/([a-z0-9-]+)|/apis/apps/v1/namespaces/([a-z0-9-]+)"
+                     r"|/apis/certificates\.k8s\.io/v1)/"
+                     r"(secrets|configmaps|daemonsets|certificatesigningrequests)(?:/([a-z0-9.:-]+))?", path)
     if not m:
         return None
-    namespace, resource, name = m.group(1) or "", m.group(2), m.group(3)
+    namespace, resource, name = m.group(1) or m.group(2) or "", m.group(3), m.group(4)
+    if (resource == "daemonsets") != bool(m.group(2)):
+        return None
     kind, namespaced = KINDS[resource]
     if namespaced != bool(namespace):
         return None
@@ -1098,7 +1109,8 @@ def jsonpath(obj, expression):
         value = obj
         for part in re.findall(r"\.((?:[A-Za-z0-9_-]|\\\.)+)", m.group(1)):
             value = value.get(part.replace("\\.", "."), "") if isinstance(value, dict) else ""
-        return value if isinstance(value, str) else json.dumps(value)
+        # kubectl prints a map or a list as Go's encoding/json does: compact.
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     raise Unsupported("jsonpath " + expression)
 
 
@@ -1119,17 +1131,33 @@ def kustomize(directory):
 
 
 def merge(base, patch):
+    """A strategic merge as kustomize and the API server make one for the lists the
+    scripts patch: lists of named objects (containers, env) merge element by element
+    by `name`; other lists and values are replaced."""
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             merge(base[key], value)
+        elif named_list(value) and named_list(base.get(key)):
+            for element in value:
+                same = [b for b in base[key] if b["name"] == element["name"]]
+                if same:
+                    merge(same[0], element)
+                else:
+                    base[key].append(element)
         else:
             base[key] = value
+
+
+def named_list(value):
+    return isinstance(value, list) and value and all(isinstance(e, dict) and "name" in e for e in value)
 
 
 RESOURCES = {  # kubectl's names -> (URL resource, namespaced, singular)
     "node": ("nodes", False, "node"), "nodes": ("nodes", False, "node"),
     "secret": ("secrets", True, "secret"), "secrets": ("secrets", True, "secret"),
     "configmap": ("configmaps", True, "configmap"), "configmaps": ("configmaps", True, "configmap"),
+    "daemonset": ("daemonsets", True, "daemonset.apps"), "daemonsets": ("daemonsets", True, "daemonset.apps"),
+    "ds": ("daemonsets", True, "daemonset.apps"),
     "csr": ("certificatesigningrequests", False, "certificatesigningrequest"),
     "certificatesigningrequest": ("certificatesigningrequests", False, "certificatesigningrequest"),
 }
@@ -1139,6 +1167,8 @@ def resource_url(resource, namespace, name=None):
     url_resource, namespaced, _ = RESOURCES[resource]
     if url_resource == "nodes":
         base = "/api/v1/nodes"
+    elif url_resource == "daemonsets":
+        base = "/apis/apps/v1/namespaces/%s/daemonsets" % (namespace or "default")
     elif url_resource == "certificatesigningrequests":
         base = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
     else:
