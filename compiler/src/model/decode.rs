@@ -1508,39 +1508,37 @@ impl Reader {
         })
     }
 
+    /// An address that others are appended to (a mirror, an image repository), checked
+    /// by `check` and kept without its trailing `/`.
+    fn base_address(
+        &mut self,
+        value: &Value,
+        path: &str,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Option<Located<String>> {
+        self.formatted(value, path, codes::INVALID_VALUE, |s| {
+            check(s).map(|()| s.trim_end_matches('/').to_owned())
+        })
+    }
+
     fn packages(&mut self, value: &Value, path: &str) -> Option<Packages> {
         let view = self.open(value, "packages", path.to_owned())?;
         let mirror = self.optional(
             &view,
             "mirror",
-            |r, v, p| {
-                r.formatted(v, p, codes::INVALID_VALUE, |s| {
-                    formats::url(s).map(|()| s.trim_end_matches('/').to_owned())
-                })
-                .map(|l| l.value)
-            },
+            |r, v, p| r.base_address(v, p, formats::url).map(|l| l.value),
             || DEFAULT_PACKAGE_MIRROR.to_owned(),
         );
         let releases = self.optional(
             &view,
             "releases",
-            |r, v, p| {
-                r.formatted(v, p, codes::INVALID_VALUE, |s| {
-                    formats::url(s).map(|()| s.trim_end_matches('/').to_owned())
-                })
-                .map(Some)
-            },
+            |r, v, p| r.base_address(v, p, formats::url).map(Some),
             || None,
         );
         let image_repository = self.optional(
             &view,
             "imageRepository",
-            |r, v, p| {
-                r.formatted(v, p, codes::INVALID_VALUE, |s| {
-                    formats::image_repository(s).map(|()| s.trim_end_matches('/').to_owned())
-                })
-                .map(Some)
-            },
+            |r, v, p| r.base_address(v, p, formats::image_repository).map(Some),
             || None,
         );
         let offline = self.optional(
