@@ -653,13 +653,18 @@ pub fn ssh_public_key(text: &str) -> Result<(), String> {
 /// Flags hac sets itself from the model; overriding them would break the cluster.
 pub const KUBELET_FLAGS_SET_BY_HAC: [&str; 3] = ["node-ip", "node-labels", "register-with-taints"];
 
-/// A kubelet flag name without the leading `--`.
-pub fn kubelet_flag(text: &str) -> Result<(), String> {
-    let ok = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+/// A command-line flag's name as the Kubernetes components spell them, without the
+/// leading `--`: a lower-case letter, then lower-case letters, digits and `-`.
+fn is_flag_name(text: &str) -> bool {
+    text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         && text
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !ok {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A kubelet flag name without the leading `--`.
+pub fn kubelet_flag(text: &str) -> Result<(), String> {
+    if !is_flag_name(text) {
         return Err(format!(
             "`{}` is not a kubelet flag name like `max-pods` (no leading `--`)",
             text.escape_debug()
@@ -828,11 +833,7 @@ impl Component {
 
 /// A flag name of `component` without the leading `--`, not one hac or kubeadm set.
 pub fn component_flag(component: Component, text: &str) -> Result<(), String> {
-    let ok = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !ok {
+    if !is_flag_name(text) {
         return Err(format!(
             "`{}` is not a {} flag name like `v` or `profiling` (no leading `--`)",
             text.escape_debug(),
