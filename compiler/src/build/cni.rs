@@ -230,8 +230,6 @@ fn flannel(
         ),
         "  return 1".to_owned(),
         "fi".to_owned(),
-    ]);
-    body.extend([
         "flannel_pod=$(retry 5 5 kubectl -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec}')".to_owned(),
         format!("if [[ $flannel_pod != *{}* ]]; then", quote(&format!("\"{FLANNEL_IFACE_ENV}\""))?),
         format!(
