@@ -1126,22 +1126,32 @@ def kustomize(directory):
             target = [o for o in objects if o["kind"] == p["kind"] and o["metadata"]["name"] == p["metadata"]["name"]]
             if not target:
                 raise Failure("error: no matches for Id %s.%s" % (p["kind"], p["metadata"]["name"]))
-            merge(target[0], p)
+            strategic_merge(target[0], p)
     return objects
 
 
 def merge(base, patch):
-    """A strategic merge as kustomize and the API server make one for the lists the
-    scripts patch: lists of named objects (containers, env) merge element by element
-    by `name`; other lists and values are replaced."""
+    """A JSON merge patch (`kubectl patch --type merge`): maps merge, lists and values
+    are replaced."""
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def strategic_merge(base, patch):
+    """A strategic merge as kustomize makes one for the lists the scripts patch: lists
+    of named objects (containers, env) merge element by element by `name`; other lists
+    and values are replaced."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            strategic_merge(base[key], value)
         elif named_list(value) and named_list(base.get(key)):
             for element in value:
                 same = [b for b in base[key] if b["name"] == element["name"]]
                 if same:
-                    merge(same[0], element)
+                    strategic_merge(same[0], element)
                 else:
                     base[key].append(element)
         else:
