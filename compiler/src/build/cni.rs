@@ -13,7 +13,7 @@ use crate::model::Encapsulation;
 use crate::model::cidr::Cidr;
 
 use super::download::{self, Download};
-use super::versions::{Artefact, CILIUM as CILIUM_VERSION};
+use super::versions::{self, Artefact};
 use super::{Context, HostFile, Rendered, paths};
 
 /// How long the first control plane may take to become `Ready` once the plugin is applied.
@@ -68,7 +68,10 @@ pub fn install(context: &Context<'_>, cni: &str, pods: &str) -> Result<Rendered,
             ),
             &downloads_of(Artefact::Calico)?,
         )?,
-        "cilium" => cilium(&downloads_of(Artefact::CiliumCli)?)?,
+        "cilium" => cilium(
+            versions::cilium_version(cluster.kubernetes.value.minor),
+            &downloads_of(Artefact::CiliumCli)?,
+        )?,
         other => {
             return Err(SpecError::new(format!(
                 "hac cannot install the network plugin `{}`",
@@ -330,10 +333,11 @@ fn calico(installation_document: Value, downloads: &[&Download]) -> Result<Rende
     Ok(Rendered::new(files, body))
 }
 
-/// The cilium CLI (checked against the digest hac knows) installs the pinned
-/// cilium with Kubernetes IPAM: pods get addresses from each node's `podCIDR`,
-/// which kubeadm's controller manager assigns from the pod CIDR.
-fn cilium(downloads: &[&Download]) -> Result<Rendered, SpecError> {
+/// The cilium CLI (checked against the digest hac knows) installs Cilium
+/// `cilium_version` (named explicitly: the CLI's own default moves with the CLI) with
+/// Kubernetes IPAM: pods get addresses from each node's `podCIDR`, which kubeadm's
+/// controller manager assigns from the pod CIDR.
+fn cilium(cilium_version: &str, downloads: &[&Download]) -> Result<Rendered, SpecError> {
     let version = downloads.first().map_or("", |d| d.version.as_str());
     let mut body = vec![download::FUNCTION.to_owned()];
     body.extend(download::fetch(
@@ -351,7 +355,7 @@ fn cilium(downloads: &[&Download]) -> Result<Rendered, SpecError> {
                 "cilium",
                 "install",
                 "--version",
-                CILIUM_VERSION,
+                cilium_version,
                 "--set",
                 "ipam.mode=kubernetes"
             ])?

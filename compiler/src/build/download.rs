@@ -86,15 +86,21 @@ pub fn override_of(cluster: &Cluster, artefact: Artefact) -> Option<&VersionOver
     cluster.versions.overrides.get(artefact.name())
 }
 
+/// The version of `artefact` hac installs on this cluster when the source names none:
+/// the table's for the cluster's Kubernetes minor.
+pub fn default_version(cluster: &Cluster, artefact: Artefact) -> &'static str {
+    artefact.default_version(cluster.kubernetes.value.minor)
+}
+
 /// Every file of `artefact` as this cluster gets it: the source's version or the
-/// pinned one, the source's digest or (for the pinned version only) the table's,
-/// fetched from the release mirror when there is one.
+/// table's for the cluster's Kubernetes minor, the source's digest or the one the
+/// table records for that version and file, fetched from the release mirror when
+/// there is one.
 pub fn release_files(cluster: &Cluster, artefact: Artefact) -> Vec<ReleaseFile> {
     let chosen = override_of(cluster, artefact);
     let version = chosen
         .and_then(|o| o.version.as_ref())
-        .map_or(artefact.pinned_version(), |v| v.value.as_str());
-    let pinned = version == artefact.pinned_version();
+        .map_or(default_version(cluster, artefact), |v| v.value.as_str());
     let unverified = chosen
         .and_then(|o| o.unverified.as_ref())
         .is_some_and(|u| u.value);
@@ -106,11 +112,7 @@ pub fn release_files(cluster: &Cluster, artefact: Artefact) -> Vec<ReleaseFile> 
             let sha256 = chosen
                 .and_then(|o| o.sha256.get(part))
                 .map(|d| d.value.clone())
-                .or_else(|| {
-                    pinned
-                        .then(|| artefact.pinned_sha256(part).map(str::to_owned))
-                        .flatten()
-                });
+                .or_else(|| artefact.pinned_sha256(version, part).map(str::to_owned));
             ReleaseFile {
                 artefact,
                 version: version.to_owned(),

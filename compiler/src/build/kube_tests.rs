@@ -701,11 +701,12 @@ fn kubernetes_hosts_get_the_pinned_repository_and_prepared_kernel() {
     );
     assert!(body.contains("needs containerd 2.x"));
     let containerd = Artefact::Containerd;
+    let version = containerd.default_version(fixture.cluster.kubernetes.value.minor);
     for arch in ["amd64", "arm64"] {
-        let url = containerd
-            .url(containerd.pinned_version(), arch)
-            .expect("a URL");
-        let digest = containerd.pinned_sha256(arch).expect("a recorded digest");
+        let url = containerd.url(version, arch).expect("a URL");
+        let digest = containerd
+            .pinned_sha256(version, arch)
+            .expect("a recorded digest");
         assert!(
             body.contains(&format!("hac_download 300 {url} {digest} ")),
             "{body}"
@@ -801,7 +802,10 @@ fn flannel_gets_the_pod_cidr_through_a_kustomize_patch() {
     assert_eq!(net_conf["Backend"]["Type"], json!("vxlan"));
     let body = cni.body.join("\n");
     let flannel = Artefact::Flannel;
-    let url = flannel.url(flannel.pinned_version(), "manifest").unwrap();
+    let minor = fixture.cluster.kubernetes.value.minor;
+    let url = flannel
+        .url(flannel.default_version(minor), "manifest")
+        .unwrap();
     // The digest the cluster gives (hac's table has none for flannel).
     assert!(
         body.contains(&format!("hac_download 120 {url} {EMPTY_SHA256} ")),
@@ -836,8 +840,9 @@ fn calico_pool_is_the_pod_cidr() {
     assert_eq!(installation[0]["kind"], json!("Installation"));
     let body = cni.body.join("\n");
     let calico = Artefact::Calico;
+    let minor = fixture.cluster.kubernetes.value.minor;
     for part in ["crds", "operator"] {
-        let url = calico.url(calico.pinned_version(), part).unwrap();
+        let url = calico.url(calico.default_version(minor), part).unwrap();
         assert!(body.contains(&url), "{url}");
     }
     assert!(body.contains("--server-side"));
@@ -850,18 +855,53 @@ fn calico_pool_is_the_pod_cidr() {
 }
 
 #[test]
+fn the_calico_release_follows_the_kubernetes_minor() {
+    // versions.tsv: 3.32 is vendor-tested up to 1.36; 1.37 gets 3.33.
+    for (kubernetes, release) in [
+        ("1.35.4", "v3.32.4"),
+        ("1.36.1", "v3.32.4"),
+        ("1.37.0", "v3.33.1"),
+    ] {
+        let fixture = Fixture::new(with(&[
+            ("kubernetes", json!(kubernetes)),
+            (
+                "network",
+                json!({ "cni": "calico", "pods": "192.168.0.0/16" }),
+            ),
+        ]));
+        let calico: Vec<_> = fixture
+            .plan
+            .downloads
+            .iter()
+            .filter(|d| d.artefact == Artefact::Calico)
+            .collect();
+        assert_eq!(calico.len(), 2, "{kubernetes}");
+        for download in calico {
+            assert!(
+                download.upstream.starts_with(&format!(
+                    "https://raw.githubusercontent.com/projectcalico/calico/{release}/manifests/"
+                )),
+                "{kubernetes}: {download:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn cilium_is_pinned_with_kubernetes_ipam() {
     let fixture = Fixture::new(with(&[("network", json!({ "cni": "cilium" }))]));
     let steps = fixture.host_steps("cp1");
     let body = step(&steps, "install-cni").body.join("\n");
+    let minor = fixture.cluster.kubernetes.value.minor;
     assert!(body.contains(&format!(
         "cilium install --version {} --set 'ipam.mode=kubernetes'",
-        versions::CILIUM
+        versions::cilium_version(minor)
     )));
     let cli = Artefact::CiliumCli;
+    let version = cli.default_version(minor);
     for arch in ["amd64", "arm64"] {
-        let url = cli.url(cli.pinned_version(), arch).unwrap();
-        let digest = cli.pinned_sha256(arch).unwrap();
+        let url = cli.url(version, arch).unwrap();
+        let digest = cli.pinned_sha256(version, arch).unwrap();
         assert!(
             body.contains(&format!("hac_download 300 {url} {digest} ")),
             "{body}"

@@ -800,7 +800,7 @@ dpkg() { printf 'DPKG %s\n' "$*" >&2; }"#;
 
     fn containerd_downloads() -> Vec<Download> {
         let artefact = Artefact::Containerd;
-        let version = artefact.pinned_version();
+        let version = artefact.default_version(version().minor);
         ["amd64", "arm64"]
             .into_iter()
             .map(|arch| Download {
@@ -810,7 +810,7 @@ dpkg() { printf 'DPKG %s\n' "$*" >&2; }"#;
                 architecture: Some(arch.to_owned()),
                 url: artefact.url(version, arch).unwrap(),
                 upstream: artefact.url(version, arch).unwrap(),
-                sha256: artefact.pinned_sha256(arch).map(str::to_owned),
+                sha256: artefact.pinned_sha256(version, arch).map(str::to_owned),
                 path: download::host_path(artefact, version, arch),
                 step: download::PACKAGES_STEP,
                 hosts: vec!["w1".to_owned()],
@@ -853,7 +853,7 @@ systemctl() { :; }"#;
                 assert!(
                     out.contains(&format!(
                         "containerd-{}-linux-amd64.tar.gz",
-                        Artefact::Containerd.pinned_version()
+                        Artefact::Containerd.default_version(version().minor)
                     )),
                     "{out}"
                 );

@@ -78,13 +78,13 @@ fn digests(cluster: &Cluster, artefact: Artefact, out: &mut Vec<Diagnostic>) {
         return;
     }
     let (origin, label) = chosen_at(cluster, artefact);
-    let pinned = version == artefact.pinned_version();
-    let why = if pinned {
+    let recorded = artefact.recorded_versions();
+    let why = if recorded.contains(&version.as_str()) {
         "hac's version table has no published digest for it".to_owned()
     } else {
         format!(
             "hac's table only vouches for {name} {}",
-            artefact.pinned_version()
+            recorded.join(", ")
         )
     };
     let example = if missing.len() == 1 && artefact.default_part() == Some(first.part) {
