@@ -317,15 +317,23 @@ def kubernetes_minor(version):
     return "v%s.%s" % (major, minor)
 
 
-def pinned_version(artefact):
-    """The version hac pins for `artefact` (compiler/src/build/versions.tsv)."""
+def pinned_version(artefact, kubernetes):
+    """The version hac installs of `artefact` on a cluster of Kubernetes `kubernetes`
+    (`1.36.1`): the last `default` line of compiler/src/build/versions.tsv starting at or
+    below its minor, or the first line for older minors."""
+    minor = int(kubernetes.split(".")[1])
     table = os.path.join(HERE, "..", "..", "compiler", "src", "build", "versions.tsv")
+    chosen = first = None
     with open(table) as f:
         for line in f:
             words = line.split()
-            if len(words) > 2 and words[0] == "pin" and words[1] == artefact:
-                return words[2]
-    raise RuntimeError("no pinned %s in %s" % (artefact, table))
+            if len(words) == 4 and words[0] == "default" and words[1] == artefact:
+                first = first or words[3]
+                if int(words[2]) <= minor:
+                    chosen = words[3]
+    if not (chosen or first):
+        raise RuntimeError("no default %s in %s" % (artefact, table))
+    return chosen or first
 
 
 def containerd_digests(www, containerd):
@@ -345,8 +353,8 @@ def repositories(cache, version, containerd=None, flannel=None):
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(cache, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return make_repositories(cache, version, containerd or pinned_version("containerd"),
-                                 flannel or "v" + pinned_version("flannel"))
+        return make_repositories(cache, version, containerd or pinned_version("containerd", version),
+                                 flannel or "v" + pinned_version("flannel", version))
 
 
 def make_repositories(cache, version, containerd, flannel):

@@ -108,7 +108,7 @@ class Build:
         """The cluster file with the digests of the lab's stand-in containerd release: the
         hosts check every download against the digest in their user-data, and the lab
         serves stand-ins, not containerd's real tarballs."""
-        version = image.pinned_version("containerd")
+        version = image.pinned_version("containerd", self.kubernetes)
         digests = image.containerd_digests(self.www, version)
         path = os.path.join(self.run, "digested-" + os.path.basename(self.source))
         with open(path, "w") as f:
