@@ -132,11 +132,10 @@ impl Artefact {
 /// last default line starting at or below the minor, or the first line for older
 /// minors. Empty only for a name the table lacks, which its tests refuse.
 pub fn default_version(name: &str, minor: u32) -> &'static str {
-    let lines = TABLE.defaults.iter().filter(|d| d.name == name);
+    let mut lines = TABLE.defaults.iter().filter(|d| d.name == name);
     let first = lines.clone().next();
     lines
-        .filter(|d| d.from_minor <= minor)
-        .last()
+        .rfind(|d| d.from_minor <= minor)
         .or(first)
         .map(|d| d.version)
         .unwrap_or_default()
@@ -494,11 +493,10 @@ mod tests {
         )
         .unwrap();
         let pick = |name: &str, minor: u32| {
-            let lines = table.defaults.iter().filter(|d| d.name == name);
+            let mut lines = table.defaults.iter().filter(|d| d.name == name);
             let first = lines.clone().next();
             lines
-                .filter(|d| d.from_minor <= minor)
-                .last()
+                .rfind(|d| d.from_minor <= minor)
                 .or(first)
                 .map(|d| d.version)
         };
