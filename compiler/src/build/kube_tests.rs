@@ -855,13 +855,8 @@ fn calico_pool_is_the_pod_cidr() {
 }
 
 #[test]
-fn the_calico_release_follows_the_kubernetes_minor() {
-    // versions.tsv: 3.32 is vendor-tested up to 1.36; 1.37 gets 3.33.
-    for (kubernetes, release) in [
-        ("1.35.4", "v3.32.4"),
-        ("1.36.1", "v3.32.4"),
-        ("1.37.0", "v3.33.1"),
-    ] {
+fn the_calico_release_is_the_tables_for_the_clusters_minor() {
+    for kubernetes in ["1.35.4", "1.36.1", "1.37.0"] {
         let fixture = Fixture::new(with(&[
             ("kubernetes", json!(kubernetes)),
             (
@@ -869,6 +864,7 @@ fn the_calico_release_follows_the_kubernetes_minor() {
                 json!({ "cni": "calico", "pods": "192.168.0.0/16" }),
             ),
         ]));
+        let release = Artefact::Calico.default_version(fixture.cluster.kubernetes.value.minor);
         let calico: Vec<_> = fixture
             .plan
             .downloads
@@ -877,14 +873,17 @@ fn the_calico_release_follows_the_kubernetes_minor() {
             .collect();
         assert_eq!(calico.len(), 2, "{kubernetes}");
         for download in calico {
+            assert_eq!(download.version, release, "{kubernetes}");
             assert!(
                 download.upstream.starts_with(&format!(
-                    "https://raw.githubusercontent.com/projectcalico/calico/{release}/manifests/"
+                    "https://raw.githubusercontent.com/projectcalico/calico/v{release}/manifests/"
                 )),
                 "{kubernetes}: {download:?}"
             );
         }
     }
+    // 3.32 is the series the vendor tests on 1.36 (versions.tsv, docs/versions.md).
+    assert_eq!(Artefact::Calico.default_version(36), "3.32.4");
 }
 
 #[test]

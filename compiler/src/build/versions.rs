@@ -132,13 +132,16 @@ impl Artefact {
 /// last default line starting at or below the minor, or the first line for older
 /// minors. Empty only for a name the table lacks, which its tests refuse.
 pub fn default_version(name: &str, minor: u32) -> &'static str {
-    let mut lines = TABLE.defaults.iter().filter(|d| d.name == name);
+    default_in(&TABLE, name, minor).unwrap_or_default()
+}
+
+fn default_in(table: &Table, name: &str, minor: u32) -> Option<&'static str> {
+    let mut lines = table.defaults.iter().filter(|d| d.name == name);
     let first = lines.clone().next();
     lines
         .rfind(|d| d.from_minor <= minor)
         .or(first)
         .map(|d| d.version)
-        .unwrap_or_default()
 }
 
 /// Whether hac installs a release of `name` on clusters of Kubernetes 1.`minor` at
@@ -492,23 +495,17 @@ mod tests {
             "default calico 0 3.30.3\ndefault calico 36 3.32.4\ndefault calico 37 3.33.1\ndefault containerd 36 2.2.1",
         )
         .unwrap();
-        let pick = |name: &str, minor: u32| {
-            let mut lines = table.defaults.iter().filter(|d| d.name == name);
-            let first = lines.clone().next();
-            lines
-                .rfind(|d| d.from_minor <= minor)
-                .or(first)
-                .map(|d| d.version)
-        };
+        let pick = |name: &str, minor: u32| default_in(&table, name, minor);
         assert_eq!(pick("calico", 30), Some("3.30.3"));
         assert_eq!(pick("calico", 35), Some("3.30.3"));
         assert_eq!(pick("calico", 36), Some("3.32.4"));
         assert_eq!(pick("calico", 37), Some("3.33.1"));
         assert_eq!(pick("calico", 40), Some("3.33.1"));
         assert_eq!(pick("containerd", 35), Some("2.2.1"));
-        // The real table: Calico follows the vendor's tested minors (3.32 up to 1.36).
+        // The real table: Calico 3.32 is the newest series hac's manifests fit (3.33
+        // installs its CRDs from other files), vendor-tested up to 1.36.
         assert_eq!(Artefact::Calico.default_version(36), "3.32.4");
-        assert_eq!(Artefact::Calico.default_version(37), "3.33.1");
+        assert_eq!(Artefact::Calico.default_version(37), "3.32.4");
         assert!(has_default("containerd", 36) && !has_default("containerd", 35));
     }
 
@@ -570,7 +567,11 @@ mod tests {
         );
         assert!(matrix.contains("| 1.35 | the OS's package"), "{matrix}");
         assert!(
-            matrix.contains("`3.33.1`: tested per a third party only [kupre-calico]"),
+            matrix.contains("| 1.37 | `2.2.1`: **not confirmed** | `0.27.4`: **not confirmed** | `3.32.4`: **not confirmed** |"),
+            "{matrix}"
+        );
+        assert!(
+            matrix.contains("- [kupre-calico] (third party)"),
             "{matrix}"
         );
         assert!(matrix.contains("- [cilium-1.18] (vendor)"), "{matrix}");
