@@ -60,12 +60,13 @@ impl Artefact {
 
     /// The files of one release, in table order (`amd64`, `arm64`; `crds`, `operator`).
     pub fn parts(self) -> Vec<&'static str> {
-        TABLE
-            .urls
-            .iter()
-            .filter(|u| u.artefact == self)
-            .map(|u| u.part)
-            .collect()
+        let mut parts: Vec<&'static str> = Vec::new();
+        for url in TABLE.urls.iter().filter(|u| u.artefact == self) {
+            if !parts.contains(&url.part) {
+                parts.push(url.part);
+            }
+        }
+        parts
     }
 
     /// The part a plain `sha256 = "…";` stands for: the only file, or `amd64`.
@@ -84,12 +85,10 @@ impl Artefact {
     }
 
     /// The upstream URL of `part` of `version`.
+    /// Projects rename files between releases: the template is the last `url` line of
+    /// the part whose `SINCE` is at or below `version`.
     pub fn url(self, version: &str, part: &str) -> Option<String> {
-        TABLE
-            .urls
-            .iter()
-            .find(|u| u.artefact == self && u.part == part)
-            .map(|u| u.template.replace("{version}", version))
+        url_in(&TABLE, self, version, part)
     }
 
     /// The version hac installs on clusters of Kubernetes 1.`minor` when the source
@@ -153,10 +152,35 @@ fn has_default(name: &str, minor: u32) -> bool {
         .any(|d| d.name == name && d.from_minor <= minor)
 }
 
+fn url_in(table: &Table, artefact: Artefact, version: &str, part: &str) -> Option<String> {
+    let wanted = release_numbers(version);
+    table
+        .urls
+        .iter()
+        .filter(|u| u.artefact == artefact && u.part == part)
+        .filter(|u| match (u.since, wanted) {
+            (None, _) => true,
+            (Some(since), Some(wanted)) => since <= wanted,
+            (Some(_), None) => false,
+        })
+        .max_by_key(|u| u.since)
+        .map(|u| u.template.replace("{version}", version))
+}
+
+/// `2.2.1` as numbers (a pre-release counts as its release).
+fn release_numbers(version: &str) -> Option<(u32, u32, u32)> {
+    let core = version.split('-').next()?;
+    let mut numbers = core.split('.').map(|n| n.parse::<u32>().ok());
+    let parsed = (numbers.next()??, numbers.next()??, numbers.next()??);
+    numbers.next().is_none().then_some(parsed)
+}
+
 #[derive(Debug)]
 struct UrlTemplate {
     artefact: Artefact,
     part: &'static str,
+    /// The first release this template applies to; `None`: every release.
+    since: Option<(u32, u32, u32)>,
     template: &'static str,
 }
 
@@ -230,7 +254,7 @@ fn parse_table(text: &'static str) -> Result<Table, String> {
         let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
         match kind {
             "url" => {
-                let mut words = rest.splitn(3, ' ');
+                let mut words = rest.split(' ');
                 let artefact = words
                     .next()
                     .and_then(Artefact::parse)
@@ -240,9 +264,27 @@ fn parse_table(text: &'static str) -> Result<Table, String> {
                 if !template.starts_with("https://") || !template.contains("{version}") {
                     return Err(at("not an https:// template with {version}"));
                 }
+                let since = match words.next() {
+                    None => None,
+                    Some(since) => {
+                        check_release_version(since).map_err(|e| at(&e))?;
+                        Some(release_numbers(since).ok_or_else(|| at("not a release"))?)
+                    }
+                };
+                if words.next().is_some() {
+                    return Err(at("not `url ARTEFACT PART TEMPLATE [SINCE]`"));
+                }
+                if table
+                    .urls
+                    .iter()
+                    .any(|u| u.artefact == artefact && u.part == part && u.since == since)
+                {
+                    return Err(at("a second template for the same part and releases"));
+                }
                 table.urls.push(UrlTemplate {
                     artefact,
                     part,
+                    since,
                     template,
                 });
             }
@@ -534,6 +576,49 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_file_has_its_template_from_the_release_that_renamed_it() {
+        let table = parse_table(
+            "url calico crds https://x/v{version}/operator-crds.yaml\nurl calico crds https://x/v{version}/v1_crd.yaml 3.32.0\nurl calico operator https://x/v{version}/tigera-operator.yaml",
+        )
+        .unwrap();
+        let url = |version: &str, part: &str| url_in(&table, Artefact::Calico, version, part);
+        assert_eq!(
+            url("3.30.3", "crds").unwrap(),
+            "https://x/v3.30.3/operator-crds.yaml"
+        );
+        assert_eq!(
+            url("3.32.0", "crds").unwrap(),
+            "https://x/v3.32.0/v1_crd.yaml"
+        );
+        assert_eq!(
+            url("3.33.1", "crds").unwrap(),
+            "https://x/v3.33.1/v1_crd.yaml"
+        );
+        assert_eq!(
+            url("3.32.0-rc.1", "crds").unwrap(),
+            "https://x/v3.32.0-rc.1/v1_crd.yaml"
+        );
+        assert_eq!(
+            url("3.32.4", "operator").unwrap(),
+            "https://x/v3.32.4/tigera-operator.yaml"
+        );
+        // The real table: Calico 3.32 ships its CRDs as v1_crd_projectcalico_org.yaml.
+        assert!(
+            Artefact::Calico
+                .url("3.32.4", "crds")
+                .unwrap()
+                .ends_with("/v3.32.4/manifests/v1_crd_projectcalico_org.yaml")
+        );
+        assert!(
+            Artefact::Calico
+                .url("3.30.3", "crds")
+                .unwrap()
+                .ends_with("/v3.30.3/manifests/operator-crds.yaml")
+        );
+        assert_eq!(Artefact::Calico.parts(), ["crds", "operator"]);
+    }
+
+    #[test]
     fn support_lines_name_a_source_and_say_who_states_it() {
         assert!(!TABLE.supports.is_empty());
         for support in &TABLE.supports {
@@ -624,6 +709,9 @@ mod tests {
             "url nosuch amd64 https://x/{version}",
             "url containerd amd64 http://x/{version}",
             "url containerd amd64 https://x/fixed",
+            "url calico crds https://x/{version} 3.32",
+            "url calico crds https://x/{version} 3.32.0 extra",
+            "url calico crds https://x/{version}\nurl calico crds https://y/{version}",
             "pin containerd 2.2.1 amd64 ABC source",
             "pin containerd 2.2.1 amd64 - ",
             "zap containerd",

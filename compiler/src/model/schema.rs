@@ -776,7 +776,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         name: "calico",
         ty: "release",
         default: "hac's pinned release",
-        doc: "The Calico release; parts `crds` (`operator-crds.yaml`) and `operator` (`tigera-operator.yaml`).",
+        doc: "The Calico release; parts `crds` (`v1_crd_projectcalico_org.yaml`, `operator-crds.yaml` before 3.32) and `operator` (`tigera-operator.yaml`).",
     },
     Attribute {
         set: "versions",
