@@ -77,8 +77,9 @@ fn without_echo<T>(read: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
     let stdin = io::stdin();
     let saved = tcgetattr(&stdin)?;
     let mut quiet = saved.clone();
-    quiet.local_modes.remove(LocalModes::ECHO);
-    quiet.local_modes.insert(LocalModes::ECHONL);
+    quiet
+        .local_modes
+        .remove(LocalModes::ECHO | LocalModes::ECHONL);
     tcsetattr(&stdin, OptionalActions::Flush, &quiet)?;
     let result = read();
     tcsetattr(&stdin, OptionalActions::Now, &saved)?;

@@ -148,6 +148,10 @@ fn a_registry_login_reaches_containerd_and_nothing_else() {
     }
     let check = hac(&["check", source], None);
     assert_no_password("check", &check);
+    // The day-2 commands read the same bundle.
+    let join_info = hac(&["join-info", "--control-plane", source], None);
+    assert_eq!(join_info.status.code(), Some(0), "{}", text(&join_info));
+    assert_no_password("join-info", &join_info);
 
     // Every Kubernetes host carries it, in user-data only root can read.
     for host in ["cp1", "cp2", "cp3", "worker1"] {
@@ -252,6 +256,53 @@ fn unusable_logins_are_refused_without_touching_the_bundle() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("hac secrets init"), "{}", text(&out));
+}
+
+/// From a terminal the password is asked for on stderr and not echoed. `script` gives
+/// hac a terminal; the password is typed after the prompt (typed ahead, it would be
+/// echoed by the terminal before hac could turn echo off, and then discarded, as
+/// `getpass` does).
+#[test]
+fn a_terminal_does_not_echo_the_password() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script (bsdutils) is missing in CI"
+        );
+        eprintln!("SKIPPED: no `script` to give hac a terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = write_source(dir.path());
+    let source = source.to_str().unwrap();
+    let init = hac(&["secrets", "init", source], None);
+    assert_eq!(init.status.code(), Some(0), "{}", text(&init));
+    let command = format!("{HAC} secrets set-registry-login lan --username robot {source}");
+    let typed = format!("sleep 1; printf '%s\\n' '{FRAGMENT}'");
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            &format!("({typed}) | script -q -e -c \"$0\" /dev/null",),
+            &command,
+        ])
+        .output()
+        .expect("run script");
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("password or token for registry login `lan`: "),
+        "{shown}"
+    );
+    assert!(shown.contains("stored registry login `lan`"), "{shown}");
+    assert!(
+        !shown.contains(FRAGMENT),
+        "the terminal echoed the password:\n{shown}"
+    );
+    let bundle = hac::secrets::load(&dir.path().join("cluster.secrets")).unwrap();
+    assert_eq!(
+        bundle.registry_login("lan").unwrap().password().expose(),
+        FRAGMENT
+    );
 }
 
 /// containerd 1.6 itself (Debian's package, unpacked by scripts/test, never installed
