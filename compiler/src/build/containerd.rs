@@ -262,12 +262,17 @@ pub fn pin_sandbox_image(
             "pinned={}",
             quote(&format!("{}.new", paths::CONTAINERD_CONFIG))?
         ),
+        // Made 0600 from the start: it may hold registry passwords. The redirection is
+        // inside the subshell, under its umask; a file an earlier attempt left goes.
+        "rm -f \"$pinned\"".to_owned(),
         "(".to_owned(),
         "  umask 077".to_owned(),
-        "  cat \"$containerd_config\"".to_owned(),
-        "  printf '\\n[%s]\\n%s = \"%s\"\\n' \"$sandbox_table\" \"$sandbox_key\" \"$pause_image\""
+        "  {".to_owned(),
+        "    cat \"$containerd_config\"".to_owned(),
+        "    printf '\\n[%s]\\n%s = \"%s\"\\n' \"$sandbox_table\" \"$sandbox_key\" \"$pause_image\""
             .to_owned(),
-        ") >\"$pinned\"".to_owned(),
+        "  } >\"$pinned\"".to_owned(),
+        ")".to_owned(),
     ]);
     body.extend([
         format!("mv -f \"$pinned\" {}", quote(paths::CONTAINERD_CONFIG)?),
@@ -701,5 +706,44 @@ mod tests {
                 sandbox_table((table, key), image)
             );
         }
+    }
+
+    /// The pinned configuration is private whatever the shell's umask, and a file an
+    /// earlier attempt left (readable by all) does not keep its mode.
+    #[test]
+    fn the_pinned_configuration_is_written_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("hac-pin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join("source.toml");
+        let pinned = dir.join("config.toml.new");
+        std::fs::write(&source, "version = 3\n").unwrap();
+        std::fs::write(&pinned, "left over").unwrap();
+        std::fs::set_permissions(&pinned, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let body = pin_sandbox_image("1.36.1", None, true).unwrap().body;
+        let start = body.iter().position(|l| l.starts_with("pinned=")).unwrap();
+        let end = body.iter().position(|l| l.starts_with("mv -f")).unwrap();
+        let script = format!(
+            "umask 022\ncontainerd_config={} sandbox_table=t sandbox_key=k pause_image=p\npinned={}\n{}",
+            source.display(),
+            pinned.display(),
+            body[start + 1..end].join("\n")
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-euc", &script])
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mode = std::fs::metadata(&pinned).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&pinned).unwrap(),
+            "version = 3\n\n[t]\nk = \"p\"\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
