@@ -87,7 +87,7 @@ fn a_registry_login_reaches_containerd_and_nothing_else() {
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
     let stderr = String::from_utf8_lossy(&missing.stderr);
     for expected in [
-        "hac::lint::missing_registry_login",
+        "hac::build::missing_registry_login",
         "no registry login `lan`",
         "cluster.hac:3:",
         "hac secrets set-registry-login lan --username USER",

@@ -5,8 +5,11 @@
 use hac_lang::diagnostic::Diagnostic;
 
 use crate::model::Cluster;
-use crate::model::codes;
 use crate::secrets::Bundle;
+
+/// The code of the error: the cluster is fine, the bundle lacks something, so `hac
+/// check` (which reads no bundle) never reports it; `hac build` does.
+pub const MISSING_REGISTRY_LOGIN: &str = "hac::build::missing_registry_login";
 
 /// How a missing login gets into the bundle.
 pub const HELP: &str = "store it with `hac secrets set-registry-login NAME --username USER FILE` (the password or token on standard input), then build again";
@@ -21,7 +24,7 @@ pub fn missing(cluster: &Cluster, bundle: &Bundle) -> Vec<Diagnostic> {
         .filter(|(_, name)| bundle.registry_login(&name.value).is_none())
         .map(|(host, name)| {
             Diagnostic::error(
-                codes::MISSING_REGISTRY_LOGIN,
+                MISSING_REGISTRY_LOGIN,
                 format!(
                     "the secrets bundle has no registry login `{}`, which `{host}` needs",
                     name.value

@@ -85,8 +85,6 @@ codes! {
         => "Give the digest (`versions.NAME.sha256`, from the project's release page or `sha256sum` of the file you checked), or use the version hac pins; `versions.NAME.unverified = true;` downloads it unchecked, with a warning.";
     OFFLINE_FETCH = "hac::lint::offline_fetch": "`packages.offline = true` and the cluster would still fetch from outside its mirrors"
         => "Set the mirror the message names: `packages.mirror` (packages), `packages.releases` (release files), `packages.imageRepository` or `containerd.registryMirrors` (images).";
-    MISSING_REGISTRY_LOGIN = "hac::lint::missing_registry_login": "`containerd.registryLogins` names a login the secrets bundle does not hold (`hac build` checks it)"
-        => "Store it with `hac secrets set-registry-login NAME --username USER FILE`, the password or token on standard input; the source only names it.";
     UNSUPPORTED_OS = "hac::lint::unsupported_os": "an `os` hac does not generate setup for"
         => "Use one of `ubuntu-22.04`, `ubuntu-24.04`, `debian-12`, `debian-13`.";
 
