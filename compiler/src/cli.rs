@@ -218,6 +218,21 @@ enum SecretsCommand {
         #[arg(long)]
         reveal: bool,
     },
+    /// Store a registry login in the bundle: the user name from `--username`, the
+    /// password or token from standard input (a terminal does not echo it)
+    SetRegistryLogin {
+        /// The login's name, as `containerd.registryLogins` refers to it
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The user name at the registry
+        #[arg(long, value_name = "USER")]
+        username: String,
+        /// A cluster description (its bundle is changed) or a bundle file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        bundle: BundleArg,
+    },
     /// Replace one secret, leaving everything else in the bundle as it is
     Rotate {
         /// The secret to replace
@@ -838,6 +853,11 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         }
         Err(err) => return report_secrets_error(&err, io),
     };
+    let missing_logins = crate::build::registry_logins::missing(cluster, &bundle);
+    if !missing_logins.is_empty() {
+        print_diagnostics_of(&missing_logins, &analysis.sources, request.format, io);
+        return EXIT_ERRORS;
+    }
     for warning in secrets::expiry_warnings(&bundle, time::OffsetDateTime::now_utc()) {
         let _ = writeln!(
             io.stderr,
@@ -990,6 +1010,15 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
             bundle,
             reveal,
         } => secrets::show(&bundle.for_file(&file), reveal),
+        SecretsCommand::SetRegistryLogin {
+            name,
+            username,
+            file,
+            bundle,
+        } => {
+            let path = bundle.for_file(&file);
+            set_registry_login(&path, &name, &username, io)
+        }
         SecretsCommand::Rotate { what, file, bundle } => {
             let path = bundle.for_file(&file);
             match what {
@@ -1012,6 +1041,36 @@ fn secrets_command(command: SecretsCommand, loader: &dyn Loader, io: &mut Io<'_>
         }
         Err(err) => report_secrets_error(&err, io),
     }
+}
+
+/// `hac secrets set-registry-login`: the password comes from standard input, so it
+/// never shows in the process list or the shell's history.
+fn set_registry_login(
+    path: &Path,
+    name: &str,
+    username: &str,
+    io: &mut Io<'_>,
+) -> Result<String, secrets::SecretsError> {
+    let invalid = |message: String| secrets::SecretsError::InvalidRegistryLogin { message };
+    if !secrets::is_registry_login_name(name) {
+        return Err(invalid(format!(
+            "`{}` is not a registry login name: use a lowercase DNS-1123 label (`a-z`, `0-9`, `-`)",
+            report::printable(name)
+        )));
+    }
+    let prompt = format!("password or token for registry login `{name}`: ");
+    let password = crate::password::read(&prompt, io.stderr).map_err(|err| {
+        secrets::SecretsError::io(Path::new("<stdin>"), "read the password from", err)
+    })?;
+    let login = secrets::RegistryLogin::new(username, password)
+        .map_err(|why| invalid(format!("registry login `{name}`: {why}")))?;
+    let replaced = secrets::set_registry_login(path, name, login)?;
+    Ok(format!(
+        "{} registry login `{name}` (user {}) in {}\n",
+        if replaced { "replaced" } else { "stored" },
+        report::printable(username),
+        path.display()
+    ))
 }
 
 /// Prints a secrets error with its fix; every one is a usage or I/O problem (exit 2).
@@ -1203,13 +1262,25 @@ fn status_of(diagnostics: &[Diagnostic], deny_warnings: bool) -> u8 {
 /// Prints the diagnostics of a command whose stdout carries its result (`eval`,
 /// `plan`): graphical reports or, when there are any, a JSON array, both on stderr.
 fn print_diagnostics(analysis: &Analysis, format: Format, io: &mut Io<'_>) {
+    print_diagnostics_of(&analysis.diagnostics, &analysis.sources, format, io);
+}
+
+/// Diagnostics about the analysed source found later (against the secrets bundle).
+fn print_diagnostics_of(
+    diagnostics: &[Diagnostic],
+    sources: &hac_lang::SourceMap,
+    format: Format,
+    io: &mut Io<'_>,
+) {
     match format {
-        Format::Human => print_human(analysis, io),
+        Format::Human => {
+            let text = report::render_human(diagnostics, sources, io.style);
+            let _ = io.stderr.write_all(text.as_bytes());
+        }
         Format::Json => {
-            let all: Vec<_> = analysis
-                .diagnostics
+            let all: Vec<_> = diagnostics
                 .iter()
-                .map(|d| report::to_json(d, &analysis.sources))
+                .map(|d| report::to_json(d, sources))
                 .collect();
             if !all.is_empty() {
                 write_json(&all, io.stderr);

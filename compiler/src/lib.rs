@@ -13,6 +13,7 @@ pub mod lints;
 pub mod lsp;
 pub mod manual;
 pub mod model;
+pub mod password;
 pub mod plan;
 pub mod report;
 pub mod sandbox;

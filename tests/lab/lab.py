@@ -20,11 +20,13 @@ import os
 import random
 import shutil
 import signal
+import stat
 import threading
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,6 +131,20 @@ class Build:
         if result.returncode != 0:
             raise ScenarioFailed("hac build failed: %s" % result.stderr)
         return out
+
+    def set_registry_login(self, name, username, password):
+        """`hac secrets set-registry-login`, the password on standard input, into the
+        run's bundle (made first when there is none)."""
+        if not os.path.exists(self.secrets):
+            result = subprocess.run([hac_binary(), "secrets", "init", "--root", "/", self.source,
+                                     "--secrets", self.secrets], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise ScenarioFailed("hac secrets init failed: %s" % result.stderr)
+        result = subprocess.run([hac_binary(), "secrets", "set-registry-login", name, "--username", username,
+                                 self.secrets], input=password + "\n", capture_output=True, text=True)
+        if result.returncode != 0 or password in result.stdout + result.stderr:
+            raise ScenarioFailed("hac secrets set-registry-login failed or printed the password: %s"
+                                 % result.stderr)
 
     def rotate_token(self):
         result = subprocess.run([hac_binary(), "secrets", "rotate", "token", self.source, "--secrets", self.secrets],
@@ -330,9 +346,12 @@ def offline(s):
     assembles, and nobody asked for anything else."""
     outside = ("github.com", "raw.githubusercontent.com", "pkgs.k8s.lab")
     s.lab.unresolve(*outside)
+    password = "lab-mirror-%d" % random.randrange(10 ** 12)
+    s.build.set_registry_login("lab-mirror", "lab", password)
     s.start()
     s.boot(*s.names())
     s.finish()
+    check_containerd(s, "mirror.lab", "lab", password, "mirror.lab/k8s/pause:")
     asked, served = [], set()
     with open(os.path.join(s.lab.server_dir, "server.log")) as f:
         for line in f:
@@ -353,6 +372,32 @@ def offline(s):
         if not any(path.startswith(prefix) for path in served):
             raise ScenarioFailed("nothing under %s was served: %s" % (prefix, sorted(served)[:20]))
     s.say("only mirror.lab and the OS repository were asked for anything")
+
+
+def check_containerd(s, registry, username, password, pause_prefix):
+    """Every Kubernetes host runs containerd with the login for `registry` and kubeadm's
+    pause image from `pause_prefix`, in a configuration only root reads; the password is
+    in no host's bootstrap log."""
+    for name, _, role in s.build.hosts:
+        host = s.lab.hosts[name]
+        log = host.log()
+        if password in log:
+            raise ScenarioFailed("%s: the bootstrap log holds the registry password" % name)
+        if role not in ("controlplane", "worker"):
+            continue
+        path = host.path("/etc/containerd/config.toml")
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode != 0o600:
+            raise ScenarioFailed("%s: /etc/containerd/config.toml has mode %o, not 600" % (name, mode))
+        with open(path, "rb") as f:
+            images = tomllib.load(f)["plugins"]["io.containerd.cri.v1.images"]
+        auth = images.get("registry", {}).get("configs", {}).get(registry, {}).get("auth", {})
+        if auth.get("username") != username or auth.get("password") != password:
+            raise ScenarioFailed("%s: containerd has no login for %s" % (name, registry))
+        sandbox = images.get("pinned_images", {}).get("sandbox", "")
+        if not sandbox.startswith(pause_prefix):
+            raise ScenarioFailed("%s: containerd's sandbox image is %r, not kubeadm's %s…" % (name, sandbox, pause_prefix))
+    s.say("every Kubernetes host's containerd has the %s login and the pause image %s…" % (registry, pause_prefix))
 
 
 def random_order(s, seed):

@@ -22,6 +22,7 @@ pub mod output;
 pub mod paths;
 pub mod providers;
 pub mod proxy;
+pub mod registry_logins;
 pub mod replace;
 pub mod sizes;
 pub mod user;
@@ -241,6 +242,14 @@ fn render_step(
     match &step.action {
         Action::WriteFiles { paths } => user::write_files(context, host, paths),
         Action::RunCommands { commands } => user::run_commands(commands),
+        Action::PinSandboxImage {
+            kubernetes,
+            image_repository,
+        } => containerd::pin_sandbox_image(
+            kubernetes,
+            image_repository.as_deref(),
+            download::needs_containerd_2(context.cluster),
+        ),
         Action::InstallPackages { packages } => {
             node::install_packages(context, host, plan_host, packages)
         }

@@ -138,8 +138,10 @@ pub fn install_packages(
         .files
         .push(HostFile::public(paths::SYSCTL_CONFIG, sysctl_config(ipv6)));
     let offline = cluster.packages.offline.as_ref().is_some_and(|o| o.value);
+    let auths = registry_auths(context)?;
     rendered.files.extend(containerd::files(
         &cluster.containerd,
+        &auths,
         needs_containerd_2(version),
         offline,
     )?);
@@ -175,6 +177,30 @@ pub fn install_packages(
     body.extend(install_pinned(&packages.pinned)?);
     body.extend(cni_plugins()?);
     Ok(rendered)
+}
+
+/// Every `containerd.registryLogins` entry with its login from the bundle. The CLI
+/// reports a missing login at its place in the source before building; this is the
+/// same check for every other caller.
+fn registry_auths<'a>(
+    context: &Context<'a>,
+) -> Result<Vec<containerd::RegistryAuth<'a>>, SpecError> {
+    context
+        .cluster
+        .containerd
+        .registry_logins
+        .iter()
+        .map(
+            |(host, name)| match context.secrets.registry_login(&name.value) {
+                Some(login) => Ok(containerd::RegistryAuth { host, login }),
+                None => Err(SpecError::new(format!(
+                    "the secrets bundle has no registry login `{}` (for `{host}`)",
+                    name.value
+                ))
+                .with_help(super::registry_logins::HELP)),
+            },
+        )
+        .collect()
 }
 
 /// apt with the options a boot-time install needs: no questions, keep configuration
@@ -396,45 +422,18 @@ WantedBy=multi-user.target
 
 /// Installs the generated configuration for the installed containerd's major
 /// version (only 2.x when the cluster needs it), and waits until its CRI plugin
-/// serves.
+/// serves. Mode 0600: it may hold registry credentials.
 fn configure_containerd(needs_v2: bool) -> Result<Vec<String>, SpecError> {
-    let mut lines = vec![
-        "containerd_version=$(containerd --version)".to_owned(),
-        "if ! [[ $containerd_version =~ [[:space:]]v?([0-9]+)\\.[0-9]+ ]]; then".to_owned(),
-        "  log \"cannot read the containerd version from '$containerd_version'\"".to_owned(),
-        "  return 1".to_owned(),
-        "fi".to_owned(),
-        "case ${BASH_REMATCH[1]} in".to_owned(),
-    ];
-    if !needs_v2 {
-        lines.push(format!(
-            "  1) containerd_config={} ;;",
-            quote(paths::CONTAINERD_CONFIG_V1)?
-        ));
-    }
+    let mut lines = containerd::select_config(needs_v2)?;
     lines.extend([
         format!(
-            "  2) containerd_config={} ;;",
-            quote(paths::CONTAINERD_CONFIG_V2)?
-        ),
-        "  *)".to_owned(),
-        "    hac_fail containerd-unsupported \"hac has no configuration for containerd '$containerd_version' with this Kubernetes: install containerd 1.x or 2.x from the OS\"".to_owned(),
-        "    ;;".to_owned(),
-        "esac".to_owned(),
-        format!(
-            "install -D -m 0644 \"$containerd_config\" {}",
+            "install -D -m 0600 \"$containerd_config\" {}",
             quote(paths::CONTAINERD_CONFIG)?
         ),
         "systemctl enable containerd".to_owned(),
         "systemctl restart containerd".to_owned(),
-        "# The CRI plugin must load: a packaged config could have disabled it.".to_owned(),
-        "hac_containerd_cri_ok() {".to_owned(),
-        "  local status".to_owned(),
-        "  status=$(ctr plugins ls | awk '$2 == \"cri\" { print $NF }')".to_owned(),
-        "  [[ $status == ok ]]".to_owned(),
-        "}".to_owned(),
-        "wait_until 'containerd CRI plugin to serve' 120 2 hac_containerd_cri_ok".to_owned(),
     ]);
+    lines.extend(containerd::wait_for_cri());
     Ok(lines)
 }
 
@@ -691,7 +690,7 @@ wait_until() { :; }"#;
                     assert!(ok, "{version}: {out}");
                     assert!(
                         out.contains(&format!(
-                            "INSTALL -D -m 0644 {config} {}",
+                            "INSTALL -D -m 0600 {config} {}",
                             paths::CONTAINERD_CONFIG
                         )),
                         "{version}: {out}"

@@ -154,21 +154,16 @@ fn offline(cluster: &Cluster, out: &mut Vec<Diagnostic>) {
         }
     }
     let mirrored = |registry: &str| cluster.containerd.registry_mirrors.contains_key(registry);
-    if !mirrored("registry.k8s.io") {
-        match &packages.image_repository {
-            None => fetches.push((
-                packages.origin,
-                "the Kubernetes images (kube-apiserver, etcd, CoreDNS, pause…) from registry.k8s.io".to_owned(),
-                "set `packages.imageRepository`, or `containerd.registryMirrors.\"registry.k8s.io\"`".to_owned(),
-            )),
-            // kubeadm's imageRepository does not reach containerd's own default sandbox
-            // image, which every pod needs first.
-            Some(repository) => fetches.push((
-                repository.origin,
-                "containerd's sandbox (pause) image from registry.k8s.io: `imageRepository` only reaches kubeadm's images".to_owned(),
-                "set `containerd.registryMirrors.\"registry.k8s.io\"` to the registry that serves the images".to_owned(),
-            )),
-        }
+    // With imageRepository, the sandbox (pause) image comes from there too: the hosts
+    // pin containerd's sandbox image to the one kubeadm lists (`pin-sandbox-image`).
+    if !mirrored("registry.k8s.io") && packages.image_repository.is_none() {
+        fetches.push((
+            packages.origin,
+            "the Kubernetes images (kube-apiserver, etcd, CoreDNS, pause…) from registry.k8s.io"
+                .to_owned(),
+            "set `packages.imageRepository`, or `containerd.registryMirrors.\"registry.k8s.io\"`"
+                .to_owned(),
+        ));
     }
     let cni = cluster.network.cni.value;
     for registry in cni_registries(cni) {

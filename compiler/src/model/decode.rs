@@ -1500,11 +1500,30 @@ impl Reader {
             },
             BTreeMap::new,
         );
+        let logins = self.optional(
+            &view,
+            "registryLogins",
+            |r, v, p| {
+                r.map(
+                    v,
+                    p,
+                    "an attribute set of login names",
+                    formats::registry_host,
+                    |r, v, p| {
+                        r.formatted(v, &p, codes::INVALID_VALUE, |s| {
+                            formats::registry_login(s).map(|()| s.to_owned())
+                        })
+                    },
+                )
+            },
+            BTreeMap::new,
+        );
         let mirror_values = view.get("registryMirrors").map(|attr| &attr.value);
         self.plain_http_mirrors(&view, mirror_values, "containerd")?;
         Some(Containerd {
             systemd_cgroup: systemd_cgroup?,
             registry_mirrors: mirrors?,
+            registry_logins: logins?,
         })
     }
 
@@ -1786,6 +1805,7 @@ fn default_containerd() -> Containerd {
     Containerd {
         systemd_cgroup: true,
         registry_mirrors: BTreeMap::new(),
+        registry_logins: BTreeMap::new(),
     }
 }
 

@@ -617,6 +617,18 @@ pub fn registry_host(text: &str) -> Result<(), String> {
     }
 }
 
+/// The name of a registry login in the secrets bundle: a lowercase DNS-1123 label.
+pub fn registry_login(text: &str) -> Result<(), String> {
+    if crate::secrets::is_registry_login_name(text) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a registry login name: use a lowercase DNS-1123 label (`a-z`, `0-9`, `-`), as `hac secrets set-registry-login NAME` stores it",
+            text.escape_debug()
+        ))
+    }
+}
+
 const SSH_KEY_TYPES: [&str; 7] = [
     "ssh-ed25519",
     "ssh-rsa",

@@ -531,6 +531,13 @@ pub const ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         set: "containerd",
+        name: "registryLogins",
+        ty: "set of strings",
+        default: "{ }",
+        doc: "Registry host containerd contacts (an `imageRepository` host, a mirror's `host:port`) → the name of a login kept in the secrets bundle, never in the source: `hac secrets set-registry-login NAME --username USER FILE` stores it (password on standard input). Every Kubernetes host's containerd then authenticates there for every pull (kubeadm's, the kubelet's, the sandbox image); see [versions.md](versions.md#registry-logins).",
+    },
+    Attribute {
+        set: "containerd",
         name: "insecure",
         ty: "bool",
         default: "false",

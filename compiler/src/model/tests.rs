@@ -865,3 +865,43 @@ fn mirrors_and_offline_are_read() {
     ));
     one(&diagnostics, codes::INSECURE_MIRROR);
 }
+
+#[test]
+fn registry_logins_name_a_login_per_registry_host() {
+    let (_, diagnostics) = run(with(
+        "containerd.registryLogins",
+        json!({ "registry.lan:5000": "lan", "mirror.lab": "lan" }),
+    ));
+    assert!(
+        !diagnostics.iter().any(Diagnostic::is_error),
+        "{diagnostics:#?}"
+    );
+    for (logins, what) in [
+        (
+            json!({ "registry.lan:5000": "Lan" }),
+            "not a registry login name",
+        ),
+        (
+            json!({ "registry.lan:5000": "" }),
+            "not a registry login name",
+        ),
+        (
+            json!({ "https://registry.lan": "lan" }),
+            "not a registry host",
+        ),
+        (json!({ "registry.lan": ["lan"] }), "a string"),
+    ] {
+        let (root, diagnostics) = run(with("containerd.registryLogins", logins.clone()));
+        let d = diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .unwrap_or_else(|| panic!("{logins}: no error"));
+        assert!(d.message.contains(what), "{logins}: {d:#?}");
+        // At the entry, never at the whole set.
+        assert_ne!(
+            primary(d),
+            at(&root, "containerd.registryLogins").origin,
+            "{logins}: {d:#?}"
+        );
+    }
+}

@@ -591,11 +591,14 @@ pub struct Bootstrap {
     pub token_ttl: Located<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Containerd {
     pub systemd_cgroup: bool,
     /// Registry host (e.g. `docker.io`) → mirror URLs, tried in order.
     pub registry_mirrors: BTreeMap<String, Vec<String>>,
+    /// Registry host containerd contacts (an `imageRepository` host, a mirror's host)
+    /// → the name of a login kept in the secrets bundle.
+    pub registry_logins: BTreeMap<String, Located<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,9 @@ use serde::Serialize;
 use crate::build::download::{self, Download};
 use crate::model::{Cluster, Cni, Etcd, Host, LoadBalancer};
 
+/// The step that pins containerd's sandbox image, on every host that runs a kubelet.
+pub const SANDBOX_STEP: &str = "pin-sandbox-image";
+
 /// Port kube-apiserver binds on every control plane.
 pub const API_SERVER_PORT: u16 = 6443;
 /// Port etcd serves clients on.
@@ -159,6 +162,13 @@ pub enum Action {
     /// Install packages (exact versions for Kubernetes), hold them, prepare the kernel.
     InstallPackages {
         packages: Vec<String>,
+    },
+    /// Point containerd's sandbox (pause) image at the one kubeadm of `kubernetes`
+    /// expects from `image_repository` (kubeadm's default registry when `None`),
+    /// asking the installed kubeadm for it, before anything starts a pod.
+    PinSandboxImage {
+        kubernetes: String,
+        image_repository: Option<String>,
     },
     /// The user's `commands.before` or `commands.after`.
     RunCommands {
@@ -395,11 +405,26 @@ pub fn plan(cluster: &Cluster) -> BootPlan {
                 waits_for: Vec::new(),
             });
         }
+        let runs_kubelet = packages.iter().any(|p| p.starts_with("kubeadm="));
         steps.push(Step {
             id: "install-packages",
             action: Action::InstallPackages { packages },
             waits_for: Vec::new(),
         });
+        if runs_kubelet {
+            steps.push(Step {
+                id: SANDBOX_STEP,
+                action: Action::PinSandboxImage {
+                    kubernetes: version.clone(),
+                    image_repository: cluster
+                        .packages
+                        .image_repository
+                        .as_ref()
+                        .map(|r| r.value.clone()),
+                },
+                waits_for: Vec::new(),
+            });
+        }
         let before: Vec<String> = cluster
             .commands
             .before

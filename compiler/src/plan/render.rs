@@ -128,6 +128,13 @@ fn describe_step(step: &Step) -> String {
         Action::InstallPackages { packages } => {
             format!("install packages: {}", packages.join(", "))
         }
+        Action::PinSandboxImage {
+            kubernetes,
+            image_repository,
+        } => format!(
+            "pin containerd's sandbox image to kubeadm {kubernetes}'s pause image from {}",
+            image_repository.as_deref().unwrap_or("registry.k8s.io")
+        ),
         Action::RunCommands { commands } => {
             let when = if step.id == "commands-after" {
                 "after"

@@ -362,6 +362,7 @@ fn colocated_load_balancer_runs_on_every_control_plane() {
         ids,
         vec![
             "install-packages",
+            "pin-sandbox-image",
             "configure-haproxy",
             "configure-keepalived",
             "start-load-balancer",
@@ -424,6 +425,7 @@ fn files_and_commands_frame_the_main_step() {
         vec![
             "write-files",
             "install-packages",
+            "pin-sandbox-image",
             "commands-before",
             "kubeadm-join",
             "commands-after"
@@ -436,7 +438,7 @@ fn files_and_commands_frame_the_main_step() {
         }
     );
     assert_eq!(
-        w1.steps[2].action,
+        w1.steps[3].action,
         Action::RunCommands {
             commands: vec!["echo cluster".into(), "echo host".into()]
         }
@@ -450,6 +452,7 @@ fn files_and_commands_frame_the_main_step() {
         vec![
             "write-files",
             "install-packages",
+            "pin-sandbox-image",
             "commands-before",
             "kubeadm-join",
             "commands-after"
@@ -487,7 +490,7 @@ fn text_lists_hosts_in_order_with_waits() {
     assert!(position("  cp1 (10.0.0.11)") < position("  cp2 (10.0.0.12): control plane"));
     assert!(position("  cp2 (10.0.0.12)") < position("  cp3 (10.0.0.13)"));
     assert!(text.contains("  w3: worker\n"));
-    assert!(text.contains("    2. kubeadm init --upload-certs\n       waits until api.prod.example.com:6443 accepts TCP connections (polled every 5s at first, normally within 30m, then keeps waiting)\n"));
+    assert!(text.contains("    3. kubeadm init --upload-certs\n       waits until api.prod.example.com:6443 accepts TCP connections (polled every 5s at first, normally within 30m, then keeps waiting)\n"));
     assert!(text.contains(
         "waits until its turn: every registered control plane serving, none mid-join, earlier ones (cp1, cp2) registered or passed after 30m"
     ));
@@ -503,11 +506,11 @@ fn json_round_trips_through_serde() {
     assert_eq!(parsed["hosts"][0]["name"], "lb1");
     assert_eq!(parsed["hosts"][2]["roles"], json!(["init-control-plane"]));
     assert_eq!(
-        parsed["hosts"][2]["steps"][1]["waits_for"][0]["condition"]["kind"],
+        parsed["hosts"][2]["steps"][2]["waits_for"][0]["condition"]["kind"],
         "tcp-accepts"
     );
     assert_eq!(
-        parsed["hosts"][3]["steps"][1]["waits_for"][2]["condition"],
+        parsed["hosts"][3]["steps"][2]["waits_for"][2]["condition"],
         json!({
             "kind": "control-plane-turn",
             "endpoint": "api.prod.example.com:6443",
@@ -673,4 +676,44 @@ fn keepalived_numbers_rank_healthy_above_blind_above_dead() {
         distinct.dedup();
         assert_eq!(distinct.len(), count, "{count}: ranks are distinct");
     }
+}
+
+#[test]
+fn every_host_with_a_kubelet_pins_the_sandbox_image_right_after_installing() {
+    let mut json = base();
+    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
+    set(
+        &mut json,
+        "etcd",
+        json!({ "external": [member(1), member(2), member(3)] }),
+    );
+    set(
+        &mut json,
+        "loadbalancer",
+        json!({ "hosts": [{ "name": "lb1", "address": "10.0.0.5" }] }),
+    );
+    set(&mut json, "endpoint", json!("lb.prod.example.com:6443"));
+    set(
+        &mut json,
+        "packages",
+        json!({ "imageRepository": "registry.lan/k8s" }),
+    );
+    let plan = plan_of(json);
+    for host in &plan.hosts {
+        let ids: Vec<_> = host.steps.iter().map(|s| s.id).collect();
+        let installs = ids.iter().position(|id| *id == "install-packages").unwrap();
+        if host.roles == [PlanRole::LoadBalancer] {
+            assert!(!ids.contains(&SANDBOX_STEP), "{}: {ids:?}", host.name);
+            continue;
+        }
+        assert_eq!(ids[installs + 1], SANDBOX_STEP, "{}: {ids:?}", host.name);
+        assert_eq!(
+            step(&plan, &host.name, SANDBOX_STEP).action,
+            Action::PinSandboxImage {
+                kubernetes: plan.kubernetes.clone(),
+                image_repository: Some("registry.lan/k8s".to_owned()),
+            }
+        );
+    }
+    assert!(plan.hosts.iter().any(|h| h.roles == [PlanRole::EtcdMember]));
 }

@@ -1,5 +1,7 @@
 //! The contents of a secrets bundle.
 
+use std::collections::BTreeMap;
+
 use time::OffsetDateTime;
 
 use super::algorithm::KeyAlgorithm;
@@ -29,6 +31,9 @@ pub struct Bundle {
     pub(crate) etcd: Option<EtcdPki>,
     /// The keys that encrypt Secrets at rest, when the cluster asks for them.
     pub(crate) encryption: Option<EncryptionKeys>,
+    /// Registry logins by name (`hac secrets set-registry-login`); the cluster
+    /// description names which registry host uses which.
+    pub(crate) registry_logins: BTreeMap<String, RegistryLogin>,
 }
 
 impl Bundle {
@@ -97,6 +102,64 @@ impl Bundle {
     pub fn encryption_keys(&self) -> Option<&EncryptionKeys> {
         self.encryption.as_ref()
     }
+
+    /// The registry login called `name`, if the bundle has one.
+    pub fn registry_login(&self, name: &str) -> Option<&RegistryLogin> {
+        self.registry_logins.get(name)
+    }
+
+    /// Every registry login, by name.
+    pub fn registry_logins(&self) -> &BTreeMap<String, RegistryLogin> {
+        &self.registry_logins
+    }
+}
+
+/// A user name and password (or token) for an image registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryLogin {
+    pub(crate) username: String,
+    pub(crate) password: Secret,
+}
+
+impl RegistryLogin {
+    /// A login, if both parts are usable: a user name of printable characters without
+    /// `:` (the basic-auth separator), and a password that is not empty and holds no
+    /// control character (no line break a paste or `echo` left behind).
+    pub fn new(username: &str, password: Secret) -> Result<RegistryLogin, &'static str> {
+        if !is_registry_username(username) {
+            return Err("the user name must be 1 to 256 printable characters without `:`");
+        }
+        if !is_registry_password(password.expose()) {
+            return Err(
+                "the password must be 1 to 4096 characters with no control character (no line break inside)",
+            );
+        }
+        Ok(RegistryLogin {
+            username: username.to_owned(),
+            password,
+        })
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn password(&self) -> &Secret {
+        &self.password
+    }
+}
+
+pub(crate) fn is_registry_username(name: &str) -> bool {
+    (1..=256).contains(&name.len()) && !name.chars().any(|c| c.is_control() || c == ':')
+}
+
+pub(crate) fn is_registry_password(password: &str) -> bool {
+    (1..=4096).contains(&password.len()) && !password.chars().any(char::is_control)
+}
+
+/// A registry login's name: a lowercase DNS-1123 label, like cluster names.
+pub fn is_registry_login_name(name: &str) -> bool {
+    super::spec::is_dns_label(name)
 }
 
 /// A kubeadm bootstrap token `<id>.<secret>`.

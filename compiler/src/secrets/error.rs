@@ -51,6 +51,9 @@ pub enum SecretsError {
     RemovesKeyMaterial { path: PathBuf, what: Vec<String> },
     /// The cluster description gives something the PKI cannot be built from.
     InvalidSpec { message: String },
+    /// A registry login given to `hac secrets set-registry-login` cannot be stored
+    /// (its name or its user name; never carries the password).
+    InvalidRegistryLogin { message: String },
     /// Key generation or signing failed.
     Crypto { context: String, detail: String },
 }
@@ -75,6 +78,10 @@ impl SecretsError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::Io { .. } | Self::Crypto { .. } | Self::InvalidSpec { .. } => None,
+            Self::InvalidRegistryLogin { .. } => Some(
+                "run `hac secrets set-registry-login NAME --username USER FILE` with the password or token on standard input"
+                    .into(),
+            ),
             Self::Missing { .. } => Some(
                 "create it with `hac secrets init`, or run `hac build`, which creates it".into(),
             ),
@@ -186,7 +193,9 @@ impl fmt::Display for SecretsError {
                 path.display(),
                 what.join("; ")
             ),
-            Self::InvalidSpec { message } => f.write_str(message),
+            Self::InvalidSpec { message } | Self::InvalidRegistryLogin { message } => {
+                f.write_str(message)
+            }
             Self::Crypto { context, detail } => write!(f, "{context}: {detail}"),
         }
     }

@@ -11,7 +11,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use super::algorithm::KeyAlgorithm;
-use super::bundle::{Bundle, EtcdMemberPki, EtcdPki};
+use super::bundle::{self, Bundle, EtcdMemberPki, EtcdPki, RegistryLogin};
 use super::encryption::{EncryptionKey, EncryptionKeys};
 use super::error::SecretsError;
 use super::pki::{self, CertificateAndKey};
@@ -59,6 +59,12 @@ pub fn serialize(bundle: &Bundle) -> String {
             let _ = writeln!(out, "number = {}", key.number);
             write_string(&mut out, "secret", key.secret.expose());
         }
+    }
+    for (name, login) in &bundle.registry_logins {
+        // Names are DNS labels: a bare TOML key.
+        let _ = writeln!(out, "\n[registry-logins.{name}]");
+        write_string(&mut out, "username", &login.username);
+        write_string(&mut out, "password", login.password.expose());
     }
     write_pair(&mut out, "cluster-ca", &bundle.cluster_ca);
     if let Some(etcd) = &bundle.etcd {
@@ -280,6 +286,7 @@ impl Reader<'_> {
                 "cluster-ca",
                 "etcd",
                 "encryption-keys",
+                "registry-logins",
             ],
         )?;
         let cluster = self.optional_string(root, "cluster")?;
@@ -350,8 +357,10 @@ impl Reader<'_> {
             Some(_) => Some(self.etcd(self.table(root, "", "etcd")?, key_algorithm)?),
         };
         let encryption = self.encryption_keys(root)?;
+        let registry_logins = self.registry_logins(root)?;
         Ok(Bundle {
             encryption,
+            registry_logins,
             cluster: cluster.map(str::to_owned),
             cluster_id: cluster_id.map(str::to_owned),
             key_algorithm,
@@ -446,6 +455,42 @@ impl Reader<'_> {
                 Some("a rotation keeps at most the key that writes and one other (see docs/secrets.md)".to_owned()),
             )),
         }
+    }
+
+    /// `[registry-logins.NAME]`: a `username` and a `password` each. Errors name the
+    /// login and the key, never a value.
+    fn registry_logins(
+        &self,
+        root: &Table,
+    ) -> Result<std::collections::BTreeMap<String, RegistryLogin>, SecretsError> {
+        let mut logins = std::collections::BTreeMap::new();
+        if !root.contains_key("registry-logins") {
+            return Ok(logins);
+        }
+        let table = self.table(root, "", "registry-logins")?;
+        for name in table.keys() {
+            if !bundle::is_registry_login_name(name) {
+                return Err(self.error(
+                    "every `registry-logins` name must be a lowercase DNS-1123 label".to_owned(),
+                    None,
+                ));
+            }
+            let at = format!("registry-logins.{name}");
+            let login = self.table(table, "registry-logins", name)?;
+            self.only_known(login, &at, &["username", "password"])?;
+            let username = self.string(login, &at, "username")?;
+            let password = Secret::new(self.string(login, &at, "password")?.to_owned());
+            let login = RegistryLogin::new(username, password).map_err(|why| {
+                self.error(
+                    format!("`{at}`: {why}"),
+                    Some(format!(
+                        "set it again with `hac secrets set-registry-login {name} --username USER`"
+                    )),
+                )
+            })?;
+            logins.insert(name.clone(), login);
+        }
+        Ok(logins)
     }
 
     fn token_generation(&self, root: &Table) -> Result<u32, SecretsError> {

@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 pub use algorithm::{KeyAlgorithm, UnknownKeyAlgorithm};
-pub use bundle::{BootstrapToken, Bundle, EtcdMemberPki, EtcdPki};
+pub use bundle::{
+    BootstrapToken, Bundle, EtcdMemberPki, EtcdPki, RegistryLogin, is_registry_login_name,
+};
 pub use encryption::{EncryptionKey, EncryptionKeys, RotationPhase, base64};
 pub use error::SecretsError;
 pub use format::{FORMAT_VERSION, starts_like_bundle};
@@ -298,6 +300,32 @@ pub fn rotate_encryption_key(
     bundle.encryption = Some(rotated);
     save_locked(path, &bundle)?;
     Ok((phase, kept))
+}
+
+/// Stores `login` in the bundle as the registry login `name`, replacing one of that
+/// name; nothing else changes. Returns whether one was replaced. The bundle must exist
+/// (`hac secrets init` or a first build makes it).
+pub fn set_registry_login(
+    path: &Path,
+    name: &str,
+    login: RegistryLogin,
+) -> Result<bool, SecretsError> {
+    if !is_registry_login_name(name) {
+        return Err(SecretsError::InvalidRegistryLogin {
+            message: format!(
+                "`{}` is not a registry login name: use a lowercase DNS-1123 label (`a-z`, `0-9`, `-`)",
+                name.escape_debug()
+            ),
+        });
+    }
+    let _lock = file::lock(path)?;
+    let mut bundle = load(path)?;
+    let replaced = bundle
+        .registry_logins
+        .insert(name.to_owned(), login)
+        .is_some();
+    save_locked(path, &bundle)?;
+    Ok(replaced)
 }
 
 /// A client certificate for `user` in `groups`, signed by the bundle's cluster CA,

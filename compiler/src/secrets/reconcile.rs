@@ -269,6 +269,7 @@ pub(crate) fn new_bundle(
         cluster_ca: pki::new_ca(algorithm, pki::CLUSTER_CA_COMMON_NAME, now)?,
         etcd: None,
         encryption: None,
+        registry_logins: std::collections::BTreeMap::new(),
     })
 }
 

@@ -45,6 +45,17 @@ pub fn render(path: &Path, bundle: &Bundle, reveal: bool, now: OffsetDateTime) -
         line("certificate key", "(hidden; --reveal shows it)");
     }
     line("encryption keys", &encryption_summary(bundle));
+    // Passwords are never shown, not even with --reveal: the hosts need them, people
+    // have them from where they came.
+    if bundle.registry_logins().is_empty() {
+        line("registry logins", "none");
+    }
+    for (name, login) in bundle.registry_logins() {
+        line(
+            &format!("registry login {name}"),
+            &format!("user {} (password hidden)", login.username()),
+        );
+    }
     line("cluster CA", &certificate_summary(bundle.cluster_ca(), now));
     line("discovery hash", &bundle.discovery_hash());
     match bundle.etcd() {

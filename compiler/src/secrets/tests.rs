@@ -682,3 +682,106 @@ fn debug_output_never_shows_an_encryption_key() {
     }
     assert!(shown.contains("hac") || shown.contains("number"), "{shown}");
 }
+
+fn with_login(bundle: &mut Bundle, name: &str, username: &str, password: &str) {
+    bundle.registry_logins.insert(
+        name.to_owned(),
+        RegistryLogin::new(username, Secret::new(password.to_owned())).unwrap(),
+    );
+}
+
+#[test]
+fn registry_logins_round_trip_byte_for_byte_and_survive_reconciling() {
+    let mut bundle = fresh(&[]);
+    with_login(&mut bundle, "lan", "robot", "pa\"ss\\word 'x'");
+    with_login(&mut bundle, "a-first", "ci", "token");
+    let text = format::serialize(&bundle);
+    let read = parse(&text).unwrap();
+    assert_eq!(read, bundle);
+    assert_eq!(format::serialize(&read), text);
+    // Sorted by name, whatever the insertion order.
+    assert!(text.find("[registry-logins.a-first]") < text.find("[registry-logins.lan]"));
+    let (again, changes) = reconcile(Some(read), &spec(&[])).unwrap();
+    assert!(changes.is_empty(), "{changes}");
+    assert_eq!(
+        again.registry_login("lan").unwrap().password().expose(),
+        "pa\"ss\\word 'x'"
+    );
+}
+
+#[test]
+fn malformed_registry_logins_are_named_never_quoted() {
+    let mut bundle = fresh(&[]);
+    with_login(&mut bundle, "lan", "robot", "Zq9SecretValue");
+    let text = format::serialize(&bundle);
+    let cases = [
+        (
+            text.replace(
+                "password = \"Zq9SecretValue\"",
+                "password = \"Zq9SecretValue\\n\"",
+            ),
+            "registry-logins.lan",
+        ),
+        (
+            text.replace(
+                "password = \"Zq9SecretValue\"",
+                "passwd = \"Zq9SecretValue\"",
+            ),
+            "registry-logins.lan.passwd",
+        ),
+        (
+            text.replace("[registry-logins.lan]", "[registry-logins.Lan]"),
+            "registry-logins",
+        ),
+        (
+            text.replace("password = \"Zq9SecretValue\"", "password = 7"),
+            "password",
+        ),
+    ];
+    for (broken, named) in cases {
+        let err = parse(&broken).expect_err(named);
+        let shown = format!("{err} {:?} {}", err, err.help().unwrap_or_default());
+        assert!(shown.contains(named), "{shown}");
+        assert!(!shown.contains("Zq9SecretValue"), "{shown}");
+    }
+}
+
+#[test]
+fn show_names_registry_logins_but_never_their_passwords() {
+    let mut bundle = fresh(&[]);
+    let now = OffsetDateTime::now_utc();
+    let none = show::render(Path::new("b.secrets"), &bundle, true, now);
+    assert!(none.contains("registry logins       none"), "{none}");
+    with_login(&mut bundle, "lan", "robot", "Zq9SecretValue");
+    for reveal in [false, true] {
+        let shown = show::render(Path::new("b.secrets"), &bundle, reveal, now);
+        assert!(
+            shown.contains("registry login lan    user robot (password hidden)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("Zq9SecretValue"), "{shown}");
+    }
+    assert!(!format!("{bundle:?}").contains("Zq9SecretValue"));
+}
+
+#[test]
+fn setting_a_login_changes_only_that_login() {
+    let dir = std::env::temp_dir().join(format!("hac-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.secrets");
+    let _ = std::fs::remove_file(&path);
+    let created = init(&path, &spec(&[]), false).unwrap();
+    let login = |p: &str| RegistryLogin::new("robot", Secret::new(p.to_owned())).unwrap();
+    assert!(!set_registry_login(&path, "lan", login("one")).unwrap());
+    assert!(set_registry_login(&path, "lan", login("two")).unwrap());
+    let read = load(&path).unwrap();
+    assert_eq!(
+        read.registry_login("lan").unwrap().password().expose(),
+        "two"
+    );
+    let mut expected = created;
+    with_login(&mut expected, "lan", "robot", "two");
+    assert_eq!(read, expected);
+    assert!(set_registry_login(&path, "Not-A-Label", login("x")).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import traceback
 import urllib.error
 import urllib.request
@@ -39,6 +40,9 @@ PKI = "/etc/kubernetes/pki"
 MANIFESTS = "/etc/kubernetes/manifests"
 APISERVER_MANIFEST = MANIFESTS + "/kube-apiserver.yaml"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+# Where the containerd stand-in records the sandbox image of the configuration it loaded.
+CONTAINERD_SANDBOX_RECORD = "/run/containerd/hac-lab-sandbox-image"
 VERSION = os.environ.get("HAC_LAB_KUBERNETES_VERSION", "v1.36.1")
 CERT_TTL = 2 * 3600  # kubeadm deletes the uploaded certificates 2 h after the upload
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -370,6 +374,17 @@ class Api(http.server.BaseHTTPRequestHandler):
             return 201, node_object(name, nodes[name], state)
         if method == "GET" and path == "/api/v1/namespaces/kube-public/configmaps/cluster-info":
             return 200, cluster_info(state, self.server.endpoint)
+        if method == "GET" and path == "/api/v1/namespaces/kube-system/configmaps/kubeadm-config":
+            if who not in ("admin", "token"):
+                return 403, "forbidden"
+            images = state.data.get("images") or {}
+            config = {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "ClusterConfiguration",
+                      "kubernetesVersion": images.get("version", VERSION)}
+            if images.get("repository"):
+                config["imageRepository"] = images["repository"]
+            return 200, {"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+                         "data": {"ClusterConfiguration": yaml.safe_dump(config)}}
         if method == "GET" and path == "/api/v1/namespaces/kube-system/secrets/kubeadm-certs":
             if who not in ("admin", "token"):
                 return 403, "forbidden"
@@ -639,6 +654,55 @@ def config_flag(argv):
     return None
 
 
+def kubeadm_images(version, repository=None):
+    """What `kubeadm config images list` prints for `version` (kubeadm's own image
+    tags for its minor) from `repository` (registry.k8s.io when None): CoreDNS keeps
+    its `coredns/` path only on registry.k8s.io."""
+    match = re.fullmatch(r"v?1\.(\d+)\.(\d+)", version or "")
+    if not match:
+        raise Failure("couldn't parse Kubernetes version %r" % version)
+    minor = int(match.group(1))
+    if minor < 33:
+        raise Failure("stand-in: no image tags for Kubernetes %s" % version)
+    pause, coredns, etcd = ("3.10", "v1.12.0", "3.5.21-0") if minor == 33 else ("3.10.1", "v1.13.1", "3.6.6-0")
+    tag = "v" + version.lstrip("v")
+    default = repository in (None, "", "registry.k8s.io")
+    repo = "registry.k8s.io" if default else repository.rstrip("/")
+    images = ["%s/%s:%s" % (repo, name, tag)
+              for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")]
+    images.append("%s/%s:%s" % (repo, "coredns/coredns" if default else "coredns", coredns))
+    images.append("%s/pause:%s" % (repo, pause))
+    images.append("%s/etcd:%s" % (repo, etcd))
+    return images
+
+
+def kubeadm_images_list(argv):
+    command = ["kubeadm", "config", "images", "list"]
+    values, _ = flags(argv, command, {"--kubernetes-version": str, "--image-repository": str})
+    if "--kubernetes-version" not in values:
+        # Without it the real kubeadm asks dl.k8s.io for the stable release: no network here.
+        unsupported(command + argv)
+    for image in kubeadm_images(values["--kubernetes-version"], values.get("--image-repository")):
+        say(image)
+
+
+def pause_image(version, repository):
+    return next(i for i in kubeadm_images(version, repository) if i.rsplit("/", 1)[-1].startswith("pause:"))
+
+
+def require_sandbox_image(expected):
+    """kubeadm's preflight compares the runtime's sandbox image with its own pause image
+    and only warns; the lab refuses the mismatch, so a host that would pull another pause
+    image than the one kubeadm pre-pulled fails here."""
+    try:
+        loaded = read(CONTAINERD_SANDBOX_RECORD).strip()
+    except OSError:
+        raise Failure("stand-in: containerd recorded no sandbox image in %s" % CONTAINERD_SANDBOX_RECORD)
+    if loaded != expected:
+        raise Failure("[preflight] Some fatal errors occurred:\n\t[ERROR SandboxImage]: the sandbox image %r of the "
+                      "container runtime is inconsistent with that used by kubeadm (%r)" % (loaded, expected))
+
+
 def require_runtime():
     try:
         with socket.socket(socket.AF_UNIX) as s:
@@ -648,7 +712,7 @@ def require_runtime():
                       "validate service connection: dial unix %s: connect: no such file or directory" % CONTAINERD_SOCKET)
 
 
-def preflight(control_plane):
+def preflight(control_plane, pause=None):
     problems = []
     if os.path.exists("/etc/kubernetes/kubelet.conf"):
         problems.append("[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")
@@ -657,6 +721,8 @@ def preflight(control_plane):
     if problems:
         raise Failure("[preflight] Some fatal errors occurred:\n\t" + "\n\t".join(problems))
     require_runtime()
+    if pause:
+        require_sandbox_image(pause)
 
 
 def https(url, method="GET", body=None, token=None, ca=None, cert=None, timeout=10):
@@ -755,7 +821,8 @@ def kubeadm_init(argv):
     address = init["localAPIEndpoint"]["advertiseAddress"]
     name = init["nodeRegistration"]["name"]
     endpoint = cluster.get("controlPlaneEndpoint") or address + ":6443"
-    preflight(control_plane=True)
+    images = {"version": cluster.get("kubernetesVersion", VERSION), "repository": cluster.get("imageRepository")}
+    preflight(control_plane=True, pause=pause_image(images["version"], images["repository"]))
     require_host_paths(cluster)
     os.makedirs(PKI + "/etcd", exist_ok=True)
     if not (os.path.exists(PKI + "/ca.crt") and os.path.exists(PKI + "/ca.key")):
@@ -774,7 +841,8 @@ def kubeadm_init(argv):
     now = lab_now()
     with ClusterState() as state:
         # A new etcd: whatever an earlier init left is gone for this cluster.
-        state.data.update(nodes={}, tokens={}, objects={}, ca=read(PKI + "/ca.crt"), generation=generation)
+        state.data.update(nodes={}, tokens={}, objects={}, ca=read(PKI + "/ca.crt"), generation=generation,
+                          images=images)
         for token in init.get("bootstrapTokens", []):
             tid, secret = token["token"].split(".")
             ttl = parse_duration(token.get("ttl", "24h"))
@@ -845,6 +913,14 @@ def kubeadm_join(argv):
     os.makedirs(PKI + "/etcd", exist_ok=True)
     write(PKI + "/ca.crt", ca)
     base = "https://" + endpoint
+    # Like kubeadm, check the runtime's sandbox image against the cluster's
+    # ClusterConfiguration (kubeadm-config), which the bootstrap token may read.
+    status, answer = https(base + "/api/v1/namespaces/kube-system/configmaps/kubeadm-config", token=token,
+                           ca=PKI + "/ca.crt")
+    if status != 200:
+        raise Failure("unable to fetch the kubeadm-config ConfigMap: status %s" % status)
+    cluster = yaml.safe_load(answer["data"]["ClusterConfiguration"])
+    require_sandbox_image(pause_image(cluster["kubernetesVersion"], cluster.get("imageRepository")))
     labels = {}
     if control_plane:
         status, certs = https(base + "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", token=token, ca=PKI + "/ca.crt")
@@ -1055,6 +1131,8 @@ def kubeadm(argv):
         for image in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"):
             say("[config/images] Pulled registry.k8s.io/%s:%s" % (image, VERSION))
         return
+    if argv[:3] == ["config", "images", "list"]:
+        return kubeadm_images_list(argv[3:])
     if argv[:1] == ["init"]:
         return kubeadm_init(argv[1:])
     if argv[:1] == ["join"]:
@@ -1315,9 +1393,10 @@ def containerd(argv):
     if argv in (["--version"], ["-v"]):
         say("containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b7193e4e490e9fbdc236c0e811ccaba3376")
         return
-    if argv and argv != ["--config", "/etc/containerd/config.toml"]:
+    if argv and argv != ["--config", CONTAINERD_CONFIG]:
         unsupported(["containerd", *argv])
     os.makedirs(os.path.dirname(CONTAINERD_SOCKET), exist_ok=True)
+    write(CONTAINERD_SANDBOX_RECORD, containerd_sandbox_image() + "\n")
     if os.path.exists(CONTAINERD_SOCKET):
         os.unlink(CONTAINERD_SOCKET)
     server = socket.socket(socket.AF_UNIX)
@@ -1334,6 +1413,24 @@ def containerd(argv):
     while True:
         connection, _ = server.accept()
         connection.close()
+
+
+def containerd_sandbox_image():
+    """The sandbox image of the configuration, read as containerd 2.1 reads it: invalid
+    TOML stops containerd, and without a setting it uses its built-in default."""
+    try:
+        with open(CONTAINERD_CONFIG, "rb") as f:
+            config = tomllib.load(f)
+    except FileNotFoundError:
+        config = {}
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise Failure("containerd: failed to load TOML from %s: %s" % (CONTAINERD_CONFIG, error))
+    plugins = config.get("plugins", {})
+    if config.get("version") == 2:
+        image = plugins.get("io.containerd.grpc.v1.cri", {}).get("sandbox_image")
+    else:
+        image = plugins.get("io.containerd.cri.v1.images", {}).get("pinned_images", {}).get("sandbox")
+    return image or "registry.k8s.io/pause:3.10"
 
 
 def ctr(argv):
