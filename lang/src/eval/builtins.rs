@@ -386,8 +386,7 @@ pub(crate) fn call(
             let list = ev.list_arg(&args[2], sites[2])?;
             let mut acc = args[1].clone();
             for item in list.iter() {
-                let partial = ev.call(func.clone(), acc, site)?;
-                let next = ev.call(partial, item.clone(), site)?;
+                let next = ev.call2(func.clone(), acc, item.clone(), site)?;
                 acc = done(next);
             }
             ev.force(&acc)
@@ -720,8 +719,7 @@ pub(crate) fn call(
             }
             ev.charge(items.len() * 32, site)?;
             merge_sort(&mut items, &mut |a: &Thunk, b: &Thunk| {
-                let partial = ev.call(func.clone(), a.clone(), site)?;
-                let result = ev.call(partial, b.clone(), site)?;
+                let result = ev.call2(func.clone(), a.clone(), b.clone(), site)?;
                 ev.expect_bool(&result, site)
             })?;
             Ok(list_val(items, site))
