@@ -10,7 +10,9 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Origin;
 
 use super::machine::{Evaluator, R, error, help, prim_value, with_value_origin};
-use super::runtime::{AttrSet, AttrSlot, Kind, Slots, Thunk, ThunkState, Val, done, pending};
+use super::runtime::{
+    AttrSet, AttrSlot, Deferred, Kind, Slots, Thunk, ThunkState, Val, done, pending,
+};
 
 macro_rules! prims {
     ($( $variant:ident = $name:literal / $arity:literal, )*) => {
@@ -145,11 +147,11 @@ fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
 const DEFERRED_CALL_BYTES: usize = 160;
 
 fn deferred_call(func: &Val, args: Slots, site: Origin) -> Thunk {
-    pending(ThunkState::Apply {
+    pending(ThunkState::Apply(Box::new(Deferred {
         func: func.clone(),
         args,
         site,
-    })
+    })))
 }
 
 fn string_val(text: impl Into<Rc<str>>, origin: Origin) -> Val {

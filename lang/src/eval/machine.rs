@@ -15,8 +15,8 @@ use crate::span::Origin;
 use super::Limits;
 use super::ir::{self, AttrsIr, Key, LambdaIr, NodeKind, NodeRef, ParamIr, StrPiece};
 use super::runtime::{
-    AttrSet, AttrSlot, Closure, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState, Val, done,
-    pending,
+    AttrSet, AttrSlot, Closure, Deferred, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState,
+    Val, done, pending,
 };
 
 /// Evaluation errors carry the diagnostic to report; the first one stops evaluation.
@@ -477,13 +477,16 @@ impl<'l> Evaluator<'l> {
             ThunkState::Done(val) => return Ok(val.clone()),
             ThunkState::Blackhole { origin } => return Err(infinite_recursion(*origin)),
             ThunkState::Expr { node, .. } => node.origin,
-            ThunkState::Apply { site, .. } => *site,
+            ThunkState::Apply(call) => call.site,
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter_frame(origin)?;
         let result = with_stack(|| match state {
             ThunkState::Expr { node, env } => self.eval(&node, &env),
-            ThunkState::Apply { func, args, site } => self.call_all(func, args, site),
+            ThunkState::Apply(call) => {
+                let Deferred { func, args, site } = *call;
+                self.call_all(func, args, site)
+            }
             ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
         });
         self.leave();
@@ -1319,6 +1322,7 @@ struct Partial {
 }
 
 /// The value of a literal node (numbers, strings, paths, functions).
+#[inline]
 fn literal(node: &NodeRef, env: &EnvRef) -> Option<Val> {
     let kind = match &node.kind {
         NodeKind::Int(i) => Kind::Int(*i),

@@ -88,17 +88,21 @@ pub(crate) enum ThunkState {
         node: NodeRef,
         env: EnvRef,
     },
-    /// A call a builtin left for later (`map f xs` makes one per element).
-    Apply {
-        func: Val,
-        args: Slots,
-        site: Origin,
-    },
+    /// A call a builtin left for later (`map f xs` makes one per element). Boxed,
+    /// so every thunk is not as large as this rarer state.
+    Apply(Box<Deferred>),
     /// Being evaluated right now; forcing it again is infinite recursion.
     Blackhole {
         origin: Origin,
     },
     Done(Val),
+}
+
+/// A call to make when its result is needed.
+pub(crate) struct Deferred {
+    pub func: Val,
+    pub args: Slots,
+    pub site: Origin,
 }
 
 thread_local! {
