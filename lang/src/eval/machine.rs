@@ -524,6 +524,26 @@ impl<'l> Evaluator<'l> {
         })
     }
 
+    /// [`Evaluator::eval`] for an operand: a number or a variable whose value is
+    /// known is taken without entering `eval` (its step is still counted).
+    #[inline]
+    pub fn eval_operand(&mut self, node: &NodeRef, env: &EnvRef) -> R<Val> {
+        match &node.kind {
+            NodeKind::Int(i) => {
+                self.tick(node.origin)?;
+                Ok(Val::new(Kind::Int(*i), node.origin))
+            }
+            NodeKind::Var { depth, index } => match env.known_value(*depth, *index) {
+                Some(val) => {
+                    self.tick(node.origin)?;
+                    Ok(val)
+                }
+                None => self.eval(node, env),
+            },
+            _ => self.eval(node, env),
+        }
+    }
+
     pub fn eval(&mut self, node: &NodeRef, env: &EnvRef) -> R<Val> {
         // Tail positions (`let` bodies, `if` branches, `assert` bodies) loop here
         // instead of recursing, to keep the native stack shallow. What the caller
@@ -595,7 +615,7 @@ impl<'l> Evaluator<'l> {
                     path,
                     default,
                 } => {
-                    let base = self.eval(expr, env)?;
+                    let base = self.eval_operand(expr, env)?;
                     match self.select(base, expr.origin, path, &env, default.is_some())? {
                         Some(val) => return Ok(val),
                         None => {
@@ -605,7 +625,7 @@ impl<'l> Evaluator<'l> {
                     }
                 }
                 NodeKind::HasAttr { expr, path } => {
-                    let base = self.eval(expr, env)?;
+                    let base = self.eval_operand(expr, env)?;
                     let found = match path.split_last() {
                         None => true,
                         Some((last, init)) => {
@@ -628,14 +648,14 @@ impl<'l> Evaluator<'l> {
                     if !matches!(func.kind, NodeKind::Apply { .. } | NodeKind::Lambda(_)) =>
                 {
                     // One argument: nothing to save by going through the spine.
-                    let func_val = self.eval(func, env)?;
+                    let func_val = self.eval_operand(func, env)?;
                     let arg_site = arg.origin;
                     let arg = self.thunk(arg, &env);
                     return self.call_at(func_val, arg, origin, arg_site);
                 }
                 NodeKind::Apply { .. } => return self.eval_apply(&node, &env),
                 NodeKind::If { cond, then, else_ } => {
-                    let cond_val = self.eval(cond, env)?;
+                    let cond_val = self.eval_operand(cond, env)?;
                     let branch = if self.expect_bool(&cond_val, cond.origin)? {
                         then
                     } else {
@@ -645,7 +665,7 @@ impl<'l> Evaluator<'l> {
                     node = &held_node;
                 }
                 NodeKind::Assert { cond, body } => {
-                    let cond_val = self.eval(cond, env)?;
+                    let cond_val = self.eval_operand(cond, env)?;
                     if !self.expect_bool(&cond_val, cond.origin)? {
                         let condition = self
                             .sources

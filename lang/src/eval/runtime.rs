@@ -75,6 +75,21 @@ impl Env {
         }
         env.slots.borrow().get(index as usize).cloned()
     }
+
+    /// The value of a variable already evaluated, if it is.
+    #[inline]
+    pub fn known_value(self: &EnvRef, depth: u32, index: u32) -> Option<Val> {
+        let mut env = self;
+        for _ in 0..depth {
+            env = env.parent.as_ref()?;
+        }
+        let slots = env.slots.borrow();
+        let state = slots.get(index as usize)?.state.borrow();
+        match &*state {
+            ThunkState::Done(val) => Some(val.clone()),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) type Thunk = Rc<ThunkCell>;
