@@ -556,7 +556,7 @@ impl<'l> Evaluator<'l> {
             let origin = node.origin;
             match &node.kind {
                 NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) | NodeKind::Lambda(_) => {
-                    return Ok(literal(&node, &env).expect("a literal"));
+                    return Ok(literal(node, env).expect("a literal"));
                 }
                 NodeKind::Var { depth, index } => {
                     let Some(thunk) = env.lookup(*depth, *index) else {
@@ -586,13 +586,13 @@ impl<'l> Evaluator<'l> {
                     });
                 }
                 NodeKind::Global(global) => return Ok(self.global(*global, origin)),
-                NodeKind::Interpolated(pieces) => return self.interpolate(pieces, &env, origin),
+                NodeKind::Interpolated(pieces) => return self.interpolate(pieces, env, origin),
                 NodeKind::List(items) => {
                     self.charge(items.len() * 16, origin)?;
-                    let thunks = items.iter().map(|item| self.thunk(item, &env)).collect();
+                    let thunks = items.iter().map(|item| self.thunk(item, env)).collect();
                     return Ok(Val::new(Kind::List(Rc::new(thunks)), origin));
                 }
-                NodeKind::Attrs(attrs) => return self.eval_attrs(attrs, &env, origin),
+                NodeKind::Attrs(attrs) => return self.eval_attrs(attrs, env, origin),
                 NodeKind::Let { slots, body } => {
                     let frame = Env::new(Some(env.clone()), Slots::with_capacity(slots.len()));
                     {
@@ -616,7 +616,7 @@ impl<'l> Evaluator<'l> {
                     default,
                 } => {
                     let base = self.eval_operand(expr, env)?;
-                    match self.select(base, expr.origin, path, &env, default.is_some())? {
+                    match self.select(base, expr.origin, path, env, default.is_some())? {
                         Some(val) => return Ok(val),
                         None => {
                             held_node = default.clone().expect("a default");
@@ -629,13 +629,13 @@ impl<'l> Evaluator<'l> {
                     let found = match path.split_last() {
                         None => true,
                         Some((last, init)) => {
-                            match self.select(base, expr.origin, init, &env, true)? {
+                            match self.select(base, expr.origin, init, env, true)? {
                                 Some(Val {
                                     kind: Kind::Attrs(set),
                                     ..
                                 }) => {
                                     // The attribute itself is not evaluated.
-                                    let (name, _) = self.key_name(last, &env)?;
+                                    let (name, _) = self.key_name(last, env)?;
                                     set.get(&name).is_some()
                                 }
                                 _ => false,
@@ -650,10 +650,10 @@ impl<'l> Evaluator<'l> {
                     // One argument: nothing to save by going through the spine.
                     let func_val = self.eval_operand(func, env)?;
                     let arg_site = arg.origin;
-                    let arg = self.thunk(arg, &env);
+                    let arg = self.thunk(arg, env);
                     return self.call_at(func_val, arg, origin, arg_site);
                 }
-                NodeKind::Apply { .. } => return self.eval_apply(&node, &env),
+                NodeKind::Apply { .. } => return self.eval_apply(node, env),
                 NodeKind::If { cond, then, else_ } => {
                     let cond_val = self.eval_operand(cond, env)?;
                     let branch = if self.expect_bool(&cond_val, cond.origin)? {
@@ -687,7 +687,7 @@ impl<'l> Evaluator<'l> {
                     node = &held_node;
                 }
                 NodeKind::Neg(inner) => {
-                    let val = self.eval(inner, &env)?;
+                    let val = self.eval(inner, env)?;
                     let n = self.expect_int(&val, inner.origin)?;
                     let Some(negated) = n.checked_neg() else {
                         return Err(overflow(format!("-({n})"), origin));
@@ -695,12 +695,12 @@ impl<'l> Evaluator<'l> {
                     return Ok(Val::new(Kind::Int(negated), origin));
                 }
                 NodeKind::Not(inner) => {
-                    let val = self.eval(inner, &env)?;
+                    let val = self.eval(inner, env)?;
                     let b = self.expect_bool(&val, inner.origin)?;
                     return Ok(Val::new(Kind::Bool(!b), origin));
                 }
                 NodeKind::Binary { op, lhs, rhs } => {
-                    return self.binary(*op, lhs, rhs, &env, origin);
+                    return self.binary(*op, lhs, rhs, env, origin);
                 }
                 NodeKind::Undefined(name) => {
                     return Err(error(
