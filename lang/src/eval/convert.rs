@@ -83,15 +83,18 @@ impl Evaluator<'_> {
     /// function met earlier, as with the copy), and the value is refused as the copy
     /// is when its plain form would not fit in the memory budget; the text then
     /// counts against what is left of it.
-    pub(crate) fn json_text(&mut self, val: &Val) -> R<String> {
+    ///
+    /// The outer error is the evaluation's; the inner one the text's (a function,
+    /// or a text too long), which `hac eval` reports after every other diagnostic,
+    /// as it did when it printed the copy.
+    pub(crate) fn json_text(&mut self, val: &Val) -> R<R<String>> {
         let sizes = self.force_plain(val, &mut ValuePath::default())?;
         let mut writer = JsonWriter {
             out: String::new(),
             max_len: self.measured_remaining_bytes(),
             sizes: &sizes,
         };
-        writer.write(val)?;
-        Ok(writer.out)
+        Ok(writer.write(val).map(|()| writer.out))
     }
 
     /// Forces everything `val`'s plain form holds, and refuses it when that form

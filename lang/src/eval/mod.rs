@@ -220,6 +220,14 @@ fn evaluate(
         }
     };
     crate::diagnostic::normalize(&mut diagnostics);
+    let json = match json {
+        Some(Err(err)) => {
+            diagnostics.push(*err);
+            None
+        }
+        Some(Ok(json)) => Some(json),
+        None => None,
+    };
     let sources = std::mem::take(&mut evaluator.sources);
     let allocated = limits.max_bytes - evaluator.remaining_bytes();
     drop(evaluator);

@@ -103,6 +103,24 @@ fn json_written_from_the_value_is_the_copys() {
 }
 
 #[test]
+fn the_json_texts_error_comes_after_the_evaluations_diagnostics() {
+    // As when the copy was printed: the trace (later in the file) first.
+    let analysis = super::analyze_for(
+        &MemLoader::with(&[(
+            MAIN,
+            "let f = x: x; in { b = f; a = builtins.trace \"hi\" 1; }",
+        )]),
+        Path::new(MAIN),
+        &Limits::default(),
+        &std::sync::atomic::AtomicBool::new(false),
+        super::Output::Json,
+    );
+    let codes: Vec<_> = analysis.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [codes::TRACE, codes::NOT_REPRESENTABLE]);
+    assert!(analysis.json.is_none());
+}
+
+#[test]
 fn json_written_from_the_value_counts_against_the_memory_budget() {
     // Small values, a long text: each control character is six characters of JSON.
     let src = r#"let c = builtins.fromJSON "\"\\u0001\"";
