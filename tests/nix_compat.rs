@@ -14,11 +14,11 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hac_lang::{Analysis, Diagnostic, FsLoader, Limits, analyze, codes};
+use hac_lang::{Analysis, Diagnostic, FsLoader, Limits, Output, analyze, analyze_for, codes};
 use hac_tests::repo_root;
 
 /// Fewer would let a trivial corpus pass; the corpus is meant to cover the language.
@@ -153,6 +153,7 @@ impl Drop for NixSandbox {
 // Running hac
 
 /// What hac made of one file.
+#[derive(Debug, PartialEq)]
 enum HacOutcome {
     /// Evaluated and printed as JSON.
     Json(String),
@@ -208,13 +209,39 @@ fn evaluate(path: &Path) -> HacOutcome {
     let Some(value) = &analysis.value else {
         return HacOutcome::Broken("no value and no error diagnostic".to_string());
     };
-    match hac_lang::json::to_json(value) {
+    let outcome = match hac_lang::json::to_json(value) {
         Ok(json) => HacOutcome::Json(json),
         Err(diagnostic) => HacOutcome::Rejected {
             codes: vec![diagnostic.code],
             rendered: render(&analysis, &diagnostic),
         },
+    };
+    // `hac eval` writes the JSON straight from the evaluated value: it must say
+    // exactly what the plain copy's JSON says.
+    let printed = analyze_for(
+        &FsLoader,
+        path,
+        &Limits::default(),
+        &AtomicBool::new(false),
+        Output::Json,
+    );
+    let printed = match (
+        &printed.json,
+        printed.diagnostics.iter().find(|d| d.is_error()),
+    ) {
+        (Some(json), None) => HacOutcome::Json(json.clone()),
+        (_, Some(diagnostic)) => HacOutcome::Rejected {
+            codes: vec![diagnostic.code],
+            rendered: render(&printed, diagnostic),
+        },
+        (None, None) => HacOutcome::Broken("no JSON text and no error diagnostic".to_string()),
+    };
+    if printed != outcome {
+        return HacOutcome::Broken(format!(
+            "`hac eval` prints {printed:?}, the plain copy's JSON is {outcome:?}"
+        ));
     }
+    outcome
 }
 
 /// Runs hac on its own thread so a panic or a hang is reported for this file

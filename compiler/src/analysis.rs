@@ -13,8 +13,11 @@ use crate::suppress;
 /// How far to take a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
-    /// The language only: parse, check and evaluate (`hac eval`).
+    /// The language only: parse, check and evaluate.
     Language,
+    /// The language only, keeping just the value's JSON text (`hac eval`): no
+    /// plain copy of the value is made.
+    Json,
     /// The language, then the cluster model and its lints.
     Cluster,
 }
@@ -34,6 +37,8 @@ pub struct Analysis {
     pub suppressed: Vec<Diagnostic>,
     /// Bytes the evaluation charged against the memory budget.
     pub allocated: u64,
+    /// The value's JSON text, at [`Depth::Json`] (then `value` is `None`).
+    pub json: Option<String>,
 }
 
 impl Analysis {
@@ -89,7 +94,11 @@ fn analyze_fully(
     provider: Option<Cloud>,
     cancel: &AtomicBool,
 ) -> Analysis {
-    let lang = hac_lang::analyze_cancellable(loader, path, limits, cancel);
+    let output = match depth {
+        Depth::Json => hac_lang::Output::Json,
+        Depth::Language | Depth::Cluster => hac_lang::Output::Value,
+    };
+    let lang = hac_lang::analyze_for(loader, path, limits, cancel, output);
     let mut analysis = Analysis {
         sources: lang.sources,
         value: lang.value,
@@ -97,6 +106,7 @@ fn analyze_fully(
         diagnostics: lang.diagnostics,
         suppressed: Vec::new(),
         allocated: lang.allocated,
+        json: lang.json,
     };
     if cancel.load(Ordering::Relaxed) {
         return analysis;

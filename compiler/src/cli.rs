@@ -947,24 +947,14 @@ fn eval(
     loader: &dyn Loader,
     io: &mut Io<'_>,
 ) -> u8 {
-    let Some(mut analysis) = analyze_readable(path, Depth::Language, reading, loader, format, io)
+    // The JSON text is written by the evaluator, counting against its memory budget.
+    let Some(mut analysis) = analyze_readable(path, Depth::Json, reading, loader, format, io)
     else {
         return EXIT_USAGE;
     };
-    let mut printed = None;
-    if let Some(value) = analysis.value.as_ref() {
-        // The JSON text counts against the same memory budget as the evaluation.
-        let room = Limits::default()
-            .max_bytes
-            .saturating_sub(analysis.allocated);
-        match hac_lang::json::to_json_within(value, room) {
-            Ok(json) => printed = Some(json),
-            Err(diagnostic) => analysis.diagnostics.push(diagnostic),
-        }
-    }
     print_diagnostics(&analysis, format, io);
     let status = status_of(&analysis.diagnostics, false);
-    if let (EXIT_OK, Some(json)) = (status, printed) {
+    if let (EXIT_OK, Some(json)) = (status, analysis.json.take()) {
         let _ = writeln!(io.stdout, "{json}");
     }
     status

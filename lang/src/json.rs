@@ -22,7 +22,12 @@ pub fn to_json_within(value: &Value, max_len: u64) -> Result<String, Diagnostic>
 }
 
 fn too_long(value: &Value, max_len: u64) -> Diagnostic {
-    let origin = value.origin;
+    too_long_at(value.origin, max_len)
+}
+
+/// The diagnostic for a JSON text that passed `max_len` bytes at the value made at
+/// `origin`.
+pub(crate) fn too_long_at(origin: crate::span::Origin, max_len: u64) -> Diagnostic {
     Diagnostic::error(
         codes::BUDGET_EXCEEDED,
         format!(
@@ -41,7 +46,7 @@ fn write_value(out: &mut String, value: &Value, max_len: u64) -> Result<(), Diag
     match &value.kind {
         ValueKind::Null => out.push_str("null"),
         ValueKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        ValueKind::Int(i) => out.push_str(&i.to_string()),
+        ValueKind::Int(i) => write_int(out, *i),
         ValueKind::String(s) => write_string(out, s),
         ValueKind::Path(p) => write_string(out, &p.to_string_lossy()),
         ValueKind::List(items) => {
@@ -70,15 +75,7 @@ fn write_value(out: &mut String, value: &Value, max_len: u64) -> Result<(), Diag
             }
             out.push('}');
         }
-        ValueKind::Function => {
-            let origin = value.origin;
-            return Err(Diagnostic::error(
-                codes::NOT_REPRESENTABLE,
-                "cannot convert a function to JSON",
-            )
-            .with_primary(origin.file, origin.span, "this function has no JSON form")
-            .with_help("call the function, or remove it from the value"));
-        }
+        ValueKind::Function => return Err(function_at(value.origin)),
     }
     if out.len() as u64 > max_len {
         return Err(too_long(value, max_len));
@@ -86,21 +83,48 @@ fn write_value(out: &mut String, value: &Value, max_len: u64) -> Result<(), Diag
     Ok(())
 }
 
+/// The diagnostic for a function met in a value printed as JSON.
+pub(crate) fn function_at(origin: crate::span::Origin) -> Diagnostic {
+    Diagnostic::error(
+        codes::NOT_REPRESENTABLE,
+        "cannot convert a function to JSON",
+    )
+    .with_primary(origin.file, origin.span, "this function has no JSON form")
+    .with_help("call the function, or remove it from the value")
+}
+
+pub(crate) fn write_int(out: &mut String, i: i64) {
+    use std::fmt::Write;
+    // Writing to a `String` cannot fail.
+    let _ = write!(out, "{i}");
+}
+
 /// Nix escapes `"`, `\`, newline, carriage return and tab by name and every other
 /// control character as `\u00XX`; everything else, including non-ASCII, is literal.
-fn write_string(out: &mut String, text: &str) {
+pub(crate) fn write_string(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole.
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..at]);
+        if escaped.is_empty() {
+            use std::fmt::Write;
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        plain = at + 1;
     }
+    out.push_str(&text[plain..]);
     out.push('"');
 }
 

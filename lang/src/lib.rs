@@ -23,7 +23,7 @@ pub mod syntax;
 pub mod value;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use eval::{Analysis, Limits, analyze, analyze_cancellable};
+pub use eval::{Analysis, Limits, Output, analyze, analyze_cancellable, analyze_for};
 pub use loader::{FsLoader, Loader};
 pub use source::{SourceFile, SourceMap};
 pub use span::{FileId, Origin, Span};

@@ -10,7 +10,9 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Origin;
 
 use super::machine::{Evaluator, R, error, help, prim_value, with_value_origin};
-use super::runtime::{AttrSet, AttrSlot, Kind, Slots, Thunk, ThunkState, Val, done, pending};
+use super::runtime::{
+    AttrSet, AttrSlot, Deferred, Kind, Slots, Thunk, ThunkState, Val, done, pending,
+};
 
 macro_rules! prims {
     ($( $variant:ident = $name:literal / $arity:literal, )*) => {
@@ -145,11 +147,11 @@ fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
 const DEFERRED_CALL_BYTES: usize = 160;
 
 fn deferred_call(func: &Val, args: Slots, site: Origin) -> Thunk {
-    pending(ThunkState::Apply {
+    pending(ThunkState::Apply(Box::new(Deferred {
         func: func.clone(),
         args,
         site,
-    })
+    })))
 }
 
 fn string_val(text: impl Into<Rc<str>>, origin: Origin) -> Val {
@@ -386,8 +388,7 @@ pub(crate) fn call(
             let list = ev.list_arg(&args[2], sites[2])?;
             let mut acc = args[1].clone();
             for item in list.iter() {
-                let partial = ev.call(func.clone(), acc, site)?;
-                let next = ev.call(partial, item.clone(), site)?;
+                let next = ev.call2(func.clone(), acc, item.clone(), site)?;
                 acc = done(next);
             }
             ev.force(&acc)
@@ -720,8 +721,7 @@ pub(crate) fn call(
             }
             ev.charge(items.len() * 32, site)?;
             merge_sort(&mut items, &mut |a: &Thunk, b: &Thunk| {
-                let partial = ev.call(func.clone(), a.clone(), site)?;
-                let result = ev.call(partial, b.clone(), site)?;
+                let result = ev.call2(func.clone(), a.clone(), b.clone(), site)?;
                 ev.expect_bool(&result, site)
             })?;
             Ok(list_val(items, site))

@@ -71,6 +71,35 @@ impl Evaluator<'_> {
     /// set with `outPath` is the plain form of that attribute, its other attributes
     /// never evaluated.
     pub(crate) fn deep_value(&mut self, val: &Val, path: &mut ValuePath) -> R<Value> {
+        let sizes = self.force_plain(val, path)?;
+        self.copy_value(val, path, &sizes)
+    }
+
+    /// The JSON text of `val`: the text [`crate::json::to_json`] gives for
+    /// [`Evaluator::deep_value`]'s copy, with the same errors, written straight from
+    /// the evaluated value without the copy in between.
+    ///
+    /// Everything is forced first (so an evaluation error anywhere wins over a
+    /// function met earlier, as with the copy), and the value is refused as the copy
+    /// is when its plain form would not fit in the memory budget; the text then
+    /// counts against what is left of it.
+    ///
+    /// The outer error is the evaluation's; the inner one the text's (a function,
+    /// or a text too long), which `hac eval` reports after every other diagnostic,
+    /// as it did when it printed the copy.
+    pub(crate) fn json_text(&mut self, val: &Val) -> R<R<String>> {
+        let sizes = self.force_plain(val, &mut ValuePath::default())?;
+        let mut writer = JsonWriter {
+            out: String::new(),
+            max_len: self.measured_remaining_bytes(),
+            sizes: &sizes,
+        };
+        Ok(writer.write(val).map(|()| writer.out))
+    }
+
+    /// Forces everything `val`'s plain form holds, and refuses it when that form
+    /// would not fit in the memory budget.
+    fn force_plain(&mut self, val: &Val, path: &mut ValuePath) -> R<Sizes> {
         let mut sizes = Sizes::default();
         let size = self.plain_size(val, path, &mut sizes)?;
         if !self.room_for(size) {
@@ -82,7 +111,7 @@ impl Evaluator<'_> {
             );
             return Err(err);
         }
-        self.copy_value(val, path, &sizes)
+        Ok(sizes)
     }
 
     /// What stands for the set `val` in its plain form, if anything does: the
@@ -348,6 +377,80 @@ struct Sizes {
     texts: HashMap<usize, Rc<str>>,
     values: HashMap<usize, Val>,
     keep: Vec<Val>,
+}
+
+/// Writes a value whose plain form [`Evaluator::force_plain`] has forced as JSON.
+struct JsonWriter<'s> {
+    out: String,
+    /// The longest text the memory budget leaves room for.
+    max_len: u64,
+    sizes: &'s Sizes,
+}
+
+impl JsonWriter<'_> {
+    fn write(&mut self, val: &Val) -> R<()> {
+        if self.out.len() as u64 > self.max_len {
+            return Err(Box::new(crate::json::too_long_at(val.origin, self.max_len)));
+        }
+        if let Some(container) = container_of(val) {
+            if let Some(text) = self.sizes.texts.get(&container) {
+                crate::json::write_string(&mut self.out, text);
+                return self.check_len(val);
+            }
+            if let Some(inner) = self.sizes.values.get(&container) {
+                return self.write(inner);
+            }
+        }
+        let out = &mut self.out;
+        match &val.kind {
+            Kind::Null => out.push_str("null"),
+            Kind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Kind::Int(i) => crate::json::write_int(out, *i),
+            Kind::Str(s) => crate::json::write_string(out, s),
+            Kind::Path(p) => crate::json::write_string(out, p),
+            Kind::Lambda(_) | Kind::Prim(_) => {
+                return Err(Box::new(crate::json::function_at(val.origin)));
+            }
+            Kind::List(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.write(&forced(item))?;
+                }
+                self.out.push(']');
+            }
+            Kind::Attrs(set) => {
+                out.push('{');
+                for (i, (name, slot)) in set.entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    crate::json::write_string(&mut self.out, name);
+                    self.out.push(':');
+                    self.write(&forced(&slot.thunk))?;
+                }
+                self.out.push('}');
+            }
+        }
+        self.check_len(val)
+    }
+
+    fn check_len(&self, val: &Val) -> R<()> {
+        if self.out.len() as u64 > self.max_len {
+            return Err(Box::new(crate::json::too_long_at(val.origin, self.max_len)));
+        }
+        Ok(())
+    }
+}
+
+/// The value of a thunk [`Evaluator::force_plain`] has forced.
+fn forced(thunk: &Thunk) -> Val {
+    match &*thunk.state.borrow() {
+        ThunkState::Done(val) => val.clone(),
+        _ => unreachable!("the plain form is forced before it is written"),
+    }
 }
 
 /// What a set's plain form is instead of the set.

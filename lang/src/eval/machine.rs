@@ -13,10 +13,10 @@ use crate::source::SourceMap;
 use crate::span::Origin;
 
 use super::Limits;
-use super::ir::{self, AttrsIr, Key, NodeKind, NodeRef, ParamIr, StrPiece};
+use super::ir::{self, AttrsIr, Key, LambdaIr, NodeKind, NodeRef, ParamIr, StrPiece};
 use super::runtime::{
-    AttrSet, AttrSlot, Closure, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState, Val, done,
-    pending,
+    AttrSet, AttrSlot, Closure, Deferred, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState,
+    Val, done, pending,
 };
 
 /// Evaluation errors carry the diagnostic to report; the first one stops evaluation.
@@ -477,13 +477,16 @@ impl<'l> Evaluator<'l> {
             ThunkState::Done(val) => return Ok(val.clone()),
             ThunkState::Blackhole { origin } => return Err(infinite_recursion(*origin)),
             ThunkState::Expr { node, .. } => node.origin,
-            ThunkState::Apply { site, .. } => *site,
+            ThunkState::Apply(call) => call.site,
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter_frame(origin)?;
         let result = with_stack(|| match state {
             ThunkState::Expr { node, env } => self.eval(&node, &env),
-            ThunkState::Apply { func, args, site } => self.call_all(func, args, site),
+            ThunkState::Apply(call) => {
+                let Deferred { func, args, site } = *call;
+                self.call_all(func, args, site)
+            }
             ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
         });
         self.leave();
@@ -521,17 +524,39 @@ impl<'l> Evaluator<'l> {
         })
     }
 
+    /// [`Evaluator::eval`] for an operand: a number or a variable whose value is
+    /// known is taken without entering `eval` (its step is still counted).
+    #[inline]
+    pub fn eval_operand(&mut self, node: &NodeRef, env: &EnvRef) -> R<Val> {
+        match &node.kind {
+            NodeKind::Int(i) => {
+                self.tick(node.origin)?;
+                Ok(Val::new(Kind::Int(*i), node.origin))
+            }
+            NodeKind::Var { depth, index } => match env.known_value(*depth, *index) {
+                Some(val) => {
+                    self.tick(node.origin)?;
+                    Ok(val)
+                }
+                None => self.eval(node, env),
+            },
+            _ => self.eval(node, env),
+        }
+    }
+
     pub fn eval(&mut self, node: &NodeRef, env: &EnvRef) -> R<Val> {
-        let mut node = node.clone();
-        let mut env = env.clone();
         // Tail positions (`let` bodies, `if` branches, `assert` bodies) loop here
-        // instead of recursing, to keep the native stack shallow.
+        // instead of recursing, to keep the native stack shallow. What the caller
+        // lends is used as it is; only a tail position's node and frame are held.
+        let mut held_node: NodeRef;
+        let mut held_env: EnvRef;
+        let (mut node, mut env) = (node, env);
         loop {
             self.tick(node.origin)?;
             let origin = node.origin;
             match &node.kind {
                 NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) | NodeKind::Lambda(_) => {
-                    return Ok(literal(&node, &env).expect("a literal"));
+                    return Ok(literal(node, env).expect("a literal"));
                 }
                 NodeKind::Var { depth, index } => {
                     let Some(thunk) = env.lookup(*depth, *index) else {
@@ -561,13 +586,13 @@ impl<'l> Evaluator<'l> {
                     });
                 }
                 NodeKind::Global(global) => return Ok(self.global(*global, origin)),
-                NodeKind::Interpolated(pieces) => return self.interpolate(pieces, &env, origin),
+                NodeKind::Interpolated(pieces) => return self.interpolate(pieces, env, origin),
                 NodeKind::List(items) => {
                     self.charge(items.len() * 16, origin)?;
-                    let thunks = items.iter().map(|item| self.thunk(item, &env)).collect();
+                    let thunks = items.iter().map(|item| self.thunk(item, env)).collect();
                     return Ok(Val::new(Kind::List(Rc::new(thunks)), origin));
                 }
-                NodeKind::Attrs(attrs) => return self.eval_attrs(attrs, &env, origin),
+                NodeKind::Attrs(attrs) => return self.eval_attrs(attrs, env, origin),
                 NodeKind::Let { slots, body } => {
                     let frame = Env::new(Some(env.clone()), Slots::with_capacity(slots.len()));
                     {
@@ -580,35 +605,37 @@ impl<'l> Evaluator<'l> {
                         }
                     }
                     self.register_recursive(&frame);
-                    let body = body.clone();
-                    node = body;
-                    env = frame;
+                    held_node = body.clone();
+                    node = &held_node;
+                    held_env = frame;
+                    env = &held_env;
                 }
                 NodeKind::Select {
                     expr,
                     path,
                     default,
                 } => {
-                    let base = self.eval(expr, &env)?;
-                    match self.select(base, expr.origin, path, &env, default.is_some())? {
+                    let base = self.eval_operand(expr, env)?;
+                    match self.select(base, expr.origin, path, env, default.is_some())? {
                         Some(val) => return Ok(val),
                         None => {
-                            node = default.clone().expect("a default");
+                            held_node = default.clone().expect("a default");
+                            node = &held_node;
                         }
                     }
                 }
                 NodeKind::HasAttr { expr, path } => {
-                    let base = self.eval(expr, &env)?;
+                    let base = self.eval_operand(expr, env)?;
                     let found = match path.split_last() {
                         None => true,
                         Some((last, init)) => {
-                            match self.select(base, expr.origin, init, &env, true)? {
+                            match self.select(base, expr.origin, init, env, true)? {
                                 Some(Val {
                                     kind: Kind::Attrs(set),
                                     ..
                                 }) => {
                                     // The attribute itself is not evaluated.
-                                    let (name, _) = self.key_name(last, &env)?;
+                                    let (name, _) = self.key_name(last, env)?;
                                     set.get(&name).is_some()
                                 }
                                 _ => false,
@@ -617,23 +644,28 @@ impl<'l> Evaluator<'l> {
                     };
                     return Ok(Val::new(Kind::Bool(found), origin));
                 }
-                NodeKind::Apply { func, arg } => {
-                    let func_val = self.eval(func, &env)?;
+                NodeKind::Apply { func, arg }
+                    if !matches!(func.kind, NodeKind::Apply { .. } | NodeKind::Lambda(_)) =>
+                {
+                    // One argument: nothing to save by going through the spine.
+                    let func_val = self.eval_operand(func, env)?;
                     let arg_site = arg.origin;
-                    let arg = self.thunk(arg, &env);
+                    let arg = self.thunk(arg, env);
                     return self.call_at(func_val, arg, origin, arg_site);
                 }
+                NodeKind::Apply { .. } => return self.eval_apply(node, env),
                 NodeKind::If { cond, then, else_ } => {
-                    let cond_val = self.eval(cond, &env)?;
+                    let cond_val = self.eval_operand(cond, env)?;
                     let branch = if self.expect_bool(&cond_val, cond.origin)? {
                         then
                     } else {
                         else_
                     };
-                    node = branch.clone();
+                    held_node = branch.clone();
+                    node = &held_node;
                 }
                 NodeKind::Assert { cond, body } => {
-                    let cond_val = self.eval(cond, &env)?;
+                    let cond_val = self.eval_operand(cond, env)?;
                     if !self.expect_bool(&cond_val, cond.origin)? {
                         let condition = self
                             .sources
@@ -651,10 +683,11 @@ impl<'l> Evaluator<'l> {
                             "this condition is false",
                         ));
                     }
-                    node = body.clone();
+                    held_node = body.clone();
+                    node = &held_node;
                 }
                 NodeKind::Neg(inner) => {
-                    let val = self.eval(inner, &env)?;
+                    let val = self.eval(inner, env)?;
                     let n = self.expect_int(&val, inner.origin)?;
                     let Some(negated) = n.checked_neg() else {
                         return Err(overflow(format!("-({n})"), origin));
@@ -662,12 +695,12 @@ impl<'l> Evaluator<'l> {
                     return Ok(Val::new(Kind::Int(negated), origin));
                 }
                 NodeKind::Not(inner) => {
-                    let val = self.eval(inner, &env)?;
+                    let val = self.eval(inner, env)?;
                     let b = self.expect_bool(&val, inner.origin)?;
                     return Ok(Val::new(Kind::Bool(!b), origin));
                 }
                 NodeKind::Binary { op, lhs, rhs } => {
-                    return self.binary(*op, lhs, rhs, &env, origin);
+                    return self.binary(*op, lhs, rhs, env, origin);
                 }
                 NodeKind::Undefined(name) => {
                     return Err(error(
@@ -899,11 +932,133 @@ impl<'l> Evaluator<'l> {
     // ---- calls --------------------------------------------------------------
 
     /// Calls `func` with each argument in turn (a deferred call made by a builtin).
-    fn call_all(&mut self, mut func: Val, args: Slots, site: Origin) -> R<Val> {
-        for arg in args {
-            func = self.call(func, arg, site)?;
+    fn call_all(&mut self, func: Val, args: Slots, site: Origin) -> R<Val> {
+        let count = args.len();
+        let mut callee = Callee::Value(func);
+        for (i, arg) in args.into_iter().enumerate() {
+            callee = self.apply_one(callee, arg, site, site, i + 1 < count)?;
         }
-        Ok(func)
+        Ok(self.callee_value(callee))
+    }
+
+    /// `func a b`: a call of a two-argument function, without making the function
+    /// of one argument in between when `func` is written `a: b: …`.
+    pub fn call2(&mut self, func: Val, a: Thunk, b: Thunk, site: Origin) -> R<Val> {
+        let callee = self.apply_one(Callee::Value(func), a, site, site, true)?;
+        let callee = self.apply_one(callee, b, site, site, false)?;
+        Ok(self.callee_value(callee))
+    }
+
+    /// `f a b …` written out: the arguments are given one after another to the
+    /// function `f` is, as in `((f a) b) …`, but a function written `a: b: …` takes
+    /// them without a closure made for each argument but the last, and a builtin
+    /// without a partial application made for each.
+    #[inline(never)]
+    fn eval_apply(&mut self, node: &NodeRef, env: &EnvRef) -> R<Val> {
+        // Each application in the spine, the innermost (first argument) last.
+        let mut spine: smallvec::SmallVec<[(Origin, &NodeRef); 4]> = smallvec::SmallVec::new();
+        let mut head = node;
+        while let NodeKind::Apply { func, arg } = &head.kind {
+            spine.push((head.origin, arg));
+            head = func;
+        }
+        let mut callee = match &head.kind {
+            NodeKind::Lambda(lambda) => {
+                self.tick(head.origin)?;
+                Callee::Lambda(lambda.clone(), env.clone(), head.origin)
+            }
+            _ => Callee::Value(self.eval(head, env)?),
+        };
+        while let Some((site, arg)) = spine.pop() {
+            if !spine.is_empty() {
+                // The step `eval` counted for each inner application when it
+                // evaluated them one by one (the outermost one is counted).
+                self.tick(site)?;
+            }
+            let thunk = self.thunk(arg, env);
+            callee = self.apply_one(callee, thunk, site, arg.origin, !spine.is_empty())?;
+        }
+        Ok(self.callee_value(callee))
+    }
+
+    /// Gives `callee` one more argument. With `more` (other arguments follow), a
+    /// function whose body is a function gives back that inner function and its
+    /// frame, not a closure; a builtin short of arguments collects it.
+    fn apply_one(
+        &mut self,
+        callee: Callee,
+        arg: Thunk,
+        site: Origin,
+        arg_site: Origin,
+        more: bool,
+    ) -> R<Callee> {
+        let (lambda, env) = match callee {
+            Callee::Lambda(lambda, env, _) => (lambda, env),
+            Callee::Partial(mut partial) => {
+                partial.args.push(arg);
+                partial.sites.push(arg_site);
+                partial.origin = site;
+                if partial.args.len() < partial.prim.arity() {
+                    return Ok(Callee::Partial(partial));
+                }
+                return self
+                    .call_prim(partial.prim, &partial.args, &partial.sites, site)
+                    .map(Callee::Value);
+            }
+            Callee::Value(func) => match &func.kind {
+                Kind::Lambda(closure) => (closure.lambda.clone(), closure.env.clone()),
+                Kind::Prim(app) if more => {
+                    let partial = Box::new(Partial {
+                        prim: app.prim,
+                        args: app.args.clone(),
+                        sites: app.sites.clone(),
+                        origin: func.origin,
+                    });
+                    return self.apply_one(Callee::Partial(partial), arg, site, arg_site, more);
+                }
+                _ => return self.call_at(func, arg, site, arg_site).map(Callee::Value),
+            },
+        };
+        if more && let NodeKind::Lambda(inner) = &lambda.body.kind {
+            let frame = self.bind_argument(&lambda, &env, arg, site)?;
+            // The step evaluating the body, the inner function, would have taken.
+            self.tick(lambda.body.origin)?;
+            return Ok(Callee::Lambda(inner.clone(), frame, lambda.body.origin));
+        }
+        self.call_lambda(&lambda, &env, arg, site)
+            .map(Callee::Value)
+    }
+
+    /// The value a callee stands for.
+    fn callee_value(&self, callee: Callee) -> Val {
+        match callee {
+            Callee::Value(val) => val,
+            Callee::Lambda(lambda, env, origin) => {
+                Val::new(Kind::Lambda(Rc::new(Closure { lambda, env })), origin)
+            }
+            Callee::Partial(partial) => Val::new(
+                Kind::Prim(Rc::new(PrimApp {
+                    prim: partial.prim,
+                    args: partial.args,
+                    sites: partial.sites,
+                })),
+                partial.origin,
+            ),
+        }
+    }
+
+    /// Runs the builtin `prim` on all its arguments.
+    fn call_prim(
+        &mut self,
+        prim: super::builtins::Prim,
+        args: &[Thunk],
+        sites: &[Origin],
+        site: Origin,
+    ) -> R<Val> {
+        self.enter_frame(site)?;
+        let result = with_stack(|| super::builtins::call(self, prim, args, sites, site));
+        self.leave();
+        result
     }
 
     pub fn call(&mut self, func: Val, arg: Thunk, site: Origin) -> R<Val> {
@@ -929,10 +1084,7 @@ impl<'l> Evaluator<'l> {
                         site,
                     ));
                 }
-                self.enter_frame(site)?;
-                let result = with_stack(|| super::builtins::call(self, prim, &args, &sites, site));
-                self.leave();
-                result
+                self.call_prim(prim, &args, &sites, site)
             }
             Kind::Attrs(set) if set.get("__functor").is_some() => {
                 let functor = set.get("__functor").expect("checked").thunk.clone();
@@ -953,8 +1105,54 @@ impl<'l> Evaluator<'l> {
     }
 
     fn call_closure(&mut self, closure: &Rc<Closure>, arg: Thunk, site: Origin) -> R<Val> {
-        let frame = match &closure.lambda.param {
-            ParamIr::Ident => Env::new(Some(closure.env.clone()), smallvec::smallvec![arg]),
+        self.call_lambda(&closure.lambda, &closure.env, arg, site)
+    }
+
+    /// Calls the function `lambda` closed over `env` with `arg`.
+    fn call_lambda(
+        &mut self,
+        lambda: &Rc<LambdaIr>,
+        env: &EnvRef,
+        arg: Thunk,
+        site: Origin,
+    ) -> R<Val> {
+        let frame = self.bind_argument(lambda, env, arg, site)?;
+        self.enter_frame(site)?;
+        let result = with_stack(|| self.eval(&lambda.body, &frame));
+        self.leave();
+        result.map_err(|mut err| {
+            add_context(&mut err, site, CONTEXT_CALL);
+            err
+        })
+    }
+
+    /// The frame a call of `lambda` (closed over `env`) with `arg` evaluates its
+    /// body in, or the error of an argument its pattern does not accept.
+    #[inline]
+    fn bind_argument(
+        &mut self,
+        lambda: &LambdaIr,
+        env: &EnvRef,
+        arg: Thunk,
+        site: Origin,
+    ) -> R<EnvRef> {
+        match &lambda.param {
+            ParamIr::Ident => Ok(Env::new(Some(env.clone()), smallvec::smallvec![arg])),
+            ParamIr::Pattern { .. } => self.bind_pattern(lambda, env, arg, site),
+        }
+    }
+
+    /// [`Evaluator::bind_argument`] for a function taking a set pattern.
+    #[inline(never)]
+    fn bind_pattern(
+        &mut self,
+        lambda: &LambdaIr,
+        env: &EnvRef,
+        arg: Thunk,
+        site: Origin,
+    ) -> R<EnvRef> {
+        let frame = match &lambda.param {
+            ParamIr::Ident => Env::new(Some(env.clone()), smallvec::smallvec![arg]),
             ParamIr::Pattern {
                 entries,
                 ellipsis,
@@ -1008,10 +1206,7 @@ impl<'l> Evaluator<'l> {
                     };
                     Box::new(diag.with_help(help))
                 };
-                let frame = Env::new(
-                    Some(closure.env.clone()),
-                    Slots::with_capacity(entries.len() + 1),
-                );
+                let frame = Env::new(Some(env.clone()), Slots::with_capacity(entries.len() + 1));
                 let mut defaulted = false;
                 {
                     let mut slots = frame.slots.borrow_mut();
@@ -1066,13 +1261,7 @@ impl<'l> Evaluator<'l> {
                 frame
             }
         };
-        self.enter_frame(site)?;
-        let result = with_stack(|| self.eval(&closure.lambda.body, &frame));
-        self.leave();
-        result.map_err(|mut err| {
-            add_context(&mut err, site, CONTEXT_CALL);
-            err
-        })
+        Ok(frame)
     }
 
     // ---- type expectations -------------------------------------------------
@@ -1133,7 +1322,27 @@ impl<'l> Evaluator<'l> {
     }
 }
 
+/// A function in the middle of a call `f a b …`: a value, or a function written
+/// `x: …` with its frame and where it is written (no closure is made for it
+/// unless it is the call's result), or a builtin short of arguments.
+enum Callee {
+    Value(Val),
+    Lambda(Rc<LambdaIr>, EnvRef, Origin),
+    /// Boxed: it is rare, and every other callee is moved around at each argument.
+    Partial(Box<Partial>),
+}
+
+/// A builtin's arguments so far, not yet in a [`PrimApp`] of their own.
+struct Partial {
+    prim: super::builtins::Prim,
+    args: smallvec::SmallVec<[Thunk; super::runtime::MAX_ARITY]>,
+    sites: smallvec::SmallVec<[Origin; super::runtime::MAX_ARITY]>,
+    /// The application that gave the last argument.
+    origin: Origin,
+}
+
 /// The value of a literal node (numbers, strings, paths, functions).
+#[inline]
 fn literal(node: &NodeRef, env: &EnvRef) -> Option<Val> {
     let kind = match &node.kind {
         NodeKind::Int(i) => Kind::Int(*i),

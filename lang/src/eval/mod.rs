@@ -68,6 +68,20 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// Bytes charged against [`Limits::max_bytes`]; printing the value may use the rest.
     pub allocated: u64,
+    /// The value's JSON text, when evaluation succeeded and [`Output::Json`] asked
+    /// for it (then [`Analysis::value`] is `None`).
+    pub json: Option<String>,
+}
+
+/// What an analysis hands back of the evaluated value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// The plain [`Value`], each part with where it was made.
+    #[default]
+    Value,
+    /// Only the JSON text `nix-instantiate --eval --strict --json` prints, written
+    /// straight from the evaluated value (`hac eval`): no plain copy is made.
+    Json,
 }
 
 impl Analysis {
@@ -90,6 +104,17 @@ pub fn analyze_cancellable(
     limits: &Limits,
     cancel: &AtomicBool,
 ) -> Analysis {
+    analyze_for(loader, path, limits, cancel, Output::Value)
+}
+
+/// [`analyze_cancellable`], handing back the value as `output` asks.
+pub fn analyze_for(
+    loader: &dyn Loader,
+    path: &Path,
+    limits: &Limits,
+    cancel: &AtomicBool,
+    output: Output,
+) -> Analysis {
     let given = path;
     // Paths in the language are absolute, like Nix's.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -109,7 +134,7 @@ pub fn analyze_cancellable(
                         requests: request_tx,
                         responses: response_rx,
                     };
-                    evaluate(&proxy, &path, &limits, cancel)
+                    evaluate(&proxy, &path, &limits, cancel, output)
                 }
             });
         let worker = match worker {
@@ -167,22 +192,42 @@ pub fn internal_error(detail: &str) -> Diagnostic {
     )
 }
 
-fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBool) -> Analysis {
+fn evaluate(
+    loader: &dyn Loader,
+    path: &Path,
+    limits: &Limits,
+    cancel: &AtomicBool,
+    output: Output,
+) -> Analysis {
     let mut evaluator = machine::Evaluator::new(loader, limits.clone());
     evaluator.cancel = Some(cancel);
     let result = evaluator.load(path, None).and_then(|index| {
         let root = evaluator.file_value(index, None)?;
-        evaluator.deep_value(&root, &mut Default::default())
+        match output {
+            Output::Value => Ok((
+                Some(evaluator.deep_value(&root, &mut Default::default())?),
+                None,
+            )),
+            Output::Json => Ok((None, Some(evaluator.json_text(&root)?))),
+        }
     });
     let mut diagnostics = std::mem::take(&mut evaluator.diagnostics);
-    let value = match result {
-        Ok(value) => Some(value),
+    let (value, json) = match result {
+        Ok(result) => result,
         Err(err) => {
             diagnostics.push(*err);
-            None
+            (None, None)
         }
     };
     crate::diagnostic::normalize(&mut diagnostics);
+    let json = match json {
+        Some(Err(err)) => {
+            diagnostics.push(*err);
+            None
+        }
+        Some(Ok(json)) => Some(json),
+        None => None,
+    };
     let sources = std::mem::take(&mut evaluator.sources);
     let allocated = limits.max_bytes - evaluator.remaining_bytes();
     drop(evaluator);
@@ -192,6 +237,7 @@ fn evaluate(loader: &dyn Loader, path: &Path, limits: &Limits, cancel: &AtomicBo
         value,
         diagnostics,
         allocated,
+        json,
     }
 }
 

@@ -25,7 +25,7 @@ impl Evaluator<'_> {
         // The logical operators evaluate their right side only when needed.
         match op {
             BinaryOp::And | BinaryOp::Or | BinaryOp::Implies => {
-                let left = self.eval(lhs, env)?;
+                let left = self.eval_operand(lhs, env)?;
                 let left = self.expect_bool(&left, lhs.origin)?;
                 let short = match op {
                     BinaryOp::And => (!left).then_some(false),
@@ -35,14 +35,14 @@ impl Evaluator<'_> {
                 if let Some(result) = short {
                     return Ok(Val::new(Kind::Bool(result), origin));
                 }
-                let right = self.eval(rhs, env)?;
+                let right = self.eval_operand(rhs, env)?;
                 let right = self.expect_bool(&right, rhs.origin)?;
                 return Ok(Val::new(Kind::Bool(right), origin));
             }
             _ => {}
         }
-        let a = self.eval(lhs, env)?;
-        let b = self.eval(rhs, env)?;
+        let a = self.eval_operand(lhs, env)?;
+        let b = self.eval_operand(rhs, env)?;
         let (la, lb) = (lhs.origin, rhs.origin);
         let kind = match op {
             BinaryOp::Eq => Kind::Bool(self.equal(&a, &b, origin)?),

@@ -75,6 +75,21 @@ impl Env {
         }
         env.slots.borrow().get(index as usize).cloned()
     }
+
+    /// The value of a variable already evaluated, if it is.
+    #[inline]
+    pub fn known_value(self: &EnvRef, depth: u32, index: u32) -> Option<Val> {
+        let mut env = self;
+        for _ in 0..depth {
+            env = env.parent.as_ref()?;
+        }
+        let slots = env.slots.borrow();
+        let state = slots.get(index as usize)?.state.borrow();
+        match &*state {
+            ThunkState::Done(val) => Some(val.clone()),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) type Thunk = Rc<ThunkCell>;
@@ -88,17 +103,21 @@ pub(crate) enum ThunkState {
         node: NodeRef,
         env: EnvRef,
     },
-    /// A call a builtin left for later (`map f xs` makes one per element).
-    Apply {
-        func: Val,
-        args: Slots,
-        site: Origin,
-    },
+    /// A call a builtin left for later (`map f xs` makes one per element). Boxed,
+    /// so every thunk is not as large as this rarer state.
+    Apply(Box<Deferred>),
     /// Being evaluated right now; forcing it again is infinite recursion.
     Blackhole {
         origin: Origin,
     },
     Done(Val),
+}
+
+/// A call to make when its result is needed.
+pub(crate) struct Deferred {
+    pub func: Val,
+    pub args: Slots,
+    pub site: Origin,
 }
 
 thread_local! {

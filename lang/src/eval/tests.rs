@@ -47,12 +47,98 @@ fn run_files(files: &[(&str, &str)], limits: &Limits) -> super::Analysis {
     analyze(&MemLoader::with(files), Path::new(files[0].0), limits)
 }
 
+/// The JSON text of `src`'s value, or the first error, from the plain copy of the
+/// value; checks that the text written straight from the evaluated value (what
+/// `hac eval` prints) is the same, or fails the same way.
 fn json_of(src: &str) -> Result<String, Diagnostic> {
     let analysis = run_files(&[(MAIN, src)], &Limits::default());
-    if let Some(err) = analysis.diagnostics.iter().find(|d| d.is_error()) {
-        return Err(err.clone());
+    let from_copy = match analysis.diagnostics.iter().find(|d| d.is_error()) {
+        Some(err) => Err(err.clone()),
+        None => crate::json::to_json(analysis.value.as_ref().expect("a value")),
+    };
+    let direct = json_written_directly(src, &Limits::default());
+    assert_eq!(
+        format!("{from_copy:?}"),
+        format!("{direct:?}"),
+        "{src}: the JSON written from the evaluated value differs from the copy's"
+    );
+    from_copy
+}
+
+/// `src`'s JSON text as `hac eval` makes it ([`super::Output::Json`]), or the
+/// first error.
+fn json_written_directly(src: &str, limits: &Limits) -> Result<String, Diagnostic> {
+    let analysis = super::analyze_for(
+        &MemLoader::with(&[(MAIN, src)]),
+        Path::new(MAIN),
+        limits,
+        &std::sync::atomic::AtomicBool::new(false),
+        super::Output::Json,
+    );
+    assert!(analysis.value.is_none(), "{src}: no plain copy is made");
+    match analysis.diagnostics.iter().find(|d| d.is_error()) {
+        Some(err) => Err(err.clone()),
+        None => Ok(analysis.json.expect("the JSON text")),
     }
-    crate::json::to_json(analysis.value.as_ref().expect("a value"))
+}
+
+#[test]
+fn json_written_from_the_value_is_the_copys() {
+    for src in [
+        // A function fails only when no evaluation error comes after it.
+        r#"[ (x: x) (throw "later") ]"#,
+        r#"[ 1 { f = builtins.map; } ]"#,
+        // Stand-ins: `__toString` and `outPath` (its siblings never evaluated).
+        r#"{ a = { __toString = s: "text${toString s.n}"; n = 4; }; }"#,
+        r#"[ { outPath = { outPath = "/p"; }; b = throw "never"; } ]"#,
+        // Escapes, numbers, paths, nesting, shared parts.
+        r#"[ (builtins.fromJSON "\"\\u0001\\u001f\"") "\t\n\r\"\\ é/" (-9223372036854775807 - 1) ./a/../b null true ]"#,
+        "let t = { x = [ 1 2 ]; }; in { a = t; b = [ t t ]; c = { }; d = [ ]; }",
+        // Errors while forcing, with the attribute's context.
+        r#"{ a.b = [ 1 (abort "deep") ]; }"#,
+        "let a = { b = a; }; in a",
+    ] {
+        let _ = json_of(src);
+    }
+}
+
+#[test]
+fn the_json_texts_error_comes_after_the_evaluations_diagnostics() {
+    // As when the copy was printed: the trace (later in the file) first.
+    let analysis = super::analyze_for(
+        &MemLoader::with(&[(
+            MAIN,
+            "let f = x: x; in { b = f; a = builtins.trace \"hi\" 1; }",
+        )]),
+        Path::new(MAIN),
+        &Limits::default(),
+        &std::sync::atomic::AtomicBool::new(false),
+        super::Output::Json,
+    );
+    let codes: Vec<_> = analysis.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [codes::TRACE, codes::NOT_REPRESENTABLE]);
+    assert!(analysis.json.is_none());
+}
+
+#[test]
+fn json_written_from_the_value_counts_against_the_memory_budget() {
+    // Small values, a long text: each control character is six characters of JSON.
+    let src = r#"let c = builtins.fromJSON "\"\\u0001\"";
+      s = builtins.concatStringsSep "" (builtins.genList (j: c) 1000); in
+      builtins.genList (i: s) 100"#;
+    let limits = Limits {
+        max_bytes: 400_000,
+        ..Limits::default()
+    };
+    let err = json_written_directly(src, &limits).unwrap_err();
+    assert_eq!(err.code, codes::BUDGET_EXCEEDED, "{err:?}");
+    assert!(err.message.contains("JSON text"), "{err:?}");
+    assert_eq!(
+        json_written_directly(src, &Limits::default())
+            .unwrap()
+            .len(),
+        600_301
+    );
 }
 
 #[track_caller]
