@@ -6,8 +6,9 @@
 #[path = "build_common.rs"]
 mod build_common;
 
-use build_common::{build, examples};
+use build_common::{build, cluster_and_plan, examples, fixture_bundle};
 use hac::build::output;
+use hac_tests::repo_root;
 
 #[test]
 fn every_example_matches_its_snapshots() {
@@ -25,5 +26,33 @@ fn every_example_matches_its_snapshots() {
             format!("{example}__manifest"),
             String::from_utf8(manifest.bytes.clone()).expect("UTF-8")
         );
+    }
+}
+
+/// `hac build` copies the bulk of each document (the files' contents) line by line
+/// instead of passing it through the YAML serializer: every host of every example
+/// must come out exactly as the serializer writes it.
+#[test]
+fn every_example_builds_the_serializers_text() {
+    for example in examples() {
+        let path = repo_root().join("examples").join(format!("{example}.hac"));
+        let (cluster, plan) = cluster_and_plan(&path);
+        let bundle = fixture_bundle(&example);
+        let context = hac::build::Context {
+            cluster: &cluster,
+            plan: &plan,
+            secrets: &bundle,
+            built_at: hac_tests::build_time(),
+        };
+        let spliced = hac::build::build(&context).expect("the example builds");
+        let serialized = hac::build::build_sequentially(&context).expect("the example builds");
+        assert_eq!(spliced.len(), serialized.len());
+        for (spliced, serialized) in spliced.iter().zip(&serialized) {
+            assert!(
+                spliced.user_data == serialized.user_data,
+                "{example}: host {} differs",
+                spliced.name
+            );
+        }
     }
 }

@@ -40,7 +40,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::emit::SpecError;
-use crate::emit::bootstrap;
+use crate::emit::{bootstrap, yaml};
 use crate::model::{Cluster, Host};
 use crate::plan::{Action, BootPlan, HostPlan, PlanRole, Step};
 use crate::secrets::{BootstrapToken, Bundle};
@@ -173,21 +173,25 @@ pub fn build_each<T: Send>(
             let host = hosts
                 .get(plan_host.name.as_str())
                 .ok_or_else(|| missing_host(&plan_host.name))?;
-            build_host(context, host, plan_host).map(&finish)
+            build_host(context, host, plan_host, yaml::to_cloud_config_spliced).map(&finish)
         })
         .collect();
     results.into_iter().collect()
 }
 
 /// The straightforward build, one host after another in plan order, each looked up
-/// in the cluster by name: what [`build`] computes in parallel, kept as the
-/// reference the parallel build is tested against.
+/// in the cluster by name and its whole document written by the YAML serializer:
+/// what [`build`] computes in parallel (copying the bulk of each document line by
+/// line), kept as the reference the parallel build is tested against.
 pub fn build_sequentially(context: &Context<'_>) -> Result<Vec<HostOutput>, SpecError> {
     context
         .plan
         .hosts
         .iter()
-        .map(|plan_host| build_host(context, context.host(&plan_host.name)?, plan_host))
+        .map(|plan_host| {
+            let host = context.host(&plan_host.name)?;
+            build_host(context, host, plan_host, yaml::to_cloud_config)
+        })
         .collect()
 }
 
@@ -201,6 +205,7 @@ fn build_host(
     context: &Context<'_>,
     host: &Host,
     plan_host: &HostPlan,
+    write: userdata::Writer,
 ) -> Result<HostOutput, SpecError> {
     let mut files = Vec::new();
     let mut script_steps = Vec::new();
@@ -220,7 +225,7 @@ fn build_host(
         script_steps.push(bootstrap::Step::new(step.id, body));
     }
     let script = bootstrap::script_with_library(&script_steps, waits::PROBES)?;
-    let assembled = userdata::assemble(context, host, files, script)?;
+    let assembled = userdata::assemble(context, host, files, script, write)?;
     Ok(HostOutput {
         name: plan_host.name.clone(),
         roles: plan_host.roles.clone(),

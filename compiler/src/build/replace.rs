@@ -433,13 +433,18 @@ fn remove_listed(dir: &Path) {
     let _ = fs::remove_dir(dir);
 }
 
-/// Writers at once: each file is synced to disk, and the file system commits the
-/// syncs of concurrent writers together, where one writer waits for every file's
-/// own commit (thousands of hosts took seconds of waiting).
-const WRITERS: usize = 16;
+/// Writers at once when each file is synced on its own (where the whole file system
+/// cannot be synced in one call): the file system commits the syncs of concurrent
+/// writers together, where one writer waits for every file's own commit (thousands
+/// of hosts took seconds of waiting).
+const SYNCING_WRITERS: usize = 16;
 
 /// Writes `files` into `staging`: the first one (the manifest, which names all the
 /// others) before any other, so a directory being filled always says what it holds.
+/// Every file is on disk when this returns: on Linux one `syncfs` of the staging
+/// directory's file system after the last file commits them all at once (and reports
+/// a failed write-back of any of them); elsewhere, or when that call fails, each file
+/// is synced on its own.
 fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
     if let Some(file) = files.iter().find(|file| !is_plain_file_name(&file.name)) {
         return Err(WriteError {
@@ -447,24 +452,53 @@ fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
             help: None,
         });
     }
+    let defer_sync = cfg!(target_os = "linux");
     let write = |file: &Artefact| {
         let path = staging.join(&file.name);
-        write_private(&path, &file.bytes).map_err(|e| WriteError::io("write", &path, &e))
+        write_private(&path, &file.bytes, !defer_sync)
+            .map_err(|e| WriteError::io("write", &path, &e))
     };
-    let Some((first, rest)) = files.split_first() else {
-        sync(staging);
+    let writers = if defer_sync {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        SYNCING_WRITERS
+    };
+    if let Some((first, rest)) = files.split_first() {
+        write(first)?;
+        in_parallel(rest, writers, write)?;
+    }
+    if defer_sync && sync_file_system(staging).is_ok() {
+        // The directory's entries are on disk too.
         return Ok(());
-    };
-    write(first)?;
+    }
+    if defer_sync {
+        in_parallel(files, SYNCING_WRITERS, |file| {
+            let path = staging.join(&file.name);
+            File::open(&path)
+                .and_then(|file| file.sync_all())
+                .map_err(|e| WriteError::io("sync", &path, &e))
+        })?;
+    }
+    sync(staging);
+    Ok(())
+}
+
+/// Runs `each` on every item with up to `threads` threads; the error is the first
+/// item's (in order) of those that failed, and no item is started after a failure.
+fn in_parallel<T: Sync>(
+    items: &[T],
+    threads: usize,
+    each: impl Fn(&T) -> Result<(), WriteError> + Sync,
+) -> Result<(), WriteError> {
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
-    let write_some = || {
+    let work = || {
         while failures.lock().is_ok_and(|f| f.is_empty()) {
             let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(file) = rest.get(index) else {
+            let Some(item) = items.get(index) else {
                 break;
             };
-            if let Err(error) = write(file)
+            if let Err(error) = each(item)
                 && let Ok(mut failures) = failures.lock()
             {
                 failures.push((index, error));
@@ -472,18 +506,30 @@ fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
         }
     };
     std::thread::scope(|scope| {
-        for _ in 1..WRITERS.min(rest.len()) {
-            // Without another thread the files are still all written, by this one.
-            let _ = std::thread::Builder::new().spawn_scoped(scope, write_some);
+        for _ in 1..threads.min(items.len()) {
+            // Without another thread the items are still all done, by this one.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
         }
-        write_some();
+        work();
     });
     let failures = failures.into_inner().unwrap_or_default();
-    if let Some((_, error)) = failures.into_iter().min_by_key(|(index, _)| *index) {
-        return Err(error);
+    match failures.into_iter().min_by_key(|(index, _)| *index) {
+        Some((_, error)) => Err(error),
+        None => Ok(()),
     }
-    sync(staging);
-    Ok(())
+}
+
+/// Commits everything written to the file system holding `dir` (Linux `syncfs`,
+/// which since Linux 5.8 also reports a failed write-back of any file on it).
+#[cfg(target_os = "linux")]
+fn sync_file_system(dir: &Path) -> io::Result<()> {
+    let dir = File::open(dir)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_file_system(_dir: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 /// Makes renames and new entries of `dir` durable; best effort.
@@ -538,8 +584,9 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
     fs::create_dir(path)
 }
 
+/// Writes a new file only its owner can read, synced to disk when `sync`.
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_private(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = fs::OpenOptions::new()
@@ -548,12 +595,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .mode(0o600)
         .open(path)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    if sync { file.sync_all() } else { Ok(()) }
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    fs::write(path, bytes)
+fn write_private(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = File::create(path)?;
+    file.write_all(bytes)?;
+    if sync { file.sync_all() } else { Ok(()) }
 }
 
 #[cfg(test)]

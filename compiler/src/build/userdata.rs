@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use crate::emit::SpecError;
 use crate::emit::bootstrap::{SCRIPT_PATH, STATE_DIR};
-use crate::emit::yaml::to_cloud_config;
 use crate::model::Host;
 
 use super::{Context, HostFile, paths};
@@ -21,12 +20,18 @@ pub struct Assembled {
     pub user_data: String,
 }
 
+/// How the document becomes text: [`crate::emit::yaml::to_cloud_config_spliced`] in
+/// builds, [`crate::emit::yaml::to_cloud_config`] in the reference they are tested
+/// against; both write the same text.
+pub type Writer = fn(&Value) -> Result<String, SpecError>;
+
 /// The whole user-data of `host`.
 pub fn assemble(
     context: &Context<'_>,
     host: &Host,
     files: Vec<HostFile>,
     script: String,
+    write: Writer,
 ) -> Result<Assembled, SpecError> {
     let mut files = deduplicate(files)?;
     // Only root runs it; 0700 keeps the rendered steps out of other users' sight.
@@ -63,7 +68,7 @@ pub fn assemble(
         ]),
     );
     let document = Value::Object(doc);
-    let user_data = to_cloud_config(&document)?;
+    let user_data = write(&document)?;
     Ok(Assembled {
         files,
         document,

@@ -18,6 +18,7 @@
 //! directory that way).
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use super::{SpecError, is_plain_name};
 
@@ -64,10 +65,7 @@ pub fn script(steps: &[Step]) -> Result<String, SpecError> {
 pub fn script_with_library(steps: &[Step], library: &str) -> Result<String, SpecError> {
     check_steps(steps)?;
     let mut out = String::new();
-    out.push_str(PREAMBLE);
-    push_without_comments(&mut out, CLOCK_LIBRARY);
-    push_without_comments(&mut out, LIBRARY);
-    push_without_comments(&mut out, library);
+    out.push_str(&runtime(library));
     for step in steps {
         out.push('\n');
         out.push_str(&format!("{}() {{\n", step_function(&step.name)));
@@ -129,6 +127,35 @@ fn check_steps(steps: &[Step]) -> Result<(), SpecError> {
         }
     }
     Ok(())
+}
+
+/// Libraries whose runtime was made, with it: every host of a build has the same
+/// one, so its comments are taken out once per build rather than once per host.
+static RUNTIMES: Mutex<Vec<(String, Arc<str>)>> = Mutex::new(Vec::new());
+
+/// More distinct libraries are not kept (a build has one).
+const KEPT_RUNTIMES: usize = 4;
+
+/// The start of every script with `library`: the preamble, then the clock library,
+/// the step runner and `library`, each without its comments.
+fn runtime(library: &str) -> Arc<str> {
+    if let Ok(runtimes) = RUNTIMES.lock()
+        && let Some((_, made)) = runtimes.iter().find(|(kept, _)| kept == library)
+    {
+        return Arc::clone(made);
+    }
+    let mut out = String::from(PREAMBLE);
+    push_without_comments(&mut out, CLOCK_LIBRARY);
+    push_without_comments(&mut out, LIBRARY);
+    push_without_comments(&mut out, library);
+    let made: Arc<str> = out.into();
+    if let Ok(mut runtimes) = RUNTIMES.lock()
+        && runtimes.len() < KEPT_RUNTIMES
+        && !runtimes.iter().any(|(kept, _)| kept == library)
+    {
+        runtimes.push((library.to_owned(), Arc::clone(&made)));
+    }
+    made
 }
 
 /// The library's comments document it for readers of this file; the hosts get it
