@@ -347,7 +347,10 @@ fn update_versions_script_is_sound_and_checks_its_arguments() {
     );
     for (args, expected) in [
         (&["nosuch", "1.0.0", "1.0.1"][..], "no artefact 'nosuch'"),
-        (&["containerd", "1.9.9", "2.2.2"][..], "installs no containerd 1.9.9"),
+        (
+            &["containerd", "1.9.9", "2.2.2"][..],
+            "installs no containerd 1.9.9",
+        ),
         (&["containerd", "2.2.1", "v2.2.2"][..], "no leading v"),
         (&["containerd", "2.2.1"][..], "usage:"),
     ] {
