@@ -128,12 +128,16 @@ pub(crate) struct LambdaIr {
 
 pub(crate) enum ParamIr {
     Ident,
-    Pattern {
-        entries: Vec<PatternEntryIr>,
-        ellipsis: bool,
-        bind: bool,
-        origin: Origin,
-    },
+    Pattern(PatternIr),
+}
+
+/// A set pattern `{ a, b ? 1, ... } @ args`.
+pub(crate) struct PatternIr {
+    pub entries: Vec<PatternEntryIr>,
+    pub ellipsis: bool,
+    /// Whether the whole argument is bound too (`@ args`): it takes the last slot.
+    pub bind: bool,
+    pub origin: Origin,
 }
 
 pub(crate) struct PatternEntryIr {
@@ -655,12 +659,12 @@ impl Lowerer<'_> {
                 let body = self.expr(body);
                 self.scopes.pop();
                 LambdaIr {
-                    param: ParamIr::Pattern {
+                    param: ParamIr::Pattern(PatternIr {
                         entries,
                         ellipsis: *ellipsis,
                         bind: bind.is_some(),
                         origin: self.origin(*span),
-                    },
+                    }),
                     body,
                 }
             }

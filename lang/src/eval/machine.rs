@@ -13,7 +13,7 @@ use crate::source::SourceMap;
 use crate::span::Origin;
 
 use super::Limits;
-use super::ir::{self, AttrsIr, Key, LambdaIr, NodeKind, NodeRef, ParamIr, StrPiece};
+use super::ir::{self, AttrsIr, Key, LambdaIr, NodeKind, NodeRef, ParamIr, PatternIr, StrPiece};
 use super::runtime::{
     AttrSet, AttrSlot, Closure, Deferred, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState,
     Val, done, pending,
@@ -1138,7 +1138,7 @@ impl<'l> Evaluator<'l> {
     ) -> R<EnvRef> {
         match &lambda.param {
             ParamIr::Ident => Ok(Env::new(Some(env.clone()), smallvec::smallvec![arg])),
-            ParamIr::Pattern { .. } => self.bind_pattern(lambda, env, arg, site),
+            ParamIr::Pattern(pattern) => self.bind_pattern(pattern, env, arg, site),
         }
     }
 
@@ -1146,121 +1146,116 @@ impl<'l> Evaluator<'l> {
     #[inline(never)]
     fn bind_pattern(
         &mut self,
-        lambda: &LambdaIr,
+        pattern: &PatternIr,
         env: &EnvRef,
         arg: Thunk,
         site: Origin,
     ) -> R<EnvRef> {
-        let frame = match &lambda.param {
-            ParamIr::Ident => Env::new(Some(env.clone()), smallvec::smallvec![arg]),
-            ParamIr::Pattern {
-                entries,
-                ellipsis,
-                bind,
-                origin: pattern,
-            } => {
-                let arg_val = self.force(&arg)?;
-                let Kind::Attrs(set) = &arg_val.kind else {
-                    return Err(with_value_origin(
-                        Box::new(
+        let PatternIr {
+            entries,
+            ellipsis,
+            bind,
+            origin: pattern,
+        } = pattern;
+        let arg_val = self.force(&arg)?;
+        let Kind::Attrs(set) = &arg_val.kind else {
+            return Err(with_value_origin(
+                Box::new(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!("value is {} while a set was expected", arg_val.describe()),
+                    )
+                    .with_primary(
+                        site.file,
+                        site.span,
+                        format!("called with {}", arg_val.describe()),
+                    )
+                    .with_label(*pattern, "this function takes a set"),
+                ),
+                &arg_val,
+            ));
+        };
+        let accepted = || entries.iter().map(|e| &*e.name);
+        // Arguments the pattern does not name, with the one each may misspell.
+        let unexpected: Vec<_> = if *ellipsis {
+            Vec::new()
+        } else {
+            set.entries
+                .iter()
+                .filter(|(name, _)| !entries.iter().any(|e| *e.name == **name))
+                .map(|(name, slot)| (name, slot, did_you_mean(name, accepted())))
+                .collect()
+        };
+        let unexpected_argument = |name: &str, origin: Origin, close: Option<&str>| {
+            let mut diag = Diagnostic::error(
+                codes::UNEXPECTED_ARGUMENT,
+                format!("function called with unexpected argument `{name}`"),
+            )
+            .with_primary(origin.file, origin.span, "not accepted by the function");
+            add_context(&mut diag, site, "in this call");
+            add_context(&mut diag, *pattern, "the function accepts these arguments");
+            let help = match close {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => "remove it, or add `...` to the function's pattern to accept any argument"
+                    .to_owned(),
+            };
+            Box::new(diag.with_help(help))
+        };
+        let frame = Env::new(Some(env.clone()), Slots::with_capacity(entries.len() + 1));
+        let mut defaulted = false;
+        {
+            let mut slots = frame.slots.borrow_mut();
+            for entry in entries {
+                match (set.get(&entry.name), &entry.default) {
+                    (Some(slot), _) => slots.push(slot.thunk.clone()),
+                    (None, Some(default)) => {
+                        defaulted = true;
+                        slots.push(pending(ThunkState::Expr {
+                            node: default.clone(),
+                            env: frame.clone(),
+                        }));
+                    }
+                    (None, None) => {
+                        // `addr` passed where `address` is required is one
+                        // misspelling: report it, not the missing argument.
+                        if let Some((name, slot, close)) = unexpected
+                            .iter()
+                            .find(|(.., close)| *close == Some(&*entry.name))
+                        {
+                            return Err(unexpected_argument(name, slot.name_origin, *close));
+                        }
+                        return Err(Box::new(
                             Diagnostic::error(
-                                codes::TYPE_MISMATCH,
-                                format!("value is {} while a set was expected", arg_val.describe()),
+                                codes::MISSING_ARGUMENT,
+                                format!(
+                                    "function called without required argument `{}`",
+                                    entry.name
+                                ),
                             )
                             .with_primary(
                                 site.file,
                                 site.span,
-                                format!("called with {}", arg_val.describe()),
+                                format!("`{}` is not passed here", entry.name),
                             )
-                            .with_label(*pattern, "this function takes a set"),
-                        ),
-                        &arg_val,
-                    ));
-                };
-                let accepted = || entries.iter().map(|e| &*e.name);
-                // Arguments the pattern does not name, with the one each may misspell.
-                let unexpected: Vec<_> = if *ellipsis {
-                    Vec::new()
-                } else {
-                    set.entries
-                        .iter()
-                        .filter(|(name, _)| !entries.iter().any(|e| *e.name == **name))
-                        .map(|(name, slot)| (name, slot, did_you_mean(name, accepted())))
-                        .collect()
-                };
-                let unexpected_argument = |name: &str, origin: Origin, close: Option<&str>| {
-                    let mut diag = Diagnostic::error(
-                        codes::UNEXPECTED_ARGUMENT,
-                        format!("function called with unexpected argument `{name}`"),
-                    )
-                    .with_primary(
-                        origin.file,
-                        origin.span,
-                        "not accepted by the function",
-                    );
-                    add_context(&mut diag, site, "in this call");
-                    add_context(&mut diag, *pattern, "the function accepts these arguments");
-                    let help = match close {
-                        Some(close) => format!("did you mean `{close}`?"),
-                        None => "remove it, or add `...` to the function's pattern to accept any argument".to_owned(),
-                    };
-                    Box::new(diag.with_help(help))
-                };
-                let frame = Env::new(Some(env.clone()), Slots::with_capacity(entries.len() + 1));
-                let mut defaulted = false;
-                {
-                    let mut slots = frame.slots.borrow_mut();
-                    for entry in entries {
-                        match (set.get(&entry.name), &entry.default) {
-                            (Some(slot), _) => slots.push(slot.thunk.clone()),
-                            (None, Some(default)) => {
-                                defaulted = true;
-                                slots.push(pending(ThunkState::Expr {
-                                    node: default.clone(),
-                                    env: frame.clone(),
-                                }));
-                            }
-                            (None, None) => {
-                                // `addr` passed where `address` is required is one
-                                // misspelling: report it, not the missing argument.
-                                if let Some((name, slot, close)) = unexpected
-                                    .iter()
-                                    .find(|(.., close)| *close == Some(&*entry.name))
-                                {
-                                    return Err(unexpected_argument(
-                                        name,
-                                        slot.name_origin,
-                                        *close,
-                                    ));
-                                }
-                                return Err(Box::new(
-                                    Diagnostic::error(
-                                        codes::MISSING_ARGUMENT,
-                                        format!("function called without required argument `{}`", entry.name),
-                                    )
-                                    .with_primary(site.file, site.span, format!("`{}` is not passed here", entry.name))
-                                    .with_label(entry.origin, "required by this function")
-                                    .with_help(format!(
-                                        "pass `{0}`, or give it a default in the pattern: `{0} ? …`",
-                                        entry.name
-                                    )),
-                                ));
-                            }
-                        }
-                    }
-                    if *bind {
-                        slots.push(arg.clone());
+                            .with_label(entry.origin, "required by this function")
+                            .with_help(format!(
+                                "pass `{0}`, or give it a default in the pattern: `{0} ? …`",
+                                entry.name
+                            )),
+                        ));
                     }
                 }
-                if let Some((name, slot, close)) = unexpected.first() {
-                    return Err(unexpected_argument(name, slot.name_origin, *close));
-                }
-                if defaulted {
-                    self.register_recursive(&frame);
-                }
-                frame
             }
-        };
+            if *bind {
+                slots.push(arg.clone());
+            }
+        }
+        if let Some((name, slot, close)) = unexpected.first() {
+            return Err(unexpected_argument(name, slot.name_origin, *close));
+        }
+        if defaulted {
+            self.register_recursive(&frame);
+        }
         Ok(frame)
     }
 
