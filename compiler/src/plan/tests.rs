@@ -237,8 +237,8 @@ fn stacked_with_two_load_balancers() {
     );
 }
 
-#[test]
-fn external_etcd_forms_quorum_before_init() {
+/// [`base`] with three external etcd members and a load balancer `lb1` in front.
+fn with_external_etcd_and_a_load_balancer() -> serde_json::Value {
     let mut json = base();
     let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
     set(
@@ -252,6 +252,12 @@ fn external_etcd_forms_quorum_before_init() {
         json!({ "hosts": [{ "name": "lb1", "address": "10.0.0.5" }] }),
     );
     set(&mut json, "endpoint", json!("lb.prod.example.com:6443"));
+    json
+}
+
+#[test]
+fn external_etcd_forms_quorum_before_init() {
+    let json = with_external_etcd_and_a_load_balancer();
     let plan = plan_of(json);
     assert_well_formed(&plan);
     assert_eq!(
@@ -680,19 +686,7 @@ fn keepalived_numbers_rank_healthy_above_blind_above_dead() {
 
 #[test]
 fn every_host_with_a_kubelet_pins_the_sandbox_image_right_after_installing() {
-    let mut json = base();
-    let member = |i: u32| json!({ "name": format!("etcd{i}"), "address": format!("10.0.0.3{i}") });
-    set(
-        &mut json,
-        "etcd",
-        json!({ "external": [member(1), member(2), member(3)] }),
-    );
-    set(
-        &mut json,
-        "loadbalancer",
-        json!({ "hosts": [{ "name": "lb1", "address": "10.0.0.5" }] }),
-    );
-    set(&mut json, "endpoint", json!("lb.prod.example.com:6443"));
+    let mut json = with_external_etcd_and_a_load_balancer();
     set(
         &mut json,
         "packages",
