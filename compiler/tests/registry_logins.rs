@@ -32,6 +32,22 @@ fn hac(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("wait for hac")
 }
 
+/// `hac secrets set-registry-login NAME --username USER BUNDLE_OR_SOURCE`, the
+/// password on standard input.
+fn set_login(name: &str, username: &str, target: &str, password: &str) -> Output {
+    hac(
+        &[
+            "secrets",
+            "set-registry-login",
+            name,
+            "--username",
+            username,
+            target,
+        ],
+        Some(password),
+    )
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -97,17 +113,7 @@ fn a_registry_login_reaches_containerd_and_nothing_else() {
     assert!(!Path::new(out).exists());
 
     // The password only on standard input; a trailing line break is not part of it.
-    let stored = hac(
-        &[
-            "secrets",
-            "set-registry-login",
-            "lan",
-            "--username",
-            "robot",
-            source,
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let stored = set_login("lan", "robot", source, &format!("{PASSWORD}\n"));
     assert_eq!(stored.status.code(), Some(0), "{}", text(&stored));
     assert!(text(&stored).contains("stored registry login `lan` (user robot)"));
     assert_no_password("set-registry-login", &stored);
@@ -185,17 +191,7 @@ fn a_registry_login_reaches_containerd_and_nothing_else() {
     }
 
     // Set again: replaced, still never printed.
-    let replaced = hac(
-        &[
-            "secrets",
-            "set-registry-login",
-            "lan",
-            "--username",
-            "robot2",
-            source,
-        ],
-        Some("another-token"),
-    );
+    let replaced = set_login("lan", "robot2", source, "another-token");
     assert_eq!(replaced.status.code(), Some(0), "{}", text(&replaced));
     assert!(text(&replaced).contains("replaced registry login `lan` (user robot2)"));
     assert!(!text(&replaced).contains("another-token"));
@@ -216,17 +212,7 @@ fn unusable_logins_are_refused_without_touching_the_bundle() {
         ("lan", "robot", "two\nlines", "the password must be"),
         ("lan", "ro:bot", "Zq9tok", "the user name must be"),
     ] {
-        let out = hac(
-            &[
-                "secrets",
-                "set-registry-login",
-                name,
-                "--username",
-                username,
-                source,
-            ],
-            Some(password),
-        );
+        let out = set_login(name, username, source, password);
         assert_eq!(
             out.status.code(),
             Some(2),
@@ -243,17 +229,7 @@ fn unusable_logins_are_refused_without_touching_the_bundle() {
     assert_eq!(std::fs::read(&bundle_path).unwrap(), before);
     // Without a bundle there is nothing to add to: the fix is named.
     let other = dir.path().join("other.secrets");
-    let out = hac(
-        &[
-            "secrets",
-            "set-registry-login",
-            "lan",
-            "--username",
-            "robot",
-            other.to_str().unwrap(),
-        ],
-        Some("token"),
-    );
+    let out = set_login("lan", "robot", other.to_str().unwrap(), "token");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("hac secrets init"), "{}", text(&out));
 }
@@ -324,17 +300,7 @@ fn debian_containerd_reads_the_generated_configuration() {
     let source = source.to_str().unwrap();
     let stored = hac(&["secrets", "init", source], None);
     assert_eq!(stored.status.code(), Some(0), "{}", text(&stored));
-    let stored = hac(
-        &[
-            "secrets",
-            "set-registry-login",
-            "lan",
-            "--username",
-            "robot",
-            source,
-        ],
-        Some(PASSWORD),
-    );
+    let stored = set_login("lan", "robot", source, PASSWORD);
     assert_eq!(stored.status.code(), Some(0), "{}", text(&stored));
     let out = dir.path().join("out");
     let built = hac(&["build", source, "-o", out.to_str().unwrap()], None);
