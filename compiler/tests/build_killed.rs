@@ -10,17 +10,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/strace.rs"]
+mod strace;
+
 const HAC: &str = env!("CARGO_BIN_EXE_hac");
 
 fn hac(args: &[&str]) -> std::process::Output {
     Command::new(HAC).args(args).output().expect("run hac")
-}
-
-fn strace_works() -> bool {
-    Command::new("strace")
-        .args(["-f", "-o", "/dev/null", "true"])
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 /// The stacked example as `cluster.hac` with `workers` workers, its bundle beside it.
@@ -76,12 +72,7 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_build_killed_while_replacing_the_output_never_leaves_it_missing() {
-    assert!(
-        Command::new("strace").arg("-V").output().is_ok(),
-        "`strace` is missing: install the Debian package `strace` (scripts/test installs it)"
-    );
-    if !strace_works() {
-        eprintln!("strace cannot trace processes here (ptrace not permitted); skipping");
+    if !strace::strace_usable() {
         return;
     }
     for (syscalls, kept) in [
@@ -102,15 +93,16 @@ fn a_build_killed_while_replacing_the_output_never_leaves_it_missing() {
         let old = contents(&out);
         // A fourth worker: a new file and a new manifest, the same bundle.
         let source = write_source(dir.path(), 4);
-        let killed = Command::new("strace")
-            .args(["-f", "-o", "/dev/null", "-e"])
-            .arg(format!("trace={syscalls}"))
-            .arg("-e")
-            .arg(format!("inject={syscalls}:signal=KILL"))
-            .args([HAC, "build", source.to_str().unwrap(), "-o"])
-            .arg(&out)
-            .output()
-            .expect("run hac under strace");
+        let killed = strace::run_killed_at(
+            syscalls,
+            HAC,
+            &[
+                "build".as_ref(),
+                source.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+        );
         assert!(
             !killed.status.success(),
             "{syscalls}: hac was not killed: {}",

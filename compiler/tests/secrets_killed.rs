@@ -7,17 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/strace.rs"]
+mod strace;
+
 const HAC: &str = env!("CARGO_BIN_EXE_hac");
 
 fn hac(args: &[&str]) -> std::process::Output {
     Command::new(HAC).args(args).output().expect("run hac")
-}
-
-fn strace_works() -> bool {
-    Command::new("strace")
-        .args(["-f", "-o", "/dev/null", "true"])
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 /// Copies the stacked example into a scratch directory with a fresh bundle.
@@ -49,13 +45,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_write_killed_half_way_leaves_the_old_bundle_whole() {
-    assert!(
-        Command::new("strace").arg("-V").output().is_ok(),
-        "`strace` is missing: install the Debian package `strace` (scripts/test installs it)"
-    );
-    if !strace_works() {
-        // Containers may forbid ptrace; there is nothing to measure then.
-        eprintln!("strace cannot trace processes here (ptrace not permitted); skipping");
+    if !strace::strace_usable() {
         return;
     }
     for (syscalls, what) in [
@@ -64,15 +54,16 @@ fn a_write_killed_half_way_leaves_the_old_bundle_whole() {
     ] {
         let (dir, bundle) = scratch();
         let before = std::fs::read(&bundle).expect("read the bundle");
-        let killed = Command::new("strace")
-            .args(["-f", "-o", "/dev/null", "-e"])
-            .arg(format!("trace={syscalls}"))
-            .arg("-e")
-            .arg(format!("inject={syscalls}:signal=KILL"))
-            .args([HAC, "secrets", "rotate", "token"])
-            .arg(&bundle)
-            .output()
-            .expect("run hac under strace");
+        let killed = strace::run_killed_at(
+            syscalls,
+            HAC,
+            &[
+                "secrets".as_ref(),
+                "rotate".as_ref(),
+                "token".as_ref(),
+                bundle.as_os_str(),
+            ],
+        );
         assert!(
             !killed.status.success(),
             "{what}: hac was not killed: {}",
