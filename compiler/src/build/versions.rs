@@ -432,14 +432,15 @@ pub fn support_matrix_markdown() -> String {
         } else {
             "third party"
         };
+        let (first, last) = support.minors;
+        let minors = if first == last {
+            format!("1.{first}")
+        } else {
+            format!("1.{first} to 1.{last}")
+        };
         out.push_str(&format!(
-            "- [{}] ({by}) {} {}.x supports Kubernetes 1.{} to 1.{}: {}\n",
-            support.id,
-            support.name,
-            support.series,
-            support.minors.0,
-            support.minors.1,
-            support.source
+            "- [{}] ({by}) {} {}.x supports Kubernetes {minors}: {}\n",
+            support.id, support.name, support.series, support.source
         ));
     }
     out
