@@ -692,12 +692,7 @@ pub(crate) fn call(
                 replacements.push(in_list(ev.expect_str(&val, val.origin), sites[1])?);
             }
             let result = replace_strings(&text, &patterns, &replacements).map_err(|cut| {
-                let first = (0..cut)
-                    .rev()
-                    .find(|&at| text.is_char_boundary(at))
-                    .unwrap_or(0);
-                let character = text[first..].chars().next().unwrap_or_default();
-                let last = first + character.len_utf8() - 1;
+                let (character, first, last) = character_at(&text, cut);
                 help(
                     invalid(
                         format!(
@@ -754,12 +749,7 @@ pub(crate) fn call(
                 .into_iter()
                 .find(|&at| !text.is_char_boundary(at))
             {
-                let first = (0..cut)
-                    .rev()
-                    .find(|&at| text.is_char_boundary(at))
-                    .unwrap_or(0);
-                let character = text[first..].chars().next().unwrap_or_default();
-                let last = first + character.len_utf8() - 1;
+                let (character, first, last) = character_at(&text, cut);
                 return Err(help(
                     invalid(
                         format!(
@@ -856,6 +846,17 @@ pub(crate) fn call(
 /// reaching the middle of a multi-byte character would split it: that position is
 /// the error. (A non-empty pattern is valid UTF-8 and only ever matches, and ends,
 /// between characters.)
+/// The character byte `cut` falls inside, with the positions of its first and last
+/// bytes: what the error of a cut through a UTF-8 character shows.
+fn character_at(text: &str, cut: usize) -> (char, usize, usize) {
+    let first = (0..cut)
+        .rev()
+        .find(|&at| text.is_char_boundary(at))
+        .unwrap_or(0);
+    let character = text[first..].chars().next().unwrap_or_default();
+    (character, first, first + character.len_utf8() - 1)
+}
+
 fn replace_strings(text: &str, from: &[Rc<str>], to: &[Rc<str>]) -> Result<String, usize> {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
