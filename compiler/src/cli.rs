@@ -1041,19 +1041,17 @@ fn set_registry_login(
     username: &str,
     io: &mut Io<'_>,
 ) -> Result<String, secrets::SecretsError> {
-    let invalid = |message: String| secrets::SecretsError::InvalidRegistryLogin { message };
-    if !secrets::is_registry_login_name(name) {
-        return Err(invalid(format!(
-            "`{}` is not a registry login name: use a lowercase DNS-1123 label (`a-z`, `0-9`, `-`)",
-            report::printable(name)
-        )));
-    }
+    // Before the prompt: a name that cannot be stored is refused without a password.
+    secrets::check_registry_login_name(name)?;
     let prompt = format!("password or token for registry login `{name}`: ");
     let password = crate::password::read(&prompt, io.stderr).map_err(|err| {
         secrets::SecretsError::io(Path::new("<stdin>"), "read the password from", err)
     })?;
-    let login = secrets::RegistryLogin::new(username, password)
-        .map_err(|why| invalid(format!("registry login `{name}`: {why}")))?;
+    let login = secrets::RegistryLogin::new(username, password).map_err(|why| {
+        secrets::SecretsError::InvalidRegistryLogin {
+            message: format!("registry login `{name}`: {why}"),
+        }
+    })?;
     let replaced = secrets::set_registry_login(path, name, login)?;
     Ok(format!(
         "{} registry login `{name}` (user {}) in {}\n",

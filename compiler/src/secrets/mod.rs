@@ -302,6 +302,19 @@ pub fn rotate_encryption_key(
     Ok((phase, kept))
 }
 
+/// Refuses a name `containerd.registryLogins` could not refer to.
+pub fn check_registry_login_name(name: &str) -> Result<(), SecretsError> {
+    if is_registry_login_name(name) {
+        return Ok(());
+    }
+    Err(SecretsError::InvalidRegistryLogin {
+        message: format!(
+            "`{}` is not a registry login name: use a lowercase DNS-1123 label (`a-z`, `0-9`, `-`)",
+            name.escape_debug()
+        ),
+    })
+}
+
 /// Stores `login` in the bundle as the registry login `name`, replacing one of that
 /// name; nothing else changes. Returns whether one was replaced. The bundle must exist
 /// (`hac secrets init` or a first build makes it).
@@ -310,14 +323,7 @@ pub fn set_registry_login(
     name: &str,
     login: RegistryLogin,
 ) -> Result<bool, SecretsError> {
-    if !is_registry_login_name(name) {
-        return Err(SecretsError::InvalidRegistryLogin {
-            message: format!(
-                "`{}` is not a registry login name: use a lowercase DNS-1123 label (`a-z`, `0-9`, `-`)",
-                name.escape_debug()
-            ),
-        });
-    }
+    check_registry_login_name(name)?;
     let _lock = file::lock(path)?;
     let mut bundle = load(path)?;
     let replaced = bundle
