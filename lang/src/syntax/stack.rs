@@ -6,26 +6,50 @@
 /// times over. Only the pages actually touched are ever allocated.
 const STACK_SIZE: usize = 64 << 20;
 
-/// Runs `work` on a fresh thread with a large stack, or on the current thread if
-/// no thread can be started.
-pub fn with_parser_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    let mut work = Some(work);
-    let spawned = std::thread::scope(|scope| {
-        let job = &mut work;
-        let handle = std::thread::Builder::new()
-            .name("hac-parse".into())
-            .stack_size(STACK_SIZE)
-            .spawn_scoped(scope, move || job.take().map(|work| work()));
-        match handle {
-            Ok(handle) => match handle.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
-            Err(_) => None,
+/// Runs `work` with at least [`STACK_SIZE`] bytes of stack: on the current stack
+/// when that much is left (the evaluation thread, which imports files, has
+/// more), else on a new stack segment of that size on the same thread. A thread
+/// per parse would cost a thread's start and a fresh set of allocator pages for
+/// every imported file.
+pub fn with_parser_stack<T>(work: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(STACK_SIZE, STACK_SIZE, work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the caller's thread offers does not matter: the work always has the
+    /// whole size, and runs on the caller's thread.
+    #[test]
+    fn work_gets_the_whole_stack_on_any_thread() {
+        let caller = std::thread::current().id();
+        for small in [64 * 1024, 2 << 20] {
+            let left = std::thread::Builder::new()
+                .stack_size(small)
+                .spawn(|| {
+                    let left = with_parser_stack(|| {
+                        (stacker::remaining_stack(), std::thread::current().id())
+                    });
+                    (left, std::thread::current().id())
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            let ((remaining, ran_on), spawned) = left;
+            assert_eq!(ran_on, spawned, "runs on the calling thread");
+            assert!(remaining.unwrap() >= STACK_SIZE - 64 * 1024);
         }
-    });
-    match spawned {
-        Some(result) => result,
-        None => (work.take().expect("work runs exactly once"))(),
+        let (remaining, ran_on) =
+            with_parser_stack(|| (stacker::remaining_stack(), std::thread::current().id()));
+        assert_eq!(ran_on, caller);
+        assert!(remaining.unwrap() >= STACK_SIZE - 64 * 1024);
+    }
+
+    /// A panic in the work reaches the caller as a panic.
+    #[test]
+    fn panics_reach_the_caller() {
+        let caught = std::panic::catch_unwind(|| with_parser_stack(|| panic!("inner")));
+        assert!(caught.is_err());
     }
 }

@@ -807,7 +807,7 @@ fn long_flat_input_parses_in_linear_time() {
 }
 
 #[test]
-fn depth_limit_fits_a_main_thread_stack_without_the_parser_thread() {
+fn depth_limit_fits_a_main_thread_stack_without_the_parser_stack() {
     std::thread::Builder::new()
         .stack_size(8 << 20)
         .spawn(move || {
