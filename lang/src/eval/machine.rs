@@ -23,7 +23,7 @@ use super::runtime::{
 pub(crate) type R<T> = Result<T, Box<Diagnostic>>;
 
 /// Stack the evaluator may use before it reports `RECURSION_TOO_DEEP` where the size
-/// of the stack is unknown; the thread it runs on is given [`super::STACK_SIZE`].
+/// of the stack is unknown; evaluation starts with [`super::STACK_SIZE`] of stack.
 const STACK_BUDGET: usize = super::STACK_SIZE - 32 * 1024 * 1024;
 
 /// Forcing a thunk and calling a function continue on a new stack segment of

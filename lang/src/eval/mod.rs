@@ -1,8 +1,9 @@
 //! The lazy evaluator and `analyze`, the one entry point every front end shares.
 //!
 //! Evaluation follows Nix: lazy, memoised thunks, recursive `let` and `rec`, the
-//! first error stops everything. It runs on a dedicated thread with a large stack;
-//! a stack-usage guard and the [`Limits`] turn runaway programs into diagnostics.
+//! first error stops everything. It runs on a large stack of its own (on the
+//! caller's thread); a stack-usage guard and the [`Limits`] turn runaway programs
+//! into diagnostics.
 
 mod builtins;
 mod convert;
@@ -16,10 +17,8 @@ mod tests;
 pub(crate) use convert::about_bytes;
 pub(crate) use machine::shown_bytes;
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc;
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;
@@ -28,7 +27,8 @@ use crate::source::SourceMap;
 use crate::span::FileId;
 use crate::value::Value;
 
-/// Native stack of the evaluation thread.
+/// Native stack the evaluation starts with (more is added by segments as it
+/// recurses, see `machine::with_stack`).
 pub(crate) const STACK_SIZE: usize = 256 * 1024 * 1024;
 
 /// Bounds that keep a runaway program from hanging or exhausting the machine.
@@ -118,54 +118,16 @@ pub fn analyze_for(
     let given = path;
     // Paths in the language are absolute, like Nix's.
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    // The loader need not be shareable between threads, so the evaluation thread
-    // asks this one to read files for it.
-    let (request_tx, request_rx) = mpsc::channel::<Request>();
-    let (response_tx, response_rx) = mpsc::channel::<Response>();
-    let result = std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("hac-eval".into())
-            .stack_size(STACK_SIZE)
-            .spawn_scoped(scope, {
-                let path = path.clone();
-                let limits = limits.clone();
-                move || {
-                    let proxy = ProxyLoader {
-                        requests: request_tx,
-                        responses: response_rx,
-                    };
-                    evaluate(&proxy, &path, &limits, cancel, output)
-                }
-            });
-        let worker = match worker {
-            Ok(worker) => worker,
-            Err(err) => {
-                let mut diagnostic =
-                    internal_error(&format!("cannot start the evaluation thread: {err}"));
-                diagnostic.help = Some("the system is short of memory or threads; try again, and report it if it persists".to_owned());
-                return Err(diagnostic);
-            }
-        };
-        for request in request_rx {
-            let response = match request {
-                Request::Read(path) => Response::Read(loader.read(&path)),
-                Request::Exists(path) => Response::Exists(loader.exists(&path)),
-                Request::LinkTarget(path) => Response::LinkTarget(loader.link_target(&path)),
-            };
-            if response_tx.send(response).is_err() {
-                break;
-            }
-        }
-        worker.join().map_err(|panic| {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no details".to_owned());
-            internal_error(&format!("the evaluator crashed: {detail}"))
+    // On the caller's thread, with a stack of at least `STACK_SIZE` (the current one
+    // when that much is left, else a segment of that size): no thread to start and
+    // no round trip to the caller's thread for every file read. A panic of the
+    // evaluator becomes a diagnostic, as it did when it ended a thread of its own.
+    let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        stacker::maybe_grow(STACK_SIZE, STACK_SIZE, || {
+            evaluate(loader, &path, limits, cancel, output)
         })
-    });
-    match result {
+    }));
+    match evaluated {
         Ok(mut analysis) => {
             // Report files the way the caller named them: relative paths stay relative.
             if let (true, Ok(cwd)) = (given.is_relative(), std::env::current_dir()) {
@@ -173,10 +135,17 @@ pub fn analyze_for(
             }
             analysis
         }
-        Err(diagnostic) => Analysis {
-            diagnostics: vec![diagnostic],
-            ..Analysis::default()
-        },
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no details".to_owned());
+            Analysis {
+                diagnostics: vec![internal_error(&format!("the evaluator crashed: {detail}"))],
+                ..Analysis::default()
+            }
+        }
     }
 }
 
@@ -238,49 +207,5 @@ fn evaluate(
         diagnostics,
         allocated,
         json,
-    }
-}
-
-enum Request {
-    Read(PathBuf),
-    Exists(PathBuf),
-    LinkTarget(PathBuf),
-}
-
-enum Response {
-    Read(io::Result<String>),
-    Exists(bool),
-    LinkTarget(PathBuf),
-}
-
-/// The evaluation thread's view of the caller's [`Loader`].
-struct ProxyLoader {
-    requests: mpsc::Sender<Request>,
-    responses: mpsc::Receiver<Response>,
-}
-
-impl Loader for ProxyLoader {
-    fn read(&self, path: &Path) -> io::Result<String> {
-        let sent = self.requests.send(Request::Read(path.to_path_buf()));
-        match (sent, self.responses.recv()) {
-            (Ok(()), Ok(Response::Read(result))) => result,
-            _ => Err(io::Error::other("the loader is gone")),
-        }
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        let sent = self.requests.send(Request::Exists(path.to_path_buf()));
-        matches!(
-            (sent, self.responses.recv()),
-            (Ok(()), Ok(Response::Exists(true)))
-        )
-    }
-
-    fn link_target(&self, path: &Path) -> PathBuf {
-        let sent = self.requests.send(Request::LinkTarget(path.to_path_buf()));
-        match (sent, self.responses.recv()) {
-            (Ok(()), Ok(Response::LinkTarget(target))) => target,
-            _ => path.to_path_buf(),
-        }
     }
 }
