@@ -18,6 +18,9 @@ pub enum Depth {
     /// The language only, keeping just the value's JSON text (`hac eval`): no
     /// plain copy of the value is made.
     Json,
+    /// [`Depth::Json`] in a process that exits once it has printed the text: the
+    /// evaluated values are not freed (see [`hac_lang::Output::JsonAtExit`]).
+    JsonAtExit,
     /// The language, then the cluster model and its lints.
     Cluster,
 }
@@ -37,7 +40,8 @@ pub struct Analysis {
     pub suppressed: Vec<Diagnostic>,
     /// Bytes the evaluation charged against the memory budget.
     pub allocated: u64,
-    /// The value's JSON text, at [`Depth::Json`] (then `value` is `None`).
+    /// The value's JSON text, at [`Depth::Json`] and [`Depth::JsonAtExit`] (then
+    /// `value` is `None`).
     pub json: Option<String>,
 }
 
@@ -96,6 +100,7 @@ fn analyze_fully(
 ) -> Analysis {
     let output = match depth {
         Depth::Json => hac_lang::Output::Json,
+        Depth::JsonAtExit => hac_lang::Output::JsonAtExit,
         Depth::Language | Depth::Cluster => hac_lang::Output::Value,
     };
     let lang = hac_lang::analyze_for(loader, path, limits, cancel, output);

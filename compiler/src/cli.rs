@@ -388,11 +388,33 @@ pub fn main() -> ExitCode {
         stderr: &mut stderr,
         style: Style { color, width: 100 },
     };
-    ExitCode::from(run(std::env::args_os(), &FsLoader, &mut io))
+    ExitCode::from(run_in(
+        std::env::args_os(),
+        &FsLoader,
+        &mut io,
+        Process::ExitsAfter,
+    ))
+}
+
+/// Whether the process ends when the command returns: then what the command built
+/// need not be freed piece by piece, since the system reclaims it at exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Process {
+    ExitsAfter,
+    LivesOn,
 }
 
 /// Runs `hac` with `args` (the first is the program name) and returns the exit status.
 pub fn run<I, T>(args: I, loader: &dyn Loader, io: &mut Io<'_>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    run_in(args, loader, io, Process::LivesOn)
+}
+
+/// [`run`], in a `process` that exits after it or lives on.
+fn run_in<I, T>(args: I, loader: &dyn Loader, io: &mut Io<'_>, process: Process) -> u8
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -427,7 +449,7 @@ where
         stderr: io.stderr,
         style: cli.color.apply(io.style),
     };
-    let status = dispatch(cli.command, loader, &mut tracked);
+    let status = dispatch(cli.command, loader, &mut tracked, process);
     let flushed = tracked.stdout.flush();
     let _ = io.stderr.flush();
     match stdout.error.take() {
@@ -497,7 +519,7 @@ impl Write for TrackedWrite<'_> {
     }
 }
 
-fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
+fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>, process: Process) -> u8 {
     match command {
         Command::Completions { shell } => {
             crate::manual::completions(shell, self::command(), io.stdout);
@@ -523,7 +545,7 @@ fn dispatch(command: Command, loader: &dyn Loader, io: &mut Io<'_>) -> u8 {
             io,
         ),
         Command::Eval { file, output, root } => {
-            eval(&file, output.format, root.reading(), loader, io)
+            eval(&file, output.format, root.reading(), loader, io, process)
         }
         Command::Lsp { stdio: _ } => match crate::lsp::run_stdio() {
             Ok(()) => EXIT_OK,
@@ -946,10 +968,14 @@ fn eval(
     reading: Reading<'_>,
     loader: &dyn Loader,
     io: &mut Io<'_>,
+    process: Process,
 ) -> u8 {
     // The JSON text is written by the evaluator, counting against its memory budget.
-    let Some(mut analysis) = analyze_readable(path, Depth::Json, reading, loader, format, io)
-    else {
+    let depth = match process {
+        Process::ExitsAfter => Depth::JsonAtExit,
+        Process::LivesOn => Depth::Json,
+    };
+    let Some(mut analysis) = analyze_readable(path, depth, reading, loader, format, io) else {
         return EXIT_USAGE;
     };
     print_diagnostics(&analysis, format, io);

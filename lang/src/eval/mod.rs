@@ -82,6 +82,11 @@ pub enum Output {
     /// Only the JSON text `nix-instantiate --eval --strict --json` prints, written
     /// straight from the evaluated value (`hac eval`): no plain copy is made.
     Json,
+    /// [`Output::Json`] for a process that exits once it has printed the text (the
+    /// `hac eval` command): the evaluated values are left for the system to reclaim
+    /// at exit rather than freed one by one, as Nix's collector leaves them. A caller
+    /// that lives on (an editor, a test) must ask for [`Output::Json`].
+    JsonAtExit,
 }
 
 impl Analysis {
@@ -172,13 +177,17 @@ fn evaluate(
     evaluator.cancel = Some(cancel);
     let result = evaluator.load(path, None).and_then(|index| {
         let root = evaluator.file_value(index, None)?;
-        match output {
-            Output::Value => Ok((
+        let made = match output {
+            Output::Value => (
                 Some(evaluator.deep_value(&root, &mut Default::default())?),
                 None,
-            )),
-            Output::Json => Ok((None, Some(evaluator.json_text(&root)?))),
+            ),
+            Output::Json | Output::JsonAtExit => (None, Some(evaluator.json_text(&root)?)),
+        };
+        if output == Output::JsonAtExit {
+            std::mem::forget(root);
         }
+        Ok(made)
     });
     let mut diagnostics = std::mem::take(&mut evaluator.diagnostics);
     let (value, json) = match result {
@@ -199,7 +208,13 @@ fn evaluate(
     };
     let sources = std::mem::take(&mut evaluator.sources);
     let allocated = limits.max_bytes - evaluator.remaining_bytes();
-    drop(evaluator);
+    if output == Output::JsonAtExit {
+        // Freeing the whole graph (every thunk, set and string) would take a tenth
+        // of the run for memory the process returns at once by exiting.
+        std::mem::forget(evaluator);
+    } else {
+        drop(evaluator);
+    }
     Analysis {
         root: (!sources.is_empty()).then_some(FileId(0)),
         sources,

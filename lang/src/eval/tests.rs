@@ -68,17 +68,44 @@ fn json_of(src: &str) -> Result<String, Diagnostic> {
 /// `src`'s JSON text as `hac eval` makes it ([`super::Output::Json`]), or the
 /// first error.
 fn json_written_directly(src: &str, limits: &Limits) -> Result<String, Diagnostic> {
+    json_written_as(src, limits, super::Output::Json)
+}
+
+fn json_written_as(
+    src: &str,
+    limits: &Limits,
+    output: super::Output,
+) -> Result<String, Diagnostic> {
     let analysis = super::analyze_for(
         &MemLoader::with(&[(MAIN, src)]),
         Path::new(MAIN),
         limits,
         &std::sync::atomic::AtomicBool::new(false),
-        super::Output::Json,
+        output,
     );
     assert!(analysis.value.is_none(), "{src}: no plain copy is made");
     match analysis.diagnostics.iter().find(|d| d.is_error()) {
         Some(err) => Err(err.clone()),
         None => Ok(analysis.json.expect("the JSON text")),
+    }
+}
+
+/// The command's output, which leaves the values unfreed, is the same text (or
+/// error) as the freeing one's. (Few and small programs: what they leave is never
+/// freed, and the memory budget of later tests reads the process's memory.)
+#[test]
+fn json_left_unfreed_at_exit_is_the_same() {
+    for src in [
+        r#"[ (x: x) (throw "later") ]"#,
+        r#"{ a = { __toString = s: "text${toString s.n}"; n = 4; }; }"#,
+        "let t = { x = [ 1 2 ]; }; in { a = t; b = [ t t ]; c = { }; d = [ ]; }",
+        "let a = { b = a; }; in a",
+        "rec { f = n: if n == 0 then [ ] else [ n ] ++ f (n - 1); l = f 20; }.l",
+        r#"{ a.b = [ 1 (abort "deep") ]; }"#,
+    ] {
+        let freed = json_written_as(src, &Limits::default(), super::Output::Json);
+        let left = json_written_as(src, &Limits::default(), super::Output::JsonAtExit);
+        assert_eq!(format!("{freed:?}"), format!("{left:?}"), "{src}");
     }
 }
 
