@@ -133,6 +133,10 @@ fn is_build_output(directory: &Path) -> bool {
         return true;
     }
     let manifest = directory.join(MANIFEST);
+    // Most directories hold none: one lookup says so, before the reader's checks.
+    if std::fs::symlink_metadata(&manifest).is_err() {
+        return false;
+    }
     let Ok(text) = hac_lang::loader::read_regular_file(&manifest) else {
         return false;
     };

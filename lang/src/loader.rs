@@ -21,6 +21,20 @@ pub trait Loader {
     fn link_target(&self, path: &Path) -> PathBuf {
         path.to_path_buf()
     }
+    /// [`Loader::read`] of a path a [`Sandbox`] has just admitted: a loader may skip
+    /// the checks `admitted` shows were made.
+    fn read_admitted(&self, path: &Path, admitted: &Admitted) -> io::Result<String> {
+        let _ = admitted;
+        self.read(path)
+    }
+}
+
+/// What [`Sandbox`] found out about a path it admitted: neither the path as
+/// written nor where its links lead is a kernel interface. Only this module
+/// makes one.
+#[derive(Debug)]
+pub struct Admitted {
+    _private: (),
 }
 
 /// More links in a row than this are left unfollowed (the read then fails as the
@@ -62,6 +76,10 @@ impl Loader for FsLoader {
         read_regular_file(path)
     }
 
+    fn read_admitted(&self, path: &Path, _admitted: &Admitted) -> io::Result<String> {
+        read_opened(path)
+    }
+
     fn exists(&self, path: &Path) -> bool {
         path.exists()
     }
@@ -98,11 +116,16 @@ pub fn refusal(err: &io::Error) -> Option<&str> {
 
 /// Reads `path` as [`FsLoader`] does.
 pub fn read_regular_file(path: &Path) -> io::Result<String> {
-    use std::os::unix::fs::OpenOptionsExt;
-
-    if let Some(reason) = system_path(path) {
+    if let Some(reason) = system_path(path, None) {
         return Err(refused(reason));
     }
+    read_opened(path)
+}
+
+/// [`read_regular_file`] of a path already found not to be a kernel interface.
+fn read_opened(path: &Path) -> io::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+
     // Non-blocking, so that opening a FIFO with no writer returns at once instead of
     // waiting for one; without a controlling terminal, in case it is a terminal.
     let file = std::fs::OpenOptions::new()
@@ -122,9 +145,9 @@ pub fn read_regular_file(path: &Path) -> io::Result<String> {
         ));
     }
     // The path may have been a symbolic link into a kernel interface: ask the kernel
-    // what the descriptor really is.
+    // what the descriptor really is (a path with every link resolved already).
     if let Ok(actual) = std::fs::read_link(format!("/proc/self/fd/{}", file_descriptor(&file)))
-        && let Some(reason) = system_path(&actual)
+        && let Some(reason) = system_path(&actual, Some(&actual))
     {
         return Err(refused(reason));
     }
@@ -160,10 +183,14 @@ fn file_descriptor(file: &std::fs::File) -> i32 {
 }
 
 /// Why `path` is a kernel interface the language must not read, if it is one. Both the
-/// path as written and the path with every symbolic link resolved are checked.
-fn system_path(path: &Path) -> Option<String> {
+/// path as written and the path with every symbolic link resolved are checked; the
+/// latter is `canonical` when the caller knows it already.
+fn system_path(path: &Path, canonical: Option<&Path>) -> Option<String> {
     let normalized = normalize(path);
-    let resolved = std::fs::canonicalize(path).ok();
+    let resolved = match canonical {
+        Some(canonical) => Some(canonical.to_path_buf()),
+        None => std::fs::canonicalize(path).ok(),
+    };
     for candidate in std::iter::once(&normalized).chain(resolved.as_ref()) {
         if let Some(directory) = SYSTEM_DIRECTORIES
             .iter()
@@ -205,7 +232,7 @@ impl Sandbox {
     /// Confines reads to `root`, refusing what `policy` refuses.
     pub fn new(root: &Path, policy: Option<std::sync::Arc<dyn ReadPolicy>>) -> Sandbox {
         Sandbox {
-            root: resolve(root),
+            root: resolve(root).0,
             policy,
         }
     }
@@ -219,8 +246,18 @@ impl Sandbox {
     /// A path that does not exist yet (an editor's unsaved buffer) is judged by where
     /// it would be.
     pub fn admit(&self, path: &Path) -> io::Result<PathBuf> {
-        let resolved = resolve(path);
-        if let Some(reason) = system_path(path) {
+        self.admit_checked(path).map(|(resolved, _)| resolved)
+    }
+
+    /// [`Sandbox::admit`], with what the checks found for a reader.
+    fn admit_checked(&self, path: &Path) -> io::Result<(PathBuf, Admitted)> {
+        let (resolved, exists) = resolve(path);
+        // The path with its links resolved is the one `resolve` found when the whole
+        // path exists and, written absolute and without `.` or `..`, is as given
+        // (`..` after a link leads elsewhere than its lexical folding).
+        let canonical =
+            (exists && path.is_absolute() && normalize(path) == path).then_some(resolved.as_path());
+        if let Some(reason) = system_path(path, canonical) {
             return Err(refused(reason));
         }
         if !resolved.starts_with(&self.root) {
@@ -236,19 +273,24 @@ impl Sandbox {
             return Err(refused(how));
         }
         if let Some(policy) = &self.policy
-            && let Some(reason) = policy
-                .refuse(&resolved)
-                .or_else(|| policy.refuse(&normalize(path)))
+            && let Some(reason) = policy.refuse(&resolved).or_else(|| {
+                // Without links on the way the path as written is the same file.
+                let written = normalize(path);
+                (written != resolved)
+                    .then(|| policy.refuse(&written))
+                    .flatten()
+            })
         {
             return Err(refused(reason));
         }
-        Ok(resolved)
+        Ok((resolved, Admitted { _private: () }))
     }
 }
 
 /// `path` made absolute with every symbolic link resolved, as far as it exists; the
-/// part that does not exist is appended as written (lexically normalised).
-fn resolve(path: &Path) -> PathBuf {
+/// part that does not exist is appended as written (lexically normalised). True
+/// when all of it exists.
+fn resolve(path: &Path) -> (PathBuf, bool) {
     let normalized = normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
     let mut existing = normalized.as_path();
     let mut rest = Vec::new();
@@ -258,14 +300,14 @@ fn resolve(path: &Path) -> PathBuf {
             for component in rest.iter().rev() {
                 out.push(component);
             }
-            return out;
+            return (out, rest.is_empty());
         }
         match (existing.parent(), existing.file_name()) {
             (Some(parent), Some(name)) => {
                 rest.push(name.to_os_string());
                 existing = parent;
             }
-            _ => return normalized,
+            _ => return (normalized, false),
         }
     }
 }
@@ -279,8 +321,8 @@ pub struct Confined<'a> {
 
 impl Loader for Confined<'_> {
     fn read(&self, path: &Path) -> io::Result<String> {
-        self.sandbox.admit(path)?;
-        self.inner.read(path)
+        let (_, admitted) = self.sandbox.admit_checked(path)?;
+        self.inner.read_admitted(path, &admitted)
     }
 
     /// Paths the sandbox refuses do not exist, as far as the program can tell.
@@ -304,6 +346,13 @@ impl Loader for OverlayLoader<'_> {
         match self.overlay.get(&normalize(path)) {
             Some(text) => Ok(text.clone()),
             None => self.fallback.read(path),
+        }
+    }
+
+    fn read_admitted(&self, path: &Path, admitted: &Admitted) -> io::Result<String> {
+        match self.overlay.get(&normalize(path)) {
+            Some(text) => Ok(text.clone()),
+            None => self.fallback.read_admitted(path, admitted),
         }
     }
 
@@ -453,6 +502,31 @@ mod tests {
         // Not there yet (an unsaved buffer): judged by where it would be.
         assert!(confined.sandbox.admit(&root.join("new/file.hac")).is_ok());
         assert!(confined.sandbox.admit(&root.join("../new.hac")).is_err());
+        // What the reader checks on the opened file still holds inside the root.
+        std::os::unix::fs::symlink("/proc/self/environ", root.join("environ")).unwrap();
+        assert!(refused_because(confined.read(&root.join("environ"))).contains("`/proc`"));
+        let fifo = root.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|status| status.success()) {
+            let reason = refused_because(confined.read(&fifo));
+            assert!(reason.contains("not a regular file"), "{reason}");
+        }
+    }
+
+    /// A path through a link and then `..` is judged by where the system takes it,
+    /// the link's target's parent, not by its lexical folding.
+    #[test]
+    fn dot_dot_after_a_link_is_judged_where_it_leads() {
+        let scratch = Scratch::new("link-dot-dot");
+        let root = scratch.0.join("project");
+        std::fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink("/proc/self", root.join("me")).unwrap();
+        let path = PathBuf::from(format!("{}/me/../self/environ", root.display()));
+        let confined = Confined {
+            sandbox: Sandbox::new(&root, None),
+            inner: &FsLoader,
+        };
+        assert!(refused_because(confined.read(&path)).contains("`/proc`"));
     }
 
     /// An import through a symbolic link resolves the file's relative paths from the
