@@ -1,7 +1,7 @@
 //! Deep forcing: runtime values to the owned [`crate::value::Value`], `deepSeq`,
 //! and the Nix-style rendering `builtins.trace` prints.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -10,6 +10,7 @@ use crate::value::{Attr, Attrs, Value, ValueKind};
 
 use super::machine::{Evaluator, R};
 use super::runtime::{AttrSet, Kind, Thunk, ThunkState, Val};
+use super::word_map::AddressMap;
 
 const ATTRIBUTE_CONTEXT: &str = "while evaluating the attribute";
 
@@ -373,9 +374,9 @@ fn show_into(out: &mut String, val: &Val, depth: usize) {
 /// while the sizes are in use.
 #[derive(Default)]
 struct Sizes {
-    known: HashMap<usize, u64>,
-    texts: HashMap<usize, Rc<str>>,
-    values: HashMap<usize, Val>,
+    known: AddressMap<u64>,
+    texts: AddressMap<Rc<str>>,
+    values: AddressMap<Val>,
     keep: Vec<Val>,
 }
 

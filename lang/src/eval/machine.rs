@@ -132,7 +132,7 @@ pub(crate) struct Evaluator<'l> {
     builtins: Option<Val>,
     /// The value each global builtin name (`map`, `toString`…) stands for: one per
     /// evaluation, as in Nix, where `[ map ] == [ map ]` compares a value with itself.
-    pub(super) global_prims: HashMap<super::builtins::Prim, Rc<PrimApp>>,
+    pub(super) global_prims: super::word_map::WordMap<super::builtins::Prim, Rc<PrimApp>>,
     /// Set by the caller when the result is no longer wanted (an editor's newer text).
     pub cancel: Option<&'l AtomicBool>,
 }
@@ -167,7 +167,7 @@ impl<'l> Evaluator<'l> {
             stack_base: stack_address(),
             recursive_envs: Vec::new(),
             builtins: None,
-            global_prims: HashMap::new(),
+            global_prims: Default::default(),
             cancel: None,
         }
     }

@@ -13,6 +13,7 @@ mod ops;
 mod runtime;
 #[cfg(test)]
 mod tests;
+mod word_map;
 
 pub(crate) use convert::about_bytes;
 pub(crate) use machine::shown_bytes;
