@@ -94,9 +94,7 @@ pub(crate) fn function_at(origin: crate::span::Origin) -> Diagnostic {
 }
 
 pub(crate) fn write_int(out: &mut String, i: i64) {
-    use std::fmt::Write;
-    // Writing to a `String` cannot fail.
-    let _ = write!(out, "{i}");
+    crate::eval::push_int(out, i);
 }
 
 /// Nix escapes `"`, `\`, newline, carriage return and tab by name and every other

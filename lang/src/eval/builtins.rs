@@ -303,16 +303,18 @@ pub(crate) fn call(
         Prim::ConcatStringsSep => {
             let sep = ev.str_arg(&args[0], sites[0])?;
             let list = ev.list_arg(&args[1], sites[1])?;
-            let mut out = String::new();
-            for (i, item) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&sep);
+            let text = super::strings::build(|out| {
+                for (i, item) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(&sep);
+                    }
+                    let val = ev.force(item)?;
+                    in_list(ev.coerce_into(out, &val, val.origin, false), sites[1])?;
                 }
-                let val = ev.force(item)?;
-                in_list(ev.coerce_into(&mut out, &val, val.origin, false), sites[1])?;
-            }
-            ev.charge(out.len(), site)?;
-            Ok(string_val(out, site))
+                Ok(())
+            })?;
+            ev.charge(text.len(), site)?;
+            Ok(string_val(text, site))
         }
         Prim::DeepSeq => {
             let val = ev.force(&args[0])?;
@@ -779,10 +781,13 @@ pub(crate) fn call(
         }
         Prim::ToString => {
             let val = ev.force(&args[0])?;
-            let mut out = String::new();
-            ev.coerce_into(&mut out, &val, sites[0], true)?;
-            ev.charge(out.len(), site)?;
-            Ok(string_val(out, site))
+            let text = match &val.kind {
+                // The same text: shared, not copied.
+                Kind::Str(text) => text.clone(),
+                _ => super::strings::build(|out| ev.coerce_into(out, &val, sites[0], true))?,
+            };
+            ev.charge(text.len(), site)?;
+            Ok(string_val(text, site))
         }
         Prim::Trace => {
             let message = ev.force(&args[0])?;

@@ -915,18 +915,20 @@ impl<'l> Evaluator<'l> {
     }
 
     fn interpolate(&mut self, pieces: &[StrPiece], env: &EnvRef, origin: Origin) -> R<Val> {
-        let mut out = String::new();
-        for piece in pieces {
-            match piece {
-                StrPiece::Literal(text) => out.push_str(text),
-                StrPiece::Expr(node) => {
-                    let val = self.eval(node, env)?;
-                    self.coerce_into(&mut out, &val, node.origin, false)?;
+        let text = super::strings::build(|out| {
+            for piece in pieces {
+                match piece {
+                    StrPiece::Literal(text) => out.push_str(text),
+                    StrPiece::Expr(node) => {
+                        let val = self.eval(node, env)?;
+                        self.coerce_into(out, &val, node.origin, false)?;
+                    }
                 }
             }
-        }
-        self.charge(out.len(), origin)?;
-        Ok(Val::new(Kind::Str(out.into()), origin))
+            Ok(())
+        })?;
+        self.charge(text.len(), origin)?;
+        Ok(Val::new(Kind::Str(text), origin))
     }
 
     // ---- calls --------------------------------------------------------------

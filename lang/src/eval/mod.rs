@@ -11,12 +11,14 @@ mod ir;
 mod machine;
 mod ops;
 mod runtime;
+mod strings;
 #[cfg(test)]
 mod tests;
 mod word_map;
 
 pub(crate) use convert::about_bytes;
 pub(crate) use machine::shown_bytes;
+pub(crate) use strings::push_int;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

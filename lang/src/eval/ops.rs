@@ -154,7 +154,7 @@ impl Evaluator<'_> {
                 }
                 return Err(self.coercion_error(val, at));
             }
-            Kind::Int(i) if more => out.push_str(&i.to_string()),
+            Kind::Int(i) if more => super::strings::push_int(out, *i),
             Kind::Bool(b) if more => {
                 if *b {
                     out.push('1');
