@@ -12,6 +12,7 @@ use hac_lang::loader::{Confined, MAX_FILE_SIZE, OverlayLoader, refusal};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
+use crate::build::previous::{Previous, Reused};
 use crate::build::providers::{self, Provider};
 use crate::build::{output as build_output, replace as build_replace, sizes};
 use crate::init::Topology;
@@ -876,8 +877,14 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     // A provider that takes gzip may need it: the gzip forms are made, and dropped
     // below unless some host fits only gzipped.
     let may_gzip = request.provider.is_some_and(|p| p.gzip.is_some());
+    let owner = build_replace::Owner {
+        cluster: &cluster.name.value,
+        cluster_id: bundle.cluster_id(),
+    };
+    // What the output being replaced recorded spares compressing unchanged hosts.
+    let previous = Previous::of(&target, owner, &protected);
     let built = crate::build::build_each(&context, |host| {
-        build_output::host_artefacts(host, request.gzip || may_gzip)
+        build_output::host_artefacts(host, request.gzip || may_gzip, &previous)
     });
     let per_host = match built {
         Ok(per_host) => per_host,
@@ -914,6 +921,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             );
         }
     }
+    let reused = Reused::count(per_host.iter().map(|host| host.reuse));
     let (manifest, files) = build_output::collect(&plan, per_host, bundle.cluster_id());
     if let Some(provider) = request.provider {
         let problems = sizes::over_limit(&manifest, provider, gzip);
@@ -927,16 +935,15 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     }
-    let owner = build_replace::Owner {
-        cluster: &cluster.name.value,
-        cluster_id: bundle.cluster_id(),
-    };
     if let Err(err) = target.write(owner, &protected, &files) {
         return report_write_error(&err, io);
     }
     let _ = io
         .stdout
         .write_all(sizes::table(&manifest, &output, gzip, request.provider).as_bytes());
+    if let Some(line) = reused.line(manifest.hosts.len()) {
+        let _ = writeln!(io.stdout, "{line}");
+    }
     EXIT_OK
 }
 

@@ -72,6 +72,11 @@ impl Target {
         })
     }
 
+    /// The output directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Refuses the output directory unless it is absent, empty or provably an earlier
     /// output of `owner`'s cluster, and unless none of `protected` is inside it.
     pub fn check(&self, owner: Owner<'_>, protected: &Protected<'_>) -> Result<(), WriteError> {

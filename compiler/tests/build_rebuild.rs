@@ -1,0 +1,278 @@
+//! A rebuild into the directory of an earlier build takes the gzip sizes (and, with
+//! `--gzip`, the gzip files) of unchanged hosts from it instead of compressing again,
+//! and writes exactly what a build into a new directory writes, whatever happened
+//! to the directory in between. Run as a user runs it: the real binary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const HAC: &str = env!("CARGO_BIN_EXE_hac");
+
+/// Every build of a test is made as at the same time, so it carries the same token.
+const AT: &str = "2026-12-07T06:00:00Z";
+
+/// 3 control planes, 1 load balancer and 4 workers.
+const HOSTS: usize = 8;
+
+struct Project {
+    _scratch: tempfile::TempDir,
+    root: PathBuf,
+    source: PathBuf,
+    colds: std::cell::Cell<u32>,
+}
+
+impl Project {
+    /// The scale fixture with 4 workers; with `edge_worker`, the third one is labelled
+    /// differently (a change of that worker alone).
+    fn new() -> Self {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().to_path_buf();
+        let project = Project {
+            source: root.join("big.hac"),
+            root,
+            _scratch: scratch,
+            colds: std::cell::Cell::new(0),
+        };
+        project.write_source(false);
+        project
+    }
+
+    fn write_source(&self, edge_worker: bool) {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/scale/workers.hac"),
+        )
+        .unwrap();
+        let label = r#"labels = { "node.kubernetes.io/pool" = "general"; };"#;
+        assert!(text.contains("workerCount = 300;") && text.contains(label));
+        let mut text = text.replace("workerCount = 300;", "workerCount = 4;");
+        if edge_worker {
+            text = text.replace(
+                label,
+                r#"labels = { "node.kubernetes.io/pool" = if i == 2 then "edge" else "general"; };"#,
+            );
+        }
+        std::fs::write(&self.source, text).unwrap();
+    }
+
+    fn out(&self) -> PathBuf {
+        self.root.join("out")
+    }
+
+    fn build(&self, out: &Path, gzip: bool) -> Output {
+        let mut args = vec![
+            "build",
+            self.source.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--at",
+            AT,
+        ];
+        if gzip {
+            args.push("--gzip");
+        }
+        Command::new(HAC).args(&args).output().expect("run hac")
+    }
+
+    /// Builds into `out` and returns its standard output; the build must succeed.
+    fn rebuild(&self, gzip: bool) -> String {
+        let built = self.build(&self.out(), gzip);
+        assert!(built.status.success(), "{}", stderr(&built));
+        String::from_utf8(built.stdout).unwrap()
+    }
+
+    /// What a build into a new directory writes.
+    fn cold(&self, gzip: bool) -> BTreeMap<String, Vec<u8>> {
+        self.colds.set(self.colds.get() + 1);
+        let dir = self.root.join(format!("cold{}", self.colds.get()));
+        let built = self.build(&dir, gzip);
+        assert!(built.status.success(), "{}", stderr(&built));
+        assert!(
+            !String::from_utf8_lossy(&built.stdout).contains("not compressed again"),
+            "a build into a new directory has nothing to reuse"
+        );
+        contents(&dir)
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every file of a directory: name → bytes.
+fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect()
+}
+
+/// The line a rebuild prints when it took `reused` hosts from the previous build.
+fn reused_line(reused: usize, what: &str) -> String {
+    format!(
+        "not compressed again: {reused} of {HOSTS} hosts, unchanged since the previous build ({what})\n"
+    )
+}
+
+fn assert_same(found: &BTreeMap<String, Vec<u8>>, cold: &BTreeMap<String, Vec<u8>>) {
+    let names = |files: &BTreeMap<String, Vec<u8>>| files.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(found), names(cold));
+    for (name, bytes) in cold {
+        assert!(found[name] == *bytes, "{name} differs from a cold build's");
+    }
+}
+
+#[test]
+fn a_rebuild_without_change_reuses_every_gzip_size_and_writes_the_same_files() {
+    let project = Project::new();
+    let first = project.rebuild(false);
+    assert!(!first.contains("not compressed again"), "{first}");
+    let again = project.rebuild(false);
+    assert!(
+        again.ends_with(&reused_line(HOSTS, "gzip sizes from its manifest")),
+        "{again}"
+    );
+    assert_same(&contents(&project.out()), &project.cold(false));
+}
+
+#[test]
+fn a_rebuild_after_changing_one_worker_compresses_that_worker_only() {
+    let project = Project::new();
+    project.rebuild(true);
+    let before = contents(&project.out());
+    project.write_source(true);
+    let again = project.rebuild(true);
+    assert!(
+        again.ends_with(&reused_line(HOSTS - 1, "gzip files kept")),
+        "{again}"
+    );
+    let after = contents(&project.out());
+    assert_same(&after, &project.cold(true));
+    let changed: Vec<&str> = after
+        .iter()
+        .filter(|(name, bytes)| before.get(*name) != Some(bytes))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        ["manifest.json", "worker3.yaml", "worker3.yaml.gz"]
+    );
+}
+
+#[test]
+fn switching_gzip_on_and_off_gives_a_cold_builds_files() {
+    let project = Project::new();
+    project.rebuild(false);
+    // No gzip files to keep: every host is compressed, as in a new directory.
+    let on = project.rebuild(true);
+    assert!(!on.contains("not compressed again"), "{on}");
+    assert_same(&contents(&project.out()), &project.cold(true));
+    let kept = project.rebuild(true);
+    assert!(
+        kept.ends_with(&reused_line(HOSTS, "gzip files kept")),
+        "{kept}"
+    );
+    assert_same(&contents(&project.out()), &project.cold(true));
+    let off = project.rebuild(false);
+    assert!(
+        off.ends_with(&reused_line(HOSTS, "gzip sizes from its manifest")),
+        "{off}"
+    );
+    assert_same(&contents(&project.out()), &project.cold(false));
+}
+
+/// The gzip files of the output, edited by `edit`, then rebuilt with `--gzip`: the
+/// edited ones are compressed again, and the result is a cold build's.
+fn rebuild_after_editing_gzip_files(edit: impl Fn(&Path, &mut Vec<u8>), edited: usize) {
+    let project = Project::new();
+    project.rebuild(true);
+    for name in ["worker1.yaml.gz", "cp2.yaml.gz"].into_iter().take(edited) {
+        let path = project.out().join(name);
+        let mut bytes = std::fs::read(&path).unwrap();
+        edit(&project.out(), &mut bytes);
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let again = project.rebuild(true);
+    assert!(
+        again.ends_with(&reused_line(HOSTS - edited, "gzip files kept")),
+        "{again}"
+    );
+    assert_same(&contents(&project.out()), &project.cold(true));
+}
+
+#[test]
+fn a_gzip_file_with_a_byte_changed_in_its_stream_is_compressed_again() {
+    rebuild_after_editing_gzip_files(
+        |_, bytes| {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x10;
+        },
+        2,
+    );
+}
+
+#[test]
+fn a_truncated_or_lengthened_gzip_file_is_compressed_again() {
+    rebuild_after_editing_gzip_files(|_, bytes| bytes.truncate(bytes.len() - 9), 1);
+    rebuild_after_editing_gzip_files(|_, bytes| bytes.truncate(0), 1);
+    rebuild_after_editing_gzip_files(|_, bytes| bytes.push(0), 1);
+}
+
+#[test]
+fn another_hosts_gzip_file_or_a_changed_header_is_compressed_again() {
+    rebuild_after_editing_gzip_files(
+        |out, bytes| *bytes = std::fs::read(out.join("worker2.yaml.gz")).unwrap(),
+        1,
+    );
+    // A valid gzip file of the same bytes, with another header (the OS byte).
+    rebuild_after_editing_gzip_files(|_, bytes| bytes[9] = 3, 1);
+}
+
+#[test]
+fn edited_records_in_the_manifest_are_not_trusted_beyond_what_they_can_be() {
+    let project = Project::new();
+    project.rebuild(false);
+    let path = project.out().join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hosts = manifest["hosts"].as_array_mut().unwrap();
+    // A size no gzip of the user-data can have, and a digest of other bytes.
+    hosts[0]["gzip_size"] = 7.into();
+    hosts[1]["sha256"] = "0".repeat(64).into();
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    let again = project.rebuild(false);
+    assert!(
+        again.ends_with(&reused_line(HOSTS - 2, "gzip sizes from its manifest")),
+        "{again}"
+    );
+    assert_same(&contents(&project.out()), &project.cold(false));
+}
+
+#[test]
+fn a_foreign_or_garbled_manifest_is_refused_as_before_and_nothing_is_written() {
+    let project = Project::new();
+    project.rebuild(false);
+    let path = project.out().join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let foreign = text.replacen("\"cluster\": \"big\"", "\"cluster\": \"other\"", 1);
+    assert_ne!(foreign, text);
+    let other_id = {
+        let mut manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+        manifest["cluster_id"] = "f".repeat(32).into();
+        serde_json::to_string_pretty(&manifest).unwrap()
+    };
+    for manifest in [foreign, other_id, text[..text.len() / 2].to_owned()] {
+        std::fs::write(&path, &manifest).unwrap();
+        let before = contents(&project.out());
+        let refused = project.build(&project.out(), false);
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        assert!(refused.stdout.is_empty());
+        assert_eq!(contents(&project.out()), before);
+    }
+}
