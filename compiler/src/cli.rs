@@ -883,8 +883,13 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     };
     // What the output being replaced recorded spares compressing unchanged hosts.
     let previous = Previous::of(&target, owner, &protected);
+    let gzip_file = match (request.gzip, may_gzip) {
+        (true, _) => build_output::GzipFile::Write,
+        (false, true) => build_output::GzipFile::IfNeeded,
+        (false, false) => build_output::GzipFile::No,
+    };
     let built = crate::build::build_each(&context, |host| {
-        build_output::host_artefacts(host, request.gzip || may_gzip, &previous)
+        build_output::host_artefacts(host, gzip_file, &previous)
     });
     let per_host = match built {
         Ok(per_host) => per_host,
@@ -919,6 +924,8 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
                 provider.title,
                 provider.limit_text
             );
+            // Hosts whose size came from the previous build have no gzip file yet.
+            per_host = build_output::with_gzip_files(per_host);
         }
     }
     let reused = Reused::count(per_host.iter().map(|host| host.reuse));

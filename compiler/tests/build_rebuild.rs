@@ -59,7 +59,7 @@ impl Project {
         self.root.join("out")
     }
 
-    fn build(&self, out: &Path, gzip: bool) -> Output {
+    fn build(&self, out: &Path, flags: &[&str]) -> Output {
         let mut args = vec![
             "build",
             self.source.to_str().unwrap(),
@@ -68,24 +68,30 @@ impl Project {
             "--at",
             AT,
         ];
-        if gzip {
-            args.push("--gzip");
-        }
+        args.extend(flags);
         Command::new(HAC).args(&args).output().expect("run hac")
     }
 
     /// Builds into `out` and returns its standard output; the build must succeed.
     fn rebuild(&self, gzip: bool) -> String {
-        let built = self.build(&self.out(), gzip);
+        self.rebuild_with(gzip_flag(gzip))
+    }
+
+    fn rebuild_with(&self, flags: &[&str]) -> String {
+        let built = self.build(&self.out(), flags);
         assert!(built.status.success(), "{}", stderr(&built));
         String::from_utf8(built.stdout).unwrap()
     }
 
     /// What a build into a new directory writes.
     fn cold(&self, gzip: bool) -> BTreeMap<String, Vec<u8>> {
+        self.cold_with(gzip_flag(gzip))
+    }
+
+    fn cold_with(&self, flags: &[&str]) -> BTreeMap<String, Vec<u8>> {
         self.colds.set(self.colds.get() + 1);
         let dir = self.root.join(format!("cold{}", self.colds.get()));
-        let built = self.build(&dir, gzip);
+        let built = self.build(&dir, flags);
         assert!(built.status.success(), "{}", stderr(&built));
         assert!(
             !String::from_utf8_lossy(&built.stdout).contains("not compressed again"),
@@ -93,6 +99,10 @@ impl Project {
         );
         contents(&dir)
     }
+}
+
+fn gzip_flag(gzip: bool) -> &'static [&'static str] {
+    if gzip { &["--gzip"] } else { &[] }
 }
 
 fn stderr(output: &Output) -> String {
@@ -270,9 +280,43 @@ fn a_foreign_or_garbled_manifest_is_refused_as_before_and_nothing_is_written() {
     for manifest in [foreign, other_id, text[..text.len() / 2].to_owned()] {
         std::fs::write(&path, &manifest).unwrap();
         let before = contents(&project.out());
-        let refused = project.build(&project.out(), false);
+        let refused = project.build(&project.out(), &[]);
         assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
         assert!(refused.stdout.is_empty());
         assert_eq!(contents(&project.out()), before);
     }
+}
+
+#[test]
+fn a_provider_build_compresses_again_only_the_gzip_files_it_needs() {
+    let project = Project::new();
+    // Every host fits GCP's limit as written: no gzip file is written, and a
+    // rebuild takes every size from the manifest.
+    let gcp: &[&str] = &["--provider", "gcp"];
+    project.rebuild_with(gcp);
+    let again = project.rebuild_with(gcp);
+    assert!(
+        again.ends_with(&reused_line(HOSTS, "gzip sizes from its manifest")),
+        "{again}"
+    );
+    assert_same(&contents(&project.out()), &project.cold_with(gcp));
+    // AWS's 16 KB take the workers only gzipped: the files are made, as in a new
+    // directory, then kept.
+    let aws: &[&str] = &["--provider", "aws"];
+    let made = project.rebuild_with(aws);
+    assert!(!made.contains("not compressed again"), "{made}");
+    assert_same(&contents(&project.out()), &project.cold_with(aws));
+    let kept = project.rebuild_with(aws);
+    assert!(
+        kept.ends_with(&reused_line(HOSTS, "gzip files kept")),
+        "{kept}"
+    );
+    assert_same(&contents(&project.out()), &project.cold_with(aws));
+    // Back to GCP: the kept files are not written, their sizes are reused.
+    let back = project.rebuild_with(gcp);
+    assert!(
+        back.ends_with(&reused_line(HOSTS, "gzip sizes from its manifest")),
+        "{back}"
+    );
+    assert_same(&contents(&project.out()), &project.cold_with(gcp));
 }

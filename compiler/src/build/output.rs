@@ -122,6 +122,39 @@ pub struct HostArtefacts {
     pub reuse: Reuse,
 }
 
+/// Whether a host's gzip file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GzipFile {
+    /// `--gzip`.
+    Write,
+    /// Not asked for, but a provider may need it once every host's size is known:
+    /// made when it costs nothing more (compressed for the size anyway, or kept from
+    /// the previous build), otherwise made by [`with_gzip_files`] if needed.
+    IfNeeded,
+    No,
+}
+
+/// `hosts` with their gzip files, made now (in parallel) where they were not.
+pub fn with_gzip_files(hosts: Vec<HostArtefacts>) -> Vec<HostArtefacts> {
+    hosts.into_par_iter().map(with_gzip_file).collect()
+}
+
+fn with_gzip_file(mut host: HostArtefacts) -> HostArtefacts {
+    if host.entry.gzip_file.is_some() {
+        return host;
+    }
+    let compressed = gzip_reusing(&host.files[0].bytes);
+    let name = format!("{}.gz", host.entry.file);
+    host.entry.gzip_size = compressed.len();
+    host.entry.gzip_file = Some(name.clone());
+    host.files.push(Artefact {
+        name,
+        bytes: compressed,
+    });
+    host.reuse = Reuse::Nothing;
+    host
+}
+
 /// `host` without its gzip file: when the gzip form was made only to see whether it
 /// is needed, and it is not.
 pub fn without_gzip(mut host: HostArtefacts) -> HostArtefacts {
@@ -138,7 +171,7 @@ pub fn without_gzip(mut host: HostArtefacts) -> HostArtefacts {
 /// and its gzip size and file from `previous` when that recorded them for the same
 /// user-data. Runs on any thread: builds call it as each host is rendered, so only
 /// the bytes to write are kept.
-pub fn host_artefacts(host: HostOutput, with_gzip: bool, previous: &Previous) -> HostArtefacts {
+pub fn host_artefacts(host: HostOutput, gzip: GzipFile, previous: &Previous) -> HostArtefacts {
     let bytes = host.user_data.into_bytes();
     let unwritten = ManifestHost {
         name: host.name,
@@ -151,19 +184,26 @@ pub fn host_artefacts(host: HostOutput, with_gzip: bool, previous: &Previous) ->
         stage: host.stage,
         steps: host.steps,
     };
-    with_files(unwritten, bytes, with_gzip, previous)
+    with_files(unwritten, bytes, gzip, previous)
 }
 
 /// `entry` completed with the sizes and digest of `bytes`, and the files to write.
 fn with_files(
     mut entry: ManifestHost,
     bytes: Vec<u8>,
-    with_gzip: bool,
+    gzip: GzipFile,
     previous: &Previous,
 ) -> HostArtefacts {
     let file = format!("{}.yaml", entry.name);
     let sha256 = sha256_hex(&bytes);
-    let (gzip_size, compressed, reuse) = match previous.gzip_of(&file, &sha256, &bytes, with_gzip) {
+    let recorded = match gzip {
+        GzipFile::Write => previous.gzip_of(&file, &sha256, &bytes, true),
+        GzipFile::IfNeeded => previous
+            .gzip_of(&file, &sha256, &bytes, true)
+            .or_else(|| previous.gzip_of(&file, &sha256, &bytes, false)),
+        GzipFile::No => previous.gzip_of(&file, &sha256, &bytes, false),
+    };
+    let (gzip_size, compressed, reuse) = match recorded {
         Some((size, None)) => (size, None, Reuse::GzipSize),
         Some((size, Some(kept))) => (size, Some(kept), Reuse::GzipFile),
         None => {
@@ -171,7 +211,12 @@ fn with_files(
             (compressed.len(), Some(compressed), Reuse::Nothing)
         }
     };
-    let gzip_file = with_gzip.then(|| format!("{file}.gz"));
+    let writes_gzip = match gzip {
+        GzipFile::Write => true,
+        GzipFile::IfNeeded => compressed.is_some(),
+        GzipFile::No => false,
+    };
+    let gzip_file = writes_gzip.then(|| format!("{file}.gz"));
     entry.file = file.clone();
     entry.size = bytes.len();
     entry.sha256 = sha256;
@@ -201,7 +246,13 @@ pub fn artefacts(
 ) -> (Manifest, Vec<Artefact>) {
     let per_host = hosts
         .par_iter()
-        .map(|host| host_artefacts(host.clone(), with_gzip, &Previous::none()))
+        .map(|host| {
+            let gzip = match with_gzip {
+                true => GzipFile::Write,
+                false => GzipFile::No,
+            };
+            host_artefacts(host.clone(), gzip, &Previous::none())
+        })
         .collect();
     collect(plan, per_host, cluster_id)
 }
