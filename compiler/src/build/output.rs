@@ -57,6 +57,8 @@ pub struct ManifestHost {
 }
 
 /// The gzip form of `bytes`, the same for the same input: no file name, no time.
+/// Rebuilds reuse the sizes and files it made in earlier builds (`build::previous`):
+/// changing the encoder must also stop that (see the test that pins its bytes).
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzBuilder::new()
         .mtime(0)
