@@ -942,12 +942,20 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     }
-    if let Err(err) = target.write(owner, &protected, &files) {
-        return report_write_error(&err, io);
-    }
+    let kept = match target.write(owner, &protected, &files) {
+        Ok(kept) => kept,
+        Err(err) => return report_write_error(&err, io),
+    };
     let _ = io
         .stdout
         .write_all(sizes::table(&manifest, &output, gzip, request.provider).as_bytes());
+    if kept > 0 {
+        let _ = writeln!(
+            io.stdout,
+            "not written again: {kept} of {} files, the same bytes as in the previous build (linked)",
+            files.len() - 1
+        );
+    }
     if let Some(line) = reused.line(manifest.hosts.len()) {
         let _ = writeln!(io.stdout, "{line}");
     }

@@ -320,3 +320,92 @@ fn a_provider_build_compresses_again_only_the_gzip_files_it_needs() {
     );
     assert_same(&contents(&project.out()), &project.cold_with(gcp));
 }
+
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .ino()
+}
+
+/// The line a rebuild prints when it linked `kept` of the hosts' files.
+fn linked_line(kept: usize, files: usize) -> String {
+    format!(
+        "not written again: {kept} of {files} files, the same bytes as in the previous build (linked)\n"
+    )
+}
+
+#[test]
+fn a_rebuild_links_the_unchanged_files_and_writes_the_changed_ones() {
+    let project = Project::new();
+    let first = project.rebuild(true);
+    assert!(!first.contains("not written again"), "{first}");
+    let out = project.out();
+    let names = [
+        "worker1.yaml",
+        "worker1.yaml.gz",
+        "cp1.yaml",
+        "worker3.yaml",
+    ];
+    let before: Vec<u64> = names.iter().map(|n| inode(&out.join(n))).collect();
+    project.write_source(true);
+    let again = project.rebuild(true);
+    assert!(
+        again.contains(&linked_line(2 * HOSTS - 2, 2 * HOSTS)),
+        "{again}"
+    );
+    let after: Vec<u64> = names.iter().map(|n| inode(&out.join(n))).collect();
+    assert_eq!(
+        after[..3],
+        before[..3],
+        "unchanged files are the same inodes"
+    );
+    assert_ne!(after[3], before[3], "the changed worker's file is new");
+    assert_same(&contents(&out), &project.cold(true));
+}
+
+/// A rebuild after `tamper` changed worker1.yaml: its bytes must be written anew (a
+/// new inode, mode 0600, a cold build's bytes), every other host's file is linked.
+fn rebuild_after_tampering(tamper: impl Fn(&Path)) {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::new();
+    project.rebuild(false);
+    let file = project.out().join("worker1.yaml");
+    let before = inode(&file);
+    tamper(&file);
+    let again = project.rebuild(false);
+    assert!(again.contains(&linked_line(HOSTS - 1, HOSTS)), "{again}");
+    assert_ne!(inode(&file), before, "worker1.yaml was linked");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o600);
+    assert_same(&contents(&project.out()), &project.cold(false));
+}
+
+#[test]
+fn a_hand_edited_file_of_the_same_length_is_written_anew() {
+    rebuild_after_tampering(|file| {
+        let mut bytes = std::fs::read(file).unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] = if bytes[last] == b'x' { b'y' } else { b'x' };
+        // In place: the same inode, length, owner and mode, only the bytes differ.
+        std::fs::write(file, bytes).unwrap();
+    });
+}
+
+#[test]
+fn a_file_whose_mode_was_changed_is_written_anew() {
+    use std::os::unix::fs::PermissionsExt;
+    rebuild_after_tampering(|file| {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    });
+}
+
+#[test]
+fn a_file_with_a_link_of_the_users_is_written_anew_and_the_link_keeps_its_bytes() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mine = scratch.path().join("mine.yaml");
+    rebuild_after_tampering(|file| std::fs::hard_link(file, &mine).unwrap());
+    // The user's name is still the old inode, shared with nothing hac wrote.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&mine).unwrap().nlink(), 1);
+}
