@@ -821,6 +821,54 @@ mod tests {
         assert_eq!(names, ["out"]);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn only_a_private_unshared_regular_file_with_the_same_bytes_is_linked() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+        let scratch = tempfile::tempdir().unwrap();
+        let (old, new) = (scratch.path().join("old"), scratch.path().join("new"));
+        create_private_dir(&old).unwrap();
+        create_private_dir(&new).unwrap();
+        let owner = file_owner(&new).unwrap();
+        let bytes = b"#cloud-config\n".as_slice();
+        let private = |name: &str, content: &[u8]| {
+            write_private(&old.join(name), content, false).unwrap();
+            old.join(name)
+        };
+        let same = private("same.yaml", bytes);
+        private("edited.yaml", b"#cloud-config\r");
+        private("longer.yaml", b"#cloud-config\n\n");
+        let open = private("open.yaml", bytes);
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).unwrap();
+        let shared = private("shared.yaml", bytes);
+        fs::hard_link(&shared, scratch.path().join("theirs")).unwrap();
+        symlink(&same, old.join("link.yaml")).unwrap();
+        let link = |name: &str| link_unchanged(&old.join(name), &new.join(name), bytes, owner);
+        for refused in [
+            "edited.yaml",
+            "longer.yaml",
+            "open.yaml",
+            "shared.yaml",
+            "link.yaml",
+        ] {
+            assert!(!link(refused), "{refused}");
+            assert!(
+                fs::symlink_metadata(new.join(refused)).is_err(),
+                "{refused}"
+            );
+        }
+        assert!(!link_unchanged(
+            &same,
+            &new.join("x"),
+            bytes,
+            owner.wrapping_add(1)
+        ));
+        assert!(link("same.yaml"));
+        let linked = fs::metadata(new.join("same.yaml")).unwrap();
+        assert_eq!(linked.ino(), fs::metadata(&same).unwrap().ino());
+        assert_eq!(linked.nlink(), 2);
+    }
+
     #[test]
     fn dot_names_the_directory_it_resolves_to() {
         let scratch = tempfile::tempdir().unwrap();
