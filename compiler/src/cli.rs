@@ -12,6 +12,7 @@ use hac_lang::loader::{Confined, MAX_FILE_SIZE, OverlayLoader, refusal};
 use hac_lang::{Diagnostic, FsLoader, Limits, Loader, Severity};
 
 use crate::analysis::{self, Analysis, Depth};
+use crate::build::previous::{Previous, Reused};
 use crate::build::providers::{self, Provider};
 use crate::build::{output as build_output, replace as build_replace, sizes};
 use crate::init::Topology;
@@ -898,8 +899,19 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
     // A provider that takes gzip may need it: the gzip forms are made, and dropped
     // below unless some host fits only gzipped.
     let may_gzip = request.provider.is_some_and(|p| p.gzip.is_some());
+    let owner = build_replace::Owner {
+        cluster: &cluster.name.value,
+        cluster_id: bundle.cluster_id(),
+    };
+    // What the output being replaced recorded spares compressing unchanged hosts.
+    let previous = Previous::of(&target, owner, &protected);
+    let gzip_file = match (request.gzip, may_gzip) {
+        (true, _) => build_output::GzipFile::Write,
+        (false, true) => build_output::GzipFile::IfNeeded,
+        (false, false) => build_output::GzipFile::No,
+    };
     let built = crate::build::build_each(&context, |host| {
-        build_output::host_artefacts(host, request.gzip || may_gzip)
+        build_output::host_artefacts(host, gzip_file, &previous)
     });
     let per_host = match built {
         Ok(per_host) => per_host,
@@ -934,8 +946,11 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
                 provider.title,
                 provider.limit_text
             );
+            // Hosts whose size came from the previous build have no gzip file yet.
+            per_host = build_output::with_gzip_files(per_host);
         }
     }
+    let reused = Reused::count(per_host.iter().map(|host| host.reuse));
     let (manifest, files) = build_output::collect(&plan, per_host, bundle.cluster_id());
     if let Some(provider) = request.provider {
         let problems = sizes::over_limit(&manifest, provider, gzip);
@@ -949,16 +964,23 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
             return EXIT_ERRORS;
         }
     }
-    let owner = build_replace::Owner {
-        cluster: &cluster.name.value,
-        cluster_id: bundle.cluster_id(),
+    let kept = match target.write(owner, &protected, &files) {
+        Ok(kept) => kept,
+        Err(err) => return report_write_error(&err, io),
     };
-    if let Err(err) = target.write(owner, &protected, &files) {
-        return report_write_error(&err, io);
-    }
     let _ = io
         .stdout
         .write_all(sizes::table(&manifest, &output, gzip, request.provider).as_bytes());
+    if kept > 0 {
+        let _ = writeln!(
+            io.stdout,
+            "not written again: {kept} of {} files, the same bytes as in the previous build (linked)",
+            files.len() - 1
+        );
+    }
+    if let Some(line) = reused.line(manifest.hosts.len()) {
+        let _ = writeln!(io.stdout, "{line}");
+    }
     EXIT_OK
 }
 

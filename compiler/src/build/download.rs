@@ -45,7 +45,50 @@ pub struct Download {
     /// The plan step that fetches it.
     pub step: &'static str,
     /// The hosts that fetch it (a containerd tarball only where the OS packages 1.x).
-    pub hosts: Vec<String>,
+    pub hosts: Hosts,
+}
+
+/// Host names in plan order, with a sorted copy: every host of a build asks whether
+/// it is among thousands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hosts {
+    names: Vec<String>,
+    sorted: Vec<String>,
+}
+
+impl Hosts {
+    pub fn new(names: Vec<String>) -> Self {
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        Hosts { names, sorted }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.sorted
+            .binary_search_by(|probe| probe.as_str().cmp(name))
+            .is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The names, in plan order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+impl From<Vec<String>> for Hosts {
+    fn from(names: Vec<String>) -> Self {
+        Hosts::new(names)
+    }
+}
+
+impl Serialize for Hosts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.names.serialize(serializer)
+    }
 }
 
 /// One file of a release as the cluster resolves it (before hosts are known).
@@ -176,7 +219,7 @@ pub fn downloads(
             upstream: file.upstream,
             sha256: file.sha256,
             step,
-            hosts: hosts.clone(),
+            hosts: Hosts::new(hosts.clone()),
         })
         .collect()
 }
@@ -273,7 +316,7 @@ mod tests {
             sha256: sha256.map(str::to_owned),
             path: format!("/tmp/out-{}", arch.unwrap_or("file")),
             step: PACKAGES_STEP,
-            hosts: vec!["cp1".to_owned()],
+            hosts: vec!["cp1".to_owned()].into(),
         }
     }
 

@@ -47,13 +47,17 @@ pub fn script(lines: &[String], files: &[&str]) -> Result<String, SpecError> {
 /// The `bootcmd` of a control plane or worker; `None` for other hosts, or when the
 /// endpoint resolves by DNS.
 pub fn bootcmd(cluster: &Cluster, host: &Host) -> Result<Option<Value>, SpecError> {
+    let lines = lines(cluster);
+    // Only then is the host looked for among the nodes (a search per host).
+    if lines.is_empty() {
+        return Ok(None);
+    }
     let is_node = cluster
         .controlplanes
         .iter()
         .chain(&cluster.workers)
         .any(|h| h.name.value == host.name.value);
-    let lines = lines(cluster);
-    if !is_node || lines.is_empty() {
+    if !is_node {
         return Ok(None);
     }
     Ok(Some(json!([["sh", "-c", script(&lines, &FILES)?]])))

@@ -20,6 +20,7 @@ pub mod loadbalancer;
 pub mod node;
 pub mod output;
 pub mod paths;
+pub mod previous;
 pub mod providers;
 pub mod proxy;
 pub mod registry_logins;

@@ -812,7 +812,7 @@ dpkg() { printf 'DPKG %s\n' "$*" >&2; }"#;
                 sha256: artefact.pinned_sha256(version, arch).map(str::to_owned),
                 path: download::host_path(artefact, version, arch),
                 step: download::PACKAGES_STEP,
-                hosts: vec!["w1".to_owned()],
+                hosts: vec!["w1".to_owned()].into(),
             })
             .collect()
     }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::HostOutput;
+use super::previous::{Previous, Reuse};
 use crate::plan::PlanRole;
 
 /// The manifest's file name in the output directory.
@@ -56,6 +57,8 @@ pub struct ManifestHost {
 }
 
 /// The gzip form of `bytes`, the same for the same input: no file name, no time.
+/// Rebuilds reuse the sizes and files it made in earlier builds (`build::previous`):
+/// changing the encoder must also stop that (see the test that pins its bytes).
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzBuilder::new()
         .mtime(0)
@@ -66,7 +69,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The gzip header [`gzip`] writes: no flags, mtime 0, "best compression", unknown OS.
-const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255];
+pub(super) const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255];
 
 thread_local! {
     /// One compressor per thread, reset between hosts: setting one up (its hash
@@ -117,6 +120,41 @@ fn sha256_hex(bytes: &[u8]) -> String {
 pub struct HostArtefacts {
     pub entry: ManifestHost,
     pub files: Vec<Artefact>,
+    /// What was taken from the previous build instead of compressed.
+    pub reuse: Reuse,
+}
+
+/// Whether a host's gzip file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GzipFile {
+    /// `--gzip`.
+    Write,
+    /// Not asked for, but a provider may need it once every host's size is known:
+    /// made when it costs nothing more (compressed for the size anyway, or kept from
+    /// the previous build), otherwise made by [`with_gzip_files`] if needed.
+    IfNeeded,
+    No,
+}
+
+/// `hosts` with their gzip files, made now (in parallel) where they were not.
+pub fn with_gzip_files(hosts: Vec<HostArtefacts>) -> Vec<HostArtefacts> {
+    hosts.into_par_iter().map(with_gzip_file).collect()
+}
+
+fn with_gzip_file(mut host: HostArtefacts) -> HostArtefacts {
+    if host.entry.gzip_file.is_some() {
+        return host;
+    }
+    let compressed = gzip_reusing(&host.files[0].bytes);
+    let name = format!("{}.gz", host.entry.file);
+    host.entry.gzip_size = compressed.len();
+    host.entry.gzip_file = Some(name.clone());
+    host.files.push(Artefact {
+        name,
+        bytes: compressed,
+    });
+    host.reuse = Reuse::Nothing;
+    host
 }
 
 /// `host` without its gzip file: when the gzip form was made only to see whether it
@@ -125,13 +163,17 @@ pub fn without_gzip(mut host: HostArtefacts) -> HostArtefacts {
     if let Some(name) = host.entry.gzip_file.take() {
         host.files.retain(|file| file.name != name);
     }
+    if host.reuse == Reuse::GzipFile {
+        host.reuse = Reuse::GzipSize;
+    }
     host
 }
 
-/// The manifest entry and files of one host, taking its user-data without a copy.
-/// Runs on any thread: builds call it as each host is rendered, so only the bytes
-/// to write are kept.
-pub fn host_artefacts(host: HostOutput, with_gzip: bool) -> HostArtefacts {
+/// The manifest entry and files of one host, taking its user-data without a copy,
+/// and its gzip size and file from `previous` when that recorded them for the same
+/// user-data. Runs on any thread: builds call it as each host is rendered, so only
+/// the bytes to write are kept.
+pub fn host_artefacts(host: HostOutput, gzip: GzipFile, previous: &Previous) -> HostArtefacts {
     let bytes = host.user_data.into_bytes();
     let unwritten = ManifestHost {
         name: host.name,
@@ -144,27 +186,56 @@ pub fn host_artefacts(host: HostOutput, with_gzip: bool) -> HostArtefacts {
         stage: host.stage,
         steps: host.steps,
     };
-    with_files(unwritten, bytes, with_gzip)
+    with_files(unwritten, bytes, gzip, previous)
 }
 
 /// `entry` completed with the sizes and digest of `bytes`, and the files to write.
-fn with_files(mut entry: ManifestHost, bytes: Vec<u8>, with_gzip: bool) -> HostArtefacts {
-    let compressed = gzip_reusing(&bytes);
+fn with_files(
+    mut entry: ManifestHost,
+    bytes: Vec<u8>,
+    gzip: GzipFile,
+    previous: &Previous,
+) -> HostArtefacts {
     let file = format!("{}.yaml", entry.name);
-    let gzip_file = with_gzip.then(|| format!("{file}.gz"));
+    let sha256 = sha256_hex(&bytes);
+    let recorded = match gzip {
+        GzipFile::Write => previous.gzip_of(&file, &sha256, &bytes, true),
+        GzipFile::IfNeeded => previous
+            .gzip_of(&file, &sha256, &bytes, true)
+            .or_else(|| previous.gzip_of(&file, &sha256, &bytes, false)),
+        GzipFile::No => previous.gzip_of(&file, &sha256, &bytes, false),
+    };
+    let (gzip_size, compressed, reuse) = match recorded {
+        Some((size, None)) => (size, None, Reuse::GzipSize),
+        Some((size, Some(kept))) => (size, Some(kept), Reuse::GzipFile),
+        None => {
+            let compressed = gzip_reusing(&bytes);
+            (compressed.len(), Some(compressed), Reuse::Nothing)
+        }
+    };
+    let writes_gzip = match gzip {
+        GzipFile::Write => true,
+        GzipFile::IfNeeded => compressed.is_some(),
+        GzipFile::No => false,
+    };
+    let gzip_file = writes_gzip.then(|| format!("{file}.gz"));
     entry.file = file.clone();
     entry.size = bytes.len();
-    entry.sha256 = sha256_hex(&bytes);
+    entry.sha256 = sha256;
     entry.gzip_file = gzip_file.clone();
-    entry.gzip_size = compressed.len();
+    entry.gzip_size = gzip_size;
     let mut files = vec![Artefact { name: file, bytes }];
-    if let Some(name) = gzip_file {
+    if let (Some(name), Some(compressed)) = (gzip_file, compressed) {
         files.push(Artefact {
             name,
             bytes: compressed,
         });
     }
-    HostArtefacts { entry, files }
+    HostArtefacts {
+        entry,
+        files,
+        reuse,
+    }
 }
 
 /// The manifest and every artefact of a build; the manifest comes first, so that a
@@ -177,7 +248,13 @@ pub fn artefacts(
 ) -> (Manifest, Vec<Artefact>) {
     let per_host = hosts
         .par_iter()
-        .map(|host| host_artefacts(host.clone(), with_gzip))
+        .map(|host| {
+            let gzip = match with_gzip {
+                true => GzipFile::Write,
+                false => GzipFile::No,
+            };
+            host_artefacts(host.clone(), gzip, &Previous::none())
+        })
         .collect();
     collect(plan, per_host, cluster_id)
 }
@@ -240,6 +317,28 @@ mod tests {
                 assert_eq!(gzip_reusing(input), gzip(input), "{} bytes", input.len());
             }
         }
+    }
+
+    /// Rebuilds take the gzip sizes and files of unchanged hosts from the manifest of
+    /// the output they replace (`build::previous`), trusting that this hac would
+    /// compress the same bytes to the same gzip. A change of the encoder (its crate,
+    /// version, backend or level) that changes this digest changes `gzip_size` in
+    /// every manifest, and must also stop rebuilds from reusing what the old encoder
+    /// recorded (say, by marking the manifests the new one writes and reusing only
+    /// those), or rebuilds would keep the old sizes where new builds write new ones.
+    #[test]
+    fn the_gzip_encoder_writes_the_bytes_it_always_wrote() {
+        let input: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("  - step {} waits for {}\n", i % 613, i / 7).into_bytes())
+            .collect();
+        let packed = gzip(&input);
+        assert_eq!(
+            (packed.len(), super::sha256_hex(&packed).as_str()),
+            (
+                43_892,
+                "c2a52a85f92e80681b76d114bf1a1a31b10c7e4d1fa32fa23bc13da8be869cca"
+            )
+        );
     }
 
     #[test]

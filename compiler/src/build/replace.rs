@@ -72,6 +72,11 @@ impl Target {
         })
     }
 
+    /// The output directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Refuses the output directory unless it is absent, empty or provably an earlier
     /// output of `owner`'s cluster, and unless none of `protected` is inside it.
     pub fn check(&self, owner: Owner<'_>, protected: &Protected<'_>) -> Result<(), WriteError> {
@@ -82,19 +87,26 @@ impl Target {
     /// build killed halfway through a two-step swap left aside, removes what killed
     /// builds left beside it, checks the output again, writes `files` (the manifest
     /// first) into a fresh private directory and puts that in the output's place.
+    /// Returns how many files were kept from the previous output (hard-linked, as they
+    /// held exactly the new bytes) instead of written again.
     pub fn write(
         &self,
         owner: Owner<'_>,
         protected: &Protected<'_>,
         files: &[Artefact],
-    ) -> Result<(), WriteError> {
+    ) -> Result<usize, WriteError> {
         fs::create_dir_all(&self.parent).map_err(|e| WriteError::io("create", &self.parent, &e))?;
         let _lock = lock_directory(&self.parent)?;
         self.recover();
         self.check(owner, protected)?;
         let staging = self.leftover_name(NEW, std::process::id());
         create_private_dir(&staging).map_err(|e| WriteError::io("create", &staging, &e))?;
-        let result = fill(&staging, files).and_then(|()| self.swap_in(&staging));
+        // Checked above, under the lock: a directory hac wrote, or none.
+        let previous = fs::symlink_metadata(&self.dir)
+            .is_ok_and(|m| m.is_dir())
+            .then_some(self.dir.as_path());
+        let result =
+            fill(&staging, files, previous).and_then(|kept| self.swap_in(&staging).map(|()| kept));
         if result.is_err() {
             // The directory is the one just created, so what it holds is ours: the
             // names of `files`, even a manifest that could not be written whole.
@@ -441,11 +453,14 @@ const SYNCING_WRITERS: usize = 16;
 
 /// Writes `files` into `staging`: the first one (the manifest, which names all the
 /// others) before any other, so a directory being filled always says what it holds.
-/// Every file is on disk when this returns: on Linux one `syncfs` of the staging
-/// directory's file system after the last file commits them all at once (and reports
-/// a failed write-back of any of them); elsewhere, or when that call fails, each file
-/// is synced on its own.
-fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
+/// A file of `previous` (the output being replaced) that holds exactly the bytes of
+/// one of the others is hard-linked instead (see [`link_unchanged`]): its bytes were
+/// not written again, so the sync below has nothing of them left to write. Every file
+/// is on disk when this returns: on Linux one `syncfs` of the staging directory's file
+/// system after the last file commits them all at once (and reports a failed
+/// write-back of any of them, linked or written); elsewhere, or when that call fails,
+/// each file is synced on its own. Returns how many files were linked.
+fn fill(staging: &Path, files: &[Artefact], previous: Option<&Path>) -> Result<usize, WriteError> {
     if let Some(file) = files.iter().find(|file| !is_plain_file_name(&file.name)) {
         return Err(WriteError {
             message: format!("cannot write {:?}: not a plain file name", file.name),
@@ -463,13 +478,30 @@ fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
     } else {
         SYNCING_WRITERS
     };
+    let owner = file_owner(staging);
+    let kept = AtomicUsize::new(0);
+    let keep_or_write = |file: &Artefact| {
+        if let (Some(previous), Some(owner)) = (previous, owner)
+            && link_unchanged(
+                &previous.join(&file.name),
+                &staging.join(&file.name),
+                &file.bytes,
+                owner,
+            )
+        {
+            kept.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        write(file)
+    };
     if let Some((first, rest)) = files.split_first() {
         write(first)?;
-        in_parallel(rest, writers, write)?;
+        in_parallel(rest, writers, keep_or_write)?;
     }
+    let kept = kept.into_inner();
     if defer_sync && sync_file_system(staging).is_ok() {
         // The directory's entries are on disk too.
-        return Ok(());
+        return Ok(kept);
     }
     if defer_sync {
         in_parallel(files, SYNCING_WRITERS, |file| {
@@ -480,7 +512,80 @@ fn fill(staging: &Path, files: &[Artefact]) -> Result<(), WriteError> {
         })?;
     }
     sync(staging);
-    Ok(())
+    Ok(kept)
+}
+
+/// The user owning `path` (this process's, for a directory it created).
+#[cfg(unix)]
+fn file_owner(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).ok().map(|m| m.uid())
+}
+
+#[cfg(not(unix))]
+fn file_owner(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// Hard-links the previous output's file `old` as `new` when it is exactly what hac
+/// would write there: a regular file (not a symlink), owned by `owner`, with the
+/// mode hac gives its files (0600), linked nowhere else (one link, so nobody else's
+/// name for it comes along), whose bytes, read now, are `bytes`. The manifest's
+/// digest is not trusted for that: the file may have been edited since. Anything
+/// else (or any failure) leaves `new` absent and returns false, and the file is
+/// written as usual.
+#[cfg(unix)]
+fn link_unchanged(old: &Path, new: &Path, bytes: &[u8], owner: u32) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let Ok(found) = fs::symlink_metadata(old) else {
+        return false;
+    };
+    let as_hac_writes = |m: &fs::Metadata| {
+        m.is_file() && m.uid() == owner && m.mode() & 0o7777 == 0o600 && m.nlink() == 1
+    };
+    if !as_hac_writes(&found) || found.len() != bytes.len() as u64 {
+        return false;
+    }
+    // Not following a symlink, not waiting on a FIFO swapped in meanwhile.
+    let Ok(file) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(old)
+    else {
+        return false;
+    };
+    let same_inode = |m: &fs::Metadata| (m.dev(), m.ino()) == (found.dev(), found.ino());
+    if !file
+        .metadata()
+        .is_ok_and(|m| same_inode(&m) && as_hac_writes(&m))
+    {
+        return false;
+    }
+    let mut content = Vec::with_capacity(bytes.len() + 1);
+    if file
+        .take(bytes.len() as u64 + 1)
+        .read_to_end(&mut content)
+        .is_err()
+        || content != bytes
+    {
+        return false;
+    }
+    if fs::hard_link(old, new).is_err() {
+        return false;
+    }
+    // The name may have been given to another file since it was read, or the file
+    // another link: then the link is not the file that was checked.
+    if fs::symlink_metadata(new).is_ok_and(|m| same_inode(&m) && m.nlink() == 2) {
+        return true;
+    }
+    let _ = fs::remove_file(new);
+    false
+}
+
+#[cfg(not(unix))]
+fn link_unchanged(_old: &Path, _new: &Path, _bytes: &[u8], _owner: u32) -> bool {
+    false
 }
 
 /// Runs `each` on every item with up to `threads` threads; the error is the first
@@ -704,7 +809,7 @@ mod tests {
             .unwrap();
         let staging = target.leftover_name(NEW, 7);
         create_private_dir(&staging).unwrap();
-        fill(&staging, &artefacts(&[("b.yaml", "new")])).unwrap();
+        fill(&staging, &artefacts(&[("b.yaml", "new")]), None).unwrap();
         target.swap_in_two_steps(&staging).unwrap();
         assert_eq!(fs::read_to_string(dir.join("b.yaml")).unwrap(), "new");
         assert!(!dir.join("a.yaml").exists());
@@ -714,6 +819,54 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names, ["out"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_private_unshared_regular_file_with_the_same_bytes_is_linked() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+        let scratch = tempfile::tempdir().unwrap();
+        let (old, new) = (scratch.path().join("old"), scratch.path().join("new"));
+        create_private_dir(&old).unwrap();
+        create_private_dir(&new).unwrap();
+        let owner = file_owner(&new).unwrap();
+        let bytes = b"#cloud-config\n".as_slice();
+        let private = |name: &str, content: &[u8]| {
+            write_private(&old.join(name), content, false).unwrap();
+            old.join(name)
+        };
+        let same = private("same.yaml", bytes);
+        private("edited.yaml", b"#cloud-config\r");
+        private("longer.yaml", b"#cloud-config\n\n");
+        let open = private("open.yaml", bytes);
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).unwrap();
+        let shared = private("shared.yaml", bytes);
+        fs::hard_link(&shared, scratch.path().join("theirs")).unwrap();
+        symlink(&same, old.join("link.yaml")).unwrap();
+        let link = |name: &str| link_unchanged(&old.join(name), &new.join(name), bytes, owner);
+        for refused in [
+            "edited.yaml",
+            "longer.yaml",
+            "open.yaml",
+            "shared.yaml",
+            "link.yaml",
+        ] {
+            assert!(!link(refused), "{refused}");
+            assert!(
+                fs::symlink_metadata(new.join(refused)).is_err(),
+                "{refused}"
+            );
+        }
+        assert!(!link_unchanged(
+            &same,
+            &new.join("x"),
+            bytes,
+            owner.wrapping_add(1)
+        ));
+        assert!(link("same.yaml"));
+        let linked = fs::metadata(new.join("same.yaml")).unwrap();
+        assert_eq!(linked.ino(), fs::metadata(&same).unwrap().ino());
+        assert_eq!(linked.nlink(), 2);
     }
 
     #[test]

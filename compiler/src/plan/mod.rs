@@ -10,7 +10,7 @@ pub mod render;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -788,14 +788,27 @@ fn edges(hosts: &[&HostPlan], context: &Context) -> Vec<Edge> {
 /// Longest-path depth of every host; the graph is acyclic by construction (edges go
 /// from load balancers and etcd to control planes in order, then to workers).
 fn assign_stages(hosts: &mut [HostPlan], edges: &[Edge]) {
+    // Each edge's ends as positions (the first host of that name), found once: a
+    // search per edge and pass made thousands of workers quadratic.
+    let mut positions: HashMap<&str, usize> = HashMap::with_capacity(hosts.len());
+    for (position, host) in hosts.iter().enumerate() {
+        positions.entry(host.name.as_str()).or_insert(position);
+    }
+    let ends: Vec<(Option<usize>, Option<usize>)> = edges
+        .iter()
+        .map(|edge| {
+            (
+                positions.get(edge.from.as_str()).copied(),
+                positions.get(edge.to.as_str()).copied(),
+            )
+        })
+        .collect();
+    drop(positions);
     for _ in 0..hosts.len() {
         let mut changed = false;
-        for edge in edges {
-            let from = hosts
-                .iter()
-                .find(|h| h.name == edge.from)
-                .map_or(0, |h| h.stage);
-            if let Some(to) = hosts.iter_mut().find(|h| h.name == edge.to)
+        for &(from, to) in &ends {
+            let from = from.map_or(0, |from| hosts[from].stage);
+            if let Some(to) = to.map(|to| &mut hosts[to])
                 && to.stage < from + 1
             {
                 to.stage = from + 1;
