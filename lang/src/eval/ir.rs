@@ -124,6 +124,24 @@ pub(crate) struct DynamicAttr {
 pub(crate) struct LambdaIr {
     pub param: ParamIr,
     pub body: NodeRef,
+    /// `x: …` whose body is [plain](is_plain): a call evaluates it without a frame,
+    /// reading `x` from the argument itself.
+    pub plain_body: bool,
+}
+
+/// Whether evaluating `node` only reads variables and computes with their values:
+/// constants, variables and operators, conditions, `!` and `-`. Such a body cannot
+/// keep its frame (no function, set, list or thunk is made in it), so a call can
+/// evaluate it with its arguments at hand instead of in a frame of their own.
+fn is_plain(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => true,
+        NodeKind::Var { .. } | NodeKind::Global(_) => true,
+        NodeKind::Binary { lhs, rhs, .. } => is_plain(lhs) && is_plain(rhs),
+        NodeKind::If { cond, then, else_ } => is_plain(cond) && is_plain(then) && is_plain(else_),
+        NodeKind::Not(inner) | NodeKind::Neg(inner) => is_plain(inner),
+        _ => false,
+    }
 }
 
 pub(crate) enum ParamIr {
@@ -628,6 +646,7 @@ impl Lowerer<'_> {
                 self.scopes.pop();
                 LambdaIr {
                     param: ParamIr::Ident,
+                    plain_body: is_plain(&body),
                     body,
                 }
             }
@@ -666,6 +685,7 @@ impl Lowerer<'_> {
                         origin: self.origin(*span),
                     }),
                     body,
+                    plain_body: false,
                 }
             }
         }

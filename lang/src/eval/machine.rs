@@ -495,6 +495,103 @@ impl<'l> Evaluator<'l> {
         Ok(val)
     }
 
+    /// The value of the variable written at `origin`, whose thunk is `thunk`.
+    fn force_var(&mut self, thunk: &Thunk, origin: Origin) -> R<Val> {
+        self.force(thunk).map_err(|mut err| {
+            if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
+                let value = err.labels[0].origin;
+                let inside = value.file == origin.file
+                    && value.span.start <= origin.span.start
+                    && origin.span.end <= value.span.end;
+                if inside {
+                    // `x = "${x}"`: the use inside the value is the one place
+                    // to show (one line cannot hold both labels).
+                    err.labels[0].origin = origin;
+                    err.labels[0].message = "this value needs itself here".to_owned();
+                } else {
+                    add_context(&mut err, origin, "needed again here");
+                }
+            }
+            err
+        })
+    }
+
+    /// Evaluates the [plain](ir::LambdaIr::plain_body) body of a call with its
+    /// arguments at hand, as [`Evaluator::eval`] would in their frame: the same
+    /// steps, values and errors, but no frame is made.
+    fn eval_plain(&mut self, node: &NodeRef, locals: &Locals<'_>) -> R<Val> {
+        self.tick(node.origin)?;
+        let origin = node.origin;
+        match &node.kind {
+            NodeKind::Int(i) => Ok(Val::new(Kind::Int(*i), origin)),
+            NodeKind::Str(_) | NodeKind::Path(_) => {
+                Ok(literal(node, locals.env).expect("a literal"))
+            }
+            NodeKind::Global(global) => Ok(self.global(*global, origin)),
+            NodeKind::Var { depth, index } => {
+                let held;
+                let thunk = match locals.args.get(*depth as usize) {
+                    Some(arg) => *arg,
+                    None => match locals.env.lookup(*depth - locals.args.len() as u32, *index) {
+                        Some(thunk) => {
+                            held = thunk;
+                            &held
+                        }
+                        None => {
+                            return Err(error(
+                                codes::INFINITE_RECURSION,
+                                "variable used before it is defined",
+                                origin,
+                                "used here",
+                            ));
+                        }
+                    },
+                };
+                if let ThunkState::Done(val) = &*thunk.state.borrow() {
+                    return Ok(val.clone());
+                }
+                self.force_var(thunk, origin)
+            }
+            NodeKind::Binary { op, lhs, rhs } => {
+                self.binary_with(*op, lhs, rhs, origin, |ev, node| {
+                    ev.eval_plain(node, locals)
+                })
+            }
+            NodeKind::If { cond, then, else_ } => {
+                let cond_val = self.eval_plain(cond, locals)?;
+                let branch = if self.expect_bool(&cond_val, cond.origin)? {
+                    then
+                } else {
+                    else_
+                };
+                self.eval_plain(branch, locals)
+            }
+            NodeKind::Neg(inner) => {
+                let val = self.eval_plain(inner, locals)?;
+                let n = self.expect_int(&val, inner.origin)?;
+                let Some(negated) = n.checked_neg() else {
+                    return Err(overflow(format!("-({n})"), origin));
+                };
+                Ok(Val::new(Kind::Int(negated), origin))
+            }
+            NodeKind::Not(inner) => {
+                let val = self.eval_plain(inner, locals)?;
+                let b = self.expect_bool(&val, inner.origin)?;
+                Ok(Val::new(Kind::Bool(!b), origin))
+            }
+            _ => {
+                // Not plain after all: evaluate it in the frames it would have had.
+                // The step was counted above, and `eval` counts it again.
+                self.steps -= 1;
+                let mut frame = locals.env.clone();
+                for arg in locals.args.iter().rev() {
+                    frame = Env::new(Some(frame), smallvec::smallvec![(*arg).clone()]);
+                }
+                self.eval(node, &frame)
+            }
+        }
+    }
+
     /// A thunk for `node` in `env`, skipping the thunk for variables and literals.
     pub fn thunk(&mut self, node: &NodeRef, env: &EnvRef) -> Thunk {
         match &node.kind {
@@ -567,23 +664,7 @@ impl<'l> Evaluator<'l> {
                             "used here",
                         ));
                     };
-                    return self.force(&thunk).map_err(|mut err| {
-                        if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
-                            let value = err.labels[0].origin;
-                            let inside = value.file == origin.file
-                                && value.span.start <= origin.span.start
-                                && origin.span.end <= value.span.end;
-                            if inside {
-                                // `x = "${x}"`: the use inside the value is the one place
-                                // to show (one line cannot hold both labels).
-                                err.labels[0].origin = origin;
-                                err.labels[0].message = "this value needs itself here".to_owned();
-                            } else {
-                                add_context(&mut err, origin, "needed again here");
-                            }
-                        }
-                        err
-                    });
+                    return self.force_var(&thunk, origin);
                 }
                 NodeKind::Global(global) => return Ok(self.global(*global, origin)),
                 NodeKind::Interpolated(pieces) => return self.interpolate(pieces, env, origin),
@@ -994,6 +1075,16 @@ impl<'l> Evaluator<'l> {
     ) -> R<Callee> {
         let (lambda, env) = match callee {
             Callee::Lambda(lambda, env, _) => (lambda, env),
+            Callee::Curried {
+                inner, env, first, ..
+            } => {
+                if !more {
+                    return self
+                        .call_plain(&inner.body, &[&arg, &first], &env, site)
+                        .map(Callee::Value);
+                }
+                (inner, Env::new(Some(env), smallvec::smallvec![first]))
+            }
             Callee::Partial(mut partial) => {
                 partial.args.push(arg);
                 partial.sites.push(arg_site);
@@ -1020,6 +1111,16 @@ impl<'l> Evaluator<'l> {
             },
         };
         if more && let NodeKind::Lambda(inner) = &lambda.body.kind {
+            if inner.plain_body && matches!(lambda.param, ParamIr::Ident) {
+                // `a: b: a < b`: neither call needs a frame; `a` waits for `b`.
+                self.tick(lambda.body.origin)?;
+                return Ok(Callee::Curried {
+                    inner: inner.clone(),
+                    env,
+                    first: arg,
+                    origin: lambda.body.origin,
+                });
+            }
             let frame = self.bind_argument(&lambda, &env, arg, site)?;
             // The step evaluating the body, the inner function, would have taken.
             self.tick(lambda.body.origin)?;
@@ -1035,6 +1136,18 @@ impl<'l> Evaluator<'l> {
             Callee::Value(val) => val,
             Callee::Lambda(lambda, env, origin) => {
                 Val::new(Kind::Lambda(Rc::new(Closure { lambda, env })), origin)
+            }
+            Callee::Curried {
+                inner,
+                env,
+                first,
+                origin,
+            } => {
+                let env = Env::new(Some(env), smallvec::smallvec![first]);
+                Val::new(
+                    Kind::Lambda(Rc::new(Closure { lambda: inner, env })),
+                    origin,
+                )
             }
             Callee::Partial(partial) => Val::new(
                 Kind::Prim(Rc::new(PrimApp {
@@ -1116,9 +1229,32 @@ impl<'l> Evaluator<'l> {
         arg: Thunk,
         site: Origin,
     ) -> R<Val> {
+        if lambda.plain_body {
+            return self.call_plain(&lambda.body, &[&arg], env, site);
+        }
         let frame = self.bind_argument(lambda, env, arg, site)?;
         self.enter_frame(site)?;
         let result = with_stack(|| self.eval(&lambda.body, &frame));
+        self.leave();
+        result.map_err(|mut err| {
+            add_context(&mut err, site, CONTEXT_CALL);
+            err
+        })
+    }
+
+    /// A call of a function with a plain body: `args` are its arguments, the
+    /// innermost function's first, `env` the frame the outermost is closed over.
+    /// The body recurses only as deep as it is written, and forcing an argument
+    /// grows the stack itself, so it runs on the current stack segment.
+    fn call_plain(
+        &mut self,
+        body: &NodeRef,
+        args: &[&Thunk],
+        env: &EnvRef,
+        site: Origin,
+    ) -> R<Val> {
+        self.enter_frame(site)?;
+        let result = self.eval_plain(body, &Locals { args, env });
         self.leave();
         result.map_err(|mut err| {
             add_context(&mut err, site, CONTEXT_CALL);
@@ -1323,8 +1459,23 @@ impl<'l> Evaluator<'l> {
 enum Callee {
     Value(Val),
     Lambda(Rc<LambdaIr>, EnvRef, Origin),
+    /// `a: b: …` given `a`, where the inner function's body is plain: no frame is
+    /// made for `a` unless the call stops here or more arguments follow.
+    Curried {
+        inner: Rc<LambdaIr>,
+        env: EnvRef,
+        first: Thunk,
+        origin: Origin,
+    },
     /// Boxed: it is rare, and every other callee is moved around at each argument.
     Partial(Box<Partial>),
+}
+
+/// The variables of a plain body: the arguments of the calls it stands for (the
+/// innermost first, each at the depth its variable is written at), then `env`.
+struct Locals<'a> {
+    args: &'a [&'a Thunk],
+    env: &'a EnvRef,
 }
 
 /// A builtin's arguments so far, not yet in a [`PrimApp`] of their own.

@@ -1239,3 +1239,144 @@ fn recursion_reaches_twenty_thousand_levels_and_more() {
         "9999"
     );
 }
+
+/// The fewest steps `src` evaluates within (found by bisection of `max_steps`).
+fn steps_needed(src: &str) -> u64 {
+    let succeeds = |max_steps: u64| {
+        let limits = Limits {
+            max_steps,
+            ..Limits::default()
+        };
+        let analysis = run_files(&[(MAIN, src)], &limits);
+        !analysis.diagnostics.iter().any(Diagnostic::is_error)
+    };
+    assert!(succeeds(10_000_000), "{src} fails");
+    let (mut low, mut high) = (0, 10_000_000);
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if succeeds(mid) { high = mid } else { low = mid }
+    }
+    high
+}
+
+/// Programs whose functions are evaluated without a frame (plain bodies), with the
+/// values they print and the steps they took when every call made a frame.
+const PLAIN_CALLS: &[(&str, &str, u64)] = &[
+    ("(x: x + 1) 2", "3", 5),
+    (
+        "map (x: if x < 2 then -x else !(x == 3)) [ 1 2 3 ]",
+        "[-1,true,false]",
+        31,
+    ),
+    (
+        "builtins.sort (a: b: a < b) [ 3 1 2 5 4 ]",
+        "[1,2,3,4,5]",
+        35,
+    ),
+    (
+        "builtins.foldl' (acc: x: acc + x) 0 (builtins.genList (i: i * i) 10)",
+        "285",
+        79,
+    ),
+    ("let f = (a: b: a - b) 10; in [ (f 1) (f 2) ]", "[9,8]", 15),
+    (
+        "let k = 7; f = a: b: a * k + b; in f 2 3 + builtins.foldl' f 1 [ 2 ]",
+        "26",
+        25,
+    ),
+    (
+        "builtins.filter (x: x - (x / 2) * 2 == 0 && true) (builtins.genList (i: i) 9)",
+        "[0,2,4,6,8]",
+        121,
+    ),
+    ("(a: b: c: a + b + c) 1 2 3", "6", 11),
+    ("builtins.genList (i: \"s\") 2", "[\"s\",\"s\"]", 6),
+];
+
+#[test]
+fn plain_bodies_give_the_values_and_count_the_steps_of_calls_with_frames() {
+    for (src, json, steps) in PLAIN_CALLS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+}
+
+/// A diagnostic's labels: message, start and end.
+type Labels = &'static [(&'static str, u32, u32)];
+
+/// Errors raised in plain bodies, with the labels they had when every call made a
+/// frame.
+const PLAIN_ERRORS: &[(&str, &str, Labels)] = &[
+    (
+        "map (x: x * 2) [ 1 \"a\" ]",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 8, 9),
+            ("the value comes from here", 19, 22),
+        ],
+    ),
+    (
+        "(x: x * 2) \"a\"",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 4, 5),
+            ("the value comes from here", 11, 14),
+        ],
+    ),
+    (
+        "builtins.sort (a: b: a < b) [ 1 \"b\" ]",
+        codes::TYPE_MISMATCH,
+        &[
+            ("in this comparison", 21, 26),
+            ("this is a string", 32, 35),
+            ("this is an integer", 30, 31),
+        ],
+    ),
+    (
+        "let f = a: b: a < b; in f 1 \"b\"",
+        codes::TYPE_MISMATCH,
+        &[
+            ("in this comparison", 14, 19),
+            ("this is an integer", 26, 27),
+            ("this is a string", 28, 31),
+            ("while calling this function", 24, 31),
+        ],
+    ),
+    (
+        "(x: if x then 1 else 2) 3",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected a Boolean, found an integer", 7, 8),
+            ("the value comes from here", 24, 25),
+        ],
+    ),
+    (
+        "let x = x; in (y: y + 1) x",
+        codes::INFINITE_RECURSION,
+        &[
+            ("this value needs itself here", 8, 9),
+            ("needed again here", 18, 19),
+            ("while calling this function", 14, 26),
+        ],
+    ),
+    (
+        "(x: -x) (-9223372036854775807 - 1)",
+        codes::INTEGER_OVERFLOW,
+        &[("the result does not fit in 64 bits", 4, 6)],
+    ),
+];
+
+#[test]
+fn errors_in_plain_bodies_are_those_of_calls_with_frames() {
+    for (src, code, labels) in PLAIN_ERRORS {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+    // An argument a plain body never reads is never evaluated.
+    assert_eq!(ok("(a: b: a) 1 (throw \"unused\")"), "1");
+}
