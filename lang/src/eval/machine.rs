@@ -613,12 +613,53 @@ impl<'l> Evaluator<'l> {
                     return done(val);
                 }
             }
+            NodeKind::Binary { op, lhs, rhs } => {
+                if let Some(val) = self.arithmetic_now(*op, lhs, rhs, env, node.origin) {
+                    return done(val);
+                }
+            }
             _ => {}
         }
         pending(ThunkState::Expr {
             node: node.clone(),
             env: env.clone(),
         })
+    }
+
+    /// `lhs op rhs` computed at once, when it is integer arithmetic on numbers
+    /// written out or variables already evaluated and cannot fail: an argument
+    /// like `n - 1` then needs no thunk to evaluate later. Its three steps are
+    /// counted now, and only when that crosses none of the rare checks (so none
+    /// is skipped or moved) nor the step budget; otherwise `None`, and the
+    /// argument is evaluated when needed, as any other.
+    #[inline(never)]
+    fn arithmetic_now(
+        &mut self,
+        op: crate::ast::BinaryOp,
+        lhs: &NodeRef,
+        rhs: &NodeRef,
+        env: &EnvRef,
+        origin: Origin,
+    ) -> Option<Val> {
+        const STEPS: u64 = 3;
+        if !matches!(
+            op,
+            crate::ast::BinaryOp::Add | crate::ast::BinaryOp::Sub | crate::ast::BinaryOp::Mul
+        ) {
+            return None;
+        }
+        if self.steps % 8 + STEPS >= 8 || self.steps + STEPS > self.limits.max_steps {
+            return None;
+        }
+        let x = known_int(lhs, env)?;
+        let y = known_int(rhs, env)?;
+        let value = match op {
+            crate::ast::BinaryOp::Add => x.checked_add(y),
+            crate::ast::BinaryOp::Sub => x.checked_sub(y),
+            _ => x.checked_mul(y),
+        }?;
+        self.steps += STEPS;
+        Some(Val::new(Kind::Int(value), origin))
     }
 
     /// [`Evaluator::eval`] for an operand: a number or a variable whose value is
@@ -1485,6 +1526,17 @@ struct Partial {
     sites: smallvec::SmallVec<[Origin; super::runtime::MAX_ARITY]>,
     /// The application that gave the last argument.
     origin: Origin,
+}
+
+/// The integer `node` stands for without evaluating anything: a number, or a
+/// variable already evaluated to one.
+#[inline]
+fn known_int(node: &NodeRef, env: &EnvRef) -> Option<i64> {
+    match &node.kind {
+        NodeKind::Int(i) => Some(*i),
+        NodeKind::Var { depth, index } => env.known_int(*depth, *index),
+        _ => None,
+    }
 }
 
 /// The value of a literal node (numbers, strings, paths, functions).
