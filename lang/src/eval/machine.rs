@@ -478,6 +478,7 @@ impl<'l> Evaluator<'l> {
             ThunkState::Blackhole { origin } => return Err(infinite_recursion(*origin)),
             ThunkState::Expr { node, .. } => node.origin,
             ThunkState::Apply(call) => call.site,
+            ThunkState::Call { site, .. } => *site,
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter_frame(origin)?;
@@ -487,6 +488,7 @@ impl<'l> Evaluator<'l> {
                 let Deferred { func, args, site } = *call;
                 self.call_all(func, args, site)
             }
+            ThunkState::Call { closure, arg, site } => self.call_closure(&closure, arg, site),
             ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
         });
         self.leave();

@@ -123,6 +123,13 @@ pub(crate) enum ThunkState {
     /// A call a builtin left for later (`map f xs` makes one per element). Boxed,
     /// so every thunk is not as large as this rarer state.
     Apply(Box<Deferred>),
+    /// The commonest deferred call, a function written `x: …` given one argument
+    /// (`map f xs` and `genList f n` with a lambda): it fits in the thunk itself.
+    Call {
+        closure: Rc<Closure>,
+        arg: Thunk,
+        site: Origin,
+    },
     /// Being evaluated right now; forcing it again is infinite recursion.
     Blackhole {
         origin: Origin,

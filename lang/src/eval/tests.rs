@@ -1410,3 +1410,61 @@ fn arithmetic_arguments_give_the_values_and_count_the_steps_of_thunks() {
         assert_eq!(steps_needed(src), *steps, "{src}");
     }
 }
+
+/// Elements `map` and `genList` leave for later, with their values and the steps
+/// they took when each was a boxed deferred call.
+const DEFERRED_CALLS: &[(&str, &str, u64)] = &[
+    (
+        "builtins.genList (i: { v = i; }) 3",
+        "[{\"v\":0},{\"v\":1},{\"v\":2}]",
+        7,
+    ),
+    ("map (x: [ x x ]) [ 1 2 ]", "[[1,1],[2,2]]", 6),
+    (
+        "builtins.length (map (x: throw \"unused\") [ 1 2 ])",
+        "2",
+        7,
+    ),
+    (
+        "let l = map (x: y: x + y) [ 1 2 ]; in builtins.elemAt l 1 5",
+        "7",
+        14,
+    ),
+];
+
+#[test]
+fn deferred_calls_of_functions_give_the_values_steps_and_errors_of_boxed_ones() {
+    for (src, json, steps) in DEFERRED_CALLS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+    let errors: &[(&str, &str, Labels)] = &[
+        (
+            "builtins.elemAt (map (x: x.a) [ 1 ]) 0",
+            codes::TYPE_MISMATCH,
+            &[
+                ("this is an integer, so `a` cannot be selected", 25, 26),
+                ("the value comes from here", 32, 33),
+            ],
+        ),
+        (
+            "builtins.elemAt (builtins.genList (i: i + \"s\") 2) 1",
+            codes::TYPE_MISMATCH,
+            &[("this is a string", 42, 45), ("this is an integer", 38, 39)],
+        ),
+        (
+            "let l = builtins.genList (i: builtins.elemAt l i) 2; in builtins.elemAt l 0",
+            codes::INFINITE_RECURSION,
+            &[("this value depends on itself", 8, 51)],
+        ),
+    ];
+    for (src, code, labels) in errors {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+}
