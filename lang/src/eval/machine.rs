@@ -631,9 +631,9 @@ impl<'l> Evaluator<'l> {
     /// `lhs op rhs` computed at once, when it is integer arithmetic on numbers
     /// written out or variables already evaluated and cannot fail: an argument
     /// like `n - 1` then needs no thunk to evaluate later. Its three steps are
-    /// counted now, and only when that crosses none of the rare checks (so none
-    /// is skipped or moved) nor the step budget; otherwise `None`, and the
-    /// argument is evaluated when needed, as any other.
+    /// counted now; when they would pass the step budget (or a check made every
+    /// few steps fails: cancellation, the stack) `None`, nothing is counted, and
+    /// the argument is evaluated when needed, as any other.
     #[inline(never)]
     fn arithmetic_now(
         &mut self,
@@ -650,9 +650,6 @@ impl<'l> Evaluator<'l> {
         ) {
             return None;
         }
-        if self.steps % 8 + STEPS >= 8 || self.steps + STEPS > self.limits.max_steps {
-            return None;
-        }
         let x = known_int(lhs, env)?;
         let y = known_int(rhs, env)?;
         let value = match op {
@@ -660,7 +657,14 @@ impl<'l> Evaluator<'l> {
             crate::ast::BinaryOp::Sub => x.checked_sub(y),
             _ => x.checked_mul(y),
         }?;
-        self.steps += STEPS;
+        let before = self.steps;
+        for _ in 0..STEPS {
+            if self.tick(origin).is_err() {
+                // Left to fail, if it must, where it is used.
+                self.steps = before;
+                return None;
+            }
+        }
         Some(Val::new(Kind::Int(value), origin))
     }
 
@@ -699,6 +703,9 @@ impl<'l> Evaluator<'l> {
                     return Ok(literal(node, env).expect("a literal"));
                 }
                 NodeKind::Var { depth, index } => {
+                    if let Some(val) = env.known_value(*depth, *index) {
+                        return Ok(val);
+                    }
                     let Some(thunk) = env.lookup(*depth, *index) else {
                         return Err(error(
                             codes::INFINITE_RECURSION,
