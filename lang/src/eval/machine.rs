@@ -42,6 +42,23 @@ pub(crate) fn with_stack<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
 }
 
+/// Levels of calls and forcing between two checks of the stack segment: each
+/// level takes a few kilobytes of stack at most, far less than the red zone
+/// over this many levels, and reading the stack pointer and the segment's limit
+/// at every level was a few percent of a call's cost.
+const LEVELS_PER_STACK_CHECK: usize = 8;
+
+/// [`with_stack`] at every [`LEVELS_PER_STACK_CHECK`]th level of `depth` (the
+/// level just entered), `f` on the current stack at the others.
+#[inline]
+fn grow_every<T>(depth: usize, f: impl FnOnce() -> T) -> T {
+    if depth.is_multiple_of(LEVELS_PER_STACK_CHECK) {
+        with_stack(f)
+    } else {
+        f()
+    }
+}
+
 /// Messages of context labels, so a diagnostic gets at most one of each kind.
 pub(crate) const CONTEXT_CALL: &str = "while calling this function";
 pub(crate) const CONTEXT_IMPORT: &str = "while importing this file";
@@ -482,7 +499,7 @@ impl<'l> Evaluator<'l> {
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter_frame(origin)?;
-        let result = with_stack(|| match state {
+        let result = grow_every(self.depth, || match state {
             ThunkState::Expr { node, env } => self.eval(&node, &env),
             ThunkState::Apply(call) => {
                 let Deferred { func, args, site } = *call;
@@ -1219,7 +1236,9 @@ impl<'l> Evaluator<'l> {
         site: Origin,
     ) -> R<Val> {
         self.enter_frame(site)?;
-        let result = with_stack(|| super::builtins::call(self, prim, args, sites, site));
+        let result = grow_every(self.depth, || {
+            super::builtins::call(self, prim, args, sites, site)
+        });
         self.leave();
         result
     }
@@ -1284,7 +1303,7 @@ impl<'l> Evaluator<'l> {
         }
         let frame = self.bind_argument(lambda, env, arg, site)?;
         self.enter_frame(site)?;
-        let result = with_stack(|| self.eval(&lambda.body, &frame));
+        let result = grow_every(self.depth, || self.eval(&lambda.body, &frame));
         self.leave();
         result.map_err(|mut err| {
             add_context(&mut err, site, CONTEXT_CALL);
