@@ -1470,3 +1470,10 @@ fn deferred_calls_of_functions_give_the_values_steps_and_errors_of_boxed_ones() 
         assert_eq!(found, *labels, "{src}");
     }
 }
+
+#[test]
+fn a_deferred_call_of_a_function_fits_in_the_thunk() {
+    // Holding it in the thunk must not make every thunk larger.
+    assert_eq!(std::mem::size_of::<super::runtime::ThunkState>(), 40);
+    assert_eq!(std::mem::size_of::<super::runtime::ThunkCell>(), 48);
+}
