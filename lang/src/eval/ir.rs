@@ -140,8 +140,39 @@ fn is_plain(node: &Node) -> bool {
         NodeKind::Binary { lhs, rhs, .. } => is_plain(lhs) && is_plain(rhs),
         NodeKind::If { cond, then, else_ } => is_plain(cond) && is_plain(then) && is_plain(else_),
         NodeKind::Not(inner) | NodeKind::Neg(inner) => is_plain(inner),
+        NodeKind::Apply { .. } => is_plain_call(node),
         _ => false,
     }
+}
+
+/// A call whose arguments are variables or constants (no thunk is made for them)
+/// of a function that is a variable, or written `a: b: …` with a plain inner body
+/// and given both arguments (no closure is made for it).
+fn is_plain_call(node: &Node) -> bool {
+    let mut head = node;
+    let mut count = 0;
+    while let NodeKind::Apply { func, arg } = &head.kind {
+        let shared = matches!(
+            arg.kind,
+            NodeKind::Var { .. } | NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_)
+        );
+        if !shared {
+            return false;
+        }
+        count += 1;
+        head = func;
+    }
+    match &head.kind {
+        NodeKind::Var { .. } | NodeKind::Global(_) => true,
+        NodeKind::Lambda(lambda) => count == 2 && is_plain_pair(lambda),
+        _ => false,
+    }
+}
+
+/// `a: b: …` whose inner body is plain: both arguments can be taken without a frame.
+pub(crate) fn is_plain_pair(lambda: &LambdaIr) -> bool {
+    matches!(lambda.param, ParamIr::Ident)
+        && matches!(&lambda.body.kind, NodeKind::Lambda(inner) if inner.plain_body)
 }
 
 pub(crate) enum ParamIr {

@@ -598,17 +598,99 @@ impl<'l> Evaluator<'l> {
                 let b = self.expect_bool(&val, inner.origin)?;
                 Ok(Val::new(Kind::Bool(!b), origin))
             }
-            _ => {
-                // Not plain after all: evaluate it in the frames it would have had.
-                // The step was counted above, and `eval` counts it again.
-                self.steps -= 1;
-                let mut frame = locals.env.clone();
-                for arg in locals.args.iter().rev() {
-                    frame = Env::new(Some(frame), smallvec::smallvec![(*arg).clone()]);
-                }
-                self.eval(node, &frame)
-            }
+            NodeKind::Apply { .. } => match self.apply_plain(node, locals) {
+                Some(result) => result,
+                None => self.eval_in_frames(node, locals),
+            },
+            _ => self.eval_in_frames(node, locals),
         }
+    }
+
+    /// Not plain after all: `node` evaluated in the frames it would have had.
+    /// The step [`Evaluator::eval_plain`] counted is taken back: `eval` counts it.
+    #[cold]
+    #[inline(never)]
+    fn eval_in_frames(&mut self, node: &NodeRef, locals: &Locals<'_>) -> R<Val> {
+        self.steps -= 1;
+        let mut frame = locals.env.clone();
+        for arg in locals.args.iter().rev() {
+            frame = Env::new(Some(frame), smallvec::smallvec![(*arg).clone()]);
+        }
+        self.eval(node, &frame)
+    }
+
+    /// A call in a plain body (its step counted), as [`Evaluator::eval`] makes it
+    /// in the frames the body would have had: its arguments are the thunks of
+    /// the variables or the constants written, and a function written `a: b: …`
+    /// with a plain inner body and both arguments is called with them at hand.
+    /// `None` when that cannot be done without a frame (a variable used before it
+    /// is defined), before anything is evaluated.
+    #[inline(never)]
+    fn apply_plain(&mut self, node: &NodeRef, locals: &Locals<'_>) -> Option<R<Val>> {
+        // Each application in the spine with its argument's thunk, the innermost
+        // (first argument) last.
+        let mut spine: smallvec::SmallVec<[(Origin, Origin, Thunk); 4]> = smallvec::SmallVec::new();
+        let mut head = node;
+        while let NodeKind::Apply { func, arg } = &head.kind {
+            let thunk = match &arg.kind {
+                NodeKind::Var { depth, index } => match locals.args.get(*depth as usize) {
+                    Some(thunk) => (*thunk).clone(),
+                    None => locals
+                        .env
+                        .lookup(*depth - locals.args.len() as u32, *index)?,
+                },
+                NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
+                    self.thunk(arg, locals.env)
+                }
+                _ => return None,
+            };
+            spine.push((head.origin, arg.origin, thunk));
+            head = func;
+        }
+        let callable = match &head.kind {
+            NodeKind::Var { .. } | NodeKind::Global(_) => true,
+            NodeKind::Lambda(lambda) => spine.len() == 2 && ir::is_plain_pair(lambda),
+            _ => false,
+        };
+        if !callable {
+            return None;
+        }
+        // The call may recurse (a plain body calling its own function), so the
+        // stack is grown here as for any other call.
+        Some(grow_every(self.depth, || {
+            self.call_spine(head, spine, locals)
+        }))
+    }
+
+    fn call_spine(
+        &mut self,
+        head: &NodeRef,
+        mut spine: smallvec::SmallVec<[(Origin, Origin, Thunk); 4]>,
+        locals: &Locals<'_>,
+    ) -> R<Val> {
+        if let NodeKind::Lambda(lambda) = &head.kind
+            && let NodeKind::Lambda(inner) = &lambda.body.kind
+        {
+            // `(a: b: …) x y`, as `eval_apply` and `apply_one` take it: a step for
+            // the function, for the inner application and for the inner function.
+            let (first_site, _, first) = spine.pop().expect("two arguments");
+            let (site, _, second) = spine.pop().expect("two arguments");
+            self.tick(head.origin)?;
+            self.tick(first_site)?;
+            self.tick(lambda.body.origin)?;
+            let mut args: smallvec::SmallVec<[&Thunk; 8]> = smallvec::smallvec![&second, &first];
+            args.extend_from_slice(locals.args);
+            return self.call_plain(&inner.body, &args, locals.env, site);
+        }
+        let func = self.eval_plain(head, locals)?;
+        let mut callee = Callee::Value(func);
+        while let Some((site, arg_site, thunk)) = spine.pop() {
+            if !spine.is_empty() {
+                self.tick(site)?;
+            }
+            callee = self.apply_one(callee, thunk, site, arg_site, !spine.is_empty())?;
+        }
+        Ok(self.callee_value(callee))
     }
 
     /// A thunk for `node` in `env`, skipping the thunk for variables and literals.

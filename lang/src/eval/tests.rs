@@ -1477,3 +1477,103 @@ fn a_deferred_call_of_a_function_fits_in_the_thunk() {
     assert_eq!(std::mem::size_of::<super::runtime::ThunkState>(), 40);
     assert_eq!(std::mem::size_of::<super::runtime::ThunkCell>(), 48);
 }
+
+/// Plain bodies that call functions with variables and constants, with the values
+/// they print and the steps they took when every call made a frame.
+const PLAIN_BODIES_WITH_CALLS: &[(&str, &str, u64)] = &[
+    (
+        "builtins.foldl' (acc: i: acc + (x: y: x - y) i 1) 0 [ 1 2 3 ]",
+        "3",
+        36,
+    ),
+    (
+        "let inc = x: x + 1; f = x: inc x * 2; in map f [ 1 2 ]",
+        "[4,6]",
+        21,
+    ),
+    (
+        "let inc = x: x + 1; f = xs: map inc xs; in f [ 1 2 ]",
+        "[2,3]",
+        15,
+    ),
+    (
+        "let g = a: b: a * b + k; k = 1; f = x: g x 3 - g 2 x; in f 5",
+        "5",
+        25,
+    ),
+    (
+        "let f = n: if n == 0 then 0 else g n; g = n: f (n - 1); in f 50",
+        "0",
+        611,
+    ),
+    (
+        "(a: b: (c: d: c + d + a) b \"x\") \"y\" \"z\"",
+        "\"zxy\"",
+        13,
+    ),
+];
+
+#[test]
+fn plain_bodies_with_calls_give_the_values_and_count_the_steps_of_calls_with_frames() {
+    for (src, json, steps) in PLAIN_BODIES_WITH_CALLS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+}
+
+/// Errors raised in calls made by plain bodies, with the labels they had when
+/// every call made a frame.
+const PLAIN_CALL_ERRORS: &[(&str, &str, Labels)] = &[
+    (
+        "let f = x: g x; g = y: y * 2; in f \"a\"",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 23, 24),
+            ("the value comes from here", 35, 38),
+            ("while calling this function", 11, 14),
+        ],
+    ),
+    (
+        "let f = x: (a: b: a * b) x \"s\"; in f 1",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 22, 23),
+            ("the value comes from here", 27, 30),
+            ("while calling this function", 35, 38),
+        ],
+    ),
+    (
+        "let f = x: x 1; in f 2",
+        codes::NOT_A_FUNCTION,
+        &[
+            ("an integer is called here", 11, 14),
+            ("the value comes from here", 21, 22),
+            ("while calling this function", 19, 22),
+        ],
+    ),
+    (
+        "let f = x: y: x + y 1; in builtins.foldl' f 0 [ 1 ]",
+        codes::NOT_A_FUNCTION,
+        &[
+            ("an integer is called here", 18, 21),
+            ("the value comes from here", 48, 49),
+            ("while calling this function", 26, 51),
+        ],
+    ),
+];
+
+#[test]
+fn errors_in_calls_from_plain_bodies_are_those_of_calls_with_frames() {
+    for (src, code, labels) in PLAIN_CALL_ERRORS {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+    // A call that would recurse without end stops at the depth limit.
+    let (err, _) = fails_with("let f = x: f x; in f 1", codes::RECURSION_TOO_DEEP);
+    assert_eq!(err.labels[0].message, "too deep here");
+}
