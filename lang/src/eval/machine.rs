@@ -1396,7 +1396,9 @@ impl<'l> Evaluator<'l> {
     /// A call of a function with a plain body: `args` are its arguments, the
     /// innermost function's first, `env` the frame the outermost is closed over.
     /// The body recurses only as deep as it is written, and forcing an argument
-    /// grows the stack itself, so it runs on the current stack segment.
+    /// or a call it makes grows the stack itself, so it runs on the current
+    /// stack segment.
+    #[inline]
     fn call_plain(
         &mut self,
         body: &NodeRef,
