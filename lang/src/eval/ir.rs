@@ -130,9 +130,11 @@ pub(crate) struct LambdaIr {
 }
 
 /// Whether evaluating `node` only reads variables and computes with their values:
-/// constants, variables and operators, conditions, `!` and `-`. Such a body cannot
-/// keep its frame (no function, set, list or thunk is made in it), so a call can
-/// evaluate it with its arguments at hand instead of in a frame of their own.
+/// constants, variables and operators, conditions, `!` and `-`, and
+/// [calls](is_plain_call) passing variables and constants. Such a body cannot keep
+/// its frame (no function, set, list or thunk capturing it is made in it), so a
+/// call can evaluate it with its arguments at hand instead of in a frame of their
+/// own.
 fn is_plain(node: &Node) -> bool {
     match &node.kind {
         NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => true,
