@@ -146,7 +146,17 @@ fn slot(thunk: Thunk, name_origin: Origin) -> AttrSlot {
 /// Memory a deferred call (one element of `map`, `genList`…) takes, roughly.
 const DEFERRED_CALL_BYTES: usize = 160;
 
-fn deferred_call(func: &Val, args: Slots, site: Origin) -> Thunk {
+fn deferred_call(func: &Val, mut args: Slots, site: Origin) -> Thunk {
+    if let Kind::Lambda(closure) = &func.kind
+        && args.len() == 1
+        && let Some(arg) = args.pop()
+    {
+        return pending(ThunkState::Call {
+            closure: closure.clone(),
+            arg,
+            site,
+        });
+    }
     pending(ThunkState::Apply(Box::new(Deferred {
         func: func.clone(),
         args,

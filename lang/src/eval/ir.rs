@@ -124,6 +124,57 @@ pub(crate) struct DynamicAttr {
 pub(crate) struct LambdaIr {
     pub param: ParamIr,
     pub body: NodeRef,
+    /// `x: …` whose body is [plain](is_plain): a call evaluates it without a frame,
+    /// reading `x` from the argument itself.
+    pub plain_body: bool,
+}
+
+/// Whether evaluating `node` only reads variables and computes with their values:
+/// constants, variables and operators, conditions, `!` and `-`, and
+/// [calls](is_plain_call) passing variables and constants. Such a body cannot keep
+/// its frame (no function, set, list or thunk capturing it is made in it), so a
+/// call can evaluate it with its arguments at hand instead of in a frame of their
+/// own.
+fn is_plain(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => true,
+        NodeKind::Var { .. } | NodeKind::Global(_) => true,
+        NodeKind::Binary { lhs, rhs, .. } => is_plain(lhs) && is_plain(rhs),
+        NodeKind::If { cond, then, else_ } => is_plain(cond) && is_plain(then) && is_plain(else_),
+        NodeKind::Not(inner) | NodeKind::Neg(inner) => is_plain(inner),
+        NodeKind::Apply { .. } => is_plain_call(node),
+        _ => false,
+    }
+}
+
+/// A call whose arguments are variables or constants (no thunk is made for them)
+/// of a function that is a variable, or written `a: b: …` with a plain inner body
+/// and given both arguments (no closure is made for it).
+fn is_plain_call(node: &Node) -> bool {
+    let mut head = node;
+    let mut count = 0;
+    while let NodeKind::Apply { func, arg } = &head.kind {
+        let shared = matches!(
+            arg.kind,
+            NodeKind::Var { .. } | NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_)
+        );
+        if !shared {
+            return false;
+        }
+        count += 1;
+        head = func;
+    }
+    match &head.kind {
+        NodeKind::Var { .. } | NodeKind::Global(_) => true,
+        NodeKind::Lambda(lambda) => count == 2 && is_plain_pair(lambda),
+        _ => false,
+    }
+}
+
+/// `a: b: …` whose inner body is plain: both arguments can be taken without a frame.
+pub(crate) fn is_plain_pair(lambda: &LambdaIr) -> bool {
+    matches!(lambda.param, ParamIr::Ident)
+        && matches!(&lambda.body.kind, NodeKind::Lambda(inner) if inner.plain_body)
 }
 
 pub(crate) enum ParamIr {
@@ -628,6 +679,7 @@ impl Lowerer<'_> {
                 self.scopes.pop();
                 LambdaIr {
                     param: ParamIr::Ident,
+                    plain_body: is_plain(&body),
                     body,
                 }
             }
@@ -666,6 +718,7 @@ impl Lowerer<'_> {
                         origin: self.origin(*span),
                     }),
                     body,
+                    plain_body: false,
                 }
             }
         }

@@ -42,6 +42,23 @@ pub(crate) fn with_stack<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
 }
 
+/// Levels of calls and forcing between two checks of the stack segment: each
+/// level takes a few kilobytes of stack at most, far less than the red zone
+/// over this many levels, and reading the stack pointer and the segment's limit
+/// at every level was a few percent of a call's cost.
+const LEVELS_PER_STACK_CHECK: usize = 8;
+
+/// [`with_stack`] at every [`LEVELS_PER_STACK_CHECK`]th level of `depth` (the
+/// level just entered), `f` on the current stack at the others.
+#[inline]
+fn grow_every<T>(depth: usize, f: impl FnOnce() -> T) -> T {
+    if depth.is_multiple_of(LEVELS_PER_STACK_CHECK) {
+        with_stack(f)
+    } else {
+        f()
+    }
+}
+
 /// Messages of context labels, so a diagnostic gets at most one of each kind.
 pub(crate) const CONTEXT_CALL: &str = "while calling this function";
 pub(crate) const CONTEXT_IMPORT: &str = "while importing this file";
@@ -478,21 +495,202 @@ impl<'l> Evaluator<'l> {
             ThunkState::Blackhole { origin } => return Err(infinite_recursion(*origin)),
             ThunkState::Expr { node, .. } => node.origin,
             ThunkState::Apply(call) => call.site,
+            ThunkState::Call { site, .. } => *site,
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter_frame(origin)?;
-        let result = with_stack(|| match state {
+        let result = grow_every(self.depth, || match state {
             ThunkState::Expr { node, env } => self.eval(&node, &env),
             ThunkState::Apply(call) => {
                 let Deferred { func, args, site } = *call;
                 self.call_all(func, args, site)
             }
+            ThunkState::Call { closure, arg, site } => self.call_closure(&closure, arg, site),
             ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
         });
         self.leave();
         let val = result?;
         *thunk.state.borrow_mut() = ThunkState::Done(val.clone());
         Ok(val)
+    }
+
+    /// The value of the variable written at `origin`, whose thunk is `thunk`.
+    fn force_var(&mut self, thunk: &Thunk, origin: Origin) -> R<Val> {
+        self.force(thunk).map_err(|mut err| {
+            if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
+                let value = err.labels[0].origin;
+                let inside = value.file == origin.file
+                    && value.span.start <= origin.span.start
+                    && origin.span.end <= value.span.end;
+                if inside {
+                    // `x = "${x}"`: the use inside the value is the one place
+                    // to show (one line cannot hold both labels).
+                    err.labels[0].origin = origin;
+                    err.labels[0].message = "this value needs itself here".to_owned();
+                } else {
+                    add_context(&mut err, origin, "needed again here");
+                }
+            }
+            err
+        })
+    }
+
+    /// Evaluates the [plain](ir::LambdaIr::plain_body) body of a call with its
+    /// arguments at hand, as [`Evaluator::eval`] would in their frame: the same
+    /// steps, values and errors, but no frame is made.
+    fn eval_plain(&mut self, node: &NodeRef, locals: &Locals<'_>) -> R<Val> {
+        self.tick(node.origin)?;
+        let origin = node.origin;
+        match &node.kind {
+            NodeKind::Int(i) => Ok(Val::new(Kind::Int(*i), origin)),
+            NodeKind::Str(_) | NodeKind::Path(_) => {
+                Ok(literal(node, locals.env).expect("a literal"))
+            }
+            NodeKind::Global(global) => Ok(self.global(*global, origin)),
+            NodeKind::Var { depth, index } => {
+                let held;
+                let thunk = match locals.args.get(*depth as usize) {
+                    Some(arg) => *arg,
+                    None => match locals.env.lookup(*depth - locals.args.len() as u32, *index) {
+                        Some(thunk) => {
+                            held = thunk;
+                            &held
+                        }
+                        None => {
+                            return Err(error(
+                                codes::INFINITE_RECURSION,
+                                "variable used before it is defined",
+                                origin,
+                                "used here",
+                            ));
+                        }
+                    },
+                };
+                if let ThunkState::Done(val) = &*thunk.state.borrow() {
+                    return Ok(val.clone());
+                }
+                self.force_var(thunk, origin)
+            }
+            NodeKind::Binary { op, lhs, rhs } => {
+                self.binary_with(*op, lhs, rhs, origin, |ev, node| {
+                    ev.eval_plain(node, locals)
+                })
+            }
+            NodeKind::If { cond, then, else_ } => {
+                let cond_val = self.eval_plain(cond, locals)?;
+                let branch = if self.expect_bool(&cond_val, cond.origin)? {
+                    then
+                } else {
+                    else_
+                };
+                self.eval_plain(branch, locals)
+            }
+            NodeKind::Neg(inner) => {
+                let val = self.eval_plain(inner, locals)?;
+                let n = self.expect_int(&val, inner.origin)?;
+                let Some(negated) = n.checked_neg() else {
+                    return Err(overflow(format!("-({n})"), origin));
+                };
+                Ok(Val::new(Kind::Int(negated), origin))
+            }
+            NodeKind::Not(inner) => {
+                let val = self.eval_plain(inner, locals)?;
+                let b = self.expect_bool(&val, inner.origin)?;
+                Ok(Val::new(Kind::Bool(!b), origin))
+            }
+            NodeKind::Apply { .. } => match self.apply_plain(node, locals) {
+                Some(result) => result,
+                None => self.eval_in_frames(node, locals),
+            },
+            _ => self.eval_in_frames(node, locals),
+        }
+    }
+
+    /// Not plain after all: `node` evaluated in the frames it would have had.
+    /// The step [`Evaluator::eval_plain`] counted is taken back: `eval` counts it.
+    #[cold]
+    #[inline(never)]
+    fn eval_in_frames(&mut self, node: &NodeRef, locals: &Locals<'_>) -> R<Val> {
+        self.steps -= 1;
+        let mut frame = locals.env.clone();
+        for arg in locals.args.iter().rev() {
+            frame = Env::new(Some(frame), smallvec::smallvec![(*arg).clone()]);
+        }
+        self.eval(node, &frame)
+    }
+
+    /// A call in a plain body (its step counted), as [`Evaluator::eval`] makes it
+    /// in the frames the body would have had: its arguments are the thunks of
+    /// the variables or the constants written, and a function written `a: b: …`
+    /// with a plain inner body and both arguments is called with them at hand.
+    /// `None` when that cannot be done without a frame (a variable used before it
+    /// is defined), before anything is evaluated.
+    #[inline(never)]
+    fn apply_plain(&mut self, node: &NodeRef, locals: &Locals<'_>) -> Option<R<Val>> {
+        // Each application in the spine with its argument's thunk, the innermost
+        // (first argument) last.
+        let mut spine: smallvec::SmallVec<[(Origin, Origin, Thunk); 4]> = smallvec::SmallVec::new();
+        let mut head = node;
+        while let NodeKind::Apply { func, arg } = &head.kind {
+            let thunk = match &arg.kind {
+                NodeKind::Var { depth, index } => match locals.args.get(*depth as usize) {
+                    Some(thunk) => (*thunk).clone(),
+                    None => locals
+                        .env
+                        .lookup(*depth - locals.args.len() as u32, *index)?,
+                },
+                NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
+                    self.thunk(arg, locals.env)
+                }
+                _ => return None,
+            };
+            spine.push((head.origin, arg.origin, thunk));
+            head = func;
+        }
+        let callable = match &head.kind {
+            NodeKind::Var { .. } | NodeKind::Global(_) => true,
+            NodeKind::Lambda(lambda) => spine.len() == 2 && ir::is_plain_pair(lambda),
+            _ => false,
+        };
+        if !callable {
+            return None;
+        }
+        // The call may recurse (a plain body calling its own function), so the
+        // stack is grown here as for any other call.
+        Some(grow_every(self.depth, || {
+            self.call_spine(head, spine, locals)
+        }))
+    }
+
+    fn call_spine(
+        &mut self,
+        head: &NodeRef,
+        mut spine: smallvec::SmallVec<[(Origin, Origin, Thunk); 4]>,
+        locals: &Locals<'_>,
+    ) -> R<Val> {
+        if let NodeKind::Lambda(lambda) = &head.kind
+            && let NodeKind::Lambda(inner) = &lambda.body.kind
+        {
+            // `(a: b: …) x y`, as `eval_apply` and `apply_one` take it: a step for
+            // the function, for the inner application and for the inner function.
+            let (first_site, _, first) = spine.pop().expect("two arguments");
+            let (site, _, second) = spine.pop().expect("two arguments");
+            self.tick(head.origin)?;
+            self.tick(first_site)?;
+            self.tick(lambda.body.origin)?;
+            let mut args: smallvec::SmallVec<[&Thunk; 8]> = smallvec::smallvec![&second, &first];
+            args.extend_from_slice(locals.args);
+            return self.call_plain(&inner.body, &args, locals.env, site);
+        }
+        let func = self.eval_plain(head, locals)?;
+        let mut callee = Callee::Value(func);
+        while let Some((site, arg_site, thunk)) = spine.pop() {
+            if !spine.is_empty() {
+                self.tick(site)?;
+            }
+            callee = self.apply_one(callee, thunk, site, arg_site, !spine.is_empty())?;
+        }
+        Ok(self.callee_value(callee))
     }
 
     /// A thunk for `node` in `env`, skipping the thunk for variables and literals.
@@ -516,12 +714,57 @@ impl<'l> Evaluator<'l> {
                     return done(val);
                 }
             }
+            NodeKind::Binary { op, lhs, rhs } => {
+                if let Some(val) = self.arithmetic_now(*op, lhs, rhs, env, node.origin) {
+                    return done(val);
+                }
+            }
             _ => {}
         }
         pending(ThunkState::Expr {
             node: node.clone(),
             env: env.clone(),
         })
+    }
+
+    /// `lhs op rhs` computed at once, when it is integer arithmetic on numbers
+    /// written out or variables already evaluated and cannot fail: an argument
+    /// like `n - 1` then needs no thunk to evaluate later. Its three steps are
+    /// counted now; when they would pass the step budget (or a check made every
+    /// few steps fails: cancellation, the stack) `None`, nothing is counted, and
+    /// the argument is evaluated when needed, as any other.
+    #[inline(never)]
+    fn arithmetic_now(
+        &mut self,
+        op: crate::ast::BinaryOp,
+        lhs: &NodeRef,
+        rhs: &NodeRef,
+        env: &EnvRef,
+        origin: Origin,
+    ) -> Option<Val> {
+        const STEPS: u64 = 3;
+        if !matches!(
+            op,
+            crate::ast::BinaryOp::Add | crate::ast::BinaryOp::Sub | crate::ast::BinaryOp::Mul
+        ) {
+            return None;
+        }
+        let x = known_int(lhs, env)?;
+        let y = known_int(rhs, env)?;
+        let value = match op {
+            crate::ast::BinaryOp::Add => x.checked_add(y),
+            crate::ast::BinaryOp::Sub => x.checked_sub(y),
+            _ => x.checked_mul(y),
+        }?;
+        let before = self.steps;
+        for _ in 0..STEPS {
+            if self.tick(origin).is_err() {
+                // Left to fail, if it must, where it is used.
+                self.steps = before;
+                return None;
+            }
+        }
+        Some(Val::new(Kind::Int(value), origin))
     }
 
     /// [`Evaluator::eval`] for an operand: a number or a variable whose value is
@@ -559,6 +802,9 @@ impl<'l> Evaluator<'l> {
                     return Ok(literal(node, env).expect("a literal"));
                 }
                 NodeKind::Var { depth, index } => {
+                    if let Some(val) = env.known_value(*depth, *index) {
+                        return Ok(val);
+                    }
                     let Some(thunk) = env.lookup(*depth, *index) else {
                         return Err(error(
                             codes::INFINITE_RECURSION,
@@ -567,23 +813,7 @@ impl<'l> Evaluator<'l> {
                             "used here",
                         ));
                     };
-                    return self.force(&thunk).map_err(|mut err| {
-                        if err.code == codes::INFINITE_RECURSION && err.labels.len() == 1 {
-                            let value = err.labels[0].origin;
-                            let inside = value.file == origin.file
-                                && value.span.start <= origin.span.start
-                                && origin.span.end <= value.span.end;
-                            if inside {
-                                // `x = "${x}"`: the use inside the value is the one place
-                                // to show (one line cannot hold both labels).
-                                err.labels[0].origin = origin;
-                                err.labels[0].message = "this value needs itself here".to_owned();
-                            } else {
-                                add_context(&mut err, origin, "needed again here");
-                            }
-                        }
-                        err
-                    });
+                    return self.force_var(&thunk, origin);
                 }
                 NodeKind::Global(global) => return Ok(self.global(*global, origin)),
                 NodeKind::Interpolated(pieces) => return self.interpolate(pieces, env, origin),
@@ -996,6 +1226,16 @@ impl<'l> Evaluator<'l> {
     ) -> R<Callee> {
         let (lambda, env) = match callee {
             Callee::Lambda(lambda, env, _) => (lambda, env),
+            Callee::Curried {
+                inner, env, first, ..
+            } => {
+                if !more {
+                    return self
+                        .call_plain(&inner.body, &[&arg, &first], &env, site)
+                        .map(Callee::Value);
+                }
+                (inner, Env::new(Some(env), smallvec::smallvec![first]))
+            }
             Callee::Partial(mut partial) => {
                 partial.args.push(arg);
                 partial.sites.push(arg_site);
@@ -1022,6 +1262,16 @@ impl<'l> Evaluator<'l> {
             },
         };
         if more && let NodeKind::Lambda(inner) = &lambda.body.kind {
+            if inner.plain_body && matches!(lambda.param, ParamIr::Ident) {
+                // `a: b: a < b`: neither call needs a frame; `a` waits for `b`.
+                self.tick(lambda.body.origin)?;
+                return Ok(Callee::Curried {
+                    inner: inner.clone(),
+                    env,
+                    first: arg,
+                    origin: lambda.body.origin,
+                });
+            }
             let frame = self.bind_argument(&lambda, &env, arg, site)?;
             // The step evaluating the body, the inner function, would have taken.
             self.tick(lambda.body.origin)?;
@@ -1037,6 +1287,18 @@ impl<'l> Evaluator<'l> {
             Callee::Value(val) => val,
             Callee::Lambda(lambda, env, origin) => {
                 Val::new(Kind::Lambda(Rc::new(Closure { lambda, env })), origin)
+            }
+            Callee::Curried {
+                inner,
+                env,
+                first,
+                origin,
+            } => {
+                let env = Env::new(Some(env), smallvec::smallvec![first]);
+                Val::new(
+                    Kind::Lambda(Rc::new(Closure { lambda: inner, env })),
+                    origin,
+                )
             }
             Callee::Partial(partial) => Val::new(
                 Kind::Prim(Rc::new(PrimApp {
@@ -1058,7 +1320,9 @@ impl<'l> Evaluator<'l> {
         site: Origin,
     ) -> R<Val> {
         self.enter_frame(site)?;
-        let result = with_stack(|| super::builtins::call(self, prim, args, sites, site));
+        let result = grow_every(self.depth, || {
+            super::builtins::call(self, prim, args, sites, site)
+        });
         self.leave();
         result
     }
@@ -1118,9 +1382,34 @@ impl<'l> Evaluator<'l> {
         arg: Thunk,
         site: Origin,
     ) -> R<Val> {
+        if lambda.plain_body {
+            return self.call_plain(&lambda.body, &[&arg], env, site);
+        }
         let frame = self.bind_argument(lambda, env, arg, site)?;
         self.enter_frame(site)?;
-        let result = with_stack(|| self.eval(&lambda.body, &frame));
+        let result = grow_every(self.depth, || self.eval(&lambda.body, &frame));
+        self.leave();
+        result.map_err(|mut err| {
+            add_context(&mut err, site, CONTEXT_CALL);
+            err
+        })
+    }
+
+    /// A call of a function with a plain body: `args` are its arguments, the
+    /// innermost function's first, `env` the frame the outermost is closed over.
+    /// The body recurses only as deep as it is written, and forcing an argument
+    /// or a call it makes grows the stack itself, so it runs on the current
+    /// stack segment.
+    #[inline]
+    fn call_plain(
+        &mut self,
+        body: &NodeRef,
+        args: &[&Thunk],
+        env: &EnvRef,
+        site: Origin,
+    ) -> R<Val> {
+        self.enter_frame(site)?;
+        let result = self.eval_plain(body, &Locals { args, env });
         self.leave();
         result.map_err(|mut err| {
             add_context(&mut err, site, CONTEXT_CALL);
@@ -1325,8 +1614,23 @@ impl<'l> Evaluator<'l> {
 enum Callee {
     Value(Val),
     Lambda(Rc<LambdaIr>, EnvRef, Origin),
+    /// `a: b: …` given `a`, where the inner function's body is plain: no frame is
+    /// made for `a` unless the call stops here or more arguments follow.
+    Curried {
+        inner: Rc<LambdaIr>,
+        env: EnvRef,
+        first: Thunk,
+        origin: Origin,
+    },
     /// Boxed: it is rare, and every other callee is moved around at each argument.
     Partial(Box<Partial>),
+}
+
+/// The variables of a plain body: the arguments of the calls it stands for (the
+/// innermost first, each at the depth its variable is written at), then `env`.
+struct Locals<'a> {
+    args: &'a [&'a Thunk],
+    env: &'a EnvRef,
 }
 
 /// A builtin's arguments so far, not yet in a [`PrimApp`] of their own.
@@ -1336,6 +1640,17 @@ struct Partial {
     sites: smallvec::SmallVec<[Origin; super::runtime::MAX_ARITY]>,
     /// The application that gave the last argument.
     origin: Origin,
+}
+
+/// The integer `node` stands for without evaluating anything: a number, or a
+/// variable already evaluated to one.
+#[inline]
+fn known_int(node: &NodeRef, env: &EnvRef) -> Option<i64> {
+    match &node.kind {
+        NodeKind::Int(i) => Some(*i),
+        NodeKind::Var { depth, index } => env.known_int(*depth, *index),
+        _ => None,
+    }
 }
 
 /// The value of a literal node (numbers, strings, paths, functions).

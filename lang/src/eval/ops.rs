@@ -22,10 +22,24 @@ impl Evaluator<'_> {
         env: &EnvRef,
         origin: Origin,
     ) -> R<Val> {
+        self.binary_with(op, lhs, rhs, origin, |ev, node| ev.eval_operand(node, env))
+    }
+
+    /// `lhs op rhs` with each operand evaluated by `operand` (in a frame, or from a
+    /// call's arguments when the body needs no frame).
+    #[inline]
+    pub(crate) fn binary_with(
+        &mut self,
+        op: BinaryOp,
+        lhs: &NodeRef,
+        rhs: &NodeRef,
+        origin: Origin,
+        mut operand: impl FnMut(&mut Self, &NodeRef) -> R<Val>,
+    ) -> R<Val> {
         // The logical operators evaluate their right side only when needed.
         match op {
             BinaryOp::And | BinaryOp::Or | BinaryOp::Implies => {
-                let left = self.eval_operand(lhs, env)?;
+                let left = operand(self, lhs)?;
                 let left = self.expect_bool(&left, lhs.origin)?;
                 let short = match op {
                     BinaryOp::And => (!left).then_some(false),
@@ -35,14 +49,14 @@ impl Evaluator<'_> {
                 if let Some(result) = short {
                     return Ok(Val::new(Kind::Bool(result), origin));
                 }
-                let right = self.eval_operand(rhs, env)?;
+                let right = operand(self, rhs)?;
                 let right = self.expect_bool(&right, rhs.origin)?;
                 return Ok(Val::new(Kind::Bool(right), origin));
             }
             _ => {}
         }
-        let a = self.eval_operand(lhs, env)?;
-        let b = self.eval_operand(rhs, env)?;
+        let a = operand(self, lhs)?;
+        let b = operand(self, rhs)?;
         let (la, lb) = (lhs.origin, rhs.origin);
         let kind = match op {
             BinaryOp::Eq => Kind::Bool(self.equal(&a, &b, origin)?),

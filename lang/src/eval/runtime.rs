@@ -76,8 +76,25 @@ impl Env {
         env.slots.borrow().get(index as usize).cloned()
     }
 
-    /// The value of a variable already evaluated, if it is.
+    /// The integer a variable was evaluated to, if it was.
     #[inline]
+    pub fn known_int(self: &EnvRef, depth: u32, index: u32) -> Option<i64> {
+        let mut env = self;
+        for _ in 0..depth {
+            env = env.parent.as_ref()?;
+        }
+        let slots = env.slots.borrow();
+        let state = slots.get(index as usize)?.state.borrow();
+        match &*state {
+            ThunkState::Done(Val {
+                kind: Kind::Int(i), ..
+            }) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The value of a variable already evaluated, if it is.
+    #[inline(always)]
     pub fn known_value(self: &EnvRef, depth: u32, index: u32) -> Option<Val> {
         let mut env = self;
         for _ in 0..depth {
@@ -106,6 +123,13 @@ pub(crate) enum ThunkState {
     /// A call a builtin left for later (`map f xs` makes one per element). Boxed,
     /// so every thunk is not as large as this rarer state.
     Apply(Box<Deferred>),
+    /// The commonest deferred call, a function written `x: …` given one argument
+    /// (`map f xs` and `genList f n` with a lambda): it fits in the thunk itself.
+    Call {
+        closure: Rc<Closure>,
+        arg: Thunk,
+        site: Origin,
+    },
     /// Being evaluated right now; forcing it again is infinite recursion.
     Blackhole {
         origin: Origin,

@@ -1266,3 +1266,341 @@ fn recursion_reaches_twenty_thousand_levels_and_more() {
         "9999"
     );
 }
+
+/// The fewest steps `src` evaluates within (found by bisection of `max_steps`).
+fn steps_needed(src: &str) -> u64 {
+    let succeeds = |max_steps: u64| {
+        let limits = Limits {
+            max_steps,
+            ..Limits::default()
+        };
+        let analysis = run_files(&[(MAIN, src)], &limits);
+        !analysis.diagnostics.iter().any(Diagnostic::is_error)
+    };
+    assert!(succeeds(10_000_000), "{src} fails");
+    let (mut low, mut high) = (0, 10_000_000);
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if succeeds(mid) { high = mid } else { low = mid }
+    }
+    high
+}
+
+/// Programs whose functions are evaluated without a frame (plain bodies), with the
+/// values they print and the steps they took when every call made a frame.
+const PLAIN_CALLS: &[(&str, &str, u64)] = &[
+    ("(x: x + 1) 2", "3", 5),
+    (
+        "map (x: if x < 2 then -x else !(x == 3)) [ 1 2 3 ]",
+        "[-1,true,false]",
+        31,
+    ),
+    (
+        "builtins.sort (a: b: a < b) [ 3 1 2 5 4 ]",
+        "[1,2,3,4,5]",
+        35,
+    ),
+    (
+        "builtins.foldl' (acc: x: acc + x) 0 (builtins.genList (i: i * i) 10)",
+        "285",
+        79,
+    ),
+    ("let f = (a: b: a - b) 10; in [ (f 1) (f 2) ]", "[9,8]", 15),
+    (
+        "let k = 7; f = a: b: a * k + b; in f 2 3 + builtins.foldl' f 1 [ 2 ]",
+        "26",
+        25,
+    ),
+    (
+        "builtins.filter (x: x - (x / 2) * 2 == 0 && true) (builtins.genList (i: i) 9)",
+        "[0,2,4,6,8]",
+        121,
+    ),
+    ("(a: b: c: a + b + c) 1 2 3", "6", 11),
+    ("builtins.genList (i: \"s\") 2", "[\"s\",\"s\"]", 6),
+];
+
+#[test]
+fn plain_bodies_give_the_values_and_count_the_steps_of_calls_with_frames() {
+    for (src, json, steps) in PLAIN_CALLS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+}
+
+/// A diagnostic's labels: message, start and end.
+type Labels = &'static [(&'static str, u32, u32)];
+
+/// Errors raised in plain bodies, with the labels they had when every call made a
+/// frame.
+const PLAIN_ERRORS: &[(&str, &str, Labels)] = &[
+    (
+        "map (x: x * 2) [ 1 \"a\" ]",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 8, 9),
+            ("the value comes from here", 19, 22),
+        ],
+    ),
+    (
+        "(x: x * 2) \"a\"",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 4, 5),
+            ("the value comes from here", 11, 14),
+        ],
+    ),
+    (
+        "builtins.sort (a: b: a < b) [ 1 \"b\" ]",
+        codes::TYPE_MISMATCH,
+        &[
+            ("in this comparison", 21, 26),
+            ("this is a string", 32, 35),
+            ("this is an integer", 30, 31),
+        ],
+    ),
+    (
+        "let f = a: b: a < b; in f 1 \"b\"",
+        codes::TYPE_MISMATCH,
+        &[
+            ("in this comparison", 14, 19),
+            ("this is an integer", 26, 27),
+            ("this is a string", 28, 31),
+            ("while calling this function", 24, 31),
+        ],
+    ),
+    (
+        "(x: if x then 1 else 2) 3",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected a Boolean, found an integer", 7, 8),
+            ("the value comes from here", 24, 25),
+        ],
+    ),
+    (
+        "let x = x; in (y: y + 1) x",
+        codes::INFINITE_RECURSION,
+        &[
+            ("this value needs itself here", 8, 9),
+            ("needed again here", 18, 19),
+            ("while calling this function", 14, 26),
+        ],
+    ),
+    (
+        "(x: -x) (-9223372036854775807 - 1)",
+        codes::INTEGER_OVERFLOW,
+        &[("the result does not fit in 64 bits", 4, 6)],
+    ),
+];
+
+#[test]
+fn errors_in_plain_bodies_are_those_of_calls_with_frames() {
+    for (src, code, labels) in PLAIN_ERRORS {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+    // An argument a plain body never reads is never evaluated.
+    assert_eq!(ok("(a: b: a) 1 (throw \"unused\")"), "1");
+}
+
+/// Programs passing arithmetic as arguments, with their values and the steps they
+/// took when every such argument was a thunk evaluated when needed (plus those of
+/// an argument computed at the call and never used).
+const ARITHMETIC_ARGUMENTS: &[(&str, &str, u64)] = &[
+    (
+        "let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib 15",
+        "610",
+        21702,
+    ),
+    ("let f = n: [ (n * 2) (n + 1) ]; in f 3", "[6,4]", 11),
+    (
+        "let n = 4; in { a = n * n; b = n - 9; }",
+        "{\"a\":16,\"b\":-5}",
+        9,
+    ),
+    ("(x: 1) (9223372036854775807 + 1)", "1", 3),
+    ("let f = n: g (n * 3); g = m: m; in f 5", "15", 11),
+    // Never used: its three steps were not counted; now they are, at the call.
+    ("let f = n: (x: 1) (n + 1); in f 2", "1", 7 + 3),
+];
+
+#[test]
+fn arithmetic_arguments_give_the_values_and_count_the_steps_of_thunks() {
+    // An argument that overflows is left for later and fails only when used.
+    let (_, text) = fails_with("(x: x) (9223372036854775807 + 1)", codes::INTEGER_OVERFLOW);
+    assert_eq!(text, "9223372036854775807 + 1");
+    for (src, json, steps) in ARITHMETIC_ARGUMENTS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+}
+
+/// Elements `map` and `genList` leave for later, with their values and the steps
+/// they took when each was a boxed deferred call.
+const DEFERRED_CALLS: &[(&str, &str, u64)] = &[
+    (
+        "builtins.genList (i: { v = i; }) 3",
+        "[{\"v\":0},{\"v\":1},{\"v\":2}]",
+        7,
+    ),
+    ("map (x: [ x x ]) [ 1 2 ]", "[[1,1],[2,2]]", 6),
+    (
+        "builtins.length (map (x: throw \"unused\") [ 1 2 ])",
+        "2",
+        7,
+    ),
+    (
+        "let l = map (x: y: x + y) [ 1 2 ]; in builtins.elemAt l 1 5",
+        "7",
+        14,
+    ),
+];
+
+#[test]
+fn deferred_calls_of_functions_give_the_values_steps_and_errors_of_boxed_ones() {
+    for (src, json, steps) in DEFERRED_CALLS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+    let errors: &[(&str, &str, Labels)] = &[
+        (
+            "builtins.elemAt (map (x: x.a) [ 1 ]) 0",
+            codes::TYPE_MISMATCH,
+            &[
+                ("this is an integer, so `a` cannot be selected", 25, 26),
+                ("the value comes from here", 32, 33),
+            ],
+        ),
+        (
+            "builtins.elemAt (builtins.genList (i: i + \"s\") 2) 1",
+            codes::TYPE_MISMATCH,
+            &[("this is a string", 42, 45), ("this is an integer", 38, 39)],
+        ),
+        (
+            "let l = builtins.genList (i: builtins.elemAt l i) 2; in builtins.elemAt l 0",
+            codes::INFINITE_RECURSION,
+            &[("this value depends on itself", 8, 51)],
+        ),
+    ];
+    for (src, code, labels) in errors {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+}
+
+#[test]
+fn a_deferred_call_of_a_function_fits_in_the_thunk() {
+    // Holding it in the thunk must not make every thunk larger.
+    assert_eq!(std::mem::size_of::<super::runtime::ThunkState>(), 40);
+    assert_eq!(std::mem::size_of::<super::runtime::ThunkCell>(), 48);
+}
+
+/// Plain bodies that call functions with variables and constants, with the values
+/// they print and the steps they took when every call made a frame.
+const PLAIN_BODIES_WITH_CALLS: &[(&str, &str, u64)] = &[
+    (
+        "builtins.foldl' (acc: i: acc + (x: y: x - y) i 1) 0 [ 1 2 3 ]",
+        "3",
+        36,
+    ),
+    (
+        "let inc = x: x + 1; f = x: inc x * 2; in map f [ 1 2 ]",
+        "[4,6]",
+        21,
+    ),
+    (
+        "let inc = x: x + 1; f = xs: map inc xs; in f [ 1 2 ]",
+        "[2,3]",
+        15,
+    ),
+    (
+        "let g = a: b: a * b + k; k = 1; f = x: g x 3 - g 2 x; in f 5",
+        "5",
+        25,
+    ),
+    (
+        "let f = n: if n == 0 then 0 else g n; g = n: f (n - 1); in f 50",
+        "0",
+        611,
+    ),
+    (
+        "(a: b: (c: d: c + d + a) b \"x\") \"y\" \"z\"",
+        "\"zxy\"",
+        13,
+    ),
+];
+
+#[test]
+fn plain_bodies_with_calls_give_the_values_and_count_the_steps_of_calls_with_frames() {
+    for (src, json, steps) in PLAIN_BODIES_WITH_CALLS {
+        assert_eq!(ok(src), *json, "{src}");
+        assert_eq!(steps_needed(src), *steps, "{src}");
+    }
+}
+
+/// Errors raised in calls made by plain bodies, with the labels they had when
+/// every call made a frame.
+const PLAIN_CALL_ERRORS: &[(&str, &str, Labels)] = &[
+    (
+        "let f = x: g x; g = y: y * 2; in f \"a\"",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 23, 24),
+            ("the value comes from here", 35, 38),
+            ("while calling this function", 11, 14),
+        ],
+    ),
+    (
+        "let f = x: (a: b: a * b) x \"s\"; in f 1",
+        codes::TYPE_MISMATCH,
+        &[
+            ("expected an integer, found a string", 22, 23),
+            ("the value comes from here", 27, 30),
+            ("while calling this function", 35, 38),
+        ],
+    ),
+    (
+        "let f = x: x 1; in f 2",
+        codes::NOT_A_FUNCTION,
+        &[
+            ("an integer is called here", 11, 14),
+            ("the value comes from here", 21, 22),
+            ("while calling this function", 19, 22),
+        ],
+    ),
+    (
+        "let f = x: y: x + y 1; in builtins.foldl' f 0 [ 1 ]",
+        codes::NOT_A_FUNCTION,
+        &[
+            ("an integer is called here", 18, 21),
+            ("the value comes from here", 48, 49),
+            ("while calling this function", 26, 51),
+        ],
+    ),
+];
+
+#[test]
+fn errors_in_calls_from_plain_bodies_are_those_of_calls_with_frames() {
+    for (src, code, labels) in PLAIN_CALL_ERRORS {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+    // A call that would recurse without end stops at the depth limit.
+    let (err, _) = fails_with("let f = x: f x; in f 1", codes::RECURSION_TOO_DEEP);
+    assert_eq!(err.labels[0].message, "too deep here");
+}
