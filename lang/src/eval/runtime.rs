@@ -149,6 +149,17 @@ thread_local! {
     static DROP_QUEUE: RefCell<(bool, Vec<ThunkState>)> = const { RefCell::new((false, Vec::new())) };
 }
 
+/// Marks the drop loop as finished when it ends, however it ends.
+struct DropLoop<'q>(&'q RefCell<(bool, Vec<ThunkState>)>);
+
+impl Drop for DropLoop<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut queue) = self.0.try_borrow_mut() {
+            queue.0 = false;
+        }
+    }
+}
+
 /// Frees nested values iteratively: a chain of a million nested sets would
 /// otherwise be freed by a million nested `drop` calls and overflow the stack.
 impl Drop for ThunkCell {
@@ -175,6 +186,9 @@ impl Drop for ThunkCell {
             }
             guard.0 = true;
             drop(guard);
+            // Evaluation runs on its caller's thread, which lives on (an editor's
+            // worker): if a drop below unwinds, the next drop must still run the loop.
+            let _running = DropLoop(queue);
             loop {
                 let next = queue.borrow_mut().1.pop();
                 match next {
@@ -182,7 +196,6 @@ impl Drop for ThunkCell {
                     None => break,
                 }
             }
-            queue.borrow_mut().0 = false;
         });
     }
 }
