@@ -6,12 +6,15 @@
 //! killed build left beside the output holds complete user-data, CA key included; the
 //! next build must remove it.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/strace.rs"]
 mod strace;
+
+use files::contents;
 
 const HAC: &str = env!("CARGO_BIN_EXE_hac");
 
@@ -42,20 +45,6 @@ fn build(source: &Path, out: &Path) -> std::process::Output {
         "-o",
         out.to_str().unwrap(),
     ])
-}
-
-/// Every file of a directory: name → bytes.
-fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).expect("read"),
-            )
-        })
-        .collect()
 }
 
 /// The names in `dir` that start with `.out.hac-`: what killed builds left.

@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/files.rs"]
+mod files;
+
+use files::contents;
+
 const HAC: &str = env!("CARGO_BIN_EXE_hac");
 
 /// Every build of a test is made as at the same time, so it carries the same token.
@@ -107,20 +112,6 @@ fn gzip_flag(gzip: bool) -> &'static [&'static str] {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Every file of a directory: name → bytes.
-fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).expect("read"),
-            )
-        })
-        .collect()
 }
 
 /// The line a rebuild prints when it took `reused` hosts from the previous build.

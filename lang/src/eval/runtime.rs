@@ -68,22 +68,24 @@ impl Env {
         })
     }
 
-    pub fn lookup(self: &EnvRef, depth: u32, index: u32) -> Option<Thunk> {
+    /// The frame `depth` levels up from this one.
+    #[inline(always)]
+    fn up(&self, depth: u32) -> Option<&Env> {
         let mut env = self;
         for _ in 0..depth {
-            env = env.parent.as_ref()?;
+            env = env.parent.as_deref()?;
         }
-        env.slots.borrow().get(index as usize).cloned()
+        Some(env)
+    }
+
+    pub fn lookup(self: &EnvRef, depth: u32, index: u32) -> Option<Thunk> {
+        self.up(depth)?.slots.borrow().get(index as usize).cloned()
     }
 
     /// The integer a variable was evaluated to, if it was.
     #[inline]
     pub fn known_int(self: &EnvRef, depth: u32, index: u32) -> Option<i64> {
-        let mut env = self;
-        for _ in 0..depth {
-            env = env.parent.as_ref()?;
-        }
-        let slots = env.slots.borrow();
+        let slots = self.up(depth)?.slots.borrow();
         let state = slots.get(index as usize)?.state.borrow();
         match &*state {
             ThunkState::Done(Val {
@@ -96,11 +98,7 @@ impl Env {
     /// The value of a variable already evaluated, if it is.
     #[inline(always)]
     pub fn known_value(self: &EnvRef, depth: u32, index: u32) -> Option<Val> {
-        let mut env = self;
-        for _ in 0..depth {
-            env = env.parent.as_ref()?;
-        }
-        let slots = env.slots.borrow();
+        let slots = self.up(depth)?.slots.borrow();
         let state = slots.get(index as usize)?.state.borrow();
         match &*state {
             ThunkState::Done(val) => Some(val.clone()),

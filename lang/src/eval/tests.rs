@@ -1331,6 +1331,20 @@ fn plain_bodies_give_the_values_and_count_the_steps_of_calls_with_frames() {
 /// A diagnostic's labels: message, start and end.
 type Labels = &'static [(&'static str, u32, u32)];
 
+/// Every program of `cases` fails with its code, and with exactly its labels (message,
+/// start, end), in order.
+fn assert_labels(cases: &[(&str, &str, Labels)]) {
+    for (src, code, labels) in cases {
+        let (err, _) = fails_with(src, code);
+        let found: Vec<_> = err
+            .labels
+            .iter()
+            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
+            .collect();
+        assert_eq!(found, *labels, "{src}");
+    }
+}
+
 /// Errors raised in plain bodies, with the labels they had when every call made a
 /// frame.
 const PLAIN_ERRORS: &[(&str, &str, Labels)] = &[
@@ -1395,15 +1409,7 @@ const PLAIN_ERRORS: &[(&str, &str, Labels)] = &[
 
 #[test]
 fn errors_in_plain_bodies_are_those_of_calls_with_frames() {
-    for (src, code, labels) in PLAIN_ERRORS {
-        let (err, _) = fails_with(src, code);
-        let found: Vec<_> = err
-            .labels
-            .iter()
-            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
-            .collect();
-        assert_eq!(found, *labels, "{src}");
-    }
+    assert_labels(PLAIN_ERRORS);
     // An argument a plain body never reads is never evaluated.
     assert_eq!(ok("(a: b: a) 1 (throw \"unused\")"), "1");
 }
@@ -1591,15 +1597,7 @@ const PLAIN_CALL_ERRORS: &[(&str, &str, Labels)] = &[
 
 #[test]
 fn errors_in_calls_from_plain_bodies_are_those_of_calls_with_frames() {
-    for (src, code, labels) in PLAIN_CALL_ERRORS {
-        let (err, _) = fails_with(src, code);
-        let found: Vec<_> = err
-            .labels
-            .iter()
-            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
-            .collect();
-        assert_eq!(found, *labels, "{src}");
-    }
+    assert_labels(PLAIN_CALL_ERRORS);
     // A call that would recurse without end stops at the depth limit.
     let (err, _) = fails_with("let f = x: f x; in f 1", codes::RECURSION_TOO_DEEP);
     assert_eq!(err.labels[0].message, "too deep here");
