@@ -584,43 +584,96 @@ def pod_command(manifest_text):
     raise Unsupported("static pod %s with command %s" % (spec.get("image"), command[0]))
 
 
+def pod_file(pod, kind):
+    return "/run/hac-lab-pod-%s.%s" % (pod, kind)
+
+
+def pod_process(pod):
+    """The pid of the static pod's process while it runs, else None."""
+    try:
+        pid = int(read(pod_file(pod, "pid")))
+    except (OSError, ValueError):
+        return None
+    return None if process_gone(pid) else pid
+
+
+def process_gone(pid):
+    """True once the process has exited: a zombie has already closed its sockets."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def stop_pod(pod, sig=signal.SIGTERM, grace=30):
+    """Stop a static pod's process and wait until it has exited, as the kubelet and
+    `kubeadm reset` wait for a container to stop: its successor binds the same port,
+    which a process still exiting holds."""
+    pid = pod_process(pod)
+    if pid is not None:
+        try:
+            os.kill(pid, sig)
+            deadline = time.monotonic() + grace
+            while not process_gone(pid):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    deadline = float("inf")
+                time.sleep(0.05)
+        except ProcessLookupError:
+            pass
+    for kind in ("pid", "manifest"):
+        try:
+            os.unlink(pod_file(pod, kind))
+        except FileNotFoundError:
+            pass
+
+
+def start_pod(pod, manifest):
+    with open("/var/log/hac-lab-pod-%s.log" % pod, "ab") as log:
+        child = subprocess.Popen(pod_command(manifest), start_new_session=True,
+                                 stdout=log, stderr=subprocess.STDOUT)
+    write(pod_file(pod, "manifest"), manifest)
+    write(pod_file(pod, "pid"), str(child.pid))
+
+
 def kubelet(argv):
     """The kubelet's part here: run the static pods of the manifest directory (kubeadm's
     /etc/kubernetes/manifests, or `staticPodPath` of `--config`), restart one whose
-    manifest changed or whose process died, stop one whose manifest went."""
+    manifest changed or whose process died, stop one whose manifest went. What runs is
+    read from /run, not remembered, so a restarted kubelet reconciles the pods it finds
+    with the manifests as they are now."""
     manifests = MANIFESTS
     if argv:
         if len(argv) != 1 or not argv[0].startswith("--config="):
             unsupported(["kubelet", *argv])
         manifests = yaml.safe_load(read(argv[0][len("--config="):])).get("staticPodPath", MANIFESTS)
-    seen = {}
-    while True:
-        current = {}
+    # `systemctl restart kubelet` (KillMode=process) must not stop this loop between
+    # starting a pod and writing down its pid, or the next kubelet starts it twice.
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    while not stopping:
+        wanted = {}
         if os.path.isdir(manifests):
             for name in sorted(os.listdir(manifests)):
                 if name.endswith(".yaml"):
                     try:
-                        current[name[:-5]] = read(os.path.join(manifests, name))
+                        wanted[name[:-5]] = read(os.path.join(manifests, name))
                     except OSError:
                         pass
-        for pod in set(seen) | set(current):
-            pidfile = "/run/hac-lab-pod-%s.pid" % pod
-            pid = None
+        known = {name[len("hac-lab-pod-"):-len(".pid")] for name in os.listdir("/run")
+                 if name.startswith("hac-lab-pod-") and name.endswith(".pid")}
+        for pod in sorted(known | set(wanted)):
             try:
-                pid = int(read(pidfile))
-                os.kill(pid, 0)
-            except (OSError, ValueError):
-                pid = None
-            if pid and (pod not in current or current[pod] != seen.get(pod)) and pod in seen:
-                os.kill(pid, signal.SIGTERM)
-                os.unlink(pidfile)
-                pid = None
-            if pod in current and not pid:
-                with open("/var/log/hac-lab-pod-%s.log" % pod, "ab") as log:
-                    child = subprocess.Popen(pod_command(current[pod]), start_new_session=True,
-                                             stdout=log, stderr=subprocess.STDOUT)
-                write(pidfile, str(child.pid))
-        seen = current
+                started_from = read(pod_file(pod, "manifest"))
+            except OSError:
+                started_from = None
+            running = pod_process(pod) is not None
+            if not running or wanted.get(pod) != started_from:
+                stop_pod(pod)
+                running = False
+            if pod in wanted and not running:
+                start_pod(pod, wanted[pod])
         try:
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
@@ -978,10 +1031,7 @@ def kubeadm_reset(argv):
     say("[reset] Stopping the kubelet service")
     subprocess.run(["systemctl", "stop", "kubelet"], check=False)
     for pod in ("kube-apiserver", "etcd"):
-        try:
-            os.kill(int(read("/run/hac-lab-pod-%s.pid" % pod)), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
+        stop_pod(pod, signal.SIGKILL)
     for path in ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf",
                  APISERVER_MANIFEST]:
         if os.path.exists(path):
