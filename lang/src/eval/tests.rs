@@ -1493,15 +1493,7 @@ fn deferred_calls_of_functions_give_the_values_steps_and_errors_of_boxed_ones() 
             &[("this value depends on itself", 8, 51)],
         ),
     ];
-    for (src, code, labels) in errors {
-        let (err, _) = fails_with(src, code);
-        let found: Vec<_> = err
-            .labels
-            .iter()
-            .map(|l| (l.message.as_str(), l.origin.span.start, l.origin.span.end))
-            .collect();
-        assert_eq!(found, *labels, "{src}");
-    }
+    assert_labels(errors);
 }
 
 #[test]
