@@ -1,10 +1,14 @@
-//! `hac build` renders hosts in parallel, compresses with reused compressors and
-//! writes from several threads; its output directory must hold exactly the bytes the
-//! straightforward path makes: every host rendered one after another in plan order
-//! (`hac::build::build_sequentially`), each compressed by a new gzip encoder.
+//! `hac build` renders hosts in parallel, compresses each taking what it can from a
+//! similar host's compression, and writes from several threads; its output
+//! directory must hold exactly the bytes the straightforward path makes: every host
+//! rendered one after another in plan order (`hac::build::build_sequentially`),
+//! each compressed by a new flate2 encoder at the best level.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
+
+use flate2::{Compression, GzBuilder};
 
 use hac::build::output::{self, Manifest, ManifestHost};
 use sha2::{Digest, Sha256};
@@ -47,7 +51,11 @@ fn sequential_build(
     let mut names = Vec::new();
     for host in hosts {
         let bytes = host.user_data.into_bytes();
-        let compressed = output::gzip(&bytes);
+        let mut encoder = GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), Compression::best());
+        encoder.write_all(&bytes).expect("writing to memory");
+        let compressed = encoder.finish().expect("writing to memory");
         let file = format!("{}.yaml", host.name);
         let gzip_file = with_gzip.then(|| format!("{file}.gz"));
         entries.push(ManifestHost {

@@ -910,8 +910,9 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
         (false, true) => build_output::GzipFile::IfNeeded,
         (false, false) => build_output::GzipFile::No,
     };
+    let families = crate::build::gzip::Families::new();
     let built = crate::build::build_each(&context, |host| {
-        build_output::host_artefacts(host, gzip_file, &previous)
+        build_output::host_artefacts(host, gzip_file, &previous, &families)
     });
     let per_host = match built {
         Ok(per_host) => per_host,

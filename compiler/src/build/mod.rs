@@ -13,6 +13,7 @@ pub mod control_plane;
 pub mod download;
 pub mod endpoint_hosts;
 pub mod etcd;
+pub mod gzip;
 pub mod keeper;
 pub mod kubeadm;
 pub mod kubeadm_config;

@@ -3,14 +3,12 @@
 //! written by [`super::replace`], which replaces an output directory only when it can
 //! prove hac wrote it.
 
-use std::io::Write;
-
-use flate2::{Compress, Compression, Crc, FlushCompress, GzBuilder, Status};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::HostOutput;
+use super::gzip::Families;
 use super::previous::{Previous, Reuse};
 use crate::plan::PlanRole;
 
@@ -60,54 +58,10 @@ pub struct ManifestHost {
 /// Rebuilds reuse the sizes and files it made in earlier builds (`build::previous`):
 /// changing the encoder must also stop that (see the test that pins its bytes).
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
+    super::gzip::gzip(bytes)
 }
 
-/// The gzip header [`gzip`] writes: no flags, mtime 0, "best compression", unknown OS.
-pub(super) const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255];
-
-thread_local! {
-    /// One compressor per thread, reset between hosts: setting one up (its hash
-    /// tables) costs about as much as compressing a small host's user-data.
-    static DEFLATE: std::cell::RefCell<Compress> =
-        std::cell::RefCell::new(Compress::new(Compression::best(), false));
-}
-
-/// Exactly [`gzip`]'s bytes, with this thread's reused compressor.
-pub fn gzip_reusing(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 2 + 64);
-    out.extend_from_slice(&GZIP_HEADER);
-    DEFLATE.with(|deflate| {
-        let mut deflate = deflate.borrow_mut();
-        deflate.reset();
-        let mut input = bytes;
-        loop {
-            if out.capacity() - out.len() < 1024 {
-                out.reserve(out.capacity());
-            }
-            let before = deflate.total_in();
-            // Compressing into a Vec with room to spare cannot fail.
-            let status = deflate
-                .compress_vec(input, &mut out, FlushCompress::Finish)
-                .unwrap_or(Status::StreamEnd);
-            let consumed = (deflate.total_in() - before) as usize;
-            input = &input[consumed..];
-            if status == Status::StreamEnd {
-                break;
-            }
-        }
-    });
-    let mut crc = Crc::new();
-    crc.update(bytes);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out
-}
+pub(super) use super::gzip::GZIP_HEADER;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -138,14 +92,18 @@ pub enum GzipFile {
 
 /// `hosts` with their gzip files, made now (in parallel) where they were not.
 pub fn with_gzip_files(hosts: Vec<HostArtefacts>) -> Vec<HostArtefacts> {
-    hosts.into_par_iter().map(with_gzip_file).collect()
+    let families = Families::new();
+    hosts
+        .into_par_iter()
+        .map(|host| with_gzip_file(host, &families))
+        .collect()
 }
 
-fn with_gzip_file(mut host: HostArtefacts) -> HostArtefacts {
+fn with_gzip_file(mut host: HostArtefacts, families: &Families) -> HostArtefacts {
     if host.entry.gzip_file.is_some() {
         return host;
     }
-    let compressed = gzip_reusing(&host.files[0].bytes);
+    let compressed = families.gzip(&host.files[0].bytes);
     let name = format!("{}.gz", host.entry.file);
     host.entry.gzip_size = compressed.len();
     host.entry.gzip_file = Some(name.clone());
@@ -172,8 +130,14 @@ pub fn without_gzip(mut host: HostArtefacts) -> HostArtefacts {
 /// The manifest entry and files of one host, taking its user-data without a copy,
 /// and its gzip size and file from `previous` when that recorded them for the same
 /// user-data. Runs on any thread: builds call it as each host is rendered, so only
-/// the bytes to write are kept.
-pub fn host_artefacts(host: HostOutput, gzip: GzipFile, previous: &Previous) -> HostArtefacts {
+/// the bytes to write are kept. `families` holds what the build's hosts share for
+/// compressing.
+pub fn host_artefacts(
+    host: HostOutput,
+    gzip: GzipFile,
+    previous: &Previous,
+    families: &Families,
+) -> HostArtefacts {
     let bytes = host.user_data.into_bytes();
     let unwritten = ManifestHost {
         name: host.name,
@@ -186,7 +150,7 @@ pub fn host_artefacts(host: HostOutput, gzip: GzipFile, previous: &Previous) -> 
         stage: host.stage,
         steps: host.steps,
     };
-    with_files(unwritten, bytes, gzip, previous)
+    with_files(unwritten, bytes, gzip, previous, families)
 }
 
 /// `entry` completed with the sizes and digest of `bytes`, and the files to write.
@@ -195,6 +159,7 @@ fn with_files(
     bytes: Vec<u8>,
     gzip: GzipFile,
     previous: &Previous,
+    families: &Families,
 ) -> HostArtefacts {
     let file = format!("{}.yaml", entry.name);
     let sha256 = sha256_hex(&bytes);
@@ -209,7 +174,7 @@ fn with_files(
         Some((size, None)) => (size, None, Reuse::GzipSize),
         Some((size, Some(kept))) => (size, Some(kept), Reuse::GzipFile),
         None => {
-            let compressed = gzip_reusing(&bytes);
+            let compressed = families.gzip(&bytes);
             (compressed.len(), Some(compressed), Reuse::Nothing)
         }
     };
@@ -246,6 +211,7 @@ pub fn artefacts(
     with_gzip: bool,
     cluster_id: Option<&str>,
 ) -> (Manifest, Vec<Artefact>) {
+    let families = Families::new();
     let per_host = hosts
         .par_iter()
         .map(|host| {
@@ -253,7 +219,7 @@ pub fn artefacts(
                 true => GzipFile::Write,
                 false => GzipFile::No,
             };
-            host_artefacts(host.clone(), gzip, &Previous::none())
+            host_artefacts(host.clone(), gzip, &Previous::none(), &families)
         })
         .collect();
     collect(plan, per_host, cluster_id)
@@ -296,28 +262,7 @@ pub fn collect(
 
 #[cfg(test)]
 mod tests {
-    use super::{gzip, gzip_reusing};
-
-    #[test]
-    fn the_reused_compressor_writes_exactly_what_a_new_one_does() {
-        // Empty, tiny, a host's size, and larger than the compressor's window and
-        // output chunks; each twice, so the second run starts from a reset state.
-        let mut inputs = vec![Vec::new(), b"#cloud-config\n".to_vec()];
-        let text: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| format!("line {} of {}\n", i % 977, i / 13).into_bytes())
-            .collect();
-        inputs.push(text[..20_000].to_vec());
-        inputs.push(text);
-        let noise: Vec<u8> = (0..100_000u64)
-            .map(|i| (i.wrapping_mul(6_364_136_223_846_793_005) >> 56) as u8)
-            .collect();
-        inputs.push(noise);
-        for _ in 0..2 {
-            for input in &inputs {
-                assert_eq!(gzip_reusing(input), gzip(input), "{} bytes", input.len());
-            }
-        }
-    }
+    use super::gzip;
 
     /// Rebuilds take the gzip sizes and files of unchanged hosts from the manifest of
     /// the output they replace (`build::previous`), trusting that this hac would

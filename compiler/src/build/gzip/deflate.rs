@@ -1,0 +1,324 @@
+//! The LZ77 parse of miniz_oxide 0.9 at level 9 (lazy matching, 768 probes into
+//! hash chains of three-byte hashes over a 32 KiB window), with the match search
+//! behind a trait so that a host's search can be taken from a similar host's
+//! (`super::family`).
+
+use super::blocks::{BitWriter, Block, CODE_BUF_SIZE};
+
+pub const WINDOW: usize = 32 * 1024;
+pub const WINDOW_MASK: usize = WINDOW - 1;
+pub const MAX_MATCH: usize = 258;
+const MIN_MATCH: u32 = 3;
+pub const HASH_SIZE: usize = 32 * 1024;
+/// Chain steps (in groups of three) for a first match, and when the lazy
+/// match to beat is already 32 bytes or longer.
+const PROBES: [u32; 2] = [1 + 768_u32.div_ceil(3), 1 + (768_u32 >> 2).div_ceil(3)];
+
+/// The window and its hash chains. Kept per thread and cleared per input:
+/// allocating them costs about as much as compressing a small file.
+pub struct Window {
+    /// The window, its first bytes repeated after its end so that a match can be
+    /// read past the end without wrapping.
+    pub dict: Box<[u8]>,
+    /// For each position (modulo the window), the previous position with the
+    /// same hash; 0 ends a chain.
+    pub next: Box<[u16]>,
+    head: Box<[u16]>,
+}
+
+impl Window {
+    pub fn new() -> Window {
+        Window {
+            dict: vec![0; WINDOW + MAX_MATCH].into_boxed_slice(),
+            next: vec![0; WINDOW].into_boxed_slice(),
+            head: vec![0; HASH_SIZE].into_boxed_slice(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.dict.fill(0);
+        self.next.fill(0);
+        self.head.fill(0);
+    }
+
+    #[inline]
+    pub fn u16_at(&self, pos: usize) -> u16 {
+        u16::from_le_bytes([self.dict[pos], self.dict[pos + 1]])
+    }
+
+    #[inline]
+    fn u64_at(&self, pos: usize) -> u64 {
+        let pos = pos & WINDOW_MASK;
+        let bytes: [u8; 8] = self.dict[pos..pos + 8].try_into().unwrap_or([0; 8]);
+        u64::from_le_bytes(bytes)
+    }
+
+    /// How many bytes at `pos` and `candidate` agree, from the third on (the first
+    /// two are known to), as miniz counts: 8 bytes at a time, at most 258.
+    #[inline]
+    pub fn common_length(&self, pos: usize, candidate: usize) -> usize {
+        let (mut p, mut q) = (pos + 2, candidate + 2);
+        for _ in 0..32 {
+            let differ = self.u64_at(p) ^ self.u64_at(q);
+            if differ != 0 {
+                return p - pos + (differ.trailing_zeros() as usize >> 3);
+            }
+            p += 8;
+            q += 8;
+        }
+        MAX_MATCH
+    }
+}
+
+/// One search for a match: what the parse knows when it asks.
+#[derive(Clone, Copy)]
+pub struct Query {
+    /// The position in the input.
+    pub pos: usize,
+    /// Bytes of the input in the window before `pos`: no match reaches further.
+    pub max_dist: usize,
+    /// Bytes from `pos` on that are in the window (258 but at the end).
+    pub max_len: u32,
+    /// The match to beat: a match found at the previous position (lazy
+    /// matching), or 2.
+    pub beat: u32,
+}
+
+/// How the parse finds matches.
+pub trait MatchSearch {
+    /// The closest of the longest matches longer than `query.beat` among the
+    /// candidates miniz would probe, as (distance, length); (0, `beat`) if none.
+    fn find(&mut self, window: &Window, query: Query) -> (u32, u32);
+}
+
+/// miniz's own search: along the hash chain of the position.
+pub struct Chains;
+
+impl MatchSearch for Chains {
+    #[inline]
+    fn find(&mut self, window: &Window, query: Query) -> (u32, u32) {
+        find_match(window, query, &mut Unobserved)
+    }
+}
+
+/// What a search reads of the input, in positions of the input: every byte its
+/// result depends on, besides the hash chains.
+pub trait Reads {
+    /// Bytes `from..=to` were compared.
+    fn range(&mut self, from: usize, to: usize);
+
+    /// The search stepped along the chain to position `to` (0: the chain's end).
+    fn stepped(&mut self, _to: usize) {}
+}
+
+pub struct Unobserved;
+
+impl Reads for Unobserved {
+    #[inline(always)]
+    fn range(&mut self, _from: usize, _to: usize) {}
+}
+
+/// miniz's `find_match`: along the hash chain of `query.pos`, at most 768 steps
+/// (in groups of three; 192 when the match to beat is 32 bytes or longer), the
+/// first of the longest matches longer than `query.beat`, as (distance, length);
+/// (0, `beat`) if there is none. A candidate is compared only when the two bytes
+/// where it would have to outdo the current match agree.
+#[inline]
+pub fn find_match(window: &Window, query: Query, reads: &mut impl Reads) -> (u32, u32) {
+    let mut best_len = query.beat.max(1);
+    let mut best_dist = 0u32;
+    let max_len = query.max_len.min(MAX_MATCH as u32);
+    if max_len <= best_len {
+        return (best_dist, best_len);
+    }
+    let lookahead = query.pos;
+    let pos = lookahead & WINDOW_MASK;
+    let mut probe = pos;
+    let mut probes_left = if best_len < 32 { PROBES[0] } else { PROBES[1] };
+    let mut ends = window.u16_at(pos + best_len as usize - 1);
+    let starts = window.u16_at(pos);
+    reads.range(lookahead, lookahead + 1);
+    reads.range(
+        lookahead + best_len as usize - 1,
+        lookahead + best_len as usize,
+    );
+    loop {
+        let mut dist;
+        'candidate: loop {
+            probes_left -= 1;
+            if probes_left == 0 {
+                return (best_dist, best_len);
+            }
+            for _ in 0..3 {
+                let next = usize::from(window.next[probe]);
+                reads.stepped(next);
+                dist = lookahead.wrapping_sub(next) & 0xFFFF;
+                if next == 0 || dist > query.max_dist {
+                    return (best_dist, best_len);
+                }
+                probe = next & WINDOW_MASK;
+                let candidate = lookahead - dist;
+                reads.range(
+                    candidate + best_len as usize - 1,
+                    candidate + best_len as usize,
+                );
+                if window.u16_at(probe + best_len as usize - 1) == ends {
+                    break 'candidate;
+                }
+            }
+        }
+        if dist == 0 {
+            return (best_dist, best_len);
+        }
+        let candidate = lookahead - dist;
+        reads.range(candidate, candidate + 1);
+        if window.u16_at(probe) != starts {
+            continue;
+        }
+        let len = window.common_length(pos, probe);
+        let last_read = len.min(MAX_MATCH - 1);
+        reads.range(lookahead + 2, lookahead + last_read);
+        reads.range(candidate + 2, candidate + last_read);
+        if len >= MAX_MATCH {
+            return (dist as u32, max_len);
+        }
+        if len > best_len as usize {
+            best_dist = dist as u32;
+            best_len = (len as u32).min(max_len);
+            if best_len >= max_len {
+                return (best_dist, best_len);
+            }
+            ends = window.u16_at((pos + best_len as usize).saturating_sub(1));
+            reads.range(
+                lookahead + best_len as usize - 1,
+                lookahead + best_len as usize,
+            );
+        }
+    }
+}
+
+/// The raw deflate stream of `input`, appended to `out`, as miniz_oxide writes it
+/// at level 9 with the whole input given at once.
+pub fn deflate(
+    input: &[u8],
+    window: &mut Window,
+    search: &mut impl MatchSearch,
+    out: Vec<u8>,
+) -> Vec<u8> {
+    window.clear();
+    let mut out = BitWriter::new(out);
+    let mut block = Block::new();
+    let mut block_start = 0usize;
+    let mut src = 0usize;
+    let mut lookahead_size = 0usize;
+    let mut lookahead_pos = 0usize;
+    let mut dict_size = 0usize;
+    let mut saved_literal = 0u8;
+    let mut saved_dist = 0u32;
+    let mut saved_len = 0u32;
+    while src < input.len() || lookahead_size != 0 {
+        let take = (input.len() - src).min(MAX_MATCH - lookahead_size);
+        let bytes = &input[src..src + take];
+        if lookahead_size + dict_size >= 2 && take > 0 {
+            let mut dst = (lookahead_pos + lookahead_size) & WINDOW_MASK;
+            let first_insert = lookahead_pos + lookahead_size - 2;
+            let mut hash = ((u16::from(window.dict[first_insert & WINDOW_MASK]) << 5)
+                ^ u16::from(window.dict[(first_insert + 1) & WINDOW_MASK]))
+                & (HASH_SIZE as u16 - 1);
+            lookahead_size += take;
+            for (insert, &byte) in (first_insert..).zip(bytes) {
+                window.dict[dst] = byte;
+                if dst < MAX_MATCH - 1 {
+                    window.dict[WINDOW + dst] = byte;
+                }
+                hash = ((hash << 5) ^ u16::from(byte)) & (HASH_SIZE as u16 - 1);
+                window.next[insert & WINDOW_MASK] = window.head[usize::from(hash)];
+                window.head[usize::from(hash)] = insert as u16;
+                dst = (dst + 1) & WINDOW_MASK;
+            }
+        } else {
+            for &byte in bytes {
+                let dst = (lookahead_pos + lookahead_size) & WINDOW_MASK;
+                window.dict[dst] = byte;
+                if dst < MAX_MATCH - 1 {
+                    window.dict[WINDOW + dst] = byte;
+                }
+                lookahead_size += 1;
+                if lookahead_size + dict_size >= MIN_MATCH as usize {
+                    let insert = lookahead_pos + lookahead_size - 3;
+                    let hash = ((u32::from(window.dict[insert & WINDOW_MASK]) << 10)
+                        ^ (u32::from(window.dict[(insert + 1) & WINDOW_MASK]) << 5)
+                        ^ u32::from(byte))
+                        & (HASH_SIZE as u32 - 1);
+                    window.next[insert & WINDOW_MASK] = window.head[hash as usize];
+                    window.head[hash as usize] = insert as u16;
+                }
+            }
+        }
+        src += take;
+        dict_size = dict_size.min(WINDOW - lookahead_size);
+
+        let mut advance = 1usize;
+        let beat = if saved_len != 0 {
+            saved_len
+        } else {
+            MIN_MATCH - 1
+        };
+        let cur = lookahead_pos & WINDOW_MASK;
+        let query = Query {
+            pos: lookahead_pos,
+            max_dist: dict_size,
+            max_len: lookahead_size as u32,
+            beat,
+        };
+        let (mut dist, mut len) = search.find(window, query);
+        let far_and_short = len == MIN_MATCH && dist >= 8 * 1024;
+        if far_and_short || cur == dist as usize {
+            dist = 0;
+            len = 0;
+        }
+        if saved_len != 0 {
+            if len > saved_len {
+                block.literal(saved_literal);
+                if len >= 128 {
+                    block.matched(len, dist);
+                    saved_len = 0;
+                    advance = len as usize;
+                } else {
+                    saved_literal = window.dict[cur];
+                    saved_dist = dist;
+                    saved_len = len;
+                }
+            } else {
+                block.matched(saved_len, saved_dist);
+                advance = saved_len as usize - 1;
+                saved_len = 0;
+            }
+        } else if dist == 0 {
+            block.literal(window.dict[cur]);
+        } else if len >= 128 {
+            block.matched(len, dist);
+            advance = len as usize;
+        } else {
+            saved_literal = window.dict[cur];
+            saved_dist = dist;
+            saved_len = len;
+        }
+        lookahead_pos += advance;
+        lookahead_size -= advance;
+        dict_size = (dict_size + advance).min(WINDOW);
+
+        let tight = block.code_len() > CODE_BUF_SIZE - 8;
+        let incompressible = block.total_bytes > 31 * 1024
+            && (block.code_len() * 115) >> 7 >= block.total_bytes as usize;
+        if tight || incompressible {
+            let in_window = lookahead_pos - block_start <= dict_size;
+            let total = block.total_bytes as usize;
+            block.flush(&mut out, false, input, block_start, in_window);
+            block_start += total;
+        }
+    }
+    let in_window = lookahead_pos - block_start <= dict_size;
+    block.flush(&mut out, true, input, block_start, in_window);
+    out.finish()
+}
