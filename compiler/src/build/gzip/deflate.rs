@@ -3,7 +3,7 @@
 //! behind a trait so that a host's search can be taken from a similar host's
 //! (`super::family`).
 
-use super::blocks::{BitWriter, Block, CODE_BUF_SIZE};
+use super::parse::Parser;
 
 pub const WINDOW: usize = 32 * 1024;
 pub const WINDOW_MASK: usize = WINDOW - 1;
@@ -91,13 +91,43 @@ pub trait MatchSearch {
     fn find(&mut self, window: &Window, query: Query) -> (u32, u32);
 }
 
-/// miniz's own search: along the hash chain of the position.
+/// miniz's own search: along the hash chains of the window.
 pub struct Chains;
 
 impl MatchSearch for Chains {
     #[inline]
     fn find(&mut self, window: &Window, query: Query) -> (u32, u32) {
-        find_match(window, query, &mut Unobserved)
+        find_match(&mut WindowChains(window), query, &mut Unobserved)
+    }
+}
+
+/// The input and its hash chains as a search sees them, by position in the input.
+pub trait Haystack {
+    fn u16_at(&self, pos: usize) -> u16;
+    /// See [`Window::common_length`].
+    fn common_length(&self, pos: usize, candidate: usize) -> usize;
+    /// The position before `candidate` on the chain the search follows (0: its
+    /// end). Called along one chain, newest to oldest.
+    fn next(&mut self, candidate: usize) -> usize;
+}
+
+pub struct WindowChains<'a>(pub &'a Window);
+
+impl Haystack for WindowChains<'_> {
+    #[inline]
+    fn u16_at(&self, pos: usize) -> u16 {
+        self.0.u16_at(pos & WINDOW_MASK)
+    }
+
+    #[inline]
+    fn common_length(&self, pos: usize, candidate: usize) -> usize {
+        self.0
+            .common_length(pos & WINDOW_MASK, candidate & WINDOW_MASK)
+    }
+
+    #[inline]
+    fn next(&mut self, candidate: usize) -> usize {
+        usize::from(self.0.next[candidate & WINDOW_MASK])
     }
 }
 
@@ -124,24 +154,20 @@ impl Reads for Unobserved {
 /// (0, `beat`) if there is none. A candidate is compared only when the two bytes
 /// where it would have to outdo the current match agree.
 #[inline]
-pub fn find_match(window: &Window, query: Query, reads: &mut impl Reads) -> (u32, u32) {
+pub fn find_match(hay: &mut impl Haystack, query: Query, reads: &mut impl Reads) -> (u32, u32) {
     let mut best_len = query.beat.max(1);
     let mut best_dist = 0u32;
     let max_len = query.max_len.min(MAX_MATCH as u32);
     if max_len <= best_len {
         return (best_dist, best_len);
     }
-    let lookahead = query.pos;
-    let pos = lookahead & WINDOW_MASK;
-    let mut probe = pos;
+    let pos = query.pos;
+    let mut candidate = pos;
     let mut probes_left = if best_len < 32 { PROBES[0] } else { PROBES[1] };
-    let mut ends = window.u16_at(pos + best_len as usize - 1);
-    let starts = window.u16_at(pos);
-    reads.range(lookahead, lookahead + 1);
-    reads.range(
-        lookahead + best_len as usize - 1,
-        lookahead + best_len as usize,
-    );
+    let mut ends = hay.u16_at(pos + best_len as usize - 1);
+    let starts = hay.u16_at(pos);
+    reads.range(pos, pos + 1);
+    reads.range(pos + best_len as usize - 1, pos + best_len as usize);
     loop {
         let mut dist;
         'candidate: loop {
@@ -150,19 +176,15 @@ pub fn find_match(window: &Window, query: Query, reads: &mut impl Reads) -> (u32
                 return (best_dist, best_len);
             }
             for _ in 0..3 {
-                let next = usize::from(window.next[probe]);
+                let next = hay.next(candidate);
                 reads.stepped(next);
-                dist = lookahead.wrapping_sub(next) & 0xFFFF;
+                dist = pos.wrapping_sub(next) & 0xFFFF;
                 if next == 0 || dist > query.max_dist {
                     return (best_dist, best_len);
                 }
-                probe = next & WINDOW_MASK;
-                let candidate = lookahead - dist;
-                reads.range(
-                    candidate + best_len as usize - 1,
-                    candidate + best_len as usize,
-                );
-                if window.u16_at(probe + best_len as usize - 1) == ends {
+                candidate = pos - dist;
+                reads.range(candidate + best_len as usize - 1, candidate + best_len as usize);
+                if hay.u16_at(candidate + best_len as usize - 1) == ends {
                     break 'candidate;
                 }
             }
@@ -170,14 +192,13 @@ pub fn find_match(window: &Window, query: Query, reads: &mut impl Reads) -> (u32
         if dist == 0 {
             return (best_dist, best_len);
         }
-        let candidate = lookahead - dist;
         reads.range(candidate, candidate + 1);
-        if window.u16_at(probe) != starts {
+        if hay.u16_at(candidate) != starts {
             continue;
         }
-        let len = window.common_length(pos, probe);
+        let len = hay.common_length(pos, candidate);
         let last_read = len.min(MAX_MATCH - 1);
-        reads.range(lookahead + 2, lookahead + last_read);
+        reads.range(pos + 2, pos + last_read);
         reads.range(candidate + 2, candidate + last_read);
         if len >= MAX_MATCH {
             return (dist as u32, max_len);
@@ -188,11 +209,8 @@ pub fn find_match(window: &Window, query: Query, reads: &mut impl Reads) -> (u32
             if best_len >= max_len {
                 return (best_dist, best_len);
             }
-            ends = window.u16_at((pos + best_len as usize).saturating_sub(1));
-            reads.range(
-                lookahead + best_len as usize - 1,
-                lookahead + best_len as usize,
-            );
+            ends = hay.u16_at((pos + best_len as usize).saturating_sub(1));
+            reads.range(pos + best_len as usize - 1, pos + best_len as usize);
         }
     }
 }
@@ -206,17 +224,12 @@ pub fn deflate(
     out: Vec<u8>,
 ) -> Vec<u8> {
     window.clear();
-    let mut out = BitWriter::new(out);
-    let mut block = Block::new();
-    let mut block_start = 0usize;
+    let mut parser = Parser::new(input, out);
     let mut src = 0usize;
     let mut lookahead_size = 0usize;
-    let mut lookahead_pos = 0usize;
     let mut dict_size = 0usize;
-    let mut saved_literal = 0u8;
-    let mut saved_dist = 0u32;
-    let mut saved_len = 0u32;
     while src < input.len() || lookahead_size != 0 {
+        let lookahead_pos = parser.pos;
         let take = (input.len() - src).min(MAX_MATCH - lookahead_size);
         let bytes = &input[src..src + take];
         if lookahead_size + dict_size >= 2 && take > 0 {
@@ -257,68 +270,20 @@ pub fn deflate(
         }
         src += take;
         dict_size = dict_size.min(WINDOW - lookahead_size);
-
-        let mut advance = 1usize;
-        let beat = if saved_len != 0 {
-            saved_len
-        } else {
-            MIN_MATCH - 1
-        };
-        let cur = lookahead_pos & WINDOW_MASK;
         let query = Query {
             pos: lookahead_pos,
             max_dist: dict_size,
             max_len: lookahead_size as u32,
-            beat,
+            beat: parser.beat(),
         };
-        let (mut dist, mut len) = search.find(window, query);
-        let far_and_short = len == MIN_MATCH && dist >= 8 * 1024;
-        if far_and_short || cur == dist as usize {
-            dist = 0;
-            len = 0;
-        }
-        if saved_len != 0 {
-            if len > saved_len {
-                block.literal(saved_literal);
-                if len >= 128 {
-                    block.matched(len, dist);
-                    saved_len = 0;
-                    advance = len as usize;
-                } else {
-                    saved_literal = window.dict[cur];
-                    saved_dist = dist;
-                    saved_len = len;
-                }
-            } else {
-                block.matched(saved_len, saved_dist);
-                advance = saved_len as usize - 1;
-                saved_len = 0;
-            }
-        } else if dist == 0 {
-            block.literal(window.dict[cur]);
-        } else if len >= 128 {
-            block.matched(len, dist);
-            advance = len as usize;
-        } else {
-            saved_literal = window.dict[cur];
-            saved_dist = dist;
-            saved_len = len;
-        }
-        lookahead_pos += advance;
+        let (dist, len) = search.find(window, query);
+        parser.step(dist, len, |_| {});
+        let advance = parser.pos - lookahead_pos;
         lookahead_size -= advance;
         dict_size = (dict_size + advance).min(WINDOW);
-
-        let tight = block.code_len() > CODE_BUF_SIZE - 8;
-        let incompressible = block.total_bytes > 31 * 1024
-            && (block.code_len() * 115) >> 7 >= block.total_bytes as usize;
-        if tight || incompressible {
-            let in_window = lookahead_pos - block_start <= dict_size;
-            let total = block.total_bytes as usize;
-            block.flush(&mut out, false, input, block_start, in_window);
-            block_start += total;
+        if parser.block_is_full() {
+            parser.flush_block(dict_size, false);
         }
     }
-    let in_window = lookahead_pos - block_start <= dict_size;
-    block.flush(&mut out, true, input, block_start, in_window);
-    out.finish()
+    parser.finish(dict_size)
 }

@@ -24,8 +24,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::deflate::{
-    self, HASH_SIZE, MAX_MATCH, MatchSearch, Query, Reads, Unobserved, WINDOW, Window,
+    self, HASH_SIZE, Haystack, MAX_MATCH, MatchSearch, Query, Reads, Unobserved, WINDOW, Window,
+    WindowChains,
 };
+use super::small::{self, Chain, Positions, SMALL, SmallSearch, hash3};
 
 /// Templates kept by a build: one per kind of host is enough.
 const MAX_TEMPLATES: usize = 16;
@@ -56,6 +58,12 @@ impl Families {
     /// The gzip form of `bytes`, exactly [`super::gzip`]'s.
     pub fn gzip(&self, bytes: &[u8]) -> Vec<u8> {
         if let Some((template, layout)) = self.template_for(bytes) {
+            if let Some(small) = &template.small
+                && bytes.len() <= SMALL
+            {
+                let mut search = SmallFromTemplate::new(&template, small, &layout, bytes);
+                return super::framed(bytes, |out| small::deflate_small(bytes, &mut search, out));
+            }
             let mut search = FromTemplate::new(&template, &layout);
             return super::with_window(|window| {
                 super::framed(bytes, |out| {
@@ -218,6 +226,9 @@ struct Layout {
     /// Hashes of the positions whose three bytes touch a zone, in the template or
     /// in this file.
     touched_hashes: HashSet,
+    /// This file's positions whose three bytes touch a zone, with their hashes, in
+    /// order.
+    touching: Vec<(usize, usize)>,
 }
 
 #[derive(Clone, Copy)]
@@ -237,11 +248,9 @@ impl HashSet {
     }
 
     fn insert_touching(&mut self, bytes: &[u8], start: usize, end: usize) {
-        for pos in start.saturating_sub(2)..end.max(start) {
-            if pos + 2 < bytes.len() {
-                let hash = hash3(bytes, pos);
-                self.0[hash / 64] |= 1 << (hash % 64);
-            }
+        for pos in touching_positions(bytes.len(), start, end) {
+            let hash = hash3(bytes, pos);
+            self.0[hash / 64] |= 1 << (hash % 64);
         }
     }
 
@@ -250,12 +259,10 @@ impl HashSet {
     }
 }
 
-/// miniz's hash of the three bytes at `pos`.
-fn hash3(bytes: &[u8], pos: usize) -> usize {
-    ((usize::from(bytes[pos]) << 10)
-        ^ (usize::from(bytes[pos + 1]) << 5)
-        ^ usize::from(bytes[pos + 2]))
-        & (HASH_SIZE - 1)
+/// The positions of a file of `len` bytes whose three bytes touch the zone
+/// `start..end` (or, for an empty zone, straddle it).
+fn touching_positions(len: usize, start: usize, end: usize) -> impl Iterator<Item = usize> {
+    (start.saturating_sub(2)..end.max(start)).filter(move |pos| pos + 2 < len)
 }
 
 /// A search of the template that another file may take: the match to beat, the
@@ -279,6 +286,17 @@ struct Template {
     touched_hashes: HashSet,
     /// By position in the template.
     searches: Vec<Recorded>,
+    /// For a template of at most [`SMALL`] bytes: what lets a file's searches that
+    /// cannot be taken follow their chains without building them.
+    small: Option<SmallTemplate>,
+}
+
+struct SmallTemplate {
+    /// The template's hash chains.
+    positions: Positions,
+    /// The template's positions whose three bytes touch a zone: no other file has
+    /// them.
+    touching: Vec<bool>,
 }
 
 /// Whether a search at `query` may be recorded or taken: its window has not
@@ -307,13 +325,35 @@ impl Template {
             zone_bytes_before,
             searches: vec![Recorded::default(); bytes.len().min(WINDOW)],
         };
-        let mut window = Window::new();
-        deflate::deflate(bytes, &mut window, &mut recording, Vec::new());
+        let small = if bytes.len() <= SMALL {
+            let positions = Positions::of(bytes);
+            let mut search = SmallRecording {
+                recording: &mut recording,
+                bytes: small::padded(bytes),
+                positions: &positions,
+            };
+            small::deflate_small(bytes, &mut search, Vec::new());
+            let mut touching = vec![false; bytes.len()];
+            for zone in &zones {
+                for pos in touching_positions(bytes.len(), zone.start, zone.end) {
+                    touching[pos] = true;
+                }
+            }
+            Some(SmallTemplate {
+                positions,
+                touching,
+            })
+        } else {
+            let mut window = Window::new();
+            deflate::deflate(bytes, &mut window, &mut recording, Vec::new());
+            None
+        };
         Template {
             bytes: bytes.clone(),
             zones,
             touched_hashes,
             searches: recording.searches,
+            small,
         }
     }
 
@@ -322,6 +362,7 @@ impl Template {
         let template = &*self.bytes;
         let mut runs = Vec::with_capacity(self.zones.len() + 1);
         let mut touched_hashes = self.touched_hashes.clone();
+        let mut touching = Vec::new();
         let (mut from, mut at) = (0, 0);
         for zone in &self.zones {
             let before = &template[from..zone.start];
@@ -346,6 +387,9 @@ impl Template {
                 return None;
             }
             touched_hashes.insert_touching(bytes, at, zone_end);
+            for pos in touching_positions(bytes.len(), at, zone_end) {
+                touching.push((pos, hash3(bytes, pos)));
+            }
             at = zone_end;
             from = zone.end;
         }
@@ -357,9 +401,12 @@ impl Template {
             template_end: template.len(),
             start: at,
         });
+        touching.sort_unstable();
+        touching.dedup();
         Some(Layout {
             runs,
             touched_hashes,
+            touching,
         })
     }
 }
@@ -392,15 +439,34 @@ impl Reads for ZoneReads<'_> {
 
 impl MatchSearch for Recording {
     fn find(&mut self, window: &Window, query: Query) -> (u32, u32) {
+        self.record(&mut WindowChains(window), query)
+    }
+}
+
+struct SmallRecording<'a> {
+    recording: &'a mut Recording,
+    bytes: Vec<u8>,
+    positions: &'a Positions,
+}
+
+impl SmallSearch for SmallRecording<'_> {
+    fn find(&mut self, query: Query) -> (u32, u32) {
+        let mut chain = Chain::new(&self.bytes, self.positions, query.pos);
+        self.recording.record(&mut chain, query)
+    }
+}
+
+impl Recording {
+    fn record(&mut self, hay: &mut impl Haystack, query: Query) -> (u32, u32) {
         if !takeable(query) {
-            return deflate::find_match(window, query, &mut Unobserved);
+            return deflate::find_match(hay, query, &mut Unobserved);
         }
         let mut reads = ZoneReads {
             zone_bytes_before: &self.zone_bytes_before,
             touched: false,
             reach: query.pos,
         };
-        let (dist, len) = deflate::find_match(window, query, &mut reads);
+        let (dist, len) = deflate::find_match(hay, query, &mut reads);
         if !reads.touched {
             self.searches[query.pos] = Recorded {
                 beat: query.beat as u16,
@@ -436,29 +502,43 @@ impl<'a> FromTemplate<'a> {
 
     #[inline]
     fn taken(&mut self, window: &Window, query: Query) -> Option<(u32, u32)> {
+        taken(self.template, self.layout, &mut self.run, &window.dict, query)
+    }
+}
+
+/// The template's search for `query`, moved to this file, if it may be taken
+/// (see the module's documentation); `bytes` is the file (at least up to the
+/// position), `run` the run of the previous query, moved on to this one's.
+#[inline]
+fn taken(
+    template: &Template,
+    layout: &Layout,
+    run: &mut usize,
+    bytes: &[u8],
+    query: Query,
+) -> Option<(u32, u32)> {
+    {
         if !takeable(query) {
             return None;
         }
-        let runs = &self.layout.runs;
-        while self.run + 1 < runs.len() && runs[self.run + 1].start <= query.pos {
-            self.run += 1;
+        let runs = &layout.runs;
+        while *run + 1 < runs.len() && runs[*run + 1].start <= query.pos {
+            *run += 1;
         }
-        let run = runs[self.run];
+        let current = *run;
+        let run = runs[current];
         let in_template = run.template_start + (query.pos.checked_sub(run.start)?);
         // Its three bytes must lie in the run.
         if in_template + 2 >= run.template_end {
             return None;
         }
-        let recorded = self.template.searches[in_template];
+        let recorded = template.searches[in_template];
         if recorded.beat == 0 || u32::from(recorded.beat) != query.beat {
             return None;
         }
         // Zones change the chains of the hashes they touch, but only behind the run.
         if (recorded.reach as usize) < run.template_start
-            && self
-                .layout
-                .touched_hashes
-                .contains(hash3(&window.dict, query.pos))
+            && layout.touched_hashes.contains(hash3(bytes, query.pos))
         {
             return None;
         }
@@ -469,7 +549,7 @@ impl<'a> FromTemplate<'a> {
         if found_at >= run.template_start {
             return Some(((in_template - found_at) as u32, u32::from(recorded.len)));
         }
-        let found_run = runs[..self.run]
+        let found_run = runs[..current]
             .iter()
             .rev()
             .find(|run| run.template_start <= found_at)?;
@@ -478,12 +558,137 @@ impl<'a> FromTemplate<'a> {
     }
 }
 
+/// A small file's search, taking the template's where it may, and otherwise
+/// following its hash chain as the template's chain moved to this file.
+struct SmallFromTemplate<'a> {
+    template: &'a Template,
+    small: &'a SmallTemplate,
+    layout: &'a Layout,
+    bytes: Vec<u8>,
+    run: usize,
+    /// This file's positions touching a zone with the hash searched, before it.
+    touching: Vec<usize>,
+}
+
+impl<'a> SmallFromTemplate<'a> {
+    fn new(
+        template: &'a Template,
+        small: &'a SmallTemplate,
+        layout: &'a Layout,
+        bytes: &[u8],
+    ) -> SmallFromTemplate<'a> {
+        SmallFromTemplate {
+            template,
+            small,
+            layout,
+            bytes: small::padded(bytes),
+            run: 0,
+            touching: Vec::new(),
+        }
+    }
+}
+
+impl SmallSearch for SmallFromTemplate<'_> {
+    #[inline]
+    fn find(&mut self, query: Query) -> (u32, u32) {
+        if let Some(found) = taken(self.template, self.layout, &mut self.run, &self.bytes, query) {
+            return found;
+        }
+        let hash = hash3(&self.bytes, query.pos);
+        // The template's positions before this one: those of the runs before it.
+        let runs = &self.layout.runs;
+        let run = runs[self.run];
+        let run_len = run.template_end - run.template_start;
+        let bound = match query.pos.checked_sub(run.start) {
+            Some(offset) if offset < run_len => run.template_start + offset,
+            _ => run.template_end,
+        };
+        let all = self.small.positions.of_hash(hash);
+        let older = &all[..all.partition_point(|&pos| usize::from(pos) < bound)];
+        self.touching.clear();
+        self.touching.extend(
+            self.layout
+                .touching
+                .iter()
+                .take_while(|(pos, _)| *pos < query.pos)
+                .filter(|(_, touching_hash)| *touching_hash == hash)
+                .map(|(pos, _)| *pos),
+        );
+        let mut chain = MovedChain {
+            bytes: &self.bytes,
+            older,
+            template_touching: &self.small.touching,
+            runs,
+            run: self.run,
+            touching: &self.touching,
+        };
+        deflate::find_match(&mut chain, query, &mut Unobserved)
+    }
+}
+
+/// A file's hash chain made of the template's (less the positions touching a zone,
+/// the rest moved to where they are in this file) and this file's positions
+/// touching a zone.
+struct MovedChain<'a> {
+    bytes: &'a [u8],
+    older: &'a [u16],
+    template_touching: &'a [bool],
+    runs: &'a [Run],
+    run: usize,
+    touching: &'a [usize],
+}
+
+impl Haystack for MovedChain<'_> {
+    #[inline]
+    fn u16_at(&self, pos: usize) -> u16 {
+        small::u16_at(self.bytes, pos)
+    }
+
+    #[inline]
+    fn common_length(&self, pos: usize, candidate: usize) -> usize {
+        small::common_length(self.bytes, pos, candidate)
+    }
+
+    #[inline]
+    fn next(&mut self, _candidate: usize) -> usize {
+        while let Some((&last, older)) = self.older.split_last()
+            && self.template_touching[usize::from(last)]
+        {
+            self.older = older;
+        }
+        let moved = self.older.last().map(|&last| {
+            let last = usize::from(last);
+            while self.runs[self.run].template_start > last {
+                self.run -= 1;
+            }
+            let run = self.runs[self.run];
+            last - run.template_start + run.start
+        });
+        let own = self.touching.last().copied();
+        match (moved, own) {
+            (Some(moved), Some(own)) if own > moved => {
+                self.touching = &self.touching[..self.touching.len() - 1];
+                own
+            }
+            (Some(moved), _) => {
+                self.older = &self.older[..self.older.len() - 1];
+                moved
+            }
+            (None, Some(own)) => {
+                self.touching = &self.touching[..self.touching.len() - 1];
+                own
+            }
+            (None, None) => 0,
+        }
+    }
+}
+
 impl MatchSearch for FromTemplate<'_> {
     #[inline]
     fn find(&mut self, window: &Window, query: Query) -> (u32, u32) {
         match self.taken(window, query) {
             Some(found) => found,
-            None => deflate::find_match(window, query, &mut Unobserved),
+            None => deflate::find_match(&mut WindowChains(window), query, &mut Unobserved),
         }
     }
 }
@@ -631,7 +836,7 @@ mod tests {
                     self.taken += 1;
                     found
                 }
-                None => deflate::find_match(window, query, &mut Unobserved),
+                None => deflate::find_match(&mut WindowChains(window), query, &mut Unobserved),
             }
         }
     }

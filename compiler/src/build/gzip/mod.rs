@@ -18,6 +18,8 @@
 mod blocks;
 mod deflate;
 mod family;
+mod parse;
+mod small;
 
 use std::cell::RefCell;
 
@@ -34,6 +36,14 @@ thread_local! {
 
 /// The gzip form of `bytes`.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    if bytes.len() <= small::SMALL {
+        let positions = small::Positions::of(bytes);
+        let mut search = small::SmallChains {
+            bytes: small::padded(bytes),
+            positions: &positions,
+        };
+        return framed(bytes, |out| small::deflate_small(bytes, &mut search, out));
+    }
     with_window(|window| {
         framed(bytes, |out| {
             deflate::deflate(bytes, window, &mut deflate::Chains, out)

@@ -1,0 +1,170 @@
+//! Inputs that fit the window with room to spare (all of a worker's user-data):
+//! no byte ever leaves the window, so the hash chains are simply each hash's
+//! positions in order, and the parse needs no window at all.
+
+use super::deflate::{HASH_SIZE, Haystack, MAX_MATCH, Query, WINDOW};
+use super::parse::{Parser, Token};
+
+/// The longest input this path takes: every search can look back to the start and
+/// ahead a whole match without the window wrapping.
+pub const SMALL: usize = WINDOW - MAX_MATCH - 2;
+
+/// Bytes past the end that a comparison may read.
+const PADDING: usize = MAX_MATCH + 16;
+
+/// The input followed by zeros that comparisons may read past its end.
+pub fn padded(input: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(input.len() + PADDING);
+    bytes.extend_from_slice(input);
+    bytes.resize(input.len() + PADDING, 0);
+    bytes
+}
+
+/// miniz's hash of the three bytes at `pos`.
+#[inline]
+pub fn hash3(bytes: &[u8], pos: usize) -> usize {
+    ((usize::from(bytes[pos]) << 10) ^ (usize::from(bytes[pos + 1]) << 5) ^ usize::from(bytes[pos + 2]))
+        & (HASH_SIZE - 1)
+}
+
+/// Each hash's positions, oldest first: the hash chains of a small input, whole.
+pub struct Positions {
+    starts: Vec<u32>,
+    positions: Vec<u16>,
+}
+
+impl Positions {
+    pub fn of(input: &[u8]) -> Positions {
+        let hashed = input.len().saturating_sub(2);
+        let mut starts = vec![0u32; HASH_SIZE + 1];
+        for pos in 0..hashed {
+            starts[hash3(input, pos) + 1] += 1;
+        }
+        for hash in 0..HASH_SIZE {
+            starts[hash + 1] += starts[hash];
+        }
+        let mut filled = starts.clone();
+        let mut positions = vec![0u16; hashed];
+        for pos in 0..hashed {
+            let hash = hash3(input, pos);
+            positions[filled[hash] as usize] = pos as u16;
+            filled[hash] += 1;
+        }
+        Positions { starts, positions }
+    }
+
+    pub fn of_hash(&self, hash: usize) -> &[u16] {
+        &self.positions[self.starts[hash] as usize..self.starts[hash + 1] as usize]
+    }
+}
+
+/// A small input's chain for one search: its hash's positions before it.
+pub struct Chain<'a> {
+    pub bytes: &'a [u8],
+    older: &'a [u16],
+}
+
+impl<'a> Chain<'a> {
+    pub fn new(bytes: &'a [u8], positions: &'a Positions, pos: usize) -> Chain<'a> {
+        let all = positions.of_hash(hash3(bytes, pos));
+        let before = all.partition_point(|&older| usize::from(older) < pos);
+        Chain {
+            bytes,
+            older: &all[..before],
+        }
+    }
+}
+
+/// Two bytes, little-endian, as miniz reads them.
+#[inline]
+pub fn u16_at(bytes: &[u8], pos: usize) -> u16 {
+    u16::from_le_bytes([bytes[pos], bytes[pos + 1]])
+}
+
+/// See [`super::deflate::Window::common_length`].
+#[inline]
+pub fn common_length(bytes: &[u8], pos: usize, candidate: usize) -> usize {
+    let (mut p, mut q) = (pos + 2, candidate + 2);
+    for _ in 0..32 {
+        let differ = u64_at(bytes, p) ^ u64_at(bytes, q);
+        if differ != 0 {
+            return p - pos + (differ.trailing_zeros() as usize >> 3);
+        }
+        p += 8;
+        q += 8;
+    }
+    MAX_MATCH
+}
+
+#[inline]
+fn u64_at(bytes: &[u8], pos: usize) -> u64 {
+    let chunk: [u8; 8] = bytes[pos..pos + 8].try_into().unwrap_or([0; 8]);
+    u64::from_le_bytes(chunk)
+}
+
+impl Haystack for Chain<'_> {
+    #[inline]
+    fn u16_at(&self, pos: usize) -> u16 {
+        u16_at(self.bytes, pos)
+    }
+
+    #[inline]
+    fn common_length(&self, pos: usize, candidate: usize) -> usize {
+        common_length(self.bytes, pos, candidate)
+    }
+
+    #[inline]
+    fn next(&mut self, _candidate: usize) -> usize {
+        match self.older.split_last() {
+            Some((&last, older)) => {
+                self.older = older;
+                usize::from(last)
+            }
+            None => 0,
+        }
+    }
+}
+
+/// How the small path finds matches, and hears what each step emitted.
+pub trait SmallSearch {
+    fn find(&mut self, query: Query) -> (u32, u32);
+
+    fn emitted(&mut self, _step_pos: usize, _token: Token) {}
+}
+
+/// The raw deflate stream of `input` (at most [`SMALL`] bytes), appended to `out`:
+/// exactly [`super::deflate::deflate`]'s.
+pub fn deflate_small(input: &[u8], search: &mut impl SmallSearch, out: Vec<u8>) -> Vec<u8> {
+    debug_assert!(input.len() <= SMALL);
+    let mut parser = Parser::new(input, out);
+    while parser.pos < input.len() {
+        let pos = parser.pos;
+        let query = Query {
+            pos,
+            max_dist: pos,
+            max_len: (input.len() - pos).min(MAX_MATCH) as u32,
+            beat: parser.beat(),
+        };
+        let (dist, len) = search.find(query);
+        parser.step(dist, len, |token| search.emitted(pos, token));
+        if parser.block_is_full() {
+            parser.flush_block(parser.pos, false);
+        }
+    }
+    let dict_size = parser.pos;
+    parser.finish(dict_size)
+}
+
+/// miniz's search on a small input.
+pub struct SmallChains<'a> {
+    pub bytes: Vec<u8>,
+    pub positions: &'a Positions,
+}
+
+impl SmallSearch for SmallChains<'_> {
+    #[inline]
+    fn find(&mut self, query: Query) -> (u32, u32) {
+        let mut chain = Chain::new(&self.bytes, self.positions, query.pos);
+        super::deflate::find_match(&mut chain, query, &mut super::deflate::Unobserved)
+    }
+}
