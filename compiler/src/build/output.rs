@@ -173,6 +173,8 @@ fn with_files(
     let (gzip_size, compressed, reuse) = match recorded {
         Some((size, None)) => (size, None, Reuse::GzipSize),
         Some((size, Some(kept))) => (size, Some(kept), Reuse::GzipFile),
+        // Without gzip files, only the size is made.
+        None if gzip == GzipFile::No => (families.gzip_size(&bytes), None, Reuse::Nothing),
         None => {
             let compressed = families.gzip(&bytes);
             (compressed.len(), Some(compressed), Reuse::Nothing)

@@ -5,6 +5,8 @@
 //! run-length coding of the code lengths, a static block under 48 bytes of input,
 //! and a stored block when the coded one would not be smaller.
 
+use super::parse::Token;
+
 /// Bytes of LZ codes one block holds at most (miniz's `LZ_CODE_BUF_SIZE`).
 pub const CODE_BUF_SIZE: usize = 64 * 1024;
 
@@ -43,6 +45,69 @@ const fn distance_code(dist_minus_1: usize) -> (u8, u8) {
     (symbol as u8, extra)
 }
 
+/// Where a block's bits go: into bytes, or only counted.
+pub trait BitSink {
+    /// Whether only the number of bits matters: then blocks keep only their symbol
+    /// counts, and their codes are counted from them.
+    const COUNTS_ONLY: bool;
+    fn put(&mut self, bits: u32, len: u32);
+    /// A block's codes, coded with `tables`.
+    fn codes(&mut self, block: &Block, tables: &Tables);
+    fn put_bytes(&mut self, bytes: &[u8]);
+    fn bit_len(&self) -> usize;
+    fn truncate(&mut self, bit_len: usize);
+    fn pad_to_byte(&mut self);
+}
+
+/// Counts the bits a stream would have.
+#[derive(Default)]
+pub struct BitCounter {
+    pub bits: usize,
+}
+
+impl BitSink for BitCounter {
+    const COUNTS_ONLY: bool = true;
+
+    fn codes(&mut self, block: &Block, tables: &Tables) {
+        let mut bits = 0usize;
+        for (symbol, &count) in block.litlen_counts.iter().enumerate() {
+            if count != 0 && symbol != END_OF_BLOCK {
+                let extra = match symbol {
+                    265..=284 => (symbol - 261) / 4,
+                    _ => 0,
+                };
+                bits += usize::from(count) * (usize::from(tables.litlen_sizes[symbol]) + extra);
+            }
+        }
+        for (symbol, &count) in block.dist_counts.iter().enumerate() {
+            let extra = if symbol < 4 { 0 } else { symbol / 2 - 1 };
+            bits += usize::from(count) * (usize::from(tables.dist_sizes[symbol]) + extra);
+        }
+        self.bits += bits;
+    }
+
+    #[inline]
+    fn put(&mut self, _bits: u32, len: u32) {
+        self.bits += len as usize;
+    }
+
+    fn put_bytes(&mut self, bytes: &[u8]) {
+        self.bits += 8 * bytes.len();
+    }
+
+    fn bit_len(&self) -> usize {
+        self.bits
+    }
+
+    fn truncate(&mut self, bit_len: usize) {
+        self.bits = bit_len;
+    }
+
+    fn pad_to_byte(&mut self) {
+        self.bits = self.bits.div_ceil(8) * 8;
+    }
+}
+
 /// Bits, least significant first, into bytes.
 pub struct BitWriter {
     pub bytes: Vec<u8>,
@@ -59,8 +124,25 @@ impl BitWriter {
         }
     }
 
+    /// The bytes, after [`BitSink::pad_to_byte`].
+    pub fn finish(mut self) -> Vec<u8> {
+        self.pad_to_byte();
+        let whole = self.count / 8;
+        self.bytes
+            .extend_from_slice(&self.buffer.to_le_bytes()[..whole as usize]);
+        self.bytes
+    }
+}
+
+impl BitSink for BitWriter {
+    const COUNTS_ONLY: bool = false;
+
+    fn codes(&mut self, block: &Block, tables: &Tables) {
+        write_codes(&block.codes, tables, self);
+    }
+
     #[inline]
-    pub fn put(&mut self, bits: u32, len: u32) {
+    fn put(&mut self, bits: u32, len: u32) {
         self.buffer |= u64::from(bits) << self.count;
         self.count += len;
         if self.count >= 32 {
@@ -68,6 +150,12 @@ impl BitWriter {
                 .extend_from_slice(&(self.buffer as u32).to_le_bytes());
             self.buffer >>= 32;
             self.count -= 32;
+        }
+    }
+
+    fn put_bytes(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.put(u32::from(byte), 8);
         }
     }
 
@@ -91,20 +179,11 @@ impl BitWriter {
         }
     }
 
-    pub fn pad_to_byte(&mut self) {
+    fn pad_to_byte(&mut self) {
         let partial = self.count % 8;
         if partial != 0 {
             self.put(0, 8 - partial);
         }
-    }
-
-    /// The bytes, after [`Self::pad_to_byte`].
-    pub fn finish(mut self) -> Vec<u8> {
-        self.pad_to_byte();
-        let whole = self.count / 8;
-        self.bytes
-            .extend_from_slice(&self.buffer.to_le_bytes()[..whole as usize]);
-        self.bytes
     }
 }
 
@@ -113,6 +192,9 @@ impl BitWriter {
 /// clear: a literal byte), and the symbol counts.
 pub struct Block {
     codes: Vec<u8>,
+    /// Whether `codes` is kept (not when only the size is wanted).
+    keep_codes: bool,
+    code_len: usize,
     flag_position: usize,
     flags_left: u32,
     /// Input bytes the codes stand for.
@@ -121,12 +203,76 @@ pub struct Block {
     dist_counts: [u16; DIST_SYMBOLS],
 }
 
+/// Symbol counts of a block (literal/length, distance).
+#[derive(Clone)]
+pub struct Counts {
+    pub litlen: [i64; LITLEN_SYMBOLS],
+    pub dist: [i64; DIST_SYMBOLS],
+}
+
+impl Counts {
+    pub fn new() -> Counts {
+        Counts {
+            litlen: [0; LITLEN_SYMBOLS],
+            dist: [0; DIST_SYMBOLS],
+        }
+    }
+
+    /// Counts `token`'s symbols `times` times (-1: takes them away).
+    #[inline]
+    pub fn add(&mut self, token: Token, times: i64) {
+        match token {
+            Token::Literal(byte) => self.litlen[usize::from(byte)] += times,
+            Token::Match { len, dist, .. } => {
+                self.litlen[usize::from(length_code(len as usize - 3).0) + 256] += times;
+                self.dist[usize::from(distance_code(dist as usize - 1).0)] += times;
+            }
+        }
+    }
+
+    pub fn add_block(&mut self, block: &Block) {
+        for (sum, &count) in self.litlen.iter_mut().zip(&block.litlen_counts) {
+            *sum += i64::from(count);
+        }
+        for (sum, &count) in self.dist.iter_mut().zip(&block.dist_counts) {
+            *sum += i64::from(count);
+        }
+    }
+
+    /// The distance symbol of a match `dist` back.
+    pub fn dist_symbol(dist: u32) -> usize {
+        usize::from(distance_code(dist as usize - 1).0)
+    }
+
+    /// A block of `total_bytes` input bytes with these counts, if they are counts
+    /// a block can have, and the length of miniz's codes for it (its
+    /// `code_position`).
+    pub fn block(&self, total_bytes: u32) -> Option<(Block, usize)> {
+        let mut block = Block::new(false);
+        let mut codes = 0;
+        let mut code_bytes = 0;
+        for (symbol, (count, &sum)) in block.litlen_counts.iter_mut().zip(&self.litlen).enumerate()
+        {
+            *count = u16::try_from(sum).ok()?;
+            codes += sum;
+            code_bytes += if symbol < 256 { sum } else { 3 * sum };
+        }
+        for (count, &sum) in block.dist_counts.iter_mut().zip(&self.dist) {
+            *count = u16::try_from(sum).ok()?;
+        }
+        block.total_bytes = total_bytes;
+        Some((block, 1 + code_bytes as usize + codes as usize / 8))
+    }
+}
+
 impl Block {
-    pub fn new() -> Block {
-        let mut codes = Vec::with_capacity(CODE_BUF_SIZE);
+    pub fn new(keep_codes: bool) -> Block {
+        let mut codes = Vec::with_capacity(if keep_codes { CODE_BUF_SIZE } else { 1 });
         codes.push(0);
         Block {
             codes,
+            keep_codes,
+            code_len: 1,
             flag_position: 0,
             flags_left: 8,
             total_bytes: 0,
@@ -137,7 +283,7 @@ impl Block {
 
     /// Bytes of codes so far (miniz's `code_position`).
     pub fn code_len(&self) -> usize {
-        self.codes.len()
+        self.code_len
     }
 
     #[inline]
@@ -145,16 +291,22 @@ impl Block {
         self.flags_left -= 1;
         if self.flags_left == 0 {
             self.flags_left = 8;
-            self.flag_position = self.codes.len();
-            self.codes.push(0);
+            self.code_len += 1;
+            if self.keep_codes {
+                self.flag_position = self.codes.len();
+                self.codes.push(0);
+            }
         }
     }
 
     #[inline]
     pub fn literal(&mut self, byte: u8) {
         self.total_bytes += 1;
-        self.codes.push(byte);
-        self.codes[self.flag_position] >>= 1;
+        self.code_len += 1;
+        if self.keep_codes {
+            self.codes.push(byte);
+            self.codes[self.flag_position] >>= 1;
+        }
         self.consume_flag();
         self.litlen_counts[usize::from(byte)] += 1;
     }
@@ -162,11 +314,14 @@ impl Block {
     #[inline]
     pub fn matched(&mut self, len: u32, dist: u32) {
         self.total_bytes += len;
+        self.code_len += 3;
         let dist = dist - 1;
         let len = (len - 3) as usize;
-        self.codes
-            .extend_from_slice(&[len as u8, dist as u8, (dist >> 8) as u8]);
-        self.codes[self.flag_position] = (self.codes[self.flag_position] >> 1) | 0x80;
+        if self.keep_codes {
+            self.codes
+                .extend_from_slice(&[len as u8, dist as u8, (dist >> 8) as u8]);
+            self.codes[self.flag_position] = (self.codes[self.flag_position] >> 1) | 0x80;
+        }
         self.consume_flag();
         self.dist_counts[usize::from(distance_code(dist as usize).0)] += 1;
         self.litlen_counts[usize::from(length_code(len).0) + 256] += 1;
@@ -175,19 +330,21 @@ impl Block {
     /// Writes the block to `out` and leaves this block empty. `input` is the whole
     /// input, `start` where this block's bytes begin in it; `in_window` whether they
     /// are all still in the window (miniz writes a stored block only then).
-    pub fn flush(
+    pub fn flush<S: BitSink>(
         &mut self,
-        out: &mut BitWriter,
+        out: &mut S,
         last: bool,
         input: &[u8],
         start: usize,
         in_window: bool,
     ) {
         // The flag byte of the codes not yet flagged is shifted down into place.
-        if self.flags_left == 8 {
-            self.codes.pop();
-        } else {
-            self.codes[self.flag_position] >>= self.flags_left;
+        if self.keep_codes {
+            if self.flags_left == 8 {
+                self.codes.pop();
+            } else {
+                self.codes[self.flag_position] >>= self.flags_left;
+            }
         }
         out.put(u32::from(last), 1);
         let header_end = out.bit_len();
@@ -199,7 +356,11 @@ impl Block {
         } else {
             tables.set_dynamic(&mut self.litlen_counts, &self.dist_counts, out);
         }
-        write_codes(&self.codes, &tables, out);
+        out.codes(self, &tables);
+        out.put(
+            u32::from(tables.litlen_codes[END_OF_BLOCK]),
+            u32::from(tables.litlen_sizes[END_OF_BLOCK]),
+        );
         // Whole bytes written since the block header, as miniz counts them.
         let coded_bytes = out.bit_len() / 8 - header_end / 8;
         if total > 32 && coded_bytes + 1 >= total && in_window {
@@ -208,12 +369,11 @@ impl Block {
             out.pad_to_byte();
             out.put(total as u32 & 0xFFFF, 16);
             out.put(!(total as u32) & 0xFFFF, 16);
-            for &byte in &input[start..start + total] {
-                out.put(u32::from(byte), 8);
-            }
+            out.put_bytes(&input[start..start + total]);
         }
         self.codes.clear();
         self.codes.push(0);
+        self.code_len = 1;
         self.flag_position = 0;
         self.flags_left = 8;
         self.total_bytes = 0;
@@ -267,13 +427,9 @@ fn write_codes(codes: &[u8], tables: &Tables, out: &mut BitWriter) {
             }
         }
     }
-    out.put(
-        u32::from(tables.litlen_codes[END_OF_BLOCK]),
-        u32::from(tables.litlen_sizes[END_OF_BLOCK]),
-    );
 }
 
-struct Tables {
+pub struct Tables {
     litlen_sizes: [u8; LITLEN_SYMBOLS],
     litlen_codes: [u16; LITLEN_SYMBOLS],
     dist_sizes: [u8; DIST_SYMBOLS],
@@ -311,11 +467,11 @@ impl Tables {
     }
 
     /// The block's own codes, and the block header that describes them.
-    fn set_dynamic(
+    fn set_dynamic<S: BitSink>(
         &mut self,
         litlen_counts: &mut [u16; LITLEN_SYMBOLS],
         dist_counts: &[u16; DIST_SYMBOLS],
-        out: &mut BitWriter,
+        out: &mut S,
     ) {
         litlen_counts[END_OF_BLOCK] = 1;
         optimal_codes(

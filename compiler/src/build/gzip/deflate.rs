@@ -3,6 +3,7 @@
 //! behind a trait so that a host's search can be taken from a similar host's
 //! (`super::family`).
 
+use super::blocks::BitSink;
 use super::parse::Parser;
 
 pub const WINDOW: usize = 32 * 1024;
@@ -183,7 +184,10 @@ pub fn find_match(hay: &mut impl Haystack, query: Query, reads: &mut impl Reads)
                     return (best_dist, best_len);
                 }
                 candidate = pos - dist;
-                reads.range(candidate + best_len as usize - 1, candidate + best_len as usize);
+                reads.range(
+                    candidate + best_len as usize - 1,
+                    candidate + best_len as usize,
+                );
                 if hay.u16_at(candidate + best_len as usize - 1) == ends {
                     break 'candidate;
                 }
@@ -215,14 +219,14 @@ pub fn find_match(hay: &mut impl Haystack, query: Query, reads: &mut impl Reads)
     }
 }
 
-/// The raw deflate stream of `input`, appended to `out`, as miniz_oxide writes it
-/// at level 9 with the whole input given at once.
-pub fn deflate(
+/// The raw deflate stream of `input`, into `out`, as miniz_oxide writes it at
+/// level 9 with the whole input given at once.
+pub fn deflate<S: BitSink>(
     input: &[u8],
     window: &mut Window,
     search: &mut impl MatchSearch,
-    out: Vec<u8>,
-) -> Vec<u8> {
+    out: S,
+) -> S {
     window.clear();
     let mut parser = Parser::new(input, out);
     let mut src = 0usize;

@@ -19,11 +19,14 @@ mod blocks;
 mod deflate;
 mod family;
 mod parse;
+mod replay;
 mod small;
 
 use std::cell::RefCell;
 
 use flate2::Crc;
+
+use blocks::{BitCounter, BitSink, BitWriter};
 
 pub use family::Families;
 
@@ -36,19 +39,25 @@ thread_local! {
 
 /// The gzip form of `bytes`.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    framed(bytes, encode(bytes, header()))
+}
+
+/// The length of [`gzip`]'s result, without making it.
+pub fn gzip_size(bytes: &[u8]) -> usize {
+    size_of(encode(bytes, BitCounter::default()))
+}
+
+/// The deflate stream of `bytes`, into `sink`, by miniz's own search.
+fn encode<S: BitSink>(bytes: &[u8], sink: S) -> S {
     if bytes.len() <= small::SMALL {
         let positions = small::Positions::of(bytes);
         let mut search = small::SmallChains {
             bytes: small::padded(bytes),
             positions: &positions,
         };
-        return framed(bytes, |out| small::deflate_small(bytes, &mut search, out));
+        return small::deflate_small(bytes, &mut search, sink);
     }
-    with_window(|window| {
-        framed(bytes, |out| {
-            deflate::deflate(bytes, window, &mut deflate::Chains, out)
-        })
-    })
+    with_window(|window| deflate::deflate(bytes, window, &mut deflate::Chains, sink))
 }
 
 fn with_window<T>(f: impl FnOnce(&mut deflate::Window) -> T) -> T {
@@ -59,16 +68,26 @@ fn with_window<T>(f: impl FnOnce(&mut deflate::Window) -> T) -> T {
     })
 }
 
-/// `bytes` gzip-framed around the deflate stream `deflate` appends.
-fn framed(bytes: &[u8], deflate: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 3 + 64);
+/// A writer that has the gzip header written.
+fn header() -> BitWriter {
+    let mut out = Vec::with_capacity(16 * 1024);
     out.extend_from_slice(&GZIP_HEADER);
-    let mut out = deflate(out);
+    BitWriter::new(out)
+}
+
+/// The gzip file: the header and deflate stream in `deflated`, and the trailer.
+fn framed(bytes: &[u8], deflated: BitWriter) -> Vec<u8> {
+    let mut out = deflated.finish();
     let mut crc = Crc::new();
     crc.update(bytes);
     out.extend_from_slice(&crc.sum().to_le_bytes());
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out
+}
+
+/// The gzip file's length: header, the counted stream padded to a byte, trailer.
+fn size_of(counted: BitCounter) -> usize {
+    GZIP_HEADER.len() + counted.bits.div_ceil(8) + 8
 }
 
 #[cfg(test)]
@@ -147,6 +166,11 @@ mod tests {
     fn assert_same(bytes: &[u8], what: &str) {
         let ours = gzip(bytes);
         let theirs = flate2_gzip(bytes);
+        assert_eq!(
+            gzip_size(bytes),
+            theirs.len(),
+            "{what}: the size of hac's gzip"
+        );
         assert!(
             ours == theirs,
             "{what} ({} bytes): hac's gzip differs from flate2's",

@@ -1,7 +1,7 @@
 //! miniz's lazy matching: what each search's result makes of the input, and when a
 //! block is full. Shared by the drivers, which differ in how they keep the window.
 
-use super::blocks::{BitWriter, Block, CODE_BUF_SIZE};
+use super::blocks::{BitSink, Block, CODE_BUF_SIZE};
 use super::deflate::WINDOW_MASK;
 
 const MIN_MATCH: u32 = 3;
@@ -14,7 +14,7 @@ pub enum Token {
     Match { len: u32, dist: u32, at: usize },
 }
 
-pub struct Parser<'a> {
+pub struct Parser<'a, S: BitSink> {
     input: &'a [u8],
     /// The position of the next search.
     pub pos: usize,
@@ -24,20 +24,20 @@ pub struct Parser<'a> {
     pub saved_dist: u32,
     saved_literal: u8,
     block: Block,
-    out: BitWriter,
+    out: S,
     block_start: usize,
 }
 
-impl<'a> Parser<'a> {
-    pub fn new(input: &'a [u8], out: Vec<u8>) -> Parser<'a> {
+impl<'a, S: BitSink> Parser<'a, S> {
+    pub fn new(input: &'a [u8], out: S) -> Parser<'a, S> {
         Parser {
             input,
             pos: 0,
             saved_len: 0,
             saved_dist: 0,
             saved_literal: 0,
-            block: Block::new(),
-            out: BitWriter::new(out),
+            block: Block::new(!S::COUNTS_ONLY),
+            out,
             block_start: 0,
         }
     }
@@ -125,6 +125,11 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The block being filled.
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+
     /// Whether miniz ends the block here: its code buffer nearly full, or codes
     /// nearly as long as the bytes they stand for.
     #[inline]
@@ -144,9 +149,9 @@ impl<'a> Parser<'a> {
         self.block_start += total;
     }
 
-    /// The stream, after the last block.
-    pub fn finish(mut self, dict_size: usize) -> Vec<u8> {
+    /// The stream, after the last block (not yet padded to a byte).
+    pub fn finish(mut self, dict_size: usize) -> S {
         self.flush_block(dict_size, true);
-        self.out.finish()
+        self.out
     }
 }

@@ -2,6 +2,7 @@
 //! no byte ever leaves the window, so the hash chains are simply each hash's
 //! positions in order, and the parse needs no window at all.
 
+use super::blocks::BitSink;
 use super::deflate::{HASH_SIZE, Haystack, MAX_MATCH, Query, WINDOW};
 use super::parse::{Parser, Token};
 
@@ -23,7 +24,9 @@ pub fn padded(input: &[u8]) -> Vec<u8> {
 /// miniz's hash of the three bytes at `pos`.
 #[inline]
 pub fn hash3(bytes: &[u8], pos: usize) -> usize {
-    ((usize::from(bytes[pos]) << 10) ^ (usize::from(bytes[pos + 1]) << 5) ^ usize::from(bytes[pos + 2]))
+    ((usize::from(bytes[pos]) << 10)
+        ^ (usize::from(bytes[pos + 1]) << 5)
+        ^ usize::from(bytes[pos + 2]))
         & (HASH_SIZE - 1)
 }
 
@@ -129,16 +132,33 @@ impl Haystack for Chain<'_> {
 pub trait SmallSearch {
     fn find(&mut self, query: Query) -> (u32, u32);
 
-    fn emitted(&mut self, _step_pos: usize, _token: Token) {}
+    /// Before the parse's next step: may take whole steps at once (emitting their
+    /// codes and setting the parser's state after them).
+    fn replay<S: BitSink>(&mut self, _parser: &mut Parser<'_, S>) {}
+
+    /// A step begins at `pos`, holding back a match of `saved_len` bytes
+    /// `saved_dist` before `pos - 1` (0: none).
+    fn begin_step(&mut self, _pos: usize, _saved_len: u32, _saved_dist: u32) {}
+
+    fn emitted(&mut self, _token: Token) {}
 }
 
-/// The raw deflate stream of `input` (at most [`SMALL`] bytes), appended to `out`:
+/// The raw deflate stream of `input` (at most [`SMALL`] bytes), into `out`:
 /// exactly [`super::deflate::deflate`]'s.
-pub fn deflate_small(input: &[u8], search: &mut impl SmallSearch, out: Vec<u8>) -> Vec<u8> {
+pub fn deflate_small<S: BitSink>(input: &[u8], search: &mut impl SmallSearch, out: S) -> S {
     debug_assert!(input.len() <= SMALL);
     let mut parser = Parser::new(input, out);
     while parser.pos < input.len() {
+        search.replay(&mut parser);
+        if parser.block_is_full() {
+            parser.flush_block(parser.pos, false);
+            continue;
+        }
+        if parser.pos >= input.len() {
+            break;
+        }
         let pos = parser.pos;
+        search.begin_step(pos, parser.saved_len, parser.saved_dist);
         let query = Query {
             pos,
             max_dist: pos,
@@ -146,7 +166,7 @@ pub fn deflate_small(input: &[u8], search: &mut impl SmallSearch, out: Vec<u8>) 
             beat: parser.beat(),
         };
         let (dist, len) = search.find(query);
-        parser.step(dist, len, |token| search.emitted(pos, token));
+        parser.step(dist, len, |token| search.emitted(token));
         if parser.block_is_full() {
             parser.flush_block(parser.pos, false);
         }
