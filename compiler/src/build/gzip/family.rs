@@ -495,7 +495,7 @@ impl Template {
             let positions = Positions::of(bytes);
             let mut search = SmallRecording {
                 recording: &mut recording,
-                bytes: small::padded(bytes),
+                bytes,
                 positions: &positions,
                 trace: Trace::new(bytes.len()),
             };
@@ -617,14 +617,14 @@ impl MatchSearch for Recording {
 
 struct SmallRecording<'a> {
     recording: &'a mut Recording,
-    bytes: Vec<u8>,
+    bytes: &'a [u8],
     positions: &'a Positions,
     trace: Trace,
 }
 
 impl SmallSearch for SmallRecording<'_> {
     fn find(&mut self, query: Query) -> (u32, u32) {
-        let mut chain = Chain::new(&self.bytes, self.positions, query.pos);
+        let mut chain = Chain::new(self.bytes, self.positions, query.pos);
         self.recording.record(&mut chain, query)
     }
 
@@ -900,7 +900,7 @@ struct SmallFromTemplate<'a> {
     template: &'a Template,
     small: &'a SmallTemplate,
     layout: &'a Layout,
-    bytes: Vec<u8>,
+    bytes: &'a [u8],
     len: usize,
     run: usize,
     /// This file's positions touching a zone with the hash searched, before it.
@@ -943,13 +943,13 @@ impl<'a> SmallFromTemplate<'a> {
         template: &'a Template,
         small: &'a SmallTemplate,
         layout: &'a Layout,
-        bytes: &[u8],
+        bytes: &'a [u8],
     ) -> SmallFromTemplate<'a> {
         SmallFromTemplate {
             template,
             small,
             layout,
-            bytes: small::padded(bytes),
+            bytes,
             len: bytes.len(),
             run: 0,
             touching: Vec::new(),
@@ -979,16 +979,10 @@ impl SmallSearch for SmallFromTemplate<'_> {
 
     #[inline]
     fn find(&mut self, query: Query) -> (u32, u32) {
-        if let Some(found) = taken(
-            self.template,
-            self.layout,
-            &mut self.run,
-            &self.bytes,
-            query,
-        ) {
+        if let Some(found) = taken(self.template, self.layout, &mut self.run, self.bytes, query) {
             return found;
         }
-        let hash = hash3(&self.bytes, query.pos);
+        let hash = hash3(self.bytes, query.pos);
         // The template's positions before this one: those of the runs before it.
         let runs = &self.layout.runs;
         let run = runs[self.run];
@@ -1009,7 +1003,7 @@ impl SmallSearch for SmallFromTemplate<'_> {
                 .map(|(pos, _)| *pos),
         );
         let mut chain = MovedChain {
-            bytes: &self.bytes,
+            bytes: self.bytes,
             older,
             template_touching: &self.small.touching,
             runs,

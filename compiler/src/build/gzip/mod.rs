@@ -52,7 +52,7 @@ fn encode<S: BitSink>(bytes: &[u8], sink: S) -> S {
     if bytes.len() <= small::SMALL {
         let positions = small::Positions::of(bytes);
         let mut search = small::SmallChains {
-            bytes: small::padded(bytes),
+            bytes,
             positions: &positions,
         };
         return small::deflate_small(bytes, &mut search, sink);

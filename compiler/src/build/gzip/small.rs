@@ -10,24 +10,19 @@ use super::parse::{Parser, Token};
 /// ahead a whole match without the window wrapping.
 pub const SMALL: usize = WINDOW - MAX_MATCH - 2;
 
-/// Bytes past the end that a comparison may read.
-const PADDING: usize = MAX_MATCH + 16;
-
-/// The input followed by zeros that comparisons may read past its end.
-pub fn padded(input: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(input.len() + PADDING);
-    bytes.extend_from_slice(input);
-    bytes.resize(input.len() + PADDING, 0);
-    bytes
-}
-
 /// miniz's hash of the three bytes at `pos`.
 #[inline]
 pub fn hash3(bytes: &[u8], pos: usize) -> usize {
-    ((usize::from(bytes[pos]) << 10)
-        ^ (usize::from(bytes[pos + 1]) << 5)
-        ^ usize::from(bytes[pos + 2]))
+    ((usize::from(byte_at(bytes, pos)) << 10)
+        ^ (usize::from(byte_at(bytes, pos + 1)) << 5)
+        ^ usize::from(byte_at(bytes, pos + 2)))
         & (HASH_SIZE - 1)
+}
+
+/// The byte at `pos`, or 0 past the end, as miniz's window holds zeros there.
+#[inline]
+fn byte_at(bytes: &[u8], pos: usize) -> u8 {
+    bytes.get(pos).copied().unwrap_or(0)
 }
 
 /// Each hash's positions, oldest first: the hash chains of a small input, whole.
@@ -81,7 +76,10 @@ impl<'a> Chain<'a> {
 /// Two bytes, little-endian, as miniz reads them.
 #[inline]
 pub fn u16_at(bytes: &[u8], pos: usize) -> u16 {
-    u16::from_le_bytes([bytes[pos], bytes[pos + 1]])
+    match bytes.get(pos..pos + 2) {
+        Some(&[first, second]) => u16::from_le_bytes([first, second]),
+        _ => u16::from_le_bytes([byte_at(bytes, pos), byte_at(bytes, pos + 1)]),
+    }
 }
 
 /// See [`super::deflate::Window::common_length`].
@@ -101,7 +99,10 @@ pub fn common_length(bytes: &[u8], pos: usize, candidate: usize) -> usize {
 
 #[inline]
 fn u64_at(bytes: &[u8], pos: usize) -> u64 {
-    let chunk: [u8; 8] = bytes[pos..pos + 8].try_into().unwrap_or([0; 8]);
+    let chunk: [u8; 8] = match bytes.get(pos..pos + 8) {
+        Some(chunk) => chunk.try_into().unwrap_or([0; 8]),
+        None => std::array::from_fn(|i| byte_at(bytes, pos + i)),
+    };
     u64::from_le_bytes(chunk)
 }
 
@@ -177,14 +178,14 @@ pub fn deflate_small<S: BitSink>(input: &[u8], search: &mut impl SmallSearch, ou
 
 /// miniz's search on a small input.
 pub struct SmallChains<'a> {
-    pub bytes: Vec<u8>,
+    pub bytes: &'a [u8],
     pub positions: &'a Positions,
 }
 
 impl SmallSearch for SmallChains<'_> {
     #[inline]
     fn find(&mut self, query: Query) -> (u32, u32) {
-        let mut chain = Chain::new(&self.bytes, self.positions, query.pos);
+        let mut chain = Chain::new(self.bytes, self.positions, query.pos);
         super::deflate::find_match(&mut chain, query, &mut super::deflate::Unobserved)
     }
 }
