@@ -182,7 +182,15 @@ fn size_from_template(template: &Template, layout: &Layout, bytes: &[u8]) -> Opt
         if let Some((first, run)) =
             search.aligned_step(parser.pos, parser.saved_len, parser.saved_dist)
             && first >= accounted
-            && let Some(end) = stretch_end(stretches, trace, &blocked, first, run, len)
+            && let Some(end) = stretch_end(
+                stretches,
+                trace,
+                &blocked,
+                first,
+                run,
+                len,
+                template.bytes.len(),
+            )
         {
             let after = trace.steps[end];
             let pos = after.pos as usize - run.template_start + run.start;
@@ -244,16 +252,24 @@ fn stretch_end(
     first: usize,
     run: Run,
     len: usize,
+    template_len: usize,
 ) -> Option<usize> {
     let mut end = stretches.end[first] as usize;
-    // Template positions whose search sees a whole match ahead in this file.
-    let last = (len + run.template_start).checked_sub(MAX_MATCH + run.start);
-    end = match last {
-        Some(last) => {
-            first + trace.steps[first..end].partition_point(|step| step.pos as usize <= last)
-        }
-        None => first,
-    };
+    // Steps whose search sees as long a match ahead in this file as in the
+    // template: all in the last run (as far from the end in both), elsewhere those
+    // that see a whole match ahead in both.
+    if run.template_end != template_len {
+        let last = (len + run.template_start)
+            .checked_sub(MAX_MATCH + run.start)
+            .zip(template_len.checked_sub(MAX_MATCH))
+            .map(|(in_file, in_template)| in_file.min(in_template));
+        end = match last {
+            Some(last) => {
+                first + trace.steps[first..end].partition_point(|step| step.pos as usize <= last)
+            }
+            None => first,
+        };
+    }
     let next_blocked = blocked.partition_point(|&step| (step as usize) < first);
     if let Some(&step) = blocked.get(next_blocked) {
         end = end.min(step as usize);
@@ -408,6 +424,8 @@ fn touching_positions(len: usize, start: usize, end: usize) -> impl Iterator<Ite
 struct Recorded {
     /// 0: nothing recorded.
     beat: u16,
+    /// The longest match the search could find (258, less near the end).
+    max_len: u16,
     len: u16,
     found_at: u32,
     /// The oldest position the search stepped to; 0 if it reached the chain's end.
@@ -466,12 +484,10 @@ struct Crossing {
 }
 
 /// Whether a search at `query` may be recorded or taken: its window has not
-/// wrapped, so positions are positions in the file, and it can find a match of
-/// any length.
+/// wrapped, so positions are positions in the file. (A search taken must also see
+/// as long a match ahead as the template's.)
 fn takeable(query: Query) -> bool {
-    query.pos + MAX_MATCH + 2 < WINDOW
-        && query.max_len as usize == MAX_MATCH
-        && query.max_dist == query.pos
+    query.pos + MAX_MATCH + 2 < WINDOW && query.max_dist == query.pos
 }
 
 impl Template {
@@ -800,6 +816,7 @@ impl Recording {
         if !reads.touched {
             self.searches[query.pos] = Recorded {
                 beat: query.beat as u16,
+                max_len: query.max_len as u16,
                 len: len as u16,
                 found_at: if dist == 0 {
                     NOT_FOUND
@@ -869,7 +886,10 @@ fn taken(
             return None;
         }
         let recorded = template.searches[in_template];
-        if recorded.beat == 0 || u32::from(recorded.beat) != query.beat {
+        if recorded.beat == 0
+            || u32::from(recorded.beat) != query.beat
+            || u32::from(recorded.max_len) != query.max_len
+        {
             return None;
         }
         // Zones change the chains of the hashes they touch, but only behind the run.
@@ -965,6 +985,7 @@ impl SmallSearch for SmallFromTemplate<'_> {
         };
         let trace = &self.small.trace;
         let len = self.len;
+        let template_len = self.template.bytes.len();
         let touched = &self.layout.touched_hashes;
         let at = RunAt {
             template_start: run.template_start,
@@ -972,7 +993,8 @@ impl SmallSearch for SmallFromTemplate<'_> {
             start: run.start,
         };
         replay::replay(trace, first, parser, self.layout, at, |step| {
-            step.pos as usize - run.template_start + run.start + MAX_MATCH <= len
+            let in_file = step.pos as usize - run.template_start + run.start;
+            (len - in_file).min(MAX_MATCH) == (template_len - step.pos as usize).min(MAX_MATCH)
                 && (step.flags & CHECK_HASH == 0 || !touched.contains(usize::from(step.hash)))
         });
     }
@@ -1182,6 +1204,38 @@ mod tests {
         for name in ["a", "b", "zebra-quagga-wolf-okapi", "c"] {
             let host = file(name);
             assert!(families.gzip(&host) == flate2_gzip(&host), "host {name}");
+        }
+    }
+
+    #[test]
+    fn a_zone_near_the_end_changes_how_far_searches_before_it_see() {
+        // Before a zone in the last 258 bytes, a search sees less or more ahead as
+        // the zone is shorter or longer than the template's.
+        let mut rng = Lcg(17);
+        let body = text_like(&mut rng, 3_000);
+        let tail = text_like(&mut rng, 60);
+        let file = |name: &str| {
+            let mut out = body.clone();
+            out.extend_from_slice(format!("\nname: {name}\n").as_bytes());
+            out.extend_from_slice(&tail);
+            out
+        };
+        let families = Families::new();
+        for name in [
+            "a",
+            "b",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "c",
+            "dd",
+            "",
+        ] {
+            let host = file(name);
+            assert_eq!(
+                families.gzip_size(&host),
+                flate2_gzip(&host).len(),
+                "host {name:?}"
+            );
+            assert!(families.gzip(&host) == flate2_gzip(&host), "host {name:?}");
         }
     }
 
