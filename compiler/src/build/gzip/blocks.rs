@@ -481,18 +481,8 @@ impl Tables {
             15,
         );
         optimal_codes(dist_counts, &mut self.dist_sizes, &mut self.dist_codes, 15);
-        let lit_codes = 286
-            - self.litlen_sizes[257..286]
-                .iter()
-                .rev()
-                .take_while(|&&s| s == 0)
-                .count();
-        let dist_codes = 30
-            - self.dist_sizes[1..30]
-                .iter()
-                .rev()
-                .take_while(|&&s| s == 0)
-                .count();
+        let lit_codes = written_codes(&self.litlen_sizes[..286], 257);
+        let dist_codes = written_codes(&self.dist_sizes[..30], 1);
         let mut sizes = Vec::with_capacity(lit_codes + dist_codes);
         sizes.extend_from_slice(&self.litlen_sizes[..lit_codes]);
         sizes.extend_from_slice(&self.dist_sizes[..dist_codes]);
@@ -525,6 +515,16 @@ impl Tables {
             }
         }
     }
+}
+
+/// How many of `sizes` a dynamic block's header lists: at least `least`, and none
+/// of the zero sizes at the end past those.
+fn written_codes(sizes: &[u8], least: usize) -> usize {
+    least
+        + sizes[least..]
+            .iter()
+            .rposition(|&size| size != 0)
+            .map_or(0, |last| last + 1)
 }
 
 /// The code lengths run-length coded as miniz codes them (16: repeat the previous
