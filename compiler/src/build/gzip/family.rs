@@ -293,6 +293,7 @@ struct Zone {
 /// family.
 fn zones_between(a: &[u8], b: &[u8]) -> Option<Vec<Zone>> {
     let mut zones = Vec::new();
+    let mut zone_bytes = 0;
     let (mut a_lines, mut b_lines) = (
         a.split_inclusive(|&c| c == b'\n'),
         b.split_inclusive(|&c| c == b'\n'),
@@ -332,7 +333,9 @@ fn zones_between(a: &[u8], b: &[u8]) -> Option<Vec<Zone>> {
                 end: line_start + end,
                 line_end: line_start + x.len(),
             });
-            if zones.len() > MAX_ZONES {
+            zone_bytes += end - start;
+            // Files of different kinds part here, after a few lines, not at the end.
+            if zones.len() > MAX_ZONES || zone_bytes * BYTES_PER_ZONE_BYTE > a.len() {
                 return None;
             }
         }
