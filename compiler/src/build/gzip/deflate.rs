@@ -140,6 +140,9 @@ pub trait Reads {
 
     /// The search stepped along the chain to position `to` (0: the chain's end).
     fn stepped(&mut self, _to: usize) {}
+
+    /// The search is about to step on from `state`.
+    fn checkpoint(&mut self, _state: &WalkState) {}
 }
 
 pub struct Unobserved;
@@ -149,6 +152,41 @@ impl Reads for Unobserved {
     fn range(&mut self, _from: usize, _to: usize) {}
 }
 
+/// Where a search along a chain is: from this state it goes on as it would have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalkState {
+    /// The chain position reached (the searched position itself at first).
+    pub candidate: usize,
+    probes_left: u32,
+    steps_left_in_group: u32,
+    pub best_len: u32,
+    pub best_dist: u32,
+}
+
+impl WalkState {
+    /// A search's state before its first step.
+    pub fn start(query: Query) -> WalkState {
+        let best_len = query.beat.max(1);
+        WalkState {
+            candidate: query.pos,
+            probes_left: if best_len < 32 { PROBES[0] } else { PROBES[1] },
+            steps_left_in_group: 0,
+            best_len,
+            best_dist: 0,
+        }
+    }
+
+    /// The same state in a file where the chain position is `candidate` and the
+    /// best match so far `best_dist` back.
+    pub fn moved(self, candidate: usize, best_dist: u32) -> WalkState {
+        WalkState {
+            candidate,
+            best_dist,
+            ..self
+        }
+    }
+}
+
 /// miniz's `find_match`: along the hash chain of `query.pos`, at most 768 steps
 /// (in groups of three; 192 when the match to beat is 32 bytes or longer), the
 /// first of the longest matches longer than `query.beat`, as (distance, length);
@@ -156,45 +194,60 @@ impl Reads for Unobserved {
 /// where it would have to outdo the current match agree.
 #[inline]
 pub fn find_match(hay: &mut impl Haystack, query: Query, reads: &mut impl Reads) -> (u32, u32) {
-    let mut best_len = query.beat.max(1);
-    let mut best_dist = 0u32;
+    let state = WalkState::start(query);
     let max_len = query.max_len.min(MAX_MATCH as u32);
-    if max_len <= best_len {
-        return (best_dist, best_len);
+    if max_len > state.best_len {
+        reads.range(query.pos, query.pos + 1);
+        reads.range(
+            query.pos + state.best_len as usize - 1,
+            query.pos + state.best_len as usize,
+        );
+    }
+    find_match_from(hay, query, state, reads)
+}
+
+/// [`find_match`] from `state` on.
+#[inline]
+pub fn find_match_from(
+    hay: &mut impl Haystack,
+    query: Query,
+    mut state: WalkState,
+    reads: &mut impl Reads,
+) -> (u32, u32) {
+    let max_len = query.max_len.min(MAX_MATCH as u32);
+    if max_len <= state.best_len {
+        return (state.best_dist, state.best_len);
     }
     let pos = query.pos;
-    let mut candidate = pos;
-    let mut probes_left = if best_len < 32 { PROBES[0] } else { PROBES[1] };
-    let mut ends = hay.u16_at(pos + best_len as usize - 1);
+    let mut ends = hay.u16_at(pos + state.best_len as usize - 1);
     let starts = hay.u16_at(pos);
-    reads.range(pos, pos + 1);
-    reads.range(pos + best_len as usize - 1, pos + best_len as usize);
     loop {
-        let mut dist;
-        'candidate: loop {
-            probes_left -= 1;
-            if probes_left == 0 {
-                return (best_dist, best_len);
+        if state.steps_left_in_group == 0 {
+            state.probes_left -= 1;
+            if state.probes_left == 0 {
+                return (state.best_dist, state.best_len);
             }
-            for _ in 0..3 {
-                let next = hay.next(candidate);
-                reads.stepped(next);
-                dist = pos.wrapping_sub(next) & 0xFFFF;
-                if next == 0 || dist > query.max_dist {
-                    return (best_dist, best_len);
-                }
-                candidate = pos - dist;
-                reads.range(
-                    candidate + best_len as usize - 1,
-                    candidate + best_len as usize,
-                );
-                if hay.u16_at(candidate + best_len as usize - 1) == ends {
-                    break 'candidate;
-                }
-            }
+            state.steps_left_in_group = 3;
         }
+        reads.checkpoint(&state);
+        let next = hay.next(state.candidate);
+        reads.stepped(next);
+        state.steps_left_in_group -= 1;
+        let dist = pos.wrapping_sub(next) & 0xFFFF;
+        if next == 0 || dist > query.max_dist {
+            return (state.best_dist, state.best_len);
+        }
+        let candidate = pos - dist;
+        state.candidate = candidate;
+        let best_len = state.best_len as usize;
+        reads.range(candidate + best_len - 1, candidate + best_len);
+        if hay.u16_at(candidate + best_len - 1) != ends {
+            continue;
+        }
+        // A candidate ends a group of three steps: the next step starts a new one.
+        state.steps_left_in_group = 0;
         if dist == 0 {
-            return (best_dist, best_len);
+            return (state.best_dist, state.best_len);
         }
         reads.range(candidate, candidate + 1);
         if hay.u16_at(candidate) != starts {
@@ -207,14 +260,17 @@ pub fn find_match(hay: &mut impl Haystack, query: Query, reads: &mut impl Reads)
         if len >= MAX_MATCH {
             return (dist as u32, max_len);
         }
-        if len > best_len as usize {
-            best_dist = dist as u32;
-            best_len = (len as u32).min(max_len);
-            if best_len >= max_len {
-                return (best_dist, best_len);
+        if len > best_len {
+            state.best_dist = dist as u32;
+            state.best_len = (len as u32).min(max_len);
+            if state.best_len >= max_len {
+                return (state.best_dist, state.best_len);
             }
-            ends = hay.u16_at((pos + best_len as usize).saturating_sub(1));
-            reads.range(pos + best_len as usize - 1, pos + best_len as usize);
+            ends = hay.u16_at((pos + state.best_len as usize).saturating_sub(1));
+            reads.range(
+                pos + state.best_len as usize - 1,
+                pos + state.best_len as usize,
+            );
         }
     }
 }

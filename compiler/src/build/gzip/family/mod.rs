@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::blocks::{BitCounter, BitSink, Counts};
 use super::deflate::{
-    self, HASH_SIZE, Haystack, MAX_MATCH, MatchSearch, Query, Reads, Unobserved, WINDOW, Window,
-    WindowChains,
+    self, HASH_SIZE, Haystack, MAX_MATCH, MatchSearch, Query, Reads, Unobserved, WINDOW, WalkState,
+    Window, WindowChains,
 };
 use super::parse::{Parser, Token};
 use super::replay::{self, CHECK_HASH, Moves, REPLAYABLE, RunAt, Step, Trace};

@@ -196,10 +196,20 @@ impl SmallSearch for SmallFromTemplate<'_> {
         let runs = &self.layout.runs;
         let run = runs[self.run];
         let run_len = run.template_end - run.template_start;
-        let bound = match query.pos.checked_sub(run.start) {
-            Some(offset) if offset < run_len => run.template_start + offset,
-            _ => run.template_end,
-        };
+        let in_run = query
+            .pos
+            .checked_sub(run.start)
+            .filter(|&offset| offset < run_len)
+            .map(|offset| run.template_start + offset);
+        let mut bound = in_run.unwrap_or(run.template_end);
+        let mut state = None;
+        if let Some(in_template) = in_run
+            && let Some(resumed) = self.resumed(query, in_template, hash)
+        {
+            // The chain from where the template's search first read a zone byte.
+            bound = resumed.0;
+            state = Some(resumed.1);
+        }
         let all = self.small.positions.of_hash(hash);
         let older = &all[..all.partition_point(|&pos| usize::from(pos) < bound)];
         self.touching.clear();
@@ -219,7 +229,44 @@ impl SmallSearch for SmallFromTemplate<'_> {
             run: self.run,
             touching: &self.touching,
         };
-        deflate::find_match(&mut chain, query, &mut Unobserved)
+        match state {
+            Some(state) => deflate::find_match_from(&mut chain, query, state, &mut Unobserved),
+            None => deflate::find_match(&mut chain, query, &mut Unobserved),
+        }
+    }
+}
+
+impl SmallFromTemplate<'_> {
+    /// Where the template's search at `in_template`, which read a zone byte, may be
+    /// taken up in this file: the template's chain position before that step (the
+    /// chain goes on from there), and the state there moved to this file. Only
+    /// when no zone touches a position of the hash, in either file: then the
+    /// chains are the same up to there, and so are the bytes compared.
+    fn resumed(&self, query: Query, in_template: usize, hash: usize) -> Option<(usize, WalkState)> {
+        if !takeable(query) || in_template + 2 >= self.layout.runs[self.run].template_end {
+            return None;
+        }
+        let resumable = self
+            .template
+            .resumable
+            .get(in_template)
+            .copied()
+            .flatten()?;
+        if u32::from(resumable.beat) != query.beat
+            || u32::from(resumable.max_len) != query.max_len
+            || self.layout.touched_hashes.contains(hash)
+        {
+            return None;
+        }
+        let candidate = self.layout.moved(resumable.state.candidate)?;
+        let best_dist = match resumable.found_at {
+            NOT_FOUND => 0,
+            found_at => (query.pos - self.layout.moved(found_at as usize)?) as u32,
+        };
+        Some((
+            resumable.state.candidate,
+            resumable.state.moved(candidate, best_dist),
+        ))
     }
 }
 

@@ -77,12 +77,27 @@ pub(super) struct Recorded {
 
 pub(super) const NOT_FOUND: u32 = u32::MAX;
 
+/// A search of the template that read a zone byte, up to the step that first did:
+/// another file may take it up from there (see `search`).
+#[derive(Clone, Copy)]
+pub(super) struct Resumable {
+    pub(super) beat: u16,
+    pub(super) max_len: u16,
+    /// The state before that step, positions in the template.
+    pub(super) state: WalkState,
+    /// Where the best match so far copies from (`NOT_FOUND`: none yet).
+    pub(super) found_at: u32,
+}
+
 pub(super) struct Template {
     pub(super) bytes: Arc<[u8]>,
     pub(super) zones: Vec<Zone>,
     pub(super) touched_hashes: HashSet,
     /// By position in the template.
     pub(super) searches: Vec<Recorded>,
+    /// By position in the template: the searches not recorded, where another file
+    /// may take them up.
+    pub(super) resumable: Vec<Option<Resumable>>,
     /// For a template of at most [`SMALL`] bytes: what lets a file's searches that
     /// cannot be taken follow their chains without building them.
     pub(super) small: Option<SmallTemplate>,
@@ -122,6 +137,7 @@ impl Template {
         let mut recording = Recording {
             zone_bytes_before,
             searches: vec![Recorded::default(); bytes.len().min(WINDOW)],
+            resumable: vec![None; bytes.len().min(WINDOW)],
         };
         let small = if bytes.len() <= SMALL {
             let positions = Positions::of(bytes);
@@ -157,6 +173,7 @@ impl Template {
             zones,
             touched_hashes,
             searches: recording.searches,
+            resumable: recording.resumable,
             small,
         }
     }
@@ -219,17 +236,26 @@ impl Template {
 pub(super) struct Recording {
     pub(super) zone_bytes_before: Vec<u32>,
     pub(super) searches: Vec<Recorded>,
+    pub(super) resumable: Vec<Option<Resumable>>,
 }
 
 pub(super) struct ZoneReads<'a> {
     pub(super) zone_bytes_before: &'a [u32],
     pub(super) touched: bool,
     pub(super) reach: usize,
+    /// The last state before a zone byte was read.
+    pub(super) clean: Option<WalkState>,
 }
 
 impl Reads for ZoneReads<'_> {
     fn stepped(&mut self, to: usize) {
         self.reach = self.reach.min(to);
+    }
+
+    fn checkpoint(&mut self, state: &WalkState) {
+        if !self.touched {
+            self.clean = Some(*state);
+        }
     }
 
     fn range(&mut self, from: usize, to: usize) {
@@ -322,6 +348,7 @@ impl Recording {
             zone_bytes_before: &self.zone_bytes_before,
             touched: false,
             reach: query.pos,
+            clean: None,
         };
         let (dist, len) = deflate::find_match(hay, query, &mut reads);
         if !reads.touched {
@@ -336,6 +363,16 @@ impl Recording {
                 },
                 reach: reads.reach as u32,
             };
+        } else if let Some(state) = reads.clean {
+            self.resumable[query.pos] = Some(Resumable {
+                beat: query.beat as u16,
+                max_len: query.max_len as u16,
+                state,
+                found_at: match state.best_dist {
+                    0 => NOT_FOUND,
+                    dist => (query.pos - dist as usize) as u32,
+                },
+            });
         }
         (dist, len)
     }
