@@ -42,33 +42,58 @@ impl Window {
         self.head.fill(0);
     }
 
+    /// Two bytes at `pos` (less than [`WINDOW`]), past the end from the copy.
     #[inline]
     pub fn u16_at(&self, pos: usize) -> u16 {
-        u16::from_le_bytes([self.dict[pos], self.dict[pos + 1]])
+        u16_at(&self.dict, pos)
     }
 
-    #[inline]
-    fn u64_at(&self, pos: usize) -> u64 {
-        let pos = pos & WINDOW_MASK;
-        let bytes: [u8; 8] = self.dict[pos..pos + 8].try_into().unwrap_or([0; 8]);
-        u64::from_le_bytes(bytes)
-    }
-
-    /// How many bytes at `pos` and `candidate` agree, from the third on (the first
-    /// two are known to), as miniz counts: 8 bytes at a time, at most 258.
+    /// [`common_length`] at window positions (less than [`WINDOW`]): a match
+    /// running past the window's end reads its start's copy.
     #[inline]
     pub fn common_length(&self, pos: usize, candidate: usize) -> usize {
-        let (mut p, mut q) = (pos + 2, candidate + 2);
-        for _ in 0..32 {
-            let differ = self.u64_at(p) ^ self.u64_at(q);
-            if differ != 0 {
-                return p - pos + (differ.trailing_zeros() as usize >> 3);
-            }
-            p += 8;
-            q += 8;
-        }
-        MAX_MATCH
+        common_length(&self.dict, pos, candidate)
     }
+}
+
+/// The byte at `pos`, or 0 past the end, as miniz's window holds zeros there.
+#[inline]
+pub fn byte_at(bytes: &[u8], pos: usize) -> u8 {
+    bytes.get(pos).copied().unwrap_or(0)
+}
+
+/// Two bytes, little-endian, as miniz reads them.
+#[inline]
+pub fn u16_at(bytes: &[u8], pos: usize) -> u16 {
+    match bytes.get(pos..pos + 2) {
+        Some(&[first, second]) => u16::from_le_bytes([first, second]),
+        _ => u16::from_le_bytes([byte_at(bytes, pos), byte_at(bytes, pos + 1)]),
+    }
+}
+
+#[inline]
+fn u64_at(bytes: &[u8], pos: usize) -> u64 {
+    let chunk: [u8; 8] = match bytes.get(pos..pos + 8) {
+        Some(chunk) => chunk.try_into().unwrap_or([0; 8]),
+        None => std::array::from_fn(|i| byte_at(bytes, pos + i)),
+    };
+    u64::from_le_bytes(chunk)
+}
+
+/// How many bytes at `pos` and `candidate` agree, from the third on (the first
+/// two are known to), as miniz counts: 8 bytes at a time, at most 258.
+#[inline]
+pub fn common_length(bytes: &[u8], pos: usize, candidate: usize) -> usize {
+    let (mut p, mut q) = (pos + 2, candidate + 2);
+    for _ in 0..32 {
+        let differ = u64_at(bytes, p) ^ u64_at(bytes, q);
+        if differ != 0 {
+            return p - pos + (differ.trailing_zeros() as usize >> 3);
+        }
+        p += 8;
+        q += 8;
+    }
+    MAX_MATCH
 }
 
 /// One search for a match: what the parse knows when it asks.
@@ -105,7 +130,7 @@ impl MatchSearch for Chains {
 /// The input and its hash chains as a search sees them, by position in the input.
 pub trait Haystack {
     fn u16_at(&self, pos: usize) -> u16;
-    /// See [`Window::common_length`].
+    /// See [`common_length`].
     fn common_length(&self, pos: usize, candidate: usize) -> usize;
     /// The position before `candidate` on the chain the search follows (0: its
     /// end). Called along one chain, newest to oldest.

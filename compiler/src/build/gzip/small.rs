@@ -3,7 +3,9 @@
 //! positions in order, and the parse needs no window at all.
 
 use super::blocks::BitSink;
-use super::deflate::{HASH_SIZE, Haystack, MAX_MATCH, Query, WINDOW};
+use super::deflate::{
+    HASH_SIZE, Haystack, MAX_MATCH, Query, WINDOW, byte_at, common_length, u16_at,
+};
 use super::parse::{Parser, Token};
 
 /// The longest input this path takes: every search can look back to the start and
@@ -17,12 +19,6 @@ pub fn hash3(bytes: &[u8], pos: usize) -> usize {
         ^ (usize::from(byte_at(bytes, pos + 1)) << 5)
         ^ usize::from(byte_at(bytes, pos + 2)))
         & (HASH_SIZE - 1)
-}
-
-/// The byte at `pos`, or 0 past the end, as miniz's window holds zeros there.
-#[inline]
-fn byte_at(bytes: &[u8], pos: usize) -> u8 {
-    bytes.get(pos).copied().unwrap_or(0)
 }
 
 /// Each hash's positions, oldest first: the hash chains of a small input, whole.
@@ -71,39 +67,6 @@ impl<'a> Chain<'a> {
             older: &all[..before],
         }
     }
-}
-
-/// Two bytes, little-endian, as miniz reads them.
-#[inline]
-pub fn u16_at(bytes: &[u8], pos: usize) -> u16 {
-    match bytes.get(pos..pos + 2) {
-        Some(&[first, second]) => u16::from_le_bytes([first, second]),
-        _ => u16::from_le_bytes([byte_at(bytes, pos), byte_at(bytes, pos + 1)]),
-    }
-}
-
-/// See [`super::deflate::Window::common_length`].
-#[inline]
-pub fn common_length(bytes: &[u8], pos: usize, candidate: usize) -> usize {
-    let (mut p, mut q) = (pos + 2, candidate + 2);
-    for _ in 0..32 {
-        let differ = u64_at(bytes, p) ^ u64_at(bytes, q);
-        if differ != 0 {
-            return p - pos + (differ.trailing_zeros() as usize >> 3);
-        }
-        p += 8;
-        q += 8;
-    }
-    MAX_MATCH
-}
-
-#[inline]
-fn u64_at(bytes: &[u8], pos: usize) -> u64 {
-    let chunk: [u8; 8] = match bytes.get(pos..pos + 8) {
-        Some(chunk) => chunk.try_into().unwrap_or([0; 8]),
-        None => std::array::from_fn(|i| byte_at(bytes, pos + i)),
-    };
-    u64::from_le_bytes(chunk)
 }
 
 impl Haystack for Chain<'_> {

@@ -160,25 +160,6 @@ pub(super) struct Crossing {
     pub(super) from_run: u32,
 }
 
-/// The runs of the template: between its zones.
-pub(super) fn template_runs(len: usize, zones: &[Zone]) -> Vec<(usize, usize)> {
-    let mut runs = Vec::with_capacity(zones.len() + 1);
-    let mut from = 0;
-    for zone in zones {
-        runs.push((from, zone.start));
-        from = zone.end;
-    }
-    runs.push((from, len));
-    runs
-}
-
-/// The index of the run holding `pos`, if it is in one.
-pub(super) fn run_of(runs: &[(usize, usize)], pos: usize) -> Option<usize> {
-    let after = runs.partition_point(|run| run.0 <= pos);
-    let index = after.checked_sub(1)?;
-    (pos < runs[index].1).then_some(index)
-}
-
 impl Stretches {
     pub(super) fn of(
         trace: &Trace,

@@ -48,57 +48,46 @@ impl<'a> FromTemplate<'a> {
 
 /// The template's search for `query`, moved to this file, if it may be taken
 /// (see the module's documentation); `bytes` is the file (at least up to the
-/// position), `run` the run of the previous query, moved on to this one's.
+/// position), `cursor` the run of the previous query, moved on to this one's.
 #[inline]
 pub(super) fn taken(
     template: &Template,
     layout: &Layout,
-    run: &mut usize,
+    cursor: &mut usize,
     bytes: &[u8],
     query: Query,
 ) -> Option<(u32, u32)> {
-    {
-        if !takeable(query) {
-            return None;
-        }
-        let runs = &layout.runs;
-        while *run + 1 < runs.len() && runs[*run + 1].start <= query.pos {
-            *run += 1;
-        }
-        let current = *run;
-        let run = runs[current];
-        let in_template = run.template_start + (query.pos.checked_sub(run.start)?);
-        // Its three bytes must lie in the run.
-        if in_template + 2 >= run.template_end {
-            return None;
-        }
-        let recorded = template.searches[in_template];
-        if recorded.beat == 0
-            || u32::from(recorded.beat) != query.beat
-            || u32::from(recorded.max_len) != query.max_len
-        {
-            return None;
-        }
-        // Zones change the chains of the hashes they touch, but only behind the run.
-        if (recorded.reach as usize) < run.template_start
-            && layout.touched_hashes.contains(hash3(bytes, query.pos))
-        {
-            return None;
-        }
-        if recorded.found_at == NOT_FOUND {
-            return Some((0, u32::from(recorded.len)));
-        }
-        let found_at = recorded.found_at as usize;
-        if found_at >= run.template_start {
-            return Some(((in_template - found_at) as u32, u32::from(recorded.len)));
-        }
-        let found_run = runs[..current]
-            .iter()
-            .rev()
-            .find(|run| run.template_start <= found_at)?;
-        let found_here = found_at - found_run.template_start + found_run.start;
-        Some(((query.pos - found_here) as u32, u32::from(recorded.len)))
+    if !takeable(query) {
+        return None;
     }
+    let (run, in_template) = layout.place(cursor, query.pos);
+    let in_template = in_template?;
+    // Its three bytes must lie in the run.
+    if in_template + 2 >= run.template_end {
+        return None;
+    }
+    let recorded = template.searches[in_template];
+    if recorded.beat == 0
+        || u32::from(recorded.beat) != query.beat
+        || u32::from(recorded.max_len) != query.max_len
+    {
+        return None;
+    }
+    // Zones change the chains of the hashes they touch, but only behind the run.
+    if (recorded.reach as usize) < run.template_start
+        && layout.touched_hashes.contains(hash3(bytes, query.pos))
+    {
+        return None;
+    }
+    if recorded.found_at == NOT_FOUND {
+        return Some((0, u32::from(recorded.len)));
+    }
+    let found_at = recorded.found_at as usize;
+    if found_at >= run.template_start {
+        return Some(((in_template - found_at) as u32, u32::from(recorded.len)));
+    }
+    let found_here = layout.moved(found_at)?;
+    Some(((query.pos - found_here) as u32, u32::from(recorded.len)))
 }
 
 /// A small file's search, taking the template's where it may, and otherwise
@@ -123,15 +112,8 @@ impl<'a> SmallFromTemplate<'a> {
         saved_len: u32,
         saved_dist: u32,
     ) -> Option<(usize, Run)> {
-        let runs = &self.layout.runs;
-        while self.run + 1 < runs.len() && runs[self.run + 1].start <= pos {
-            self.run += 1;
-        }
-        let run = runs[self.run];
-        let in_template = run.template_start + pos.checked_sub(run.start)?;
-        if in_template >= run.template_end {
-            return None;
-        }
+        let (run, in_template) = self.layout.place(&mut self.run, pos);
+        let in_template = in_template?;
         let first = self.small.trace.step_at(in_template)?;
         let step = self.small.trace.steps[first];
         if u32::from(step.saved_len) != saved_len {
@@ -194,13 +176,7 @@ impl SmallSearch for SmallFromTemplate<'_> {
         let hash = hash3(self.bytes, query.pos);
         // The template's positions before this one: those of the runs before it.
         let runs = &self.layout.runs;
-        let run = runs[self.run];
-        let run_len = run.template_end - run.template_start;
-        let in_run = query
-            .pos
-            .checked_sub(run.start)
-            .filter(|&offset| offset < run_len)
-            .map(|offset| run.template_start + offset);
+        let (run, in_run) = self.layout.place(&mut self.run, query.pos);
         let mut bound = in_run.unwrap_or(run.template_end);
         let mut state = None;
         if let Some(in_template) = in_run
@@ -285,12 +261,12 @@ pub(super) struct MovedChain<'a> {
 impl Haystack for MovedChain<'_> {
     #[inline]
     fn u16_at(&self, pos: usize) -> u16 {
-        small::u16_at(self.bytes, pos)
+        deflate::u16_at(self.bytes, pos)
     }
 
     #[inline]
     fn common_length(&self, pos: usize, candidate: usize) -> usize {
-        small::common_length(self.bytes, pos, candidate)
+        deflate::common_length(self.bytes, pos, candidate)
     }
 
     #[inline]

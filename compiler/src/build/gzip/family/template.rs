@@ -21,6 +21,24 @@ pub(super) struct Run {
     pub(super) start: usize,
 }
 
+impl Layout {
+    /// The run of `pos` (the last to start at or before it; `run` is the previous
+    /// position's run, as positions only grow, and is moved on to this one's) and
+    /// the template's position of `pos`, if `pos` is in the run rather than in the
+    /// zone after it.
+    pub(super) fn place(&self, run: &mut usize, pos: usize) -> (Run, Option<usize>) {
+        while *run + 1 < self.runs.len() && self.runs[*run + 1].start <= pos {
+            *run += 1;
+        }
+        let found = self.runs[*run];
+        let in_template = pos
+            .checked_sub(found.start)
+            .map(|offset| found.template_start + offset)
+            .filter(|&in_template| in_template < found.template_end);
+        (found, in_template)
+    }
+}
+
 impl Moves for Layout {
     fn moved(&self, pos: usize) -> Option<usize> {
         let after = self.runs.partition_point(|run| run.template_start <= pos);
@@ -295,6 +313,25 @@ impl SmallSearch for SmallRecording<'_> {
     }
 }
 
+/// The runs of the template: between its zones.
+pub(super) fn template_runs(len: usize, zones: &[Zone]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::with_capacity(zones.len() + 1);
+    let mut from = 0;
+    for zone in zones {
+        runs.push((from, zone.start));
+        from = zone.end;
+    }
+    runs.push((from, len));
+    runs
+}
+
+/// The index of the run holding `pos`, if it is in one.
+pub(super) fn run_of(runs: &[(usize, usize)], pos: usize) -> Option<usize> {
+    let after = runs.partition_point(|run| run.0 <= pos);
+    let index = after.checked_sub(1)?;
+    (pos < runs[index].1).then_some(index)
+}
+
 /// Marks the steps of the template's parse that a file of its family may replay
 /// (see `super::replay`): in a run with the three bytes at their position, their
 /// search recorded, the literal held back with a match (the byte before) in the
@@ -306,13 +343,7 @@ pub(super) fn mark_replayable(
     bytes: &[u8],
     zones: &[Zone],
 ) {
-    let mut runs = Vec::with_capacity(zones.len() + 1);
-    let mut from = 0;
-    for zone in zones {
-        runs.push((from, zone.start));
-        from = zone.end;
-    }
-    runs.push((from, bytes.len()));
+    let runs = template_runs(bytes.len(), zones);
     let mut run = 0;
     for step in &mut trace.steps {
         let pos = step.pos as usize;
