@@ -92,12 +92,31 @@ pub trait Moves {
 }
 
 /// A run of the template (`template_start..template_end`) and where it starts in
-/// the file.
+/// a file of its family: bytes equal in both, between two zones.
 #[derive(Clone, Copy)]
-pub struct RunAt {
+pub struct Run {
     pub template_start: usize,
     pub template_end: usize,
     pub start: usize,
+}
+
+impl Run {
+    /// The file's position of the template's `pos` (in the run, or at its end).
+    pub fn to_file(self, pos: usize) -> usize {
+        pos - self.template_start + self.start
+    }
+}
+
+/// The parser's state before `step` (in `run`) in the file: the position, and the
+/// match held back, length and distance. None if the held match copies from a
+/// zone (no search whose result was taken could have found it).
+pub fn state_before(step: &Step, run: Run, moves: &impl Moves) -> Option<(usize, u32, u32)> {
+    let pos = run.to_file(step.pos as usize);
+    let saved_dist = match step.saved_len {
+        0 => 0,
+        _ => (pos - 1 - moves.moved(step.saved_from as usize)?) as u32,
+    };
+    Some((pos, u32::from(step.saved_len), saved_dist))
 }
 
 /// Replays the template's steps from `first`, in `run`, while `replayable` allows
@@ -108,10 +127,10 @@ pub fn replay<S: BitSink>(
     first: usize,
     parser: &mut Parser<'_, S>,
     moves: &impl Moves,
-    run: RunAt,
+    run: Run,
     mut replayable: impl FnMut(&Step) -> bool,
 ) -> usize {
-    let to_file = |pos: usize| pos - run.template_start + run.start;
+    let to_file = |pos: usize| run.to_file(pos);
     let moved = |pos: usize| {
         if (run.template_start..run.template_end).contains(&pos) {
             Some(to_file(pos))
@@ -133,12 +152,8 @@ pub fn replay<S: BitSink>(
         {
             break;
         }
-        let saved_from = match after.saved_len {
-            0 => None,
-            _ => match moved(after.saved_from as usize) {
-                Some(from) => Some(from),
-                None => break,
-            },
+        let Some(state_after) = state_before(&after, run, moves) else {
+            break;
         };
         let traced = &trace.tokens[step.tokens_start as usize..after.tokens_start as usize];
         let mut codes = [None; 2];
@@ -168,9 +183,7 @@ pub fn replay<S: BitSink>(
         for code in codes.into_iter().flatten() {
             parser.emit(code);
         }
-        let pos = to_file(after.pos as usize);
-        let saved_dist = saved_from.map_or(0, |from| (pos - 1 - from) as u32);
-        state = Some((pos, u32::from(after.saved_len), saved_dist));
+        state = Some(state_after);
         next += 1;
         if parser.block_is_full() {
             break;

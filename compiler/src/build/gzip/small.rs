@@ -107,6 +107,17 @@ pub trait SmallSearch {
     fn emitted(&mut self, _token: Token) {}
 }
 
+/// The search at the parser's position in a small input of `len` bytes: all of
+/// the input before it is in the window.
+pub fn query<S: BitSink>(parser: &Parser<'_, S>, len: usize) -> Query {
+    Query {
+        pos: parser.pos,
+        max_dist: parser.pos,
+        max_len: (len - parser.pos).min(MAX_MATCH) as u32,
+        beat: parser.beat(),
+    }
+}
+
 /// The raw deflate stream of `input` (at most [`SMALL`] bytes), into `out`:
 /// exactly [`super::deflate::deflate`]'s.
 pub fn deflate_small<S: BitSink>(input: &[u8], search: &mut impl SmallSearch, out: S) -> S {
@@ -121,15 +132,8 @@ pub fn deflate_small<S: BitSink>(input: &[u8], search: &mut impl SmallSearch, ou
         if parser.pos >= input.len() {
             break;
         }
-        let pos = parser.pos;
-        search.begin_step(pos, parser.saved_len, parser.saved_dist);
-        let query = Query {
-            pos,
-            max_dist: pos,
-            max_len: (input.len() - pos).min(MAX_MATCH) as u32,
-            beat: parser.beat(),
-        };
-        let (dist, len) = search.find(query);
+        search.begin_step(parser.pos, parser.saved_len, parser.saved_dist);
+        let (dist, len) = search.find(query(&parser, input.len()));
         parser.step(dist, len, |token| search.emitted(token));
         if parser.block_is_full() {
             parser.flush_block(parser.pos, false);

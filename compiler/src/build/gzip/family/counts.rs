@@ -46,41 +46,26 @@ pub(super) fn size_from_template(
                 len,
                 template.bytes.len(),
             )
+            && let Some((pos, saved_len, saved_dist)) =
+                replay::state_before(&trace.steps[end], run, layout)
         {
-            let after = trace.steps[end];
-            let pos = after.pos as usize - run.template_start + run.start;
-            let saved_dist = match after.saved_len {
-                0 => Some(0),
-                _ => layout
-                    .moved(after.saved_from as usize)
-                    .map(|from| (pos - 1 - from) as u32),
-            };
-            if let Some(saved_dist) = saved_dist {
-                stretches.subtract_steps(trace, &mut counts, accounted, first);
-                let crossing = &stretches.crossing;
-                let from = crossing.partition_point(|c| (c.step as usize) < first);
-                for c in crossing[from..]
-                    .iter()
-                    .take_while(|c| (c.step as usize) < end)
-                {
-                    let shift = offsets[c.run as usize] - offsets[c.from_run as usize];
-                    let moved = (c.dist as isize + shift) as u32;
-                    counts.dist[Counts::dist_symbol(c.dist)] -= 1;
-                    counts.dist[Counts::dist_symbol(moved)] += 1;
-                }
-                parser.set_state(pos, u32::from(after.saved_len), saved_dist);
-                accounted = end;
-                continue;
+            stretches.subtract_steps(trace, &mut counts, accounted, first);
+            let crossing = &stretches.crossing;
+            let from = crossing.partition_point(|c| (c.step as usize) < first);
+            for c in crossing[from..]
+                .iter()
+                .take_while(|c| (c.step as usize) < end)
+            {
+                let shift = offsets[c.run as usize] - offsets[c.from_run as usize];
+                let moved = (c.dist as isize + shift) as u32;
+                counts.dist[Counts::dist_symbol(c.dist)] -= 1;
+                counts.dist[Counts::dist_symbol(moved)] += 1;
             }
+            parser.set_state(pos, saved_len, saved_dist);
+            accounted = end;
+            continue;
         }
-        let pos = parser.pos;
-        let query = Query {
-            pos,
-            max_dist: pos,
-            max_len: (len - pos).min(MAX_MATCH) as u32,
-            beat: parser.beat(),
-        };
-        let (dist, found) = search.find(query);
+        let (dist, found) = search.find(small::query(&parser, len));
         parser.step(dist, found, |_| {});
     }
     stretches.subtract_steps(trace, &mut counts, accounted, trace.steps.len());

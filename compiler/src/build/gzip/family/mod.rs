@@ -34,7 +34,7 @@ use super::deflate::{
     Window, WindowChains,
 };
 use super::parse::{Parser, Token};
-use super::replay::{self, CHECK_HASH, Moves, REPLAYABLE, RunAt, Step, Trace};
+use super::replay::{self, CHECK_HASH, Moves, REPLAYABLE, Run, Step, Trace};
 use super::small::{self, Chain, Positions, SMALL, SmallSearch, hash3};
 
 mod counts;

@@ -156,13 +156,8 @@ impl SmallSearch for SmallFromTemplate<'_> {
         let len = self.len;
         let template_len = self.template.bytes.len();
         let touched = &self.layout.touched_hashes;
-        let at = RunAt {
-            template_start: run.template_start,
-            template_end: run.template_end,
-            start: run.start,
-        };
-        replay::replay(trace, first, parser, self.layout, at, |step| {
-            let in_file = step.pos as usize - run.template_start + run.start;
+        replay::replay(trace, first, parser, self.layout, run, |step| {
+            let in_file = run.to_file(step.pos as usize);
             (len - in_file).min(MAX_MATCH) == (template_len - step.pos as usize).min(MAX_MATCH)
                 && (step.flags & CHECK_HASH == 0 || !touched.contains(usize::from(step.hash)))
         });
@@ -282,7 +277,7 @@ impl Haystack for MovedChain<'_> {
                 self.run -= 1;
             }
             let run = self.runs[self.run];
-            last - run.template_start + run.start
+            run.to_file(last)
         });
         let own = self.touching.last().copied();
         match (moved, own) {

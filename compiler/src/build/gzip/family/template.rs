@@ -14,13 +14,6 @@ pub(super) struct Layout {
     pub(super) touching: Vec<(usize, usize)>,
 }
 
-#[derive(Clone, Copy)]
-pub(super) struct Run {
-    pub(super) template_start: usize,
-    pub(super) template_end: usize,
-    pub(super) start: usize,
-}
-
 impl Layout {
     /// The run of `pos` (the last to start at or before it; `run` is the previous
     /// position's run, as positions only grow, and is moved on to this one's) and
@@ -43,7 +36,7 @@ impl Moves for Layout {
     fn moved(&self, pos: usize) -> Option<usize> {
         let after = self.runs.partition_point(|run| run.template_start <= pos);
         let run = self.runs[after.checked_sub(1)?];
-        (pos < run.template_end).then(|| pos - run.template_start + run.start)
+        (pos < run.template_end).then(|| run.to_file(pos))
     }
 }
 
