@@ -948,7 +948,7 @@ fn build(request: &BuildRequest<'_>, loader: &dyn Loader, io: &mut Io<'_>) -> u8
                 provider.limit_text
             );
             // Hosts whose size came from the previous build have no gzip file yet.
-            per_host = build_output::with_gzip_files(per_host);
+            per_host = build_output::with_gzip_files(per_host, &families);
         }
     }
     let reused = Reused::count(per_host.iter().map(|host| host.reuse));

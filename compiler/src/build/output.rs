@@ -91,11 +91,11 @@ pub enum GzipFile {
 }
 
 /// `hosts` with their gzip files, made now (in parallel) where they were not.
-pub fn with_gzip_files(hosts: Vec<HostArtefacts>) -> Vec<HostArtefacts> {
-    let families = Families::new();
+/// `families` are the build's, whose templates serve again.
+pub fn with_gzip_files(hosts: Vec<HostArtefacts>, families: &Families) -> Vec<HostArtefacts> {
     hosts
         .into_par_iter()
-        .map(|host| with_gzip_file(host, &families))
+        .map(|host| with_gzip_file(host, families))
         .collect()
 }
 
