@@ -879,6 +879,17 @@ impl<'l> Evaluator<'l> {
                 {
                     // One argument: nothing to save by going through the spine.
                     let func_val = self.eval_operand(func, env)?;
+                    if let Kind::Lambda(closure) = &func_val.kind
+                        && let Some(result) = self.call_with_set_literal(
+                            &closure.lambda,
+                            &closure.env,
+                            arg,
+                            env,
+                            origin,
+                        )
+                    {
+                        return result;
+                    }
                     let arg_site = arg.origin;
                     let arg = self.thunk(arg, env);
                     return self.call_at(func_val, arg, origin, arg_site);
@@ -1207,10 +1218,39 @@ impl<'l> Evaluator<'l> {
                 // evaluated them one by one (the outermost one is counted).
                 self.tick(site)?;
             }
+            if spine.is_empty()
+                && let Some(result) = self.call_last_with_set_literal(&callee, arg, env, site)
+            {
+                return result;
+            }
             let thunk = self.thunk(arg, env);
             callee = self.apply_one(callee, thunk, site, arg.origin, !spine.is_empty())?;
         }
         Ok(self.callee_value(callee))
+    }
+
+    /// [`Evaluator::call_with_set_literal`] for the last argument of `f a … { … }`.
+    #[inline]
+    fn call_last_with_set_literal(
+        &mut self,
+        callee: &Callee,
+        arg: &NodeRef,
+        env: &EnvRef,
+        site: Origin,
+    ) -> Option<R<Val>> {
+        if !matches!(arg.kind, NodeKind::Attrs(_)) {
+            return None;
+        }
+        match callee {
+            Callee::Lambda(lambda, lambda_env, _) => {
+                self.call_with_set_literal(lambda, lambda_env, arg, env, site)
+            }
+            Callee::Value(Val {
+                kind: Kind::Lambda(closure),
+                ..
+            }) => self.call_with_set_literal(&closure.lambda, &closure.env, arg, env, site),
+            _ => None,
+        }
     }
 
     /// Gives `callee` one more argument. With `more` (other arguments follow), a
@@ -1386,13 +1426,88 @@ impl<'l> Evaluator<'l> {
             return self.call_plain(&lambda.body, &[&arg], env, site);
         }
         let frame = self.bind_argument(lambda, env, arg, site)?;
+        self.run_body(lambda, &frame, site)
+    }
+
+    /// Evaluates the body of a call of `lambda` in the frame its argument was
+    /// bound in.
+    fn run_body(&mut self, lambda: &LambdaIr, frame: &EnvRef, site: Origin) -> R<Val> {
         self.enter_frame(site)?;
-        let result = grow_every(self.depth, || self.eval(&lambda.body, &frame));
+        let result = grow_every(self.depth, || self.eval(&lambda.body, frame));
         self.leave();
         result.map_err(|mut err| {
             add_context(&mut err, site, CONTEXT_CALL);
             err
         })
+    }
+
+    /// `f { a = …; b = …; }` where `f` is written `{ a, b ? …, … }: …`: the
+    /// pattern's variables are bound to the literal's values without making the
+    /// set, as [`Evaluator::bind_pattern`] would bind them from it. `None`, before
+    /// anything is evaluated or counted, when the set would be needed: a set
+    /// written `rec` or with dynamic names (its evaluation may fail), a pattern
+    /// that binds the whole set (`@ args`), or names that do not fit the pattern
+    /// (the error is the general path's).
+    #[inline(never)]
+    fn call_with_set_literal(
+        &mut self,
+        lambda: &LambdaIr,
+        lambda_env: &EnvRef,
+        set: &NodeRef,
+        env: &EnvRef,
+        site: Origin,
+    ) -> Option<R<Val>> {
+        let (ParamIr::Pattern(pattern), NodeKind::Attrs(attrs)) = (&lambda.param, &set.kind) else {
+            return None;
+        };
+        if attrs.recursive || !attrs.dynamics.is_empty() || pattern.bind {
+            return None;
+        }
+        let position = |name: &str| {
+            attrs
+                .statics
+                .binary_search_by(|attr| attr.name.as_bytes().cmp(name.as_bytes()))
+                .ok()
+        };
+        let fits = pattern
+            .entries
+            .iter()
+            .all(|entry| entry.default.is_some() || position(&entry.name).is_some())
+            && (pattern.ellipsis
+                || attrs
+                    .statics
+                    .iter()
+                    .all(|attr| pattern.entries.iter().any(|e| e.name == attr.name)));
+        if !fits {
+            return None;
+        }
+        // The step that evaluating the set would have counted.
+        if let Err(err) = self.tick(set.origin) {
+            return Some(Err(err));
+        }
+        let frame = Env::new(
+            Some(lambda_env.clone()),
+            Slots::with_capacity(pattern.entries.len()),
+        );
+        let mut defaulted = false;
+        for entry in &pattern.entries {
+            let thunk = match (position(&entry.name), &entry.default) {
+                (Some(i), _) => self.thunk(&attrs.statics[i].value, env),
+                (None, Some(default)) => {
+                    defaulted = true;
+                    pending(ThunkState::Expr {
+                        node: default.clone(),
+                        env: frame.clone(),
+                    })
+                }
+                (None, None) => unreachable!("checked to fit"),
+            };
+            frame.slots.borrow_mut().push(thunk);
+        }
+        if defaulted {
+            self.register_recursive(&frame);
+        }
+        Some(self.run_body(lambda, &frame, site))
     }
 
     /// A call of a function with a plain body: `args` are its arguments, the
