@@ -400,7 +400,7 @@ pub(crate) fn call(
             let list = ev.list_arg(&args[2], sites[2])?;
             let mut acc = args[1].clone();
             for item in list.iter() {
-                let next = ev.call2(func.clone(), acc, item.clone(), site)?;
+                let next = ev.call2(&func, acc, item.clone(), site)?;
                 acc = done(next);
             }
             ev.force(&acc)
@@ -728,7 +728,7 @@ pub(crate) fn call(
             }
             ev.charge(items.len() * 32, site)?;
             merge_sort(&mut items, &mut |a: &Thunk, b: &Thunk| {
-                let result = ev.call2(func.clone(), a.clone(), b.clone(), site)?;
+                let result = ev.call2(&func, a.clone(), b.clone(), site)?;
                 ev.expect_bool(&result, site)
             })?;
             Ok(list_val(items, site))

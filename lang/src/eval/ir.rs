@@ -147,18 +147,14 @@ fn is_plain(node: &Node) -> bool {
     }
 }
 
-/// A call whose arguments are variables or constants (no thunk is made for them)
-/// of a function that is a variable, or written `a: b: …` with a plain inner body
+/// A call whose arguments are variables or constants (no thunk is made for them),
+/// or [applications of variables](is_application_of_variable), of a function that is a variable, or written `a: b: …` with a plain inner body
 /// and given both arguments (no closure is made for it).
 fn is_plain_call(node: &Node) -> bool {
     let mut head = node;
     let mut count = 0;
     while let NodeKind::Apply { func, arg } = &head.kind {
-        let shared = matches!(
-            arg.kind,
-            NodeKind::Var { .. } | NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_)
-        );
-        if !shared {
+        if !(is_shared(arg) || is_application_of_variable(arg)) {
             return false;
         }
         count += 1;
@@ -169,6 +165,21 @@ fn is_plain_call(node: &Node) -> bool {
         NodeKind::Lambda(lambda) => count == 2 && is_plain_pair(lambda),
         _ => false,
     }
+}
+
+/// A variable or a constant: an argument passed on without a thunk of its own.
+fn is_shared(node: &Node) -> bool {
+    matches!(
+        node.kind,
+        NodeKind::Var { .. } | NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_)
+    )
+}
+
+/// `g x`, a variable applied to a variable or a constant: when `g` is already a
+/// function, its thunk holds `g` and `x`, not the frame.
+fn is_application_of_variable(node: &Node) -> bool {
+    matches!(&node.kind, NodeKind::Apply { func, arg }
+        if matches!(func.kind, NodeKind::Var { .. }) && is_shared(arg))
 }
 
 /// `a: b: …` whose inner body is plain: both arguments can be taken without a frame.

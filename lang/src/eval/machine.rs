@@ -495,7 +495,7 @@ impl<'l> Evaluator<'l> {
             ThunkState::Blackhole { origin } => return Err(infinite_recursion(*origin)),
             ThunkState::Expr { node, .. } => node.origin,
             ThunkState::Apply(call) => call.site,
-            ThunkState::Call { site, .. } => *site,
+            ThunkState::Call { site, .. } | ThunkState::Application { site, .. } => *site,
         };
         let state = thunk.state.replace(ThunkState::Blackhole { origin });
         self.enter_frame(origin)?;
@@ -506,6 +506,12 @@ impl<'l> Evaluator<'l> {
                 self.call_all(func, args, site)
             }
             ThunkState::Call { closure, arg, site } => self.call_closure(&closure, arg, site),
+            ThunkState::Application { closure, arg, site } => {
+                // The application and the function's variable, as `eval` counts them.
+                self.tick(site)?;
+                self.tick(site)?;
+                self.call_closure(&closure, arg, site)
+            }
             ThunkState::Done(_) | ThunkState::Blackhole { .. } => unreachable!("handled above"),
         });
         self.leave();
@@ -573,7 +579,7 @@ impl<'l> Evaluator<'l> {
             }
             NodeKind::Binary { op, lhs, rhs } => {
                 self.binary_with(*op, lhs, rhs, origin, |ev, node| {
-                    ev.eval_plain(node, locals)
+                    ev.plain_operand(node, locals)
                 })
             }
             NodeKind::If { cond, then, else_ } => {
@@ -606,6 +612,28 @@ impl<'l> Evaluator<'l> {
         }
     }
 
+    /// [`Evaluator::eval_plain`] for an operand: a number, or an argument already
+    /// evaluated, is taken without entering it (its step is still counted).
+    #[inline(always)]
+    fn plain_operand(&mut self, node: &NodeRef, locals: &Locals<'_>) -> R<Val> {
+        match &node.kind {
+            NodeKind::Int(i) => {
+                self.tick(node.origin)?;
+                Ok(Val::new(Kind::Int(*i), node.origin))
+            }
+            NodeKind::Var { depth, .. } => {
+                if let Some(arg) = locals.args.get(*depth as usize)
+                    && let ThunkState::Done(val) = &*arg.state.borrow()
+                {
+                    self.tick(node.origin)?;
+                    return Ok(val.clone());
+                }
+                self.eval_plain(node, locals)
+            }
+            _ => self.eval_plain(node, locals),
+        }
+    }
+
     /// Not plain after all: `node` evaluated in the frames it would have had.
     /// The step [`Evaluator::eval_plain`] counted is taken back: `eval` counts it.
     #[cold]
@@ -633,14 +661,17 @@ impl<'l> Evaluator<'l> {
         let mut head = node;
         while let NodeKind::Apply { func, arg } = &head.kind {
             let thunk = match &arg.kind {
-                NodeKind::Var { depth, index } => match locals.args.get(*depth as usize) {
-                    Some(thunk) => (*thunk).clone(),
-                    None => locals
-                        .env
-                        .lookup(*depth - locals.args.len() as u32, *index)?,
-                },
+                NodeKind::Var { depth, index } => locals.lookup(*depth, *index)?,
                 NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
                     self.thunk(arg, locals.env)
+                }
+                NodeKind::Apply {
+                    func,
+                    arg: inner_arg,
+                } => {
+                    self.application(func, inner_arg, arg.origin, locals.env, |depth, index| {
+                        locals.lookup(depth, index)
+                    })?
                 }
                 _ => return None,
             };
@@ -657,15 +688,16 @@ impl<'l> Evaluator<'l> {
         }
         // The call may recurse (a plain body calling its own function), so the
         // stack is grown here as for any other call.
+        // The spine is lent, not moved: moving it copied all its inline entries.
         Some(grow_every(self.depth, || {
-            self.call_spine(head, spine, locals)
+            self.call_spine(head, &mut spine, locals)
         }))
     }
 
     fn call_spine(
         &mut self,
         head: &NodeRef,
-        mut spine: smallvec::SmallVec<[(Origin, Origin, Thunk); 4]>,
+        spine: &mut smallvec::SmallVec<[(Origin, Origin, Thunk); 4]>,
         locals: &Locals<'_>,
     ) -> R<Val> {
         if let NodeKind::Lambda(lambda) = &head.kind
@@ -719,12 +751,56 @@ impl<'l> Evaluator<'l> {
                     return done(val);
                 }
             }
+            NodeKind::Apply { func, arg } => {
+                if let Some(thunk) =
+                    self.application(func, arg, node.origin, env, |depth, index| {
+                        env.lookup(depth, index)
+                    })
+                {
+                    return thunk;
+                }
+            }
             _ => {}
         }
         pending(ThunkState::Expr {
             node: node.clone(),
             env: env.clone(),
         })
+    }
+
+    /// The thunk of `func arg` written at `site` that holds the function and
+    /// the argument instead of the frame: when `func` is a variable already
+    /// evaluated to a function written `x: …` or `{ … }: …`, and `arg` a variable
+    /// or a constant. `lookup` finds a variable's thunk.
+    #[inline(never)]
+    fn application(
+        &mut self,
+        func: &NodeRef,
+        arg: &NodeRef,
+        site: Origin,
+        env: &EnvRef,
+        lookup: impl Fn(u32, u32) -> Option<Thunk>,
+    ) -> Option<Thunk> {
+        let NodeKind::Var { depth, index } = func.kind else {
+            return None;
+        };
+        let closure = {
+            let func = lookup(depth, index)?;
+            let state = func.state.borrow();
+            match &*state {
+                ThunkState::Done(Val {
+                    kind: Kind::Lambda(closure),
+                    ..
+                }) => closure.clone(),
+                _ => return None,
+            }
+        };
+        let arg = match &arg.kind {
+            NodeKind::Var { depth, index } => lookup(*depth, *index)?,
+            NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => self.thunk(arg, env),
+            _ => return None,
+        };
+        Some(pending(ThunkState::Application { closure, arg, site }))
     }
 
     /// `lhs op rhs` computed at once, when it is integer arithmetic on numbers
@@ -879,7 +955,8 @@ impl<'l> Evaluator<'l> {
                 {
                     // One argument: nothing to save by going through the spine.
                     let func_val = self.eval_operand(func, env)?;
-                    if let Kind::Lambda(closure) = &func_val.kind
+                    if let NodeKind::Attrs(_) = arg.kind
+                        && let Kind::Lambda(closure) = &func_val.kind
                         && let Some(result) = self.call_with_set_literal(
                             &closure.lambda,
                             &closure.env,
@@ -1186,8 +1263,17 @@ impl<'l> Evaluator<'l> {
 
     /// `func a b`: a call of a two-argument function, without making the function
     /// of one argument in between when `func` is written `a: b: …`.
-    pub fn call2(&mut self, func: Val, a: Thunk, b: Thunk, site: Origin) -> R<Val> {
-        let callee = self.apply_one(Callee::Value(func), a, site, site, true)?;
+    pub fn call2(&mut self, func: &Val, a: Thunk, b: Thunk, site: Origin) -> R<Val> {
+        if let Kind::Lambda(closure) = &func.kind
+            && ir::is_plain_pair(&closure.lambda)
+            && let NodeKind::Lambda(inner) = &closure.lambda.body.kind
+        {
+            // What `apply_one` does with both arguments of `a: b: …`, without
+            // the callee in between: the step of the inner function, then its body.
+            self.tick(closure.lambda.body.origin)?;
+            return self.call_plain(&inner.body, &[&b, &a], &closure.env, site);
+        }
+        let callee = self.apply_one(Callee::Value(func.clone()), a, site, site, true)?;
         let callee = self.apply_one(callee, b, site, site, false)?;
         Ok(self.callee_value(callee))
     }
@@ -1431,6 +1517,7 @@ impl<'l> Evaluator<'l> {
 
     /// Evaluates the body of a call of `lambda` in the frame its argument was
     /// bound in.
+    #[inline(always)]
     fn run_body(&mut self, lambda: &LambdaIr, frame: &EnvRef, site: Origin) -> R<Val> {
         self.enter_frame(site)?;
         let result = grow_every(self.depth, || self.eval(&lambda.body, frame));
@@ -1746,6 +1833,17 @@ enum Callee {
 struct Locals<'a> {
     args: &'a [&'a Thunk],
     env: &'a EnvRef,
+}
+
+impl Locals<'_> {
+    /// The thunk of the variable at `depth` and `index`, as the frames would hold it.
+    #[inline]
+    fn lookup(&self, depth: u32, index: u32) -> Option<Thunk> {
+        match self.args.get(depth as usize) {
+            Some(thunk) => Some((*thunk).clone()),
+            None => self.env.lookup(depth - self.args.len() as u32, index),
+        }
+    }
 }
 
 /// A builtin's arguments so far, not yet in a [`PrimApp`] of their own.

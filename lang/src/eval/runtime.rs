@@ -128,6 +128,15 @@ pub(crate) enum ThunkState {
         arg: Thunk,
         site: Origin,
     },
+    /// A call written `g x` where `g` was already a function when the thunk was
+    /// made: it holds the function and the argument, not the frame they were
+    /// read from, so a function whose body passes such a call on needs no frame.
+    /// Forcing it counts the two steps evaluating `g x` would have.
+    Application {
+        closure: Rc<Closure>,
+        arg: Thunk,
+        site: Origin,
+    },
     /// Being evaluated right now; forcing it again is infinite recursion.
     Blackhole {
         origin: Origin,

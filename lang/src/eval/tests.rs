@@ -1318,6 +1318,36 @@ const PLAIN_CALLS: &[(&str, &str, u64)] = &[
     ),
     ("(a: b: c: a + b + c) 1 2 3", "6", 11),
     ("builtins.genList (i: \"s\") 2", "[\"s\",\"s\"]", 6),
+    // A call of a function already evaluated, written as an argument: its thunk
+    // holds the function and its argument, not the frame.
+    (
+        "let compose = f: g: x: f (g x); inc = x: x + 1; double = x: x * 2; in map (compose inc double) [ 1 2 3 ]",
+        "[3,5,7]",
+        43,
+    ),
+    (
+        "let compose = f: g: x: f (g x); inc = x: x + 1; in compose inc inc 1",
+        "3",
+        19,
+    ),
+    (
+        "let g = x: x * 3; in builtins.foldl' (acc: x: acc + g (g x)) 0 [ 1 2 3 ]",
+        "54",
+        47,
+    ),
+    ("let twice = f: x: f (f x); in twice (x: x + 1) 5", "7", 16),
+    // A set pattern given a set written at the call: the set is not made.
+    ("({ a, b ? 2 }: a + b) { a = 1; }", "3", 7),
+    (
+        "let pick = { a, b ? a, ... }: a * b; in map (i: pick { a = i; c = 0; }) [ 1 2 3 ]",
+        "[1,4,9]",
+        27,
+    ),
+    (
+        "let f = p: { n, m ? 1 }: p + n * m; in [ (f 1 { n = 2; }) (f 2 { n = 3; m = 4; }) ]",
+        "[3,14]",
+        24,
+    ),
 ];
 
 #[test]
