@@ -42,6 +42,13 @@ pub(crate) fn with_stack<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
 }
 
+/// Steps between two checks of the stack (and of the step budget, which is
+/// also checked at the step that passes it).
+const STEPS_PER_CHECK: u64 = 8;
+
+/// Checks of the stack between two polls of cancellation (every 4,096 steps).
+const CHECKS_PER_CANCEL_POLL: u64 = 512;
+
 /// Levels of calls and forcing between two checks of the stack segment: each
 /// level takes a few kilobytes of stack at most, far less than the red zone
 /// over this many levels, and reading the stack pointer and the segment's limit
@@ -142,6 +149,10 @@ pub(crate) struct Evaluator<'l> {
     import_stack: Vec<(usize, Option<Origin>)>,
     depth: usize,
     steps: u64,
+    /// The step at which [`Evaluator::tick`] next does its rarer checks.
+    next_check: u64,
+    /// How many times it did them, to poll cancellation more rarely still.
+    checks: u64,
     bytes: u64,
     stack_base: usize,
     /// Frames that may refer to themselves; emptied at the end to free the cycles.
@@ -180,6 +191,8 @@ impl<'l> Evaluator<'l> {
             import_stack: Vec::new(),
             depth: 0,
             steps: 0,
+            next_check: 0,
+            checks: 0,
             bytes: 0,
             stack_base: stack_address(),
             recursive_envs: Vec::new(),
@@ -192,25 +205,31 @@ impl<'l> Evaluator<'l> {
     // ---- limits -------------------------------------------------------------
 
     /// Counts one evaluation step and checks the native stack. Inlined into every
-    /// step: the common path is an increment and three comparisons.
+    /// step: the common path is an increment and one comparison.
     #[inline]
     pub(super) fn tick(&mut self, at: Origin) -> R<()> {
         self.steps += 1;
-        // Polled rarely: an atomic load per step would cost more than the step.
-        // Every step recurses by at most a few frames, far less than the reserve
-        // over eight steps; reading the stack pointer and the segment's limit on
-        // every step was a tenth of the evaluation's time.
-        if self.steps.is_multiple_of(8) || self.steps > self.limits.max_steps {
+        if self.steps >= self.next_check {
             return self.tick_rarely(at);
         }
         Ok(())
     }
 
-    /// What [`Evaluator::tick`] checks every eighth step.
+    /// What [`Evaluator::tick`] checks every [`STEPS_PER_CHECK`] steps, and at
+    /// the step budget. Polled rarely: an atomic load per step would cost more
+    /// than the step. Every step recurses by at most a few frames, far less than
+    /// the reserve over eight steps; reading the stack pointer and the segment's
+    /// limit on every step was a tenth of the evaluation's time.
     #[cold]
     #[inline(never)]
     fn tick_rarely(&mut self, at: Origin) -> R<()> {
-        if self.steps.is_multiple_of(4096) && self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+        self.next_check = self
+            .steps
+            .saturating_add(STEPS_PER_CHECK)
+            .min(self.limits.max_steps.saturating_add(1));
+        self.checks += 1;
+        if self.checks.is_multiple_of(CHECKS_PER_CANCEL_POLL)
+            && self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
         {
             return Err(error(
                 codes::BUDGET_EXCEEDED,
@@ -1296,7 +1315,7 @@ impl<'l> Evaluator<'l> {
                 self.tick(head.origin)?;
                 Callee::Lambda(lambda.clone(), env.clone(), head.origin)
             }
-            _ => Callee::Value(self.eval(head, env)?),
+            _ => Callee::Value(self.eval_operand(head, env)?),
         };
         while let Some((site, arg)) = spine.pop() {
             if !spine.is_empty() {
