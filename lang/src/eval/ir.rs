@@ -130,7 +130,8 @@ pub(crate) struct LambdaIr {
 }
 
 /// Whether evaluating `node` only reads variables and computes with their values:
-/// constants, variables and operators, conditions, `!` and `-`, and
+/// constants, variables and operators, conditions, `!` and `-`, strings with
+/// interpolations, and
 /// [calls](is_plain_call) passing variables and constants. Such a body cannot keep
 /// its frame (no function, set, list or thunk capturing it is made in it), so a
 /// call can evaluate it with its arguments at hand instead of in a frame of their
@@ -142,6 +143,10 @@ fn is_plain(node: &Node) -> bool {
         NodeKind::Binary { lhs, rhs, .. } => is_plain(lhs) && is_plain(rhs),
         NodeKind::If { cond, then, else_ } => is_plain(cond) && is_plain(then) && is_plain(else_),
         NodeKind::Not(inner) | NodeKind::Neg(inner) => is_plain(inner),
+        NodeKind::Interpolated(pieces) => pieces.iter().all(|piece| match piece {
+            StrPiece::Literal(_) => true,
+            StrPiece::Expr(node) => is_plain(node),
+        }),
         NodeKind::Apply { .. } => is_plain_call(node),
         _ => false,
     }

@@ -623,6 +623,9 @@ impl<'l> Evaluator<'l> {
                 let b = self.expect_bool(&val, inner.origin)?;
                 Ok(Val::new(Kind::Bool(!b), origin))
             }
+            NodeKind::Interpolated(pieces) => {
+                self.interpolate(pieces, origin, |ev, node| ev.eval_plain(node, locals))
+            }
             NodeKind::Apply { .. } => match self.apply_plain(node, locals) {
                 Some(result) => result,
                 None => self.eval_in_frames(node, locals),
@@ -911,7 +914,9 @@ impl<'l> Evaluator<'l> {
                     return self.force_var(&thunk, origin);
                 }
                 NodeKind::Global(global) => return Ok(self.global(*global, origin)),
-                NodeKind::Interpolated(pieces) => return self.interpolate(pieces, env, origin),
+                NodeKind::Interpolated(pieces) => {
+                    return self.interpolate(pieces, origin, |ev, node| ev.eval(node, env));
+                }
                 NodeKind::List(items) => {
                     self.charge(items.len() * 16, origin)?;
                     let thunks = items.iter().map(|item| self.thunk(item, env)).collect();
@@ -1251,13 +1256,20 @@ impl<'l> Evaluator<'l> {
         Ok(Some(base))
     }
 
-    fn interpolate(&mut self, pieces: &[StrPiece], env: &EnvRef, origin: Origin) -> R<Val> {
+    /// The string `"…${…}…"` written at `origin`; `eval` evaluates each
+    /// interpolated expression.
+    fn interpolate(
+        &mut self,
+        pieces: &[StrPiece],
+        origin: Origin,
+        mut eval: impl FnMut(&mut Self, &NodeRef) -> R<Val>,
+    ) -> R<Val> {
         let text = super::strings::build(|out| {
             for piece in pieces {
                 match piece {
                     StrPiece::Literal(text) => out.push_str(text),
                     StrPiece::Expr(node) => {
-                        let val = self.eval(node, env)?;
+                        let val = eval(self, node)?;
                         self.coerce_into(out, &val, node.origin, false)?;
                     }
                 }
@@ -1485,6 +1497,10 @@ impl<'l> Evaluator<'l> {
             }
             Kind::Prim(app) => {
                 let prim = app.prim;
+                if app.args.is_empty() && prim.arity() == 1 {
+                    // `toString x`: nothing collected to copy.
+                    return self.call_prim(prim, std::slice::from_ref(&arg), &[arg_site], site);
+                }
                 let mut args = app.args.clone();
                 args.push(arg);
                 let mut sites = app.sites.clone();

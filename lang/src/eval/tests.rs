@@ -1336,6 +1336,22 @@ const PLAIN_CALLS: &[(&str, &str, u64)] = &[
         47,
     ),
     ("let twice = f: x: f (f x); in twice (x: x + 1) 5", "7", 16),
+    // Strings with interpolations.
+    (
+        "builtins.genList (i: \"item-${toString i}\") 3",
+        "[\"item-0\",\"item-1\",\"item-2\"]",
+        13,
+    ),
+    (
+        "map (x: \"${x}-${toString (builtins.stringLength x)}\") [ \"a\" \"bc\" ]",
+        "[\"a-1\",\"bc-2\"]",
+        18,
+    ),
+    (
+        "let f = n: \"n=${toString n}\"; in f 1 + f 2",
+        "\"n=1n=2\"",
+        13,
+    ),
     // A set pattern given a set written at the call: the set is not made.
     ("({ a, b ? 2 }: a + b) { a = 1; }", "3", 7),
     (
