@@ -13,6 +13,7 @@ use crate::source::SourceMap;
 use crate::span::Origin;
 
 use super::Limits;
+use super::builtins::Prim;
 use super::ir::{self, AttrsIr, Key, LambdaIr, NodeKind, NodeRef, ParamIr, PatternIr, StrPiece};
 use super::runtime::{
     AttrSet, AttrSlot, Closure, Deferred, Env, EnvRef, Kind, PrimApp, Slots, Thunk, ThunkState,
@@ -623,9 +624,18 @@ impl<'l> Evaluator<'l> {
                 let b = self.expect_bool(&val, inner.origin)?;
                 Ok(Val::new(Kind::Bool(!b), origin))
             }
-            NodeKind::Interpolated(pieces) => {
-                self.interpolate(pieces, origin, |ev, node| ev.eval_plain(node, locals))
-            }
+            NodeKind::Interpolated(pieces) => self.interpolate(
+                pieces,
+                origin,
+                |ev, node| ev.eval_plain(node, locals),
+                |ev, node| match node.kind {
+                    NodeKind::Var { depth, index } => locals.lookup(depth, index),
+                    NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
+                        Some(ev.thunk(node, locals.env))
+                    }
+                    _ => None,
+                },
+            ),
             NodeKind::Apply { .. } => match self.apply_plain(node, locals) {
                 Some(result) => result,
                 None => self.eval_in_frames(node, locals),
@@ -915,7 +925,12 @@ impl<'l> Evaluator<'l> {
                 }
                 NodeKind::Global(global) => return Ok(self.global(*global, origin)),
                 NodeKind::Interpolated(pieces) => {
-                    return self.interpolate(pieces, origin, |ev, node| ev.eval(node, env));
+                    return self.interpolate(
+                        pieces,
+                        origin,
+                        |ev, node| ev.eval(node, env),
+                        |ev, node| Some(ev.thunk(node, env)),
+                    );
                 }
                 NodeKind::List(items) => {
                     self.charge(items.len() * 16, origin)?;
@@ -1257,18 +1272,28 @@ impl<'l> Evaluator<'l> {
     }
 
     /// The string `"…${…}…"` written at `origin`; `eval` evaluates each
-    /// interpolated expression.
+    /// interpolated expression, and `thunk` makes the thunk of the argument of a
+    /// `toString x` among them (when it can), which is then appended without
+    /// the string in between.
     fn interpolate(
         &mut self,
         pieces: &[StrPiece],
         origin: Origin,
         mut eval: impl FnMut(&mut Self, &NodeRef) -> R<Val>,
+        mut thunk: impl FnMut(&mut Self, &NodeRef) -> Option<Thunk>,
     ) -> R<Val> {
         let text = super::strings::build(|out| {
             for piece in pieces {
                 match piece {
                     StrPiece::Literal(text) => out.push_str(text),
                     StrPiece::Expr(node) => {
+                        if let NodeKind::Apply { func, arg } = &node.kind
+                            && let NodeKind::Global(ir::Global::Prim(Prim::ToString)) = func.kind
+                            && let Some(arg_thunk) = thunk(self, arg)
+                        {
+                            self.append_to_string(out, node.origin, func, arg, arg_thunk)?;
+                            continue;
+                        }
                         let val = eval(self, node)?;
                         self.coerce_into(out, &val, node.origin, false)?;
                     }
@@ -1278,6 +1303,31 @@ impl<'l> Evaluator<'l> {
         })?;
         self.charge(text.len(), origin)?;
         Ok(Val::new(Kind::Str(text), origin))
+    }
+
+    /// `toString arg`, the call written at `site`, appended to `out` as the
+    /// builtin would return it, with the same steps, depth, memory and errors.
+    #[inline(never)]
+    fn append_to_string(
+        &mut self,
+        out: &mut String,
+        site: Origin,
+        func: &NodeRef,
+        arg: &NodeRef,
+        thunk: Thunk,
+    ) -> R<()> {
+        // The steps of the application and of the builtin's name.
+        self.tick(site)?;
+        self.tick(func.origin)?;
+        self.enter_frame(site)?;
+        let start = out.len();
+        let result = grow_every(self.depth, || {
+            let val = self.force(&thunk)?;
+            self.coerce_into(out, &val, arg.origin, true)
+        });
+        self.leave();
+        result?;
+        self.charge(out.len() - start, site)
     }
 
     // ---- calls --------------------------------------------------------------

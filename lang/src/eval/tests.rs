@@ -1352,6 +1352,17 @@ const PLAIN_CALLS: &[(&str, &str, u64)] = &[
         "\"n=1n=2\"",
         13,
     ),
+    // `toString x` in an interpolation, appended without a string of its own.
+    (
+        "let host = i: { name = \"w${toString i}\"; }; in map (h: h.name) (builtins.genList host 3)",
+        "[\"w0\",\"w1\",\"w2\"]",
+        27,
+    ),
+    (
+        "let f = x: { v = \"a${toString x}-${toString (x * 2)}\"; }; in (f 4).v",
+        "\"a4-8\"",
+        14,
+    ),
     // A set pattern given a set written at the call: the set is not made.
     ("({ a, b ? 2 }: a + b) { a = 1; }", "3", 7),
     (
