@@ -796,6 +796,16 @@ def https(url, method="GET", body=None, token=None, ca=None, cert=None, timeout=
             return error.code, None
 
 
+def join_request(phase, url, method="GET", body=None, token=None, ca=None):
+    """A request of `kubeadm join` after discovery. A connection that fails (the
+    load balancer's backend restarting, say) fails the phase, as it does in
+    kubeadm: exit 1 with the error, for the host's retry to take up."""
+    try:
+        return https(url, method, body, token=token, ca=ca)
+    except (OSError, urllib.error.URLError) as error:
+        raise Failure("error execution phase %s: %s \"%s\": %s" % (phase, method.capitalize(), url, error))
+
+
 def wait_api_ready(address, seconds=120):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -968,15 +978,17 @@ def kubeadm_join(argv):
     base = "https://" + endpoint
     # Like kubeadm, check the runtime's sandbox image against the cluster's
     # ClusterConfiguration (kubeadm-config), which the bootstrap token may read.
-    status, answer = https(base + "/api/v1/namespaces/kube-system/configmaps/kubeadm-config", token=token,
-                           ca=PKI + "/ca.crt")
+    status, answer = join_request("preflight", base + "/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
+                                  token=token, ca=PKI + "/ca.crt")
     if status != 200:
         raise Failure("unable to fetch the kubeadm-config ConfigMap: status %s" % status)
     cluster = yaml.safe_load(answer["data"]["ClusterConfiguration"])
     require_sandbox_image(pause_image(cluster["kubernetesVersion"], cluster.get("imageRepository")))
     labels = {}
     if control_plane:
-        status, certs = https(base + "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", token=token, ca=PKI + "/ca.crt")
+        status, certs = join_request("control-plane-prepare/download-certs",
+                                     base + "/api/v1/namespaces/kube-system/secrets/kubeadm-certs",
+                                     token=token, ca=PKI + "/ca.crt")
         if status == 404:
             raise Failure("error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading "
                           "the secret: Secret \"kubeadm-certs\" was not found in the \"kube-system\" Namespace. This Secret might "
@@ -1001,14 +1013,15 @@ def kubeadm_join(argv):
         if arg.get("name") == "node-ip":
             node_address = arg["value"]
     # The kubelet's TLS bootstrap: a CSR as the bootstrap token (auto-approved).
-    status, answer = https(base + "/apis/certificates.k8s.io/v1/certificatesigningrequests", "POST", {
+    status, answer = join_request("kubelet-start", base + "/apis/certificates.k8s.io/v1/certificatesigningrequests", "POST", {
         "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
         "metadata": {"name": "csr-" + os.urandom(3).hex()},
         "spec": {"signerName": KUBELET_SIGNER, "usages": ["client auth"], "request": ""}}, token=token, ca=PKI + "/ca.crt")
     if status != 201:
         raise Failure("error execution phase kubelet-start: the kubelet's certificate request failed: HTTP %d %s" % (status, answer))
-    status, answer = https(base + "/api/v1/nodes", "POST", {"name": name, "labels": labels, "address": node_address},
-                           token=token, ca=PKI + "/ca.crt")
+    status, answer = join_request("kubelet-start", base + "/api/v1/nodes", "POST",
+                                  {"name": name, "labels": labels, "address": node_address},
+                                  token=token, ca=PKI + "/ca.crt")
     if status != 201:
         raise Failure("error execution phase kubelet-start: the TLS bootstrap of the kubelet failed: HTTP %d %s" % (status, answer))
     write("/etc/kubernetes/kubelet.conf", kubeconfig(endpoint, "system:node:" + name, token=token), 0o600)
