@@ -152,9 +152,10 @@ fn is_plain(node: &Node) -> bool {
     }
 }
 
-/// A call whose arguments are variables or constants (no thunk is made for them),
-/// or [applications of variables](is_application_of_variable), of a function that is a variable, or written `a: b: …` with a plain inner body
-/// and given both arguments (no closure is made for it).
+/// A call whose arguments are variables or constants (no thunk is made for them)
+/// or [applications of variables](is_application_of_variable), of a function
+/// that is a variable, or written `a: b: …` with a plain inner body and given
+/// both arguments (no closure is made for it).
 fn is_plain_call(node: &Node) -> bool {
     let mut head = node;
     let mut count = 0;

@@ -219,7 +219,7 @@ impl<'l> Evaluator<'l> {
     /// What [`Evaluator::tick`] checks every [`STEPS_PER_CHECK`] steps, and at
     /// the step budget. Polled rarely: an atomic load per step would cost more
     /// than the step. Every step recurses by at most a few frames, far less than
-    /// the reserve over eight steps; reading the stack pointer and the segment's
+    /// the reserve over that many steps; reading the stack pointer and the segment's
     /// limit on every step was a tenth of the evaluation's time.
     #[cold]
     #[inline(never)]
@@ -628,12 +628,8 @@ impl<'l> Evaluator<'l> {
                 pieces,
                 origin,
                 |ev, node| ev.eval_plain(node, locals),
-                |ev, node| match node.kind {
-                    NodeKind::Var { depth, index } => locals.lookup(depth, index),
-                    NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
-                        Some(ev.thunk(node, locals.env))
-                    }
-                    _ => None,
+                |ev, node| {
+                    ev.shared_thunk(node, locals.env, |depth, index| locals.lookup(depth, index))
                 },
             ),
             NodeKind::Apply { .. } => match self.apply_plain(node, locals) {
@@ -692,20 +688,13 @@ impl<'l> Evaluator<'l> {
         let mut spine: smallvec::SmallVec<[(Origin, Origin, Thunk); 4]> = smallvec::SmallVec::new();
         let mut head = node;
         while let NodeKind::Apply { func, arg } = &head.kind {
+            let lookup = |depth, index| locals.lookup(depth, index);
             let thunk = match &arg.kind {
-                NodeKind::Var { depth, index } => locals.lookup(*depth, *index)?,
-                NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => {
-                    self.thunk(arg, locals.env)
-                }
                 NodeKind::Apply {
                     func,
                     arg: inner_arg,
-                } => {
-                    self.application(func, inner_arg, arg.origin, locals.env, |depth, index| {
-                        locals.lookup(depth, index)
-                    })?
-                }
-                _ => return None,
+                } => self.application(func, inner_arg, arg.origin, locals.env, lookup)?,
+                _ => self.shared_thunk(arg, locals.env, lookup)?,
             };
             spine.push((head.origin, arg.origin, thunk));
             head = func;
@@ -783,7 +772,7 @@ impl<'l> Evaluator<'l> {
                     return done(val);
                 }
             }
-            NodeKind::Apply { func, arg } => {
+            NodeKind::Apply { func, arg } if matches!(func.kind, NodeKind::Var { .. }) => {
                 if let Some(thunk) =
                     self.application(func, arg, node.origin, env, |depth, index| {
                         env.lookup(depth, index)
@@ -827,12 +816,25 @@ impl<'l> Evaluator<'l> {
                 _ => return None,
             }
         };
-        let arg = match &arg.kind {
-            NodeKind::Var { depth, index } => lookup(*depth, *index)?,
-            NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => self.thunk(arg, env),
-            _ => return None,
-        };
+        let arg = self.shared_thunk(arg, env, lookup)?;
         Some(pending(ThunkState::Application { closure, arg, site }))
+    }
+
+    /// The thunk of a variable (found by `lookup`) or of a constant, which an
+    /// argument shares instead of having one of its own; `None` for any other
+    /// expression, or a variable not yet defined.
+    #[inline]
+    fn shared_thunk(
+        &mut self,
+        node: &NodeRef,
+        env: &EnvRef,
+        lookup: impl Fn(u32, u32) -> Option<Thunk>,
+    ) -> Option<Thunk> {
+        match node.kind {
+            NodeKind::Var { depth, index } => lookup(depth, index),
+            NodeKind::Int(_) | NodeKind::Str(_) | NodeKind::Path(_) => Some(self.thunk(node, env)),
+            _ => None,
+        }
     }
 
     /// `lhs op rhs` computed at once, when it is integer arithmetic on numbers
